@@ -1,0 +1,33 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Installs every Debian 12 package vmxrun needs to build, test and run its demo.
+# Idempotent: apt-get install of an installed package is a no-op.
+set -eu
+
+if [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps.sh: must run as root (apt-get install)" >&2
+        exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+# Build toolchain and the libraries vmxrun links against.
+build_pkgs="build-essential cmake pkg-config
+        libyaml-dev libnl-3-dev libnl-route-3-dev libnuma-dev libcap-ng-dev
+        libjansson-dev libseccomp-dev libcmocka-dev"
+# Runtime: QEMU itself, plus what the tests use to look at the host.
+run_pkgs="qemu-system-x86 qemu-utils iproute2 procps"
+# The tiny test guest: a Debian kernel unpacked with dpkg-deb, busybox for its initramfs.
+guest_pkgs="busybox-static cpio gzip"
+
+missing=""
+for p in $build_pkgs $run_pkgs $guest_pkgs; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+                missing="$missing $p"
+done
+
+if [ -n "$missing" ]; then
+        apt-get update -q
+        # shellcheck disable=SC2086
+        apt-get install -y -q --no-install-recommends $missing
+fi
