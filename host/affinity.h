@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Thread CPU affinity: what pins vCPU and emulator threads, and reads it back
+ * from the kernel. Paths are read under a /proc root so tests can use fixtures.
+ */
+
+#include <sys/types.h>
+
+#include "cpuset.h"
+
+/* sched_setaffinity() for one thread. Returns 0 or -errno (-EINVAL: no online CPU in set). */
+int affinity_set(pid_t tid, const struct vx_cpuset *set);
+
+/* sched_getaffinity() for one thread. Returns 0 or -errno (-ESRCH: gone). */
+int affinity_get(pid_t tid, struct vx_cpuset *ret);
+
+/*
+ * Lists the thread ids of a process from <proc_root>/proc/<pid>/task. proc_root
+ * is "" or NULL for the real /proc. Returns 0 and a malloc'd array, or -errno.
+ */
+int affinity_list_threads(const char *proc_root, pid_t pid, pid_t **ret_tids, size_t *ret_n);
+
+/*
+ * Per-thread scheduling facts from <proc_root>/proc/<pid>/task/<tid>/stat: the
+ * CPU it last ran on and its CPU time in nanoseconds (utime + stime).
+ * Returns 0 or -errno.
+ */
+int affinity_thread_stat(const char *proc_root, pid_t pid, pid_t tid, int *ret_last_cpu, unsigned long long *ret_cpu_ns);
+
+/* Reads Cpus_allowed_list from <proc_root>/proc/<pid>/task/<tid>/status. */
+int affinity_read_status(const char *proc_root, pid_t pid, pid_t tid, struct vx_cpuset *ret);

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "spawn.h"
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+static void __attribute__((noreturn)) child_fail(int log_fd, const char *what)
+{
+        /* Only async-signal-safe calls here: write(2), no stdio. */
+        if (log_fd >= 0) {
+                const char *err = strerror(errno);
+                (void)!write(log_fd, "vmxrun: ", 8);
+                (void)!write(log_fd, what, strlen(what));
+                (void)!write(log_fd, ": ", 2);
+                (void)!write(log_fd, err, strlen(err));
+                (void)!write(log_fd, "\n", 1);
+        }
+        _exit(127);
+}
+
+/* Runs in the child between fork and exec. Never returns. */
+static void __attribute__((noreturn)) child_exec(char *const argv[], const struct vx_spawn_options *opts)
+{
+        int log_fd = opts->log_fd, top = 3, null_fd;
+        sigset_t none;
+
+        /* Our signal mask (the supervisor blocks signals for its signalfd) must not reach QEMU. */
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int sig = 1; sig < _NSIG; sig++)
+                signal(sig, SIG_DFL);
+
+        if (setsid() < 0)
+                child_fail(log_fd, "setsid");
+
+        for (size_t i = 0; i < opts->n_fds; i++)
+                if (opts->fds[i].target >= top)
+                        top = opts->fds[i].target + 1;
+
+        /*
+         * Move every fd we keep above the highest target first, so that dup2() to
+         * the targets cannot clobber a source that happens to sit on a target number.
+         */
+        if (log_fd >= 0) {
+                log_fd = fcntl(log_fd, F_DUPFD_CLOEXEC, top + (int)opts->n_fds);
+                if (log_fd < 0)
+                        child_fail(opts->log_fd, "dup log fd");
+        }
+        int moved[opts->n_fds + 1];
+        for (size_t i = 0; i < opts->n_fds; i++) {
+                moved[i] = fcntl(opts->fds[i].fd, F_DUPFD_CLOEXEC, top + (int)opts->n_fds + 1);
+                if (moved[i] < 0)
+                        child_fail(log_fd, "dup kept fd");
+        }
+        for (size_t i = 0; i < opts->n_fds; i++)
+                if (dup2(moved[i], opts->fds[i].target) < 0) /* dup2 clears CLOEXEC on the target */
+                        child_fail(log_fd, "dup2 kept fd");
+
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 ||
+            dup2(log_fd >= 0 ? log_fd : null_fd, STDOUT_FILENO) < 0 ||
+            dup2(log_fd >= 0 ? log_fd : null_fd, STDERR_FILENO) < 0)
+                child_fail(log_fd, "set up stdio");
+
+        /* Everything above the targets goes: the moved copies, the log fd's copy, any stray fd. */
+        if (syscall(SYS_close_range, (unsigned)top, ~0U, 0) < 0)
+                child_fail(STDERR_FILENO, "close_range");
+
+        if (opts->lock_memory) {
+                struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
+                if (setrlimit(RLIMIT_MEMLOCK, &unlimited) < 0)
+                        child_fail(STDERR_FILENO, "raise RLIMIT_MEMLOCK");
+        }
+
+        if (opts->drop_capabilities) {
+                /*
+                 * QEMU gets every host resource as an fd or a file it owns; it needs no
+                 * capability, and no exec may regain one.
+                 */
+                capng_clear(CAPNG_SELECT_BOTH);
+                if (capng_apply(CAPNG_SELECT_BOTH) < 0)
+                        child_fail(STDERR_FILENO, "drop capabilities");
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                        child_fail(STDERR_FILENO, "set no_new_privs");
+        }
+
+        execv(argv[0], argv);
+        child_fail(STDERR_FILENO, argv[0]);
+}
+
+int spawn_qemu(char *const argv[], const struct vx_spawn_options *opts, pid_t *ret_pid, int *ret_pidfd)
+{
+        pid_t pid;
+        int pidfd;
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0)
+                child_exec(argv, opts);
+
+        /* Our own unreaped child cannot be recycled, so its pid names it until we wait. */
+        pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0) {
+                int r = -errno;
+                kill(pid, SIGKILL);
+                (void)waitpid(pid, NULL, 0);
+                return r;
+        }
+        (void)fcntl(pidfd, F_SETFD, FD_CLOEXEC); /* pidfd_open sets it; say so where it matters */
+        *ret_pid = pid;
+        *ret_pidfd = pidfd;
+        return 0;
+}

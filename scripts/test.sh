@@ -1,0 +1,26 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The README's test command: installs what is needed, builds, and runs the
+# whole test suite. Run as root on Debian 12. .ci/run calls exactly this.
+#
+#   1. every test, on the normal build (unit, QEMU, network-namespace, KVM
+#      where /dev/kvm works; a test that cannot run here says why and is
+#      counted as skipped);
+#   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -eu
+cd "$(dirname "$0")/.."
+
+./scripts/install-deps.sh
+VX_BUILD_ASAN=1 ./scripts/build.sh
+
+# The guest kernel + initramfs the QEMU tests boot (cached between runs).
+if [ -x guest/build.sh ]; then
+        ./guest/build.sh
+fi
+
+status=0
+echo "== sanitizer build: unit tests"
+(cd build/asan && ctest --output-on-failure -L unit) || status=1
+echo "== release build: all tests"
+(cd build/release && ctest --output-on-failure) || status=1
+exit $status
