@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "argv.h"
+#include "cleanup.h"
 #include "facts.h"
 #include "profile.h"
 
@@ -23,7 +24,13 @@ struct vx_plan_options {
         enum vx_accel accel;
 };
 
-/* Fd numbers are fixed by the plan: the launcher dup2()s each fd to its number in the child. */
+/*
+ * Fd numbers are fixed by the plan: the launcher dup2()s each fd to its number
+ * in the child. When an fd already has its number, dup2() is a no-op that keeps
+ * FD_CLOEXEC: clear the flag with fcntl() instead. Numbers are VX_PLAN_FIRST_FD
+ * for QMP, then per tap NIC in NIC order its tap fds (one per queue), then its
+ * vhost fds (one per queue) when it uses vhost. VF and hostdev NICs take none.
+ */
 #define VX_PLAN_FIRST_FD 3
 
 enum vx_plan_fd_kind {
@@ -44,9 +51,10 @@ enum vx_host_action_kind {
         VX_ACTION_BRIDGE,     /* create bridge (or use an existing one) */
         VX_ACTION_UPLINK,     /* enslave a host interface to a bridge */
         VX_ACTION_TAP,        /* create a tap on a bridge */
-        VX_ACTION_VF_CONFIG,  /* set a VF's MAC, VLAN, rate, spoofchk, trust */
-        VX_ACTION_VFIO_BIND,  /* bind a PCI device to vfio-pci */
-        VX_ACTION_HUGEPAGES,  /* make sure the hugepage pool has enough free pages */
+        VX_ACTION_VF_CONFIG,  /* set a VF's MAC, VLAN, rate, spoofchk, trust (object "p3p1/vf0") */
+        VX_ACTION_VFIO_BIND,  /* bind a PCI device to vfio-pci (object: address, or "@p3p1/vf0@") */
+        VX_ACTION_HUGEPAGES,  /* enough free pages in the hugepage pool (object: page size, "1G") */
+        VX_ACTION_HUGETLBFS_MOUNT, /* mount a hugetlbfs with that page size (object: mount point) */
 };
 
 struct vx_host_action {
@@ -88,12 +96,18 @@ struct vx_plan {
  * (free with plan_free; it points into p, which must outlive it) or -ENOMEM.
  * What only matters at start (KVM unusable without a TCG fallback, a VF that
  * is not on this host) is not an error here: it becomes a note, the plan is
- * marked incomplete, and start refuses it.
+ * marked incomplete, and start refuses it. facts must not be NULL; opts may
+ * be NULL (no overrides).
  */
 int plan_build(const struct vx_profile *p, const struct vx_host_facts *facts, const struct vx_plan_options *opts,
                struct vx_plan **ret);
 
 struct vx_plan *plan_free(struct vx_plan *plan);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_plan *, plan_free)
 
 /* The plan of the VM called name, or NULL. */
 const struct vx_vm_plan *plan_find_vm(const struct vx_plan *plan, const char *name);
+
+/* Names for output and JSON ("qmp", "tap", "vhost"; "bridge", "vf-config", ...); NULL when out of range. */
+const char *plan_fd_kind_to_string(enum vx_plan_fd_kind k);
+const char *plan_action_kind_to_string(enum vx_host_action_kind k);

@@ -1,0 +1,1064 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "plan.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+
+#define MIB (UINT64_C(1) << 20)
+#define GIB (UINT64_C(1) << 30)
+#define DEFAULT_QEMU "/usr/bin/qemu-system-x86_64"
+#define DEFAULT_RUNTIME_DIR "/run/vmxrun"
+#define PCI_SLOTS 32
+
+/*
+ * A growable string with a sticky out-of-memory flag: QEMU options are built
+ * from many optional parts, and checking each append would bury the layout.
+ */
+struct strbuf {
+        char *s;
+        size_t n, cap;
+        bool oom;
+};
+
+static void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+{
+        va_list aq;
+        int len;
+
+        if (sb->oom)
+                return;
+        va_copy(aq, ap);
+        len = vsnprintf(NULL, 0, fmt, aq);
+        va_end(aq);
+        if (len < 0) {
+                sb->oom = true;
+                return;
+        }
+        if (sb->n + (size_t)len + 1 > sb->cap) {
+                size_t cap = (sb->n + (size_t)len + 1) * 2;
+                char *s = realloc(sb->s, cap);
+                if (!s) {
+                        sb->oom = true;
+                        return;
+                }
+                sb->s = s;
+                sb->cap = cap;
+        }
+        vsnprintf(sb->s + sb->n, (size_t)len + 1, fmt, ap);
+        sb->n += (size_t)len;
+}
+
+static void sb_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_addf(struct strbuf *sb, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        sb_vaddf(sb, fmt, ap);
+        va_end(ap);
+}
+
+static void sb_done(struct strbuf *sb)
+{
+        free(sb->s);
+        *sb = (struct strbuf){0};
+}
+
+/*
+ * Builds one VM's plan. Errors are sticky (b->r) for the same reason as in
+ * struct strbuf; plan_build checks b->r once at the end.
+ */
+struct builder {
+        struct vx_plan *plan;
+        struct vx_vm_plan *vp;
+        const struct vx_vm *vm;
+        const struct vx_host_facts *facts;
+        int r;
+        size_t origin_cap;
+        char key[160];       /* scratch for key paths, see K() */
+        const char *pci_bus; /* "pci.0" or "pcie.0" */
+        bool q35;
+        bool slot_used[PCI_SLOTS];
+        int video_slot; /* reserved for the video device, -1 = none */
+        int *nic_slot;  /* the slot of each NIC, -1 = none (QEMU could not take one) */
+};
+
+static void fail(struct builder *b, int r)
+{
+        if (b->r == 0)
+                b->r = r;
+}
+
+/* Formats a key path below the VM ("vms[0].nics[1]") into b->key. */
+static const char *K(struct builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static const char *K(struct builder *b, const char *fmt, ...)
+{
+        int n = snprintf(b->key, sizeof(b->key), "vms[%zu]", b->vp->vm_index);
+        va_list ap;
+
+        if (fmt && n >= 0 && (size_t)n < sizeof(b->key)) {
+                b->key[n++] = '.';
+                va_start(ap, fmt);
+                vsnprintf(b->key + n, sizeof(b->key) - (size_t)n, fmt, ap);
+                va_end(ap);
+        }
+        return b->key;
+}
+
+static void push(struct builder *b, const char *origin, char *owned)
+{
+        struct vx_vm_plan *vp = b->vp;
+        char *o = NULL;
+
+        if (b->r < 0 || !owned) {
+                free(owned);
+                fail(b, -ENOMEM);
+                return;
+        }
+        if (vp->argv.n + 1 > b->origin_cap) {
+                size_t cap = b->origin_cap ? b->origin_cap * 2 : 32;
+                char **n = realloc(vp->origin, cap * sizeof(*n));
+                if (!n) {
+                        free(owned);
+                        fail(b, -ENOMEM);
+                        return;
+                }
+                vp->origin = n;
+                b->origin_cap = cap;
+        }
+        if (origin) {
+                o = strdup(origin);
+                if (!o) {
+                        free(owned);
+                        fail(b, -ENOMEM);
+                        return;
+                }
+        }
+        if (vx_argv_append(&vp->argv, owned) < 0) {
+                free(o);
+                free(owned);
+                fail(b, -ENOMEM);
+                return;
+        }
+        free(owned);
+        vp->origin[vp->argv.n - 1] = o;
+}
+
+/* Appends option (a flag when fmt is NULL) and its value, both produced by origin. */
+static void opt(struct builder *b, const char *origin, const char *option, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void opt(struct builder *b, const char *origin, const char *option, const char *fmt, ...)
+{
+        char *value = NULL;
+        va_list ap;
+
+        push(b, origin, strdup(option));
+        if (!fmt)
+                return;
+        va_start(ap, fmt);
+        if (vasprintf(&value, fmt, ap) < 0)
+                value = NULL;
+        va_end(ap);
+        push(b, origin, value);
+}
+
+static void opt_sb(struct builder *b, const char *origin, const char *option, struct strbuf *sb)
+{
+        if (sb->oom || !sb->s)
+                fail(b, -ENOMEM);
+        else
+                opt(b, origin, option, "%s", sb->s);
+        sb_done(sb);
+}
+
+static void note(struct builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct builder *b, const char *fmt, ...)
+{
+        struct vx_vm_plan *vp = b->vp;
+        char **n, *s;
+        va_list ap;
+        int r;
+
+        if (b->r < 0)
+                return;
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return fail(b, -ENOMEM);
+        n = realloc(vp->notes, (vp->n_notes + 1) * sizeof(*n));
+        if (!n) {
+                free(s);
+                return fail(b, -ENOMEM);
+        }
+        vp->notes = n;
+        vp->notes[vp->n_notes++] = s;
+}
+
+static void action(struct builder *b, const struct vx_vm *vm, enum vx_host_action_kind kind,
+                   const char *object, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void action(struct builder *b, const struct vx_vm *vm, enum vx_host_action_kind kind,
+                   const char *object, const char *key, const char *fmt, ...)
+{
+        struct vx_plan *plan = b->plan;
+        struct vx_host_action *n, a = {.kind = kind, .vm = vm};
+        va_list ap;
+        int r;
+
+        if (b->r < 0)
+                return;
+        va_start(ap, fmt);
+        r = vasprintf(&a.description, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return fail(b, -ENOMEM);
+        a.object = strdup(object);
+        a.key = strdup(key);
+        n = realloc(plan->actions, (plan->n_actions + 1) * sizeof(*n));
+        if (!a.object || !a.key || !n) {
+                free(a.description);
+                free(a.object);
+                free(a.key);
+                if (n)
+                        plan->actions = n;
+                return fail(b, -ENOMEM);
+        }
+        plan->actions = n;
+        plan->actions[plan->n_actions++] = a;
+}
+
+static void add_fd(struct builder *b, enum vx_plan_fd_kind kind, const char *object, size_t nic,
+                   unsigned queue, int *ret_number)
+{
+        struct vx_vm_plan *vp = b->vp;
+        struct vx_plan_fd *n;
+        char *o;
+
+        *ret_number = VX_PLAN_FIRST_FD + (int)vp->n_fds;
+        if (b->r < 0)
+                return;
+        o = strdup(object);
+        n = realloc(vp->fds, (vp->n_fds + 1) * sizeof(*n));
+        if (!o || !n) {
+                free(o);
+                if (n)
+                        vp->fds = n;
+                return fail(b, -ENOMEM);
+        }
+        vp->fds = n;
+        vp->fds[vp->n_fds++] = (struct vx_plan_fd){
+            .kind = kind, .number = *ret_number, .object = o, .nic = nic, .queue = queue};
+}
+
+/* Sizes as QEMU takes them: whole MiB ("2048M"). */
+static uint64_t size_mib(struct builder *b, uint64_t bytes)
+{
+        uint64_t mib = (bytes + MIB - 1) / MIB;
+
+        if (bytes % MIB)
+                note(b,
+                     "memory.size %" PRIu64 " bytes is not a whole number of MiB; rounded up to %" PRIu64
+                     "M",
+                     bytes, mib);
+        return mib;
+}
+
+static void format_page_size(uint64_t bytes, char *buf, size_t len)
+{
+        if (bytes % GIB == 0)
+                snprintf(buf, len, "%" PRIu64 "G", bytes / GIB);
+        else if (bytes % MIB == 0)
+                snprintf(buf, len, "%" PRIu64 "M", bytes / MIB);
+        else
+                snprintf(buf, len, "%" PRIu64 "K", bytes >> 10);
+}
+
+/* QEMU's HostMemPolicy names. */
+static const char *mem_policy_name(enum vx_mem_policy p)
+{
+        switch (p) {
+        case VX_MEM_POLICY_PREFERRED:
+                return "preferred";
+        case VX_MEM_POLICY_INTERLEAVE:
+                return "interleave";
+        case VX_MEM_POLICY_BIND:
+        default:
+                return "bind";
+        }
+}
+
+static const char *find_vf(const struct vx_host_facts *facts, const char *pf, int vf)
+{
+        for (size_t i = 0; i < facts->n_vfs; i++)
+                if (facts->vfs[i].vf == vf && strcmp(facts->vfs[i].pf, pf) == 0)
+                        return facts->vfs[i].pci_address;
+        return NULL;
+}
+
+static const char *find_hugetlbfs(const struct vx_host_facts *facts, uint64_t page_size)
+{
+        for (size_t i = 0; i < facts->n_hugetlbfs; i++)
+                if (facts->hugetlbfs[i].page_size == page_size)
+                        return facts->hugetlbfs[i].path;
+        return NULL;
+}
+
+static bool is_virtio_model(const struct vx_nic *nic)
+{
+        return nic->model == VX_NIC_MODEL_VIRTIO;
+}
+
+static const char *nic_model_driver(enum vx_nic_model m)
+{
+        switch (m) {
+        case VX_NIC_MODEL_E1000:
+                return "e1000";
+        case VX_NIC_MODEL_E1000E:
+                return "e1000e";
+        case VX_NIC_MODEL_VIRTIO:
+        default:
+                return "virtio-net-pci";
+        }
+}
+
+static const char *cache_mode(enum vx_disk_cache c)
+{
+        static const char *const names[] = {
+            [VX_DISK_CACHE_NONE] = "none",           [VX_DISK_CACHE_DIRECTSYNC] = "directsync",
+            [VX_DISK_CACHE_WRITEBACK] = "writeback", [VX_DISK_CACHE_WRITETHROUGH] = "writethrough",
+            [VX_DISK_CACHE_UNSAFE] = "unsafe",
+        };
+        return (size_t)c < ELEMENTSOF(names) && names[c] ? names[c] : "none";
+}
+
+/* "std" (default with vnc), "cirrus", "virtio", "none" (default without). NULL = no video device. */
+static const char *video_driver(const struct vx_vm *vm)
+{
+        const char *v = vm->video;
+
+        if (!v)
+                v = vm->vnc.enabled ? "std" : "none";
+        if (strcmp(v, "std") == 0 || strcmp(v, "vga") == 0)
+                return "VGA";
+        if (strcmp(v, "cirrus") == 0)
+                return "cirrus-vga";
+        if (strcmp(v, "virtio") == 0)
+                return "virtio-vga";
+        return NULL;
+}
+
+static bool needs_usb(const struct vx_vm *vm)
+{
+        if (vm->vnc.enabled)
+                return true; /* usb-tablet: absolute pointer, so the VNC cursor follows */
+        for (size_t i = 0; i < vm->n_disks; i++)
+                if (vm->disks[i].bus == VX_DISK_BUS_USB)
+                        return true;
+        return false;
+}
+
+/*
+ * Guest PCI slots are fixed by the plan, as libvirt does: explicit pci-slot
+ * values first, then the video device at slot 2 (where QEMU's pc machine puts
+ * the VGA), then every other device in argv order at the lowest free slot. A
+ * device QEMU placed itself could otherwise take a slot the profile asks for
+ * further down the command line, and the guest's interface order (Junos'
+ * ge-0/0/x follow PCI order) would move when an unrelated device is added.
+ */
+static void pci_init(struct builder *b)
+{
+        const struct vx_vm *vm = b->vm;
+
+        b->q35 = vm->machine && strstr(vm->machine, "q35");
+        b->pci_bus = b->q35 ? "pcie.0" : "pci.0";
+        b->slot_used[0] = true; /* host bridge */
+        if (b->q35)
+                b->slot_used[0x1f] = true; /* ICH9 LPC, SATA, SMBus */
+        else
+                b->slot_used[1] = true; /* PIIX3: ISA, IDE, USB (function 2), ACPI */
+
+        for (size_t i = 0; i < vm->n_nics; i++) {
+                int s = vm->nics[i].pci_slot;
+
+                b->nic_slot[i] = -1;
+                if (s < 0)
+                        continue;
+                if (s >= PCI_SLOTS || b->slot_used[s]) {
+                        note(b, "%s: PCI slot 0x%x is taken or out of range; QEMU picks one instead",
+                             K(b, "nics[%zu].pci-slot", i), (unsigned)s);
+                        continue;
+                }
+                b->slot_used[s] = true;
+                b->nic_slot[i] = s;
+        }
+        b->video_slot = -1;
+        if (video_driver(vm) && !b->slot_used[2]) {
+                b->slot_used[2] = true;
+                b->video_slot = 2;
+        }
+}
+
+static int pci_alloc(struct builder *b)
+{
+        for (int s = 1; s < PCI_SLOTS; s++)
+                if (!b->slot_used[s]) {
+                        b->slot_used[s] = true;
+                        return s;
+                }
+        return -1;
+}
+
+/* Appends ",bus=pci.0,addr=0xN" for slot, or nothing when QEMU has to pick (no slot left). */
+static void sb_pci_addr(struct builder *b, struct strbuf *sb, int slot)
+{
+        if (slot >= 0)
+                sb_addf(sb, ",bus=%s,addr=0x%x", b->pci_bus, (unsigned)slot);
+}
+
+static void build_name_machine(struct builder *b)
+{
+        const struct vx_vm *vm = b->vm;
+        struct strbuf sb = {0};
+
+        opt(b, K(b, "name"), "-name", "guest=%s,debug-threads=on", vm->name);
+        /* Started paused: the launcher pins the vCPU threads, then sends cont. */
+        opt(b, NULL, "-S", NULL);
+        opt(b, NULL, "-no-user-config", NULL);
+        opt(b, NULL, "-nodefaults", NULL);
+
+        sb_addf(&sb, "%s,usb=off,dump-guest-core=off", vm->machine ? vm->machine : "pc");
+        if (!vm->memory.merge)
+                sb_addf(&sb, ",mem-merge=off");
+        if (vm->memory.hugepages)
+                sb_addf(&sb, ",memory-backend=mem0");
+        opt_sb(b, K(b, "machine"), "-machine", &sb);
+
+        if (b->vp->accel == VX_ACCEL_TCG)
+                opt(b, K(b, "accel"), "-accel", "tcg,thread=multi");
+        else
+                opt(b, K(b, "accel"), "-accel", "kvm");
+}
+
+static void build_cpu(struct builder *b)
+{
+        const struct vx_vm *vm = b->vm;
+        const char *model = vm->cpu.model ? vm->cpu.model : "max";
+        struct strbuf sb = {0};
+        unsigned sockets, dies, cores, threads, vcpus = vm->vcpus ? vm->vcpus : 1;
+
+        if (b->vp->accel == VX_ACCEL_TCG && strcmp(model, "host") == 0) {
+                note(b, "%s: cpu model 'host' needs KVM; using 'max' under TCG", K(b, "cpu.model"));
+                model = "max";
+        }
+        sb_addf(&sb, "%s", model);
+        for (size_t i = 0; i < vm->cpu.n_features; i++)
+                sb_addf(&sb, ",%s", vm->cpu.features[i]);
+        opt_sb(b, K(b, "cpu"), "-cpu", &sb);
+
+        sockets = vm->topology.sockets ? vm->topology.sockets : 1;
+        dies = vm->topology.dies ? vm->topology.dies : 1;
+        threads = vm->topology.threads ? vm->topology.threads : 1;
+        cores = vm->topology.cores ? vm->topology.cores : vcpus / (sockets * dies * threads);
+        if (cores == 0)
+                cores = 1;
+        opt(b, K(b, "vcpus"), "-smp", "%u,sockets=%u,dies=%u,cores=%u,threads=%u", vcpus, sockets, dies,
+            cores, threads);
+}
+
+static void build_memory(struct builder *b)
+{
+        const struct vx_vm *vm = b->vm;
+        const struct vx_memory *m = &vm->memory;
+        uint64_t mib = size_mib(b, m->size);
+        struct strbuf sb = {0};
+
+        if (m->hugepages) {
+                uint64_t page_size = m->page_size ? m->page_size : 2 * MIB;
+                const char *path = m->path;
+                _cleanup_free_ char *fallback = NULL;
+                char ps[32], node[32] = "";
+                uint64_t pages = (m->size + page_size - 1) / page_size;
+
+                format_page_size(page_size, ps, sizeof(ps));
+                if (!path)
+                        path = find_hugetlbfs(b->facts, page_size);
+                if (!path) {
+                        /* Where Debian's systemd mounts them (dev-hugepages.mount) and its 1G sibling. */
+                        if (asprintf(&fallback, "/dev/hugepages%s", page_size == 2 * MIB ? "" : ps) < 0)
+                                return fail(b, -ENOMEM);
+                        path = fallback;
+                        note(b,
+                             "%s: no hugetlbfs with %s pages is mounted on this host; mem-path=%s is where "
+                             "vmxrun mounts one at start",
+                             K(b, "memory.hugepages"), ps, path);
+                        action(b, vm, VX_ACTION_HUGETLBFS_MOUNT, path, K(b, "memory.hugepages"),
+                               "mount hugetlbfs with pagesize=%s at %s", ps, path);
+                }
+                if (m->node >= 0)
+                        snprintf(node, sizeof(node), " on node %d", m->node);
+                action(b, vm, VX_ACTION_HUGEPAGES, ps, K(b, "memory.hugepages"),
+                       "make sure %" PRIu64 " free %s hugepages%s are reserved for %s (%" PRIu64 "M)", pages,
+                       ps, node, vm->name, mib);
+
+                sb_addf(&sb,
+                        "memory-backend-file,id=mem0,size=%" PRIu64 "M,mem-path=%s,prealloc=%s,share=off",
+                        mib, path, m->prealloc ? "on" : "off");
+                if (m->node >= 0)
+                        sb_addf(&sb, ",host-nodes=%d,policy=%s", m->node, mem_policy_name(m->policy));
+                opt_sb(b, K(b, "memory.hugepages"), "-object", &sb);
+        }
+        opt(b, K(b, "memory.size"), "-m", "%" PRIu64 "M", mib);
+        opt(b, K(b, "memory.lock"), "-overcommit", "mem-lock=%s", m->lock ? "on" : "off");
+}
+
+static void build_ids(struct builder *b)
+{
+        const struct vx_vm *vm = b->vm;
+
+        if (vm->uuid)
+                opt(b, K(b, "uuid"), "-uuid", "%s", vm->uuid);
+        for (size_t i = 0; i < vm->n_smbios; i++) {
+                const struct vx_smbios *s = &vm->smbios[i];
+                struct strbuf sb = {0};
+
+                sb_addf(&sb, "type=%u", s->type);
+                for (size_t j = 0; j < s->n_entries; j++)
+                        sb_addf(&sb, ",%s=%s", s->entries[j].key, s->entries[j].value);
+                opt_sb(b, K(b, "smbios[%zu]", i), "-smbios", &sb);
+        }
+}
+
+static void build_qmp(struct builder *b)
+{
+        int fd;
+
+        /* The socket is created by vmxrun, so it exists before QEMU and no one else can take its path. */
+        add_fd(b, VX_PLAN_FD_QMP, b->vp->qmp_path, 0, 0, &fd);
+        opt(b, NULL, "-chardev", "socket,id=charmonitor,fd=%d,server=on,wait=off", fd);
+        opt(b, NULL, "-mon", "chardev=charmonitor,id=monitor,mode=control");
+        opt(b, NULL, "-rtc", "base=utc");
+        opt(b, NULL, "-boot", "strict=on");
+}
+
+static void build_boot(struct builder *b)
+{
+        const struct vx_boot *boot = &b->vm->boot;
+
+        if (!boot->kernel)
+                return;
+        opt(b, K(b, "boot.kernel"), "-kernel", "%s", boot->kernel);
+        if (boot->initrd)
+                opt(b, K(b, "boot.initrd"), "-initrd", "%s", boot->initrd);
+        if (boot->cmdline)
+                opt(b, K(b, "boot.cmdline"), "-append", "%s", boot->cmdline);
+}
+
+static void build_controllers(struct builder *b)
+{
+        const struct vx_vm *vm = b->vm;
+
+        if (needs_usb(vm)) {
+                struct strbuf sb = {0};
+
+                sb_addf(&sb, "piix3-usb-uhci,id=usb");
+                if (b->q35)
+                        sb_pci_addr(b, &sb, pci_alloc(b));
+                else
+                        sb_addf(
+                            &sb,
+                            ",bus=pci.0,addr=0x1.0x2"); /* function 2 of the PIIX3, as on real hardware */
+                opt_sb(b, NULL, "-device", &sb);
+        }
+        for (size_t i = 0; i < vm->n_disks; i++)
+                if (vm->disks[i].bus == VX_DISK_BUS_SCSI) {
+                        struct strbuf sb = {0};
+
+                        sb_addf(&sb, "virtio-scsi-pci,id=scsi0");
+                        sb_pci_addr(b, &sb, pci_alloc(b));
+                        opt_sb(b, K(b, "disks[%zu].bus", i), "-device", &sb);
+                        break;
+                }
+}
+
+static void build_disks(struct builder *b)
+{
+        const struct vx_vm *vm = b->vm;
+        unsigned n_ide = 0, n_virtio = 0, n_usb = 0, n_scsi = 0;
+
+        for (size_t i = 0; i < vm->n_disks; i++) {
+                const struct vx_disk *d = &vm->disks[i];
+                struct strbuf drive = {0}, dev = {0};
+                char id[64];
+
+                switch (d->bus) {
+                case VX_DISK_BUS_IDE: {
+                        /* pc: two units on each of ide.0 and ide.1; q35's AHCI: one unit per port. */
+                        unsigned per_bus = b->q35 ? 1 : 2, bus = n_ide / per_bus, unit = n_ide % per_bus;
+
+                        n_ide++;
+                        snprintf(id, sizeof(id), "ide0-%u-%u", bus, unit);
+                        sb_addf(&dev, "ide-hd,bus=ide.%u,unit=%u,drive=drive-%s,id=%s", bus, unit, id, id);
+                        break;
+                }
+                case VX_DISK_BUS_USB:
+                        snprintf(id, sizeof(id), "usb-disk%u", n_usb++);
+                        sb_addf(&dev, "usb-storage,bus=usb.0,drive=drive-%s,id=%s,removable=off", id, id);
+                        break;
+                case VX_DISK_BUS_SCSI:
+                        snprintf(id, sizeof(id), "scsi0-0-%u-0", n_scsi);
+                        sb_addf(&dev, "scsi-hd,bus=scsi0.0,channel=0,scsi-id=%u,lun=0,drive=drive-%s,id=%s",
+                                n_scsi, id, id);
+                        n_scsi++;
+                        break;
+                case VX_DISK_BUS_VIRTIO:
+                default:
+                        snprintf(id, sizeof(id), "virtio-disk%u", n_virtio++);
+                        sb_addf(&dev, "virtio-blk-pci,drive=drive-%s,id=%s", id, id);
+                        sb_pci_addr(b, &dev, pci_alloc(b));
+                        break;
+                }
+                if (d->boot_order > 0)
+                        sb_addf(&dev, ",bootindex=%u", d->boot_order);
+
+                sb_addf(&drive, "file=%s,if=none,id=drive-%s,format=%s,cache=%s", d->file, id,
+                        d->format == VX_DISK_FORMAT_RAW ? "raw" : "qcow2", cache_mode(d->cache));
+                if (d->readonly)
+                        sb_addf(&drive, ",readonly=on");
+                opt_sb(b, K(b, "disks[%zu]", i), "-drive", &drive);
+                opt_sb(b, K(b, "disks[%zu]", i), "-device", &dev);
+        }
+}
+
+/* Whether this tap NIC gets /dev/vhost-net fds. */
+static bool tap_uses_vhost(struct builder *b, size_t i)
+{
+        const struct vx_nic *nic = &b->vm->nics[i];
+
+        if (nic->vhost == VX_OFF)
+                return false;
+        if (!is_virtio_model(nic)) {
+                if (nic->vhost == VX_ON)
+                        note(b, "%s: vhost only accelerates virtio-net; ignored for %s",
+                             K(b, "nics[%zu].vhost", i), nic_model_driver(nic->model));
+                return false;
+        }
+        if (nic->vhost == VX_AUTO && !b->facts->vhost_net) {
+                note(b,
+                     "%s: /dev/vhost-net is not available on this host; %s uses QEMU's userspace virtio-net "
+                     "(slower)",
+                     K(b, "nics[%zu].vhost", i), nic->tap);
+                return false;
+        }
+        if (nic->vhost == VX_ON && !b->facts->vhost_net)
+                note(b,
+                     "%s: vhost: on, but /dev/vhost-net is not available on this host; start will fail to "
+                     "open it",
+                     K(b, "nics[%zu].vhost", i));
+        return true;
+}
+
+static void sb_fd_list(struct strbuf *sb, const char *one, const char *many, const int *fds, unsigned n)
+{
+        sb_addf(sb, ",%s=", n > 1 ? many : one);
+        for (unsigned q = 0; q < n; q++)
+                sb_addf(sb, "%s%d", q ? ":" : "", fds[q]);
+}
+
+static void build_tap(struct builder *b, size_t i, unsigned net_index)
+{
+        const struct vx_nic *nic = &b->vm->nics[i];
+        unsigned queues = nic->queues ? nic->queues : 1;
+        bool vhost = tap_uses_vhost(b, i);
+        _cleanup_free_ int *tapfds = NULL, *vhostfds = NULL;
+        struct strbuf netdev = {0}, dev = {0};
+        char mtu[32] = "";
+
+        if (queues > 1 && !is_virtio_model(nic)) {
+                note(b, "%s: multiqueue needs virtio-net; %s gets one queue", K(b, "nics[%zu].queues", i),
+                     nic_model_driver(nic->model));
+                queues = 1;
+        }
+        tapfds = calloc(queues, sizeof(int));
+        vhostfds = calloc(queues, sizeof(int));
+        if (!tapfds || !vhostfds)
+                return fail(b, -ENOMEM);
+        for (unsigned q = 0; q < queues; q++)
+                add_fd(b, VX_PLAN_FD_TAP, nic->tap, i, q, &tapfds[q]);
+        if (vhost)
+                for (unsigned q = 0; q < queues; q++)
+                        add_fd(b, VX_PLAN_FD_VHOST, nic->tap, i, q, &vhostfds[q]);
+
+        if (nic->mtu)
+                snprintf(mtu, sizeof(mtu), ", mtu %u", nic->mtu);
+        action(b, b->vm, VX_ACTION_TAP, nic->tap, K(b, "nics[%zu]", i), "create tap %s on bridge %s%s%s",
+               nic->tap, nic->bridge ? nic->bridge : "(none)", mtu, queues > 1 ? ", multiqueue" : "");
+
+        sb_addf(&netdev, "tap,id=hostnet%u", net_index);
+        sb_fd_list(&netdev, "fd", "fds", tapfds, queues);
+        if (vhost) {
+                sb_addf(&netdev, ",vhost=on");
+                sb_fd_list(&netdev, "vhostfd", "vhostfds", vhostfds, queues);
+        }
+        opt_sb(b, K(b, "nics[%zu]", i), "-netdev", &netdev);
+
+        sb_addf(&dev, "%s,netdev=hostnet%u,id=net%u", nic_model_driver(nic->model), net_index, net_index);
+        if (nic->mac)
+                sb_addf(&dev, ",mac=%s", nic->mac);
+        sb_pci_addr(b, &dev, b->nic_slot[i] >= 0 ? b->nic_slot[i] : pci_alloc(b));
+        if (queues > 1)
+                sb_addf(&dev, ",mq=on,vectors=%u", 2 * queues + 2);
+        if (nic->mtu && is_virtio_model(nic))
+                sb_addf(&dev, ",host_mtu=%u", nic->mtu);
+        opt_sb(b, K(b, "nics[%zu]", i), "-device", &dev);
+}
+
+static void vf_action(struct builder *b, size_t i, const char *object)
+{
+        const struct vx_nic *nic = &b->vm->nics[i];
+        struct strbuf sb = {0};
+
+        sb_addf(&sb, "set %s vf %d:", nic->pf, nic->vf);
+        if (nic->mac)
+                sb_addf(&sb, " mac %s", nic->mac);
+        if (nic->vlan >= 0)
+                sb_addf(&sb, " vlan %d", nic->vlan);
+        if (nic->rate_mbps >= 0)
+                sb_addf(&sb, " max_tx_rate %d", nic->rate_mbps);
+        if (nic->spoofchk != VX_AUTO)
+                sb_addf(&sb, " spoofchk %s", nic->spoofchk == VX_ON ? "on" : "off");
+        if (nic->trust != VX_AUTO)
+                sb_addf(&sb, " trust %s", nic->trust == VX_ON ? "on" : "off");
+        if (nic->mtu)
+                sb_addf(&sb, "; %s mtu %u", nic->pf, nic->mtu);
+        if (sb.oom || !sb.s) {
+                sb_done(&sb);
+                return fail(b, -ENOMEM);
+        }
+        action(b, b->vm, VX_ACTION_VF_CONFIG, object, K(b, "nics[%zu]", i), "%s", sb.s);
+        sb_done(&sb);
+}
+
+static void build_vfio(struct builder *b, size_t i, unsigned hostdev_index)
+{
+        const struct vx_nic *nic = &b->vm->nics[i];
+        _cleanup_free_ char *placeholder = NULL, *pfvf = NULL;
+        const char *host;
+        struct strbuf dev = {0};
+
+        if (nic->type == VX_NIC_VF) {
+                if (asprintf(&pfvf, "%s/vf%d", nic->pf, nic->vf) < 0)
+                        return fail(b, -ENOMEM);
+                host = find_vf(b->facts, nic->pf, nic->vf);
+                if (!host) {
+                        if (asprintf(&placeholder, "@%s@", pfvf) < 0)
+                                return fail(b, -ENOMEM);
+                        host = placeholder;
+                        b->vp->complete = false;
+                        note(b,
+                             "%s: %s vf %d is not on this host; host=%s is resolved from "
+                             "/sys/class/net/%s/device/virtfn%d at start",
+                             K(b, "nics[%zu]", i), nic->pf, nic->vf, placeholder, nic->pf, nic->vf);
+                }
+                vf_action(b, i, pfvf);
+        } else
+                host = nic->host;
+
+        if (placeholder)
+                action(b, b->vm, VX_ACTION_VFIO_BIND, host, K(b, "nics[%zu]", i),
+                       "bind %s (its address resolved at start) to vfio-pci", pfvf);
+        else
+                action(b, b->vm, VX_ACTION_VFIO_BIND, host, K(b, "nics[%zu]", i),
+                       "bind %s%s%s%s to vfio-pci", host, pfvf ? " (" : "", pfvf ? pfvf : "",
+                       pfvf ? ")" : "");
+
+        sb_addf(&dev, "vfio-pci,host=%s,id=hostdev%u", host, hostdev_index);
+        sb_pci_addr(b, &dev, b->nic_slot[i] >= 0 ? b->nic_slot[i] : pci_alloc(b));
+        opt_sb(b, K(b, "nics[%zu]", i), "-device", &dev);
+}
+
+static void build_nics(struct builder *b)
+{
+        const struct vx_vm *vm = b->vm;
+        unsigned n_net = 0, n_hostdev = 0;
+
+        for (size_t i = 0; i < vm->n_nics; i++)
+                if (vm->nics[i].type == VX_NIC_TAP)
+                        build_tap(b, i, n_net++);
+                else
+                        build_vfio(b, i, n_hostdev++);
+}
+
+static void build_serial(struct builder *b)
+{
+        const struct vx_serial *s = &b->vm->serial;
+        const char *host = s->host ? s->host : "127.0.0.1";
+        struct strbuf sb = {0};
+
+        if (s->type == VX_SERIAL_NONE)
+                return;
+        sb_addf(&sb, "socket,id=charserial0");
+        if (s->type == VX_SERIAL_UNIX) {
+                if (s->path)
+                        sb_addf(&sb, ",path=%s", s->path);
+                else
+                        sb_addf(&sb, ",path=%s/console.sock", b->vp->runtime_dir);
+        } else {
+                sb_addf(&sb, ",host=%s,port=%u", host, s->port);
+                if (s->type == VX_SERIAL_TELNET)
+                        sb_addf(&sb, ",telnet=on");
+        }
+        sb_addf(&sb, ",server=on,wait=off");
+        opt_sb(b, K(b, "serial"), "-chardev", &sb);
+        opt(b, K(b, "serial"), "-device", "isa-serial,chardev=charserial0,id=serial0");
+}
+
+static void build_display(struct builder *b)
+{
+        const struct vx_vm *vm = b->vm;
+        const char *video = video_driver(vm);
+
+        if (vm->vnc.enabled) {
+                opt(b, K(b, "vnc"), "-vnc", "%s:%d", vm->vnc.listen ? vm->vnc.listen : "127.0.0.1",
+                    vm->vnc.display >= 0 ? vm->vnc.display : 0);
+                opt(b, K(b, "vnc"), "-device", "usb-tablet,id=input0,bus=usb.0");
+        } else
+                opt(b, K(b, "vnc"), "-display", "none");
+        if (video) {
+                struct strbuf sb = {0};
+
+                sb_addf(&sb, "%s,id=video0", video);
+                sb_pci_addr(b, &sb, b->video_slot >= 0 ? b->video_slot : pci_alloc(b));
+                opt_sb(b, K(b, "video"), "-device", &sb);
+        }
+        if (vm->balloon) {
+                struct strbuf sb = {0};
+
+                sb_addf(&sb, "virtio-balloon-pci,id=balloon0");
+                sb_pci_addr(b, &sb, pci_alloc(b));
+                opt_sb(b, K(b, "balloon"), "-device", &sb);
+        }
+}
+
+static void build_tail(struct builder *b)
+{
+        const struct vx_vm *vm = b->vm;
+
+        /* QEMU's own seccomp filter; vmxrun also drops privileges before exec, see launch. */
+        opt(b, NULL, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+        opt(b, NULL, "-msg", "timestamp=on");
+        for (size_t i = 0; i < vm->n_extra_args; i++)
+                push(b, K(b, "extra-args[%zu]", i), strdup(vm->extra_args[i]));
+}
+
+static enum vx_accel choose_accel(struct builder *b, const struct vx_plan_options *opts)
+{
+        const struct vx_vm *vm = b->vm;
+
+        if (opts && opts->force_accel) {
+                if (opts->accel == VX_ACCEL_KVM && !b->facts->kvm_usable) {
+                        b->vp->complete = false;
+                        note(
+                            b,
+                            "KVM was asked for, but /dev/kvm is not usable on this host; start refuses this "
+                            "plan");
+                }
+                return opts->accel;
+        }
+        if (vm->accel == VX_ACCEL_TCG || b->facts->kvm_usable)
+                return vm->accel;
+        if (vm->tcg_fallback) {
+                note(
+                    b,
+                    "%s: /dev/kvm is not usable on this host; falling back to TCG (software emulation, much "
+                    "slower)",
+                    K(b, "accel-fallback"));
+                return VX_ACCEL_TCG;
+        }
+        b->vp->complete = false;
+        note(b,
+             "%s: /dev/kvm is not usable on this host and accel-fallback is not 'tcg'; start refuses this "
+             "plan",
+             K(b, "accel"));
+        return VX_ACCEL_KVM;
+}
+
+static int build_vm(struct vx_plan *plan, size_t index, const struct vx_host_facts *facts,
+                    const struct vx_plan_options *opts)
+{
+        const struct vx_vm *vm = &plan->profile->vms[index];
+        struct vx_vm_plan *vp = &plan->vms[index];
+        _cleanup_free_ int *nic_slot = calloc(vm->n_nics ? vm->n_nics : 1, sizeof(int));
+        struct builder b = {.plan = plan, .vp = vp, .vm = vm, .facts = facts, .nic_slot = nic_slot};
+
+        if (!nic_slot)
+                return -ENOMEM;
+        vp->vm = vm;
+        vp->vm_index = index;
+        vp->complete = true;
+        if (asprintf(&vp->runtime_dir, "%s/%s", plan->deployment_dir, vm->name) < 0) {
+                vp->runtime_dir = NULL;
+                return -ENOMEM;
+        }
+        if (asprintf(&vp->qmp_path, "%s/qmp.sock", vp->runtime_dir) < 0) {
+                vp->qmp_path = NULL;
+                return -ENOMEM;
+        }
+
+        vp->accel = choose_accel(&b, opts);
+        pci_init(&b);
+
+        push(&b, K(&b, "qemu"), strdup(vm->qemu ? vm->qemu : DEFAULT_QEMU));
+        build_name_machine(&b);
+        build_cpu(&b);
+        build_memory(&b);
+        build_ids(&b);
+        build_qmp(&b);
+        build_boot(&b);
+        build_controllers(&b);
+        build_disks(&b);
+        build_nics(&b);
+        build_serial(&b);
+        build_display(&b);
+        build_tail(&b);
+        return b.r;
+}
+
+static int build_bridges(struct vx_plan *plan)
+{
+        const struct vx_profile *p = plan->profile;
+        struct builder b = {.plan = plan};
+
+        for (size_t i = 0; i < p->n_bridges; i++) {
+                const struct vx_bridge *br = &p->bridges[i];
+                char key[64], mtu[32] = "";
+
+                snprintf(key, sizeof(key), "bridges[%zu]", i);
+                if (br->mtu)
+                        snprintf(mtu, sizeof(mtu), ", mtu %u", br->mtu);
+                action(&b, NULL, VX_ACTION_BRIDGE, br->name, key,
+                       "create bridge %s (stp %s%s), or use the existing one", br->name,
+                       br->stp ? "on" : "off", mtu);
+                if (br->uplink) {
+                        snprintf(key, sizeof(key), "bridges[%zu].uplink", i);
+                        action(&b, NULL, VX_ACTION_UPLINK, br->uplink, key, "enslave %s to bridge %s%s",
+                               br->uplink, br->name,
+                               br->move_host_address ? ", moving its addresses and routes to the bridge"
+                                                     : "");
+                }
+        }
+        return b.r;
+}
+
+int plan_build(const struct vx_profile *p, const struct vx_host_facts *facts,
+               const struct vx_plan_options *opts, struct vx_plan **ret)
+{
+        _cleanup_(plan_freep) struct vx_plan *plan = NULL;
+        const char *runtime;
+        int r;
+
+        assert(p);
+        assert(facts);
+        assert(ret);
+
+        plan = calloc(1, sizeof(*plan));
+        if (!plan)
+                return -ENOMEM;
+        plan->profile = p;
+        runtime = opts && opts->runtime_dir ? opts->runtime_dir
+                  : p->host.runtime_dir     ? p->host.runtime_dir
+                                            : DEFAULT_RUNTIME_DIR;
+        if (asprintf(&plan->deployment_dir, "%s/%s", runtime, p->name) < 0) {
+                plan->deployment_dir = NULL;
+                return -ENOMEM;
+        }
+        r = build_bridges(plan);
+        if (r < 0)
+                return r;
+
+        plan->vms = calloc(p->n_vms ? p->n_vms : 1, sizeof(*plan->vms));
+        if (!plan->vms)
+                return -ENOMEM;
+        plan->n_vms = p->n_vms;
+        for (size_t i = 0; i < p->n_vms; i++) {
+                r = build_vm(plan, i, facts, opts);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(plan);
+        return 0;
+}
+
+static void strv_free(char **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+struct vx_plan *plan_free(struct vx_plan *plan)
+{
+        if (!plan)
+                return NULL;
+        for (size_t i = 0; i < plan->n_vms; i++) {
+                struct vx_vm_plan *vp = &plan->vms[i];
+
+                free(vp->runtime_dir);
+                free(vp->qmp_path);
+                strv_free(vp->origin, vp->argv.n);
+                vx_argv_done(&vp->argv);
+                for (size_t j = 0; j < vp->n_fds; j++)
+                        free(vp->fds[j].object);
+                free(vp->fds);
+                strv_free(vp->notes, vp->n_notes);
+        }
+        free(plan->vms);
+        for (size_t i = 0; i < plan->n_actions; i++) {
+                free(plan->actions[i].object);
+                free(plan->actions[i].description);
+                free(plan->actions[i].key);
+        }
+        free(plan->actions);
+        free(plan->deployment_dir);
+        free(plan);
+        return NULL;
+}
+
+const struct vx_vm_plan *plan_find_vm(const struct vx_plan *plan, const char *name)
+{
+        for (size_t i = 0; i < plan->n_vms; i++)
+                if (strcmp(plan->vms[i].vm->name, name) == 0)
+                        return &plan->vms[i];
+        return NULL;
+}
+
+const char *plan_fd_kind_to_string(enum vx_plan_fd_kind k)
+{
+        static const char *const names[] = {
+            [VX_PLAN_FD_QMP] = "qmp",
+            [VX_PLAN_FD_TAP] = "tap",
+            [VX_PLAN_FD_VHOST] = "vhost",
+        };
+        return (size_t)k < ELEMENTSOF(names) ? names[k] : NULL;
+}
+
+const char *plan_action_kind_to_string(enum vx_host_action_kind k)
+{
+        static const char *const names[] = {
+            [VX_ACTION_BRIDGE] = "bridge",
+            [VX_ACTION_UPLINK] = "uplink",
+            [VX_ACTION_TAP] = "tap",
+            [VX_ACTION_VF_CONFIG] = "vf-config",
+            [VX_ACTION_VFIO_BIND] = "vfio-bind",
+            [VX_ACTION_HUGEPAGES] = "hugepages",
+            [VX_ACTION_HUGETLBFS_MOUNT] = "hugetlbfs-mount",
+        };
+        return (size_t)k < ELEMENTSOF(names) ? names[k] : NULL;
+}
