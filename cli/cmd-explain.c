@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vmxrun explain: reads a QEMU command line (given as text, from stdin, from a
+ * running QEMU's /proc/PID/cmdline, or generated from a profile) and explains
+ * it option by option and property by property, from the knowledge table in
+ * qemuargs/. For a profile, each option also names the profile key that
+ * produced it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "facts.h"
+#include "log.h"
+#include "plan.h"
+#include "qemuargs.h"
+
+#define EXPLAIN_INPUT_MAX (16u * 1024 * 1024)
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_host_facts *, host_facts_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct qa_cmdline *, qa_cmdline_free);
+
+static void argv_donep(struct vx_argv *a)
+{
+        vx_argv_done(a);
+}
+
+static int oom(void)
+{
+        log_error_errno(ENOMEM, "Out of memory: %m");
+        return VX_EXIT_FAILURE;
+}
+
+static void help(FILE *out)
+{
+        fprintf(out,
+                "Usage: vmxrun explain --argv 'QEMU COMMAND LINE' | --argv - [--json]\n"
+                "       vmxrun explain --pid PID [--root DIR] [--json]\n"
+                "       vmxrun explain PROFILE [--vm NAME] [--accel kvm|tcg] [--root DIR] [--json]\n"
+                "\n"
+                "Explains a QEMU command line option by option and property by property: what\n"
+                "each does, its default, what it costs, whether it is deprecated or removed and\n"
+                "what replaces it. Backends are shown under the device that uses them. Options\n"
+                "and properties that vmxrun does not know are marked unknown, never guessed.\n"
+                "\n"
+                "Input:\n"
+                "      --argv TEXT    a command line as a shell would read it (quotes, backslash-\n"
+                "                     newline continuations, VAR=value prefixes); '-' reads stdin\n"
+                "      --pid PID      the command line of a running QEMU (/proc/PID/cmdline)\n"
+                "      PROFILE        the command line vmxrun generates for each VM, with the\n"
+                "                     profile key behind each option\n"
+                "\n"
+                "Options:\n"
+                "      --vm NAME      only this VM of the profile\n"
+                "      --accel ACCEL  use kvm or tcg for every VM (env VMXRUN_ACCEL)\n"
+                "      --root DIR     read /proc and host facts under DIR (env VMXRUN_ROOT)\n"
+                "      --json         print JSON: every option and property with its value,\n"
+                "                     whether it is known, its explanation and status\n"
+                "  -h, --help         show this help\n"
+                "\n"
+                "Exit status: 0 explained, 2 bad usage, 3 input that cannot be parsed\n"
+                "(unbalanced quote, empty command line, invalid profile), 1 other failures.\n");
+}
+
+static int read_all_fd(int fd, char **ret, size_t *ret_len)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        for (;;) {
+                ssize_t n;
+
+                if (len + 4096 + 1 > cap) {
+                        size_t c = cap ? cap * 2 : 8192;
+                        char *b;
+                        if (c > EXPLAIN_INPUT_MAX + 1)
+                                return -EFBIG;
+                        b = realloc(buf, c);
+                        if (!b)
+                                return -ENOMEM;
+                        buf = b;
+                        cap = c;
+                }
+                n = read(fd, buf + len, cap - len - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        buf = buf ? buf : calloc(1, 1);
+        if (!buf)
+                return -ENOMEM;
+        buf[len] = '\0';
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
+}
+
+static int print_result(const struct qa_cmdline *cl, const struct qa_explain_options *opts, bool json, json_t *into)
+{
+        if (json) {
+                json_t *j = qa_explain_json(cl, opts);
+                if (!j)
+                        return log_error_errno(ENOMEM, "Failed to build the JSON explanation: %m");
+                if (into)
+                        return json_array_append_new(into, j) < 0 ? -ENOMEM : 0;
+                if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
+                        json_decref(j);
+                        return log_error_errno(EIO, "Failed to write JSON: %m");
+                }
+                json_decref(j);
+                fputc('\n', stdout);
+                return 0;
+        }
+        if (qa_explain_text(cl, opts, stdout) < 0)
+                return log_error_errno(ENOMEM, "Failed to explain the command line: %m");
+        return 0;
+}
+
+/* Parses words and prints; returns an exit status. */
+static int explain_words(const struct qa_knowledge *k, char *const *words, size_t n, char *const *origin, bool json,
+                         json_t *into)
+{
+        _cleanup_(qa_cmdline_freep) struct qa_cmdline *cl = NULL;
+        struct qa_explain_options opts = {.origin = origin, .n_origin = origin ? n : 0};
+        int r;
+
+        r = qa_parse_argv(k, words, n, &cl);
+        if (r == -ENODATA) {
+                log_error("The command line is empty; nothing to explain.");
+                return VX_EXIT_INVALID;
+        }
+        if (r < 0) {
+                log_error_errno(r, "Failed to parse the command line: %m");
+                return VX_EXIT_FAILURE;
+        }
+        return print_result(cl, &opts, json, into) < 0 ? VX_EXIT_FAILURE : VX_EXIT_OK;
+}
+
+static int explain_text(const struct qa_knowledge *k, const char *text, bool json)
+{
+        _cleanup_(argv_donep) struct vx_argv words = {0};
+        size_t off = 0;
+        int r;
+
+        r = qa_split_shell(text, &words, &off);
+        if (r == -EINVAL) {
+                log_error("Cannot split the command line: unbalanced quote or trailing backslash at byte %zu.", off);
+                return VX_EXIT_INVALID;
+        }
+        if (r < 0) {
+                log_error_errno(r, "Failed to split the command line: %m");
+                return VX_EXIT_FAILURE;
+        }
+        return explain_words(k, words.items, words.n, NULL, json, NULL);
+}
+
+static int explain_pid(const struct qa_knowledge *k, const char *pid, const char *root, bool json)
+{
+        _cleanup_(argv_donep) struct vx_argv words = {0};
+        _cleanup_free_ char *path = NULL, *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char *end = NULL;
+        size_t len = 0;
+        long v;
+        int r;
+
+        errno = 0;
+        v = strtol(pid, &end, 10);
+        if (errno || !end || *end || v <= 0) {
+                log_error("--pid takes a process id, not '%s'.", pid);
+                return VX_EXIT_USAGE;
+        }
+        if (asprintf(&path, "%s/proc/%ld/cmdline", root && *root ? root : "", v) < 0)
+                return oom();
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                log_error_errno(-errno, "Failed to open %s: %m", path);
+                return errno == ENOENT ? VX_EXIT_NOT_RUNNING : VX_EXIT_FAILURE;
+        }
+        r = read_all_fd(fd, &buf, &len);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read %s: %m", path);
+                return VX_EXIT_FAILURE;
+        }
+        if (len == 0) {
+                log_error("%s is empty: process %ld is a kernel thread or a zombie.", path, v);
+                return VX_EXIT_INVALID;
+        }
+        r = qa_split_nul(buf, len, &words);
+        if (r < 0)
+                return oom();
+        return explain_words(k, words.items, words.n, NULL, json, NULL);
+}
+
+static int explain_profile(const struct qa_knowledge *k, const char *file, const char *vm_name, const char *accel,
+                           const char *root, bool json)
+{
+        _cleanup_(profile_freep) struct vx_profile *profile = NULL;
+        _cleanup_(host_facts_freep) struct vx_host_facts *facts = NULL;
+        _cleanup_(plan_freep) struct vx_plan *plan = NULL;
+        json_t *all = NULL;
+        struct vx_plan_options opts = {0};
+        int r, status = VX_EXIT_OK;
+
+        if (accel && *accel) {
+                if (cli_parse_accel(accel, &opts.accel) < 0) {
+                        log_error("unknown accelerator '%s': use kvm or tcg.", accel);
+                        return VX_EXIT_USAGE;
+                }
+                opts.force_accel = true;
+        }
+        r = cli_load_profile(file, &profile);
+        if (r != VX_EXIT_OK)
+                return r;
+        r = host_facts_gather(root && *root ? root : "/", &facts);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read host facts under %s: %m", root && *root ? root : "/");
+                return VX_EXIT_FAILURE;
+        }
+        r = plan_build(profile, facts, &opts, &plan);
+        if (r < 0) {
+                log_error_errno(r, "Failed to build the plan of %s: %m", file);
+                return VX_EXIT_FAILURE;
+        }
+        if (vm_name && !plan_find_vm(plan, vm_name)) {
+                log_error("%s has no VM called '%s'.", file, vm_name);
+                return VX_EXIT_USAGE;
+        }
+
+        if (json && !(all = json_array()))
+                return oom();
+        for (size_t i = 0; i < plan->n_vms && status == VX_EXIT_OK; i++) {
+                const struct vx_vm_plan *vp = &plan->vms[i];
+
+                if (vm_name && strcmp(vp->vm->name, vm_name) != 0)
+                        continue;
+                if (!json)
+                        printf("%s== VM %s (%s) ==\n", i > 0 && !vm_name ? "\n" : "", vp->vm->name,
+                               vx_accel_to_string(vp->accel));
+                for (size_t n = 0; !json && n < vp->n_notes; n++)
+                        printf("note: %s\n", vp->notes[n]);
+                status = explain_words(k, vp->argv.items, vp->argv.n, vp->origin, json, all);
+                if (json && status == VX_EXIT_OK) {
+                        json_t *last = json_array_get(all, json_array_size(all) - 1);
+                        if (json_object_set_new(last, "vm", json_string(vp->vm->name)) < 0)
+                                status = VX_EXIT_FAILURE;
+                }
+        }
+        if (json && status == VX_EXIT_OK) {
+                if (json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+                        status = VX_EXIT_FAILURE;
+                fputc('\n', stdout);
+        }
+        json_decref(all);
+        return status;
+}
+
+static int run(int argc, char **argv)
+{
+        enum { ARG_VM = 0x100, ARG_ACCEL, ARG_ROOT, ARG_JSON, ARG_ARGV, ARG_PID };
+        static const struct option options[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"argv", required_argument, NULL, ARG_ARGV},
+                {"pid", required_argument, NULL, ARG_PID},
+                {"vm", required_argument, NULL, ARG_VM},
+                {"accel", required_argument, NULL, ARG_ACCEL},
+                {"root", required_argument, NULL, ARG_ROOT},
+                {"json", no_argument, NULL, ARG_JSON},
+                {0},
+        };
+        const char *vm_name = NULL, *root = getenv("VMXRUN_ROOT"), *accel = getenv("VMXRUN_ACCEL");
+        const char *text = NULL, *pid = NULL;
+        const struct qa_knowledge *k;
+        bool json = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help(stdout);
+                        return VX_EXIT_OK;
+                case ARG_ARGV:
+                        text = optarg;
+                        break;
+                case ARG_PID:
+                        pid = optarg;
+                        break;
+                case ARG_VM:
+                        vm_name = optarg;
+                        break;
+                case ARG_ACCEL:
+                        accel = optarg;
+                        break;
+                case ARG_ROOT:
+                        root = optarg;
+                        break;
+                case ARG_JSON:
+                        json = true;
+                        break;
+                default:
+                        help(stderr);
+                        return VX_EXIT_USAGE;
+                }
+        }
+        if ((text != NULL) + (pid != NULL) + (optind < argc) != 1 || optind + 1 < argc) {
+                log_error("explain takes one of --argv, --pid or a profile; `vmxrun explain --help` shows the usage.");
+                return VX_EXIT_USAGE;
+        }
+        if ((text || pid) && vm_name) {
+                log_error("--vm only applies to a profile.");
+                return VX_EXIT_USAGE;
+        }
+
+        k = qa_knowledge_builtin();
+        if (!k) {
+                log_error("The built-in QEMU knowledge table cannot be read; this is a bug.");
+                return VX_EXIT_FAILURE;
+        }
+
+        if (pid)
+                return explain_pid(k, pid, root, json);
+        if (text) {
+                _cleanup_free_ char *buf = NULL;
+                size_t len;
+
+                if (strcmp(text, "-") != 0)
+                        return explain_text(k, text, json);
+                r = read_all_fd(STDIN_FILENO, &buf, &len);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to read the command line from stdin: %m");
+                        return VX_EXIT_FAILURE;
+                }
+                if (memchr(buf, '\0', len)) {
+                        /* Piped from /proc/PID/cmdline: NUL-separated. */
+                        _cleanup_(argv_donep) struct vx_argv words = {0};
+                        if (qa_split_nul(buf, len, &words) < 0)
+                                return oom();
+                        return explain_words(k, words.items, words.n, NULL, json, NULL);
+                }
+                return explain_text(k, buf, json);
+        }
+        return explain_profile(k, argv[optind], vm_name, accel, root, json);
+}
+
+const struct vx_command vx_cmd_explain = {
+        .name = "explain",
+        .summary = "explain a QEMU command line, or a profile's, option by option",
+        .run = run,
+};

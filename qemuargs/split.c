@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "qemuargs.h"
+
+struct word {
+        char *buf;
+        size_t len, cap;
+        bool started; /* '' is a word too */
+};
+
+static int word_putc(struct word *w, char c)
+{
+        if (w->len + 2 > w->cap) {
+                size_t cap = w->cap ? w->cap * 2 : 64;
+                char *b = realloc(w->buf, cap);
+                if (!b)
+                        return -ENOMEM;
+                w->buf = b;
+                w->cap = cap;
+        }
+        w->buf[w->len++] = c;
+        w->buf[w->len] = '\0';
+        w->started = true;
+        return 0;
+}
+
+static int word_flush(struct word *w, struct vx_argv *ret)
+{
+        int r;
+
+        if (!w->started)
+                return 0;
+        r = vx_argv_append(ret, w->buf ? w->buf : "");
+        w->len = 0;
+        if (w->buf)
+                w->buf[0] = '\0';
+        w->started = false;
+        return r;
+}
+
+static bool is_blank(char c)
+{
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int qa_split_shell(const char *text, struct vx_argv *ret, size_t *ret_error_offset)
+{
+        struct word w = {0};
+        _cleanup_free_ char *owned = NULL;
+        int r = 0;
+
+        assert(text);
+        for (size_t i = 0; r >= 0 && text[i]; i++) {
+                char c = text[i];
+
+                if (c == '\\') {
+                        if (text[i + 1] == '\n') {
+                                i++; /* continuation */
+                                continue;
+                        }
+                        if (text[i + 1] == '\r' && text[i + 2] == '\n') {
+                                i += 2;
+                                continue;
+                        }
+                        if (!text[i + 1]) {
+                                if (ret_error_offset)
+                                        *ret_error_offset = i;
+                                r = -EINVAL;
+                                break;
+                        }
+                        r = word_putc(&w, text[++i]);
+                } else if (c == '\'') {
+                        size_t start = i;
+                        w.started = true;
+                        for (i++; text[i] && text[i] != '\''; i++)
+                                if ((r = word_putc(&w, text[i])) < 0)
+                                        break;
+                        if (r >= 0 && !text[i]) {
+                                if (ret_error_offset)
+                                        *ret_error_offset = start;
+                                r = -EINVAL;
+                        }
+                } else if (c == '"') {
+                        size_t start = i;
+                        w.started = true;
+                        for (i++; text[i] && text[i] != '"' && r >= 0; i++) {
+                                if (text[i] == '\\' && text[i + 1] == '\n') {
+                                        i++;
+                                        continue;
+                                }
+                                if (text[i] == '\\' && text[i + 1] && strchr("\"\\$`", text[i + 1]))
+                                        i++;
+                                r = word_putc(&w, text[i]);
+                        }
+                        if (r >= 0 && !text[i]) {
+                                if (ret_error_offset)
+                                        *ret_error_offset = start;
+                                r = -EINVAL;
+                        }
+                } else if (is_blank(c)) {
+                        r = word_flush(&w, ret);
+                } else {
+                        r = word_putc(&w, c);
+                }
+        }
+        if (r >= 0)
+                r = word_flush(&w, ret);
+        owned = w.buf;
+        return r;
+}
+
+int qa_split_nul(const char *buf, size_t len, struct vx_argv *ret)
+{
+        size_t i = 0;
+
+        while (i < len) {
+                size_t l = strnlen(buf + i, len - i);
+                _cleanup_free_ char *s = strndup(buf + i, l);
+                int r;
+
+                if (!s)
+                        return -ENOMEM;
+                r = vx_argv_append(ret, s);
+                if (r < 0)
+                        return r;
+                i += l + 1;
+        }
+        return 0;
+}
