@@ -290,3 +290,13 @@ const char *vx_nic_model_to_string(enum vx_nic_model m);
 const char *vx_mem_policy_to_string(enum vx_mem_policy p);
 const char *vx_restart_policy_to_string(enum vx_restart_policy p);
 const char *vx_tristate_to_string(enum vx_tristate t);
+const char *vx_serial_type_to_string(enum vx_serial_type t);
+
+/*
+ * Runs the checks that need no host on a model (profile_load already does):
+ * cross-field and cross-VM rules, interface names, MACs, ports, strings QEMU
+ * could not take. Appends every problem to diags, with positions from
+ * p->positions. Returns 0 when it found no error, -EINVAL when it did, or
+ * -ENOMEM. Normalises in place (MAC addresses and PCI addresses to lower case).
+ */
+int profile_validate(struct vx_profile *p, struct vx_diags *diags);

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "profile-internal.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_profile *, profile_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_ynode *, vx_ynode_free);
+
+/* Keeps the first VX_PROFILE_MAX_ERRORS errors added since index start, and says so. */
+static int cap_errors(struct vx_diags *d, size_t start, const char *file)
+{
+        size_t n_errors = 0, keep = d->n;
+
+        for (size_t i = start; i < d->n; i++)
+                if (d->items[i].severity == VX_DIAG_ERROR && ++n_errors > VX_PROFILE_MAX_ERRORS) {
+                        keep = i;
+                        break;
+                }
+        if (keep == d->n)
+                return 0;
+        for (size_t i = keep; i < d->n; i++) {
+                free(d->items[i].file);
+                free(d->items[i].path);
+                free(d->items[i].message);
+                free(d->items[i].hint);
+        }
+        d->n = keep;
+        return diag_add(d, VX_DIAG_NOTE, file, 0, 0, "", NULL, "too many errors; only the first %d are shown",
+                        VX_PROFILE_MAX_ERRORS);
+}
+
+int profile_load_string(const char *name, const char *text, size_t len, struct vx_diags *diags,
+                        struct vx_profile **ret)
+{
+        _cleanup_(profile_freep) struct vx_profile *p = NULL;
+        _cleanup_(vx_ynode_freep) struct vx_ynode *root = NULL;
+        size_t start = diags->n, n_errors = diag_count(diags, VX_DIAG_ERROR);
+        int r;
+
+        assert(name);
+        assert(diags);
+        assert(ret);
+
+        r = vx_yaml_parse(name, text, len, diags, &root);
+        if (r < 0)
+                return r;
+
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->file = strdup(name);
+        if (!p->file)
+                return -ENOMEM;
+
+        r = vx_profile_from_tree(p, root, diags);
+        if (r < 0)
+                return r;
+        r = profile_validate(p, diags);
+        if (r == -ENOMEM)
+                return r;
+
+        /* Sort only this file's diagnostics: what the caller had stays in its order. */
+        {
+                struct vx_diags mine = {.items = diags->items + start, .n = diags->n - start};
+
+                diag_sort(&mine);
+        }
+        r = cap_errors(diags, start, name);
+        if (r < 0)
+                return r;
+
+        if (diag_count(diags, VX_DIAG_ERROR) > n_errors)
+                return -EINVAL;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int profile_load(const char *path, struct vx_diags *diags, struct vx_profile **ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t len = 0;
+        struct stat st;
+        int r;
+
+        assert(path);
+        assert(diags);
+        assert(ret);
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                r = -errno;
+                (void)diag_add(diags, VX_DIAG_ERROR, path, 0, 0, "", NULL, "cannot open: %s", strerror(-r));
+                return r;
+        }
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                (void)diag_add(diags, VX_DIAG_ERROR, path, 0, 0, "", NULL, "cannot stat: %s", strerror(-r));
+                return r;
+        }
+        if (S_ISDIR(st.st_mode)) {
+                (void)diag_add(diags, VX_DIAG_ERROR, path, 0, 0, "", NULL, "is a directory, not a profile");
+                return -EISDIR;
+        }
+
+        /* Read at most one byte more than allowed, so that pipes and /proc files are capped too. */
+        buf = malloc(VX_YAML_MAX_SIZE + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = read(fd, buf + len, VX_YAML_MAX_SIZE + 1 - len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        (void)diag_add(diags, VX_DIAG_ERROR, path, 0, 0, "", NULL, "cannot read: %s",
+                                       strerror(-r));
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+                if (len > VX_YAML_MAX_SIZE) {
+                        r = diag_add(diags, VX_DIAG_ERROR, path, 0, 0, "", NULL,
+                                     "file too large (profiles are limited to %d bytes)", VX_YAML_MAX_SIZE);
+                        return r < 0 ? r : -EFBIG;
+                }
+        }
+
+        return profile_load_string(path, buf, len, diags, ret);
+}

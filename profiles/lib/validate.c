@@ -1,0 +1,630 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Checks on the model that need no host: rules that relate several values
+ * (topology, unique names, MACs, ports), and strings that QEMU could not take
+ * inside an option. Types, ranges and units were checked by the parser; this
+ * runs on whatever it managed to fill in, so every field may still be NULL or
+ * a default, and nothing is reported twice.
+ */
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "profile-internal.h"
+
+struct vctx {
+        struct vx_profile *p;
+        struct vx_diags *diags;
+        int r; /* sticky -ENOMEM */
+};
+
+static void vdiag(struct vctx *c, enum vx_diag_severity severity, const char *path, const char *hint,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void vdiag(struct vctx *c, enum vx_diag_severity severity, const char *path, const char *hint,
+                  const char *fmt, ...)
+{
+        _cleanup_free_ char *message = NULL;
+        unsigned line, column;
+        va_list ap;
+        int r;
+
+        if (!path) /* building the path ran out of memory */
+                return;
+        va_start(ap, fmt);
+        r = vasprintf(&message, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                message = NULL;
+                c->r = -ENOMEM;
+                return;
+        }
+        profile_position(c->p, path, &line, &column);
+        r = diag_add(c->diags, severity, c->p->file, line, column, path, hint, "%s", message);
+        if (r < 0)
+                c->r = r;
+}
+
+#define verr(c, path, hint, ...) vdiag((c), VX_DIAG_ERROR, (path), (hint), __VA_ARGS__)
+
+static char *vpath(struct vctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static char *vpath(struct vctx *c, const char *fmt, ...)
+{
+        char *s;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                c->r = -ENOMEM;
+                return NULL;
+        }
+        return s;
+}
+
+static void line_of(struct vctx *c, const char *path, unsigned *ret_line)
+{
+        unsigned column;
+
+        profile_position(c->p, path, ret_line, &column);
+}
+
+/*
+ * vmxrun puts values into QEMU's "key=value,key=value" options without
+ * escaping: a comma would have to be doubled and a newline cannot be passed at
+ * all, so both are refused here, where the position is known.
+ */
+static void check_qemu_string(struct vctx *c, const char *path, const char *s)
+{
+        if (!s)
+                return;
+        for (const char *q = s; *q; q++) {
+                unsigned char ch = (unsigned char)*q;
+
+                if (ch == ',') {
+                        verr(c, path, "vmxrun does not escape QEMU options; rename it",
+                             "'%s' contains a ',', which QEMU would read as an option separator", s);
+                        return;
+                }
+                if (ch < 0x20 || ch == 0x7f) {
+                        verr(c, path, NULL, "contains a control character (0x%02x)", ch);
+                        return;
+                }
+        }
+}
+
+static void check_no_control(struct vctx *c, const char *path, const char *s)
+{
+        for (const char *q = s; q && *q; q++)
+                if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+                        verr(c, path, NULL, "contains a control character (0x%02x)", (unsigned char)*q);
+                        return;
+                }
+}
+
+static bool is_name_char(char ch)
+{
+        return isascii(ch) && (isalnum(ch) || ch == '_' || ch == '.' || ch == '-');
+}
+
+static void check_name(struct vctx *c, const char *path, const char *s, size_t max)
+{
+        if (!s)
+                return;
+        if (strlen(s) > max) {
+                verr(c, path, NULL, "'%s' is longer than %zu bytes", s, max);
+                return;
+        }
+        for (const char *q = s; *q; q++)
+                if (!is_name_char(*q)) {
+                        verr(c, path, "use letters, digits, '_', '.' and '-'", "'%s' contains '%c'", s, *q);
+                        return;
+                }
+        if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+                verr(c, path, NULL, "'%s' is not a usable name", s);
+}
+
+/*
+ * The kernel's rules for interface names (dev_valid_name), plus '%': a tap
+ * name with "%d" would be a template, and the kernel would pick the name.
+ */
+static void check_ifname(struct vctx *c, const char *path, const char *s)
+{
+        if (!s)
+                return;
+        if (strlen(s) >= VX_IFNAMSIZ) {
+                verr(c, path, NULL, "interface name '%s' is longer than %d bytes", s, VX_IFNAMSIZ - 1);
+                return;
+        }
+        if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
+                verr(c, path, NULL, "'%s' is not a valid interface name", s);
+                return;
+        }
+        for (const char *q = s; *q; q++) {
+                unsigned char ch = (unsigned char)*q;
+
+                if (ch == '/' || ch == ':' || ch == '%' || ch <= 0x20 || ch == 0x7f) {
+                        verr(c, path, NULL, "interface name '%s' contains %s", s,
+                             ch == '/'   ? "'/'"
+                             : ch == ':' ? "':'"
+                             : ch == '%' ? "'%'"
+                                         : "whitespace or a control character");
+                        return;
+                }
+        }
+}
+
+static int hexval(char ch)
+{
+        if (ch >= '0' && ch <= '9')
+                return ch - '0';
+        ch = (char)tolower((unsigned char)ch);
+        if (ch >= 'a' && ch <= 'f')
+                return ch - 'a' + 10;
+        return -1;
+}
+
+/* "02:04:17:01:01:01": six hex pairs with ':'. Lower-cases in place. */
+static void check_mac(struct vctx *c, const char *path, char *mac)
+{
+        unsigned bytes[6];
+        bool zero = true;
+
+        if (strlen(mac) != 17) {
+                verr(c, path, "write six hex pairs separated by ':', e.g. 02:04:17:01:01:01",
+                     "'%s' is not a MAC address", mac);
+                return;
+        }
+        for (size_t i = 0; i < 6; i++) {
+                int hi = hexval(mac[i * 3]), lo = hexval(mac[i * 3 + 1]);
+
+                if (hi < 0 || lo < 0 || (i < 5 && mac[i * 3 + 2] != ':')) {
+                        verr(c, path, "write six hex pairs separated by ':', e.g. 02:04:17:01:01:01",
+                             "'%s' is not a MAC address", mac);
+                        return;
+                }
+                bytes[i] = (unsigned)(hi << 4 | lo);
+                if (bytes[i])
+                        zero = false;
+        }
+        for (char *q = mac; *q; q++)
+                *q = (char)tolower((unsigned char)*q);
+        if (zero)
+                verr(c, path, NULL, "'%s' is the all-zero MAC address", mac);
+        else if (bytes[0] & 1)
+                verr(c, path, "the low bit of the first byte must be 0; 02:... is a locally administered unicast",
+                     "'%s' is a multicast MAC address, not a unicast one", mac);
+}
+
+/* "0000:23:10.0" or "23:10.0". Rewrites *addr in canonical form (with domain, lower case). */
+static void check_pci_address(struct vctx *c, const char *path, char **addr)
+{
+        unsigned domain = 0, bus, slot, function;
+        char *canonical, *s = *addr;
+        int n = -1, n4 = -1;
+
+        if (sscanf(s, "%4x:%2x:%2x.%1u%n", &domain, &bus, &slot, &function, &n4) == 4 && n4 == (int)strlen(s) &&
+            strlen(s) == 12)
+                ;
+        else if (domain = 0, sscanf(s, "%2x:%2x.%1u%n", &bus, &slot, &function, &n) == 3 &&
+                                  n == (int)strlen(s) && strlen(s) == 7)
+                ;
+        else {
+                verr(c, path, "write it as in lspci -D, e.g. 0000:23:10.0", "'%s' is not a PCI address", s);
+                return;
+        }
+        for (const char *q = s; *q; q++)
+                if (!isxdigit((unsigned char)*q) && *q != ':' && *q != '.') {
+                        verr(c, path, "write it as in lspci -D, e.g. 0000:23:10.0", "'%s' is not a PCI address",
+                             s);
+                        return;
+                }
+        if (slot > 0x1f || function > 7) {
+                verr(c, path, NULL, "'%s' is not a PCI address (slot is at most 1f, function at most 7)", s);
+                return;
+        }
+        if (asprintf(&canonical, "%04x:%02x:%02x.%u", domain, bus, slot, function) < 0) {
+                c->r = -ENOMEM;
+                return;
+        }
+        free(*addr);
+        *addr = canonical;
+}
+
+static void check_uuid(struct vctx *c, const char *path, char *uuid)
+{
+        static const int dashes[] = {8, 13, 18, 23};
+        bool ok = strlen(uuid) == 36;
+
+        for (size_t i = 0; ok && i < 36; i++) {
+                bool dash = false;
+
+                for (size_t j = 0; j < ELEMENTSOF(dashes); j++)
+                        dash = dash || (int)i == dashes[j];
+                ok = dash ? uuid[i] == '-' : isxdigit((unsigned char)uuid[i]);
+        }
+        if (!ok) {
+                verr(c, path, "e.g. 2f1e8c3a-5b7d-4e2a-9c1b-0d3e4f5a6b7c", "'%s' is not a UUID", uuid);
+                return;
+        }
+        for (char *q = uuid; *q; q++)
+                *q = (char)tolower((unsigned char)*q);
+}
+
+static void check_absolute(struct vctx *c, const char *path, const char *s)
+{
+        if (s && s[0] != '/')
+                verr(c, path, NULL, "'%s' is not an absolute path", s);
+}
+
+static void check_bridges(struct vctx *c)
+{
+        struct vx_profile *p = c->p;
+
+        for (size_t i = 0; i < p->n_bridges && c->r == 0; i++) {
+                struct vx_bridge *b = &p->bridges[i];
+                _cleanup_free_ char *name = vpath(c, "bridges[%zu].name", i);
+                _cleanup_free_ char *uplink = vpath(c, "bridges[%zu].uplink", i);
+                _cleanup_free_ char *move = vpath(c, "bridges[%zu].move-host-address", i);
+
+                check_ifname(c, name, b->name);
+                check_ifname(c, uplink, b->uplink);
+                if (b->move_host_address && !b->uplink)
+                        verr(c, move, NULL, "needs an uplink to move the address from");
+
+                for (size_t j = 0; j < i; j++) {
+                        _cleanup_free_ char *other = vpath(c, "bridges[%zu].name", j);
+                        unsigned line;
+
+                        line_of(c, other, &line);
+                        if (b->name && p->bridges[j].name && strcmp(b->name, p->bridges[j].name) == 0)
+                                verr(c, name, NULL, "bridge '%s' is declared twice (first at line %u)", b->name,
+                                     line);
+                        if (b->uplink && p->bridges[j].uplink && strcmp(b->uplink, p->bridges[j].uplink) == 0)
+                                verr(c, uplink, NULL, "'%s' is already the uplink of bridge %s", b->uplink,
+                                     p->bridges[j].name ?: "?");
+                }
+        }
+}
+
+static void check_cpu(struct vctx *c, size_t i, struct vx_vm *vm)
+{
+        _cleanup_free_ char *model = vpath(c, "vms[%zu].cpu.model", i);
+
+        check_qemu_string(c, model, vm->cpu.model);
+        if (vm->cpu.model && strcmp(vm->cpu.model, "host") == 0 && vm->accel == VX_ACCEL_TCG)
+                verr(c, model, "use 'max' for TCG", "cpu model 'host' needs KVM, but accel is tcg");
+
+        for (size_t j = 0; j < vm->cpu.n_features; j++) {
+                _cleanup_free_ char *path = vpath(c, "vms[%zu].cpu.features[%zu]", i, j);
+                const char *f = vm->cpu.features[j];
+                bool ok = f && (f[0] == '+' || f[0] == '-') && f[1];
+
+                for (const char *q = f ? f + 1 : ""; ok && *q; q++)
+                        ok = is_name_char(*q);
+                if (f && !ok)
+                        verr(c, path, "write +name to add a feature or -name to remove it, e.g. +vmx",
+                             "'%s' is not a CPU feature", f);
+        }
+}
+
+static void check_topology(struct vctx *c, size_t i, struct vx_vm *vm)
+{
+        const struct vx_topology *t = &vm->topology;
+        _cleanup_free_ char *path = vpath(c, "vms[%zu].topology", i);
+        uint64_t product;
+
+        if (t->cores == 0) {
+                verr(c, path, "set topology.cores, or make vcpus a multiple",
+                     "vcpus (%u) is not a multiple of sockets*dies*threads (%u)", vm->vcpus,
+                     t->sockets * t->dies * t->threads);
+                return;
+        }
+        product = (uint64_t)t->sockets * t->dies * t->cores * t->threads;
+        if (product != vm->vcpus)
+                verr(c, path, NULL, "sockets*dies*cores*threads is %u*%u*%u*%u = %llu, but vcpus is %u", t->sockets,
+                     t->dies, t->cores, t->threads, (unsigned long long)product, vm->vcpus);
+}
+
+static void check_memory(struct vctx *c, size_t i, struct vx_vm *vm)
+{
+        const struct vx_memory *m = &vm->memory;
+        _cleanup_free_ char *size = vpath(c, "vms[%zu].memory.size", i);
+        _cleanup_free_ char *hpath = vpath(c, "vms[%zu].memory.hugepages.path", i);
+
+        check_qemu_string(c, hpath, m->path);
+        check_absolute(c, hpath, m->path);
+        if (m->hugepages && m->size > 0 && m->page_size > 0 && m->size % m->page_size != 0)
+                verr(c, size, NULL, "memory size is not a multiple of the hugepage size (%llu MiB)",
+                     (unsigned long long)(m->page_size >> 20));
+}
+
+static void check_pinning(struct vctx *c, size_t i, struct vx_vm *vm)
+{
+        _cleanup_free_ char *path = vpath(c, "vms[%zu].pinning.vcpus", i);
+
+        if (vm->pinning.n_vcpus > 0 && vm->pinning.n_vcpus != vm->vcpus)
+                verr(c, path, "give one CPU list per vCPU, in vCPU order",
+                     "%zu CPU list%s for %u vCPU%s", vm->pinning.n_vcpus, vm->pinning.n_vcpus == 1 ? "" : "s",
+                     vm->vcpus, vm->vcpus == 1 ? "" : "s");
+}
+
+static void check_disks(struct vctx *c, size_t i, struct vx_vm *vm)
+{
+        for (size_t j = 0; j < vm->n_disks; j++) {
+                const struct vx_disk *d = &vm->disks[j];
+                _cleanup_free_ char *file = vpath(c, "vms[%zu].disks[%zu].file", i, j);
+                _cleanup_free_ char *order = vpath(c, "vms[%zu].disks[%zu].boot-order", i, j);
+
+                check_qemu_string(c, file, d->file);
+                for (size_t k = 0; d->boot_order > 0 && k < j; k++)
+                        if (vm->disks[k].boot_order == d->boot_order) {
+                                verr(c, order, NULL, "boot-order %u is also used by disks[%zu]", d->boot_order, k);
+                                break;
+                        }
+        }
+}
+
+static void check_nic_type_fields(struct vctx *c, size_t i, size_t j, struct vx_nic *n)
+{
+        _cleanup_free_ char *base = vpath(c, "vms[%zu].nics[%zu]", i, j);
+        _cleanup_free_ char *tap = vpath(c, "%s.tap", base ?: "");
+        _cleanup_free_ char *bridge = vpath(c, "%s.bridge", base ?: "");
+        _cleanup_free_ char *pf = vpath(c, "%s.pf", base ?: "");
+        _cleanup_free_ char *vf = vpath(c, "%s.vf", base ?: "");
+        _cleanup_free_ char *host = vpath(c, "%s.host", base ?: "");
+        _cleanup_free_ char *queues = vpath(c, "%s.queues", base ?: "");
+        _cleanup_free_ char *vhost = vpath(c, "%s.vhost", base ?: "");
+
+        switch (n->type) {
+        case VX_NIC_TAP:
+                if (!n->tap)
+                        verr(c, tap, NULL, "a tap NIC needs 'tap' (the tap device's name)");
+                if (!n->bridge)
+                        verr(c, bridge, NULL, "a tap NIC needs 'bridge'");
+                check_ifname(c, tap, n->tap);
+                check_ifname(c, bridge, n->bridge);
+                if (n->queues > 1 && n->model != VX_NIC_MODEL_VIRTIO)
+                        verr(c, queues, NULL, "more than one queue needs model virtio-net-pci, not %s",
+                             vx_nic_model_to_string(n->model));
+                if (n->vhost == VX_ON && n->model != VX_NIC_MODEL_VIRTIO)
+                        verr(c, vhost, "set vhost: auto or off", "vhost works only with virtio-net-pci, not %s",
+                             vx_nic_model_to_string(n->model));
+                break;
+        case VX_NIC_VF:
+                if (!n->pf)
+                        verr(c, pf, NULL, "a vf NIC needs 'pf' (the physical function's interface)");
+                if (n->vf < 0)
+                        verr(c, vf, NULL, "a vf NIC needs 'vf' (the VF index)");
+                check_ifname(c, pf, n->pf);
+                break;
+        case VX_NIC_HOSTDEV:
+                if (!n->host)
+                        verr(c, host, NULL, "a hostdev NIC needs 'host' (a PCI address such as 0000:23:10.0)");
+                else
+                        check_pci_address(c, host, &n->host);
+                break;
+        }
+}
+
+/* Two NICs anywhere in the profile that must not be the same; each clash is reported once. */
+static void check_nic_against_earlier(struct vctx *c, size_t i, size_t j)
+{
+        struct vx_vm *vm = &c->p->vms[i];
+        const struct vx_nic *n = &vm->nics[j];
+        bool mac = false, tap = false, vf = false, host = false, slot = false;
+
+        for (size_t k = 0; k <= i; k++) {
+                const struct vx_vm *other_vm = &c->p->vms[k];
+                size_t limit = k == i ? j : other_vm->n_nics;
+
+                for (size_t l = 0; l < limit; l++) {
+                        const struct vx_nic *o = &other_vm->nics[l];
+                        _cleanup_free_ char *where = vpath(c, "vms[%zu].nics[%zu]", k, l);
+                        _cleanup_free_ char *path = NULL;
+
+                        if (!mac && n->mac && o->mac && strcasecmp(n->mac, o->mac) == 0) {
+                                mac = true;
+                                free(path);
+                                path = vpath(c, "vms[%zu].nics[%zu].mac", i, j);
+                                verr(c, path, NULL, "MAC address %s is also used by %s", n->mac, where);
+                        }
+                        if (!tap && n->tap && o->tap && strcmp(n->tap, o->tap) == 0) {
+                                tap = true;
+                                free(path);
+                                path = vpath(c, "vms[%zu].nics[%zu].tap", i, j);
+                                verr(c, path, NULL, "tap '%s' is also used by %s", n->tap, where);
+                        }
+                        if (!vf && n->type == VX_NIC_VF && o->type == VX_NIC_VF && n->pf && o->pf &&
+                            n->vf >= 0 && strcmp(n->pf, o->pf) == 0 && n->vf == o->vf) {
+                                vf = true;
+                                free(path);
+                                path = vpath(c, "vms[%zu].nics[%zu].vf", i, j);
+                                verr(c, path, NULL, "VF %d of %s is also used by %s", n->vf, n->pf, where);
+                        }
+                        if (!host && n->type == VX_NIC_HOSTDEV && o->type == VX_NIC_HOSTDEV && n->host &&
+                            o->host && strcmp(n->host, o->host) == 0) {
+                                host = true;
+                                free(path);
+                                path = vpath(c, "vms[%zu].nics[%zu].host", i, j);
+                                verr(c, path, NULL, "PCI device %s is also used by %s", n->host, where);
+                        }
+                        if (!slot && k == i && n->pci_slot >= 0 && n->pci_slot == o->pci_slot) {
+                                slot = true;
+                                free(path);
+                                path = vpath(c, "vms[%zu].nics[%zu].pci-slot", i, j);
+                                verr(c, path, NULL, "PCI slot %d is also used by %s", n->pci_slot, where);
+                        }
+                }
+        }
+}
+
+static void check_nics(struct vctx *c, size_t i, struct vx_vm *vm)
+{
+        for (size_t j = 0; j < vm->n_nics && c->r == 0; j++) {
+                struct vx_nic *n = &vm->nics[j];
+                _cleanup_free_ char *mac = vpath(c, "vms[%zu].nics[%zu].mac", i, j);
+                _cleanup_free_ char *tap = vpath(c, "vms[%zu].nics[%zu].tap", i, j);
+
+                if (n->mac)
+                        check_mac(c, mac, n->mac);
+                check_nic_type_fields(c, i, j, n);
+                for (size_t b = 0; n->tap && b < c->p->n_bridges; b++)
+                        if (c->p->bridges[b].name && strcmp(n->tap, c->p->bridges[b].name) == 0)
+                                verr(c, tap, NULL, "'%s' is the name of a bridge", n->tap);
+                check_nic_against_earlier(c, i, j);
+        }
+}
+
+static bool is_wildcard(const char *host)
+{
+        return !host || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 || strcmp(host, "") == 0;
+}
+
+static bool same_listener(const char *a, const char *b)
+{
+        return is_wildcard(a) || is_wildcard(b) || strcmp(a, b) == 0;
+}
+
+static bool serial_is_tcp(const struct vx_serial *s)
+{
+        return s->type == VX_SERIAL_TELNET || s->type == VX_SERIAL_TCP;
+}
+
+/* TCP ports: consoles and VNC displays must not collide anywhere in the deployment. */
+static void check_ports(struct vctx *c, size_t i, struct vx_vm *vm)
+{
+        _cleanup_free_ char *port = vpath(c, "vms[%zu].serial.port", i);
+        _cleanup_free_ char *display = vpath(c, "vms[%zu].vnc.display", i);
+        bool port_clash = false, display_clash = false;
+
+        if (serial_is_tcp(&vm->serial) && vm->serial.port == 0)
+                verr(c, port, NULL, "a %s serial console needs 'port'", vx_serial_type_to_string(vm->serial.type));
+
+        for (size_t k = 0; k < c->p->n_vms; k++) {
+                const struct vx_vm *o = &c->p->vms[k];
+                _cleanup_free_ char *oport = vpath(c, "vms[%zu].serial.port", k);
+                _cleanup_free_ char *odisplay = vpath(c, "vms[%zu].vnc.display", k);
+
+                if (!port_clash && serial_is_tcp(&vm->serial) && vm->serial.port > 0) {
+                        if (k < i && serial_is_tcp(&o->serial) && o->serial.port == vm->serial.port &&
+                            same_listener(vm->serial.host, o->serial.host)) {
+                                port_clash = true;
+                                verr(c, port, NULL, "port %u is also the console port of %s", vm->serial.port,
+                                     oport);
+                        } else if (o->vnc.enabled && vm->serial.port == 5900u + (unsigned)o->vnc.display) {
+                                port_clash = true;
+                                verr(c, port, NULL, "port %u is also the VNC port of %s (5900 + display %d)",
+                                     vm->serial.port, odisplay, o->vnc.display);
+                        }
+                }
+                if (!display_clash && vm->vnc.enabled && o->vnc.enabled && k < i &&
+                    o->vnc.display == vm->vnc.display && same_listener(vm->vnc.listen, o->vnc.listen)) {
+                        display_clash = true;
+                        verr(c, display, NULL, "VNC display %d is also used by %s", vm->vnc.display, odisplay);
+                }
+        }
+}
+
+static void check_vm_strings(struct vctx *c, size_t i, struct vx_vm *vm)
+{
+        static const char *const smbios_hint = "use letters, digits, '_' and '-'";
+        _cleanup_free_ char *qemu = vpath(c, "vms[%zu].qemu", i);
+        _cleanup_free_ char *machine = vpath(c, "vms[%zu].machine", i);
+        _cleanup_free_ char *uuid = vpath(c, "vms[%zu].uuid", i);
+        _cleanup_free_ char *shost = vpath(c, "vms[%zu].serial.host", i);
+        _cleanup_free_ char *spath = vpath(c, "vms[%zu].serial.path", i);
+        _cleanup_free_ char *listen = vpath(c, "vms[%zu].vnc.listen", i);
+        _cleanup_free_ char *kernel = vpath(c, "vms[%zu].boot.kernel", i);
+        _cleanup_free_ char *initrd = vpath(c, "vms[%zu].boot.initrd", i);
+        _cleanup_free_ char *cmdline = vpath(c, "vms[%zu].boot.cmdline", i);
+        _cleanup_free_ char *console = vpath(c, "vms[%zu].ready.console", i);
+
+        check_qemu_string(c, qemu, vm->qemu);
+        check_absolute(c, qemu, vm->qemu);
+        check_qemu_string(c, machine, vm->machine);
+        if (vm->uuid)
+                check_uuid(c, uuid, vm->uuid);
+        check_qemu_string(c, shost, vm->serial.host);
+        check_qemu_string(c, spath, vm->serial.path);
+        check_qemu_string(c, listen, vm->vnc.listen);
+        check_qemu_string(c, kernel, vm->boot.kernel);
+        check_qemu_string(c, initrd, vm->boot.initrd);
+        /* -append takes the command line as one argv item: commas are fine there. */
+        check_no_control(c, cmdline, vm->boot.cmdline);
+        check_no_control(c, console, vm->ready.console_pattern);
+        if (!vm->boot.kernel && vm->boot.initrd)
+                verr(c, initrd, NULL, "an initrd needs boot.kernel");
+        if (!vm->boot.kernel && vm->boot.cmdline)
+                verr(c, cmdline, NULL, "a kernel command line needs boot.kernel");
+
+        for (size_t j = 0; j < vm->n_smbios; j++)
+                for (size_t k = 0; k < vm->smbios[j].n_entries; k++) {
+                        const struct vx_smbios_entry *e = &vm->smbios[j].entries[k];
+                        _cleanup_free_ char *path = vpath(c, "vms[%zu].smbios[%zu].%s", i, j, e->key);
+                        bool ok = e->key[0] != 0;
+
+                        for (const char *q = e->key; ok && *q; q++)
+                                ok = isascii(*q) && (isalnum(*q) || *q == '_' || *q == '-');
+                        if (!ok)
+                                verr(c, path, smbios_hint, "'%s' is not a usable SMBIOS field name", e->key);
+                        check_qemu_string(c, path, e->value);
+                }
+}
+
+static void check_vm(struct vctx *c, size_t i)
+{
+        struct vx_vm *vm = &c->p->vms[i];
+        _cleanup_free_ char *name = vpath(c, "vms[%zu].name", i);
+
+        check_name(c, name, vm->name, 64);
+        for (size_t k = 0; vm->name && k < i; k++)
+                if (c->p->vms[k].name && strcmp(c->p->vms[k].name, vm->name) == 0) {
+                        _cleanup_free_ char *other = vpath(c, "vms[%zu].name", k);
+                        unsigned line;
+
+                        line_of(c, other, &line);
+                        verr(c, name, NULL, "VM name '%s' is used twice (first at line %u)", vm->name, line);
+                        break;
+                }
+
+        check_vm_strings(c, i, vm);
+        check_cpu(c, i, vm);
+        check_topology(c, i, vm);
+        check_memory(c, i, vm);
+        check_pinning(c, i, vm);
+        check_disks(c, i, vm);
+        check_nics(c, i, vm);
+        check_ports(c, i, vm);
+}
+
+int profile_validate(struct vx_profile *p, struct vx_diags *diags)
+{
+        struct vctx c = {
+                .p = p,
+                .diags = diags,
+        };
+        size_t n_errors = diag_count(diags, VX_DIAG_ERROR);
+
+        assert(p);
+        assert(diags);
+
+        check_name(&c, "name", p->name, 32);
+        check_qemu_string(&c, "host.runtime-dir", p->host.runtime_dir);
+        check_absolute(&c, "host.runtime-dir", p->host.runtime_dir);
+        check_bridges(&c);
+        for (size_t i = 0; i < p->n_vms && c.r == 0; i++)
+                check_vm(&c, i);
+
+        if (c.r < 0)
+                return c.r;
+        return diag_count(diags, VX_DIAG_ERROR) > n_errors ? -EINVAL : 0;
+}
