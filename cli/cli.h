@@ -9,8 +9,13 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
+#include "cleanup.h"
 #include "plan.h"
 #include "profile.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_profile *, profile_free)
 
 /* Exit statuses, documented in README.md. */
 enum {
@@ -31,6 +36,14 @@ struct vx_command {
 extern const struct vx_command vx_cmd_validate;
 extern const struct vx_command vx_cmd_cmdline;
 extern const struct vx_command vx_cmd_explain;
+extern const struct vx_command vx_cmd_start;
+extern const struct vx_command vx_cmd_stop;
+extern const struct vx_command vx_cmd_status;
+extern const struct vx_command vx_cmd_list;
+extern const struct vx_command vx_cmd_vcpuinfo;
+extern const struct vx_command vx_cmd_qmp;
+extern const struct vx_command vx_cmd_hmp;
+extern const struct vx_command vx_cmd_console;
 
 /*
  * Loads a profile and prints its diagnostics to stderr. Returns VX_EXIT_OK and
@@ -41,6 +54,45 @@ int cli_load_profile(const char *path, struct vx_profile **ret);
 /* Reads the host facts the plan needs from /sys, /proc and /dev. Returns 0 or -errno. */
 int cli_host_facts(struct vx_host_facts **ret);
 void cli_host_facts_free(struct vx_host_facts *facts);
+
+/* The runtime directory: --runtime-dir, else $VMXRUN_RUNTIME_DIR, else NULL (the profile's or /run/vmxrun). */
+const char *cli_runtime_dir(const char *option);
+
+/*
+ * Finds a deployment's runtime dir from its name or from a profile path
+ * (a file that exists, or a name ending in .yaml/.yml). Returns VX_EXIT_OK
+ * with *ret_dir (free()), or an exit status after printing why.
+ */
+int cli_resolve_deployment(const char *name_or_profile, const char *runtime_dir, char **ret_dir);
+
+/*
+ * Runs the supervisor of a planned deployment, in the foreground or as a
+ * daemon (then it returns once the start is over). Takes ownership of
+ * profile and plan. Returns the exit status.
+ */
+int cli_supervise(struct vx_profile *profile, struct vx_plan *plan, const char *profile_path,
+                  const char *profile_text, const struct vx_plan_options *plan_options, bool foreground,
+                  bool wait_ready);
+
+/*
+ * Makes sure a supervisor serves the deployment: when the last one died and
+ * left VMs running, a new one adopts them (from the state file and the
+ * profile copy in the runtime dir). Returns VX_EXIT_OK, VX_EXIT_NOT_RUNNING
+ * or VX_EXIT_FAILURE (printed).
+ */
+int cli_ensure_supervisor(const char *deployment_dir);
+
+/* Sends a control request; prints the error and returns an exit status, or VX_EXIT_OK with *ret. */
+int cli_call(const char *deployment_dir, json_t *request, int timeout_ms, json_t **ret);
+
+/*
+ * For the per-VM commands: resolves the deployment, makes sure a supervisor
+ * serves it, and returns the status object of VM vm (NULL: the only one).
+ * Returns VX_EXIT_OK with *ret_dir (free()) and *ret_vm (json_decref()), or
+ * an exit status after printing why.
+ */
+int cli_vm_status(const char *name_or_profile, const char *runtime_opt, const char *vm, char **ret_dir,
+                  json_t **ret_vm);
 
 /* Parses an accelerator name for --accel / VMXRUN_ACCEL. Returns 0 or -EINVAL. */
 int cli_parse_accel(const char *s, enum vx_accel *ret);

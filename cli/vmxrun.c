@@ -11,6 +11,14 @@ static const struct vx_command *const commands[] = {
         &vx_cmd_validate,
         &vx_cmd_cmdline,
         &vx_cmd_explain,
+        &vx_cmd_start,
+        &vx_cmd_stop,
+        &vx_cmd_status,
+        &vx_cmd_list,
+        &vx_cmd_vcpuinfo,
+        &vx_cmd_qmp,
+        &vx_cmd_hmp,
+        &vx_cmd_console,
 };
 
 static void help(FILE *out)

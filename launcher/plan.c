@@ -815,7 +815,11 @@ static void build_serial(struct builder *b)
                 if (s->type == VX_SERIAL_TELNET)
                         sb_addf(&sb, ",telnet=on");
         }
-        sb_addf(&sb, ",server=on,wait=off");
+        /*
+         * QEMU copies the console to a log (truncated at each start, before the guest
+         * runs): readiness is read from it, and `vmxrun console` keeps the socket.
+         */
+        sb_addf(&sb, ",server=on,wait=off,logfile=%s/console.log,logappend=off", b->vp->runtime_dir);
         opt_sb(b, K(b, "serial"), "-chardev", &sb);
         opt(b, K(b, "serial"), "-device", "isa-serial,chardev=charserial0,id=serial0");
 }

@@ -136,6 +136,6 @@ void runtime_remove_vm_dir(const char *vm_dir)
 
 void runtime_remove_deployment_dir(const char *deployment_dir)
 {
-        static const char *const names[] = {"control.sock", "state.json", "supervisor.lock", NULL};
+        static const char *const names[] = {"control.sock", "state.json", "profile.yaml", "supervisor.log", "supervisor.lock", NULL};
         remove_files(deployment_dir, names);
 }

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "affinity.h"
 #include "cleanup.h"
 
 static void __attribute__((noreturn)) child_fail(int log_fd, const char *what)
@@ -28,7 +29,11 @@ static void __attribute__((noreturn)) child_fail(int log_fd, const char *what)
         _exit(127);
 }
 
-/* Runs in the child between fork and exec. Never returns. */
+/*
+ * Runs in the child between fork and exec. Never returns. The supervisor is
+ * single-threaded, so no lock can be held by a thread that fork() left
+ * behind: the few allocations below (CPU mask, libcap-ng) are safe here.
+ */
 static void __attribute__((noreturn)) child_exec(char *const argv[], const struct vx_spawn_options *opts)
 {
         int log_fd = opts->log_fd, top = 3, null_fd;
@@ -80,6 +85,14 @@ static void __attribute__((noreturn)) child_exec(char *const argv[], const struc
                 struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
                 if (setrlimit(RLIMIT_MEMLOCK, &unlimited) < 0)
                         child_fail(STDERR_FILENO, "raise RLIMIT_MEMLOCK");
+        }
+
+        if (opts->affinity) {
+                int r = affinity_set(0, opts->affinity);
+                if (r < 0) {
+                        errno = -r;
+                        child_fail(STDERR_FILENO, "set emulator CPU affinity");
+                }
         }
 
         if (opts->drop_capabilities) {

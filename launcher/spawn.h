@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "cpuset.h"
+
 struct vx_spawn_fd {
         int fd;     /* open in the parent (CLOEXEC) */
         int target; /* the number the child sees it under */
@@ -24,6 +26,8 @@ struct vx_spawn_options {
         int log_fd;             /* stdout and stderr of the child; -EBADF: /dev/null */
         bool drop_capabilities; /* clear every capability and set no_new_privs before exec */
         bool lock_memory;       /* raise RLIMIT_MEMLOCK to unlimited first (mem-lock=on) */
+        const struct vx_cpuset *affinity; /* CPU set of the child before exec, or NULL: every thread
+                                           * QEMU creates inherits it, so this pins the emulator */
 };
 
 /*

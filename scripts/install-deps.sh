@@ -17,11 +17,13 @@ build_pkgs="build-essential cmake pkg-config
         libjansson-dev libseccomp-dev libcmocka-dev"
 # Runtime: QEMU itself, plus what the tests use to look at the host.
 run_pkgs="qemu-system-x86 qemu-utils iproute2 procps"
+# Tests read vmxrun's --json output with jq.
+test_pkgs="jq"
 # The tiny test guest: a Debian kernel unpacked with dpkg-deb, busybox for its initramfs.
 guest_pkgs="busybox-static cpio gzip"
 
 missing=""
-for p in $build_pkgs $run_pkgs $guest_pkgs; do
+for p in $build_pkgs $run_pkgs $guest_pkgs $test_pkgs; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
                 missing="$missing $p"
 done

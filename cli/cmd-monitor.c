@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "log.h"
+
+static void help(FILE *out, bool hmp)
+{
+        if (hmp)
+                fprintf(out,
+                        "Usage: vmxrun hmp NAME|PROFILE.yaml [--vm VM] 'COMMAND LINE'\n"
+                        "\n"
+                        "Runs a human monitor command (e.g. 'info cpus') through QMP, like\n"
+                        "`virsh qemu-monitor-command --hmp`, and prints its output.\n");
+        else
+                fprintf(out,
+                        "Usage: vmxrun qmp NAME|PROFILE.yaml [--vm VM] '{\"execute\":CMD[,\"arguments\":{...}]}'|CMD\n"
+                        "\n"
+                        "Runs a QMP command on the VM through its supervisor, like\n"
+                        "`virsh qemu-monitor-command`, and pretty-prints the return value.\n");
+}
+
+static json_t *parse_qmp_command(const char *text)
+{
+        json_error_t jerr;
+        json_t *cmd;
+
+        if (text[0] != '{')
+                return json_pack("{s:s}", "execute", text); /* a bare command name */
+        cmd = json_loads(text, 0, &jerr);
+        if (!cmd) {
+                log_error("Not JSON: %s (column %d).", jerr.text, jerr.column);
+                return NULL;
+        }
+        if (!json_is_string(json_object_get(cmd, "execute"))) {
+                log_error("A QMP command is an object with \"execute\".");
+                json_decref(cmd);
+                return NULL;
+        }
+        return cmd;
+}
+
+static int run(int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"vm", required_argument, NULL, 'v'},
+                {"runtime-dir", required_argument, NULL, 'r'},
+                {0},
+        };
+        bool hmp = strcmp(argv[0], "hmp") == 0;
+        const char *vm = NULL, *runtime_opt = NULL;
+        _cleanup_free_ char *dir = NULL;
+        json_t *status = NULL, *req, *answer = NULL, *cmd = NULL;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help(stdout, hmp);
+                        return VX_EXIT_OK;
+                case 'v':
+                        vm = optarg;
+                        break;
+                case 'r':
+                        runtime_opt = optarg;
+                        break;
+                default:
+                        help(stderr, hmp);
+                        return VX_EXIT_USAGE;
+                }
+        }
+        if (optind != argc - 2) {
+                help(stderr, hmp);
+                return VX_EXIT_USAGE;
+        }
+        if (!hmp) {
+                cmd = parse_qmp_command(argv[optind + 1]);
+                if (!cmd)
+                        return VX_EXIT_INVALID;
+        }
+        r = cli_vm_status(argv[optind], runtime_opt, vm, &dir, &status);
+        if (r != VX_EXIT_OK) {
+                json_decref(cmd);
+                return r;
+        }
+        if (hmp)
+                req = json_pack("{s:s, s:O, s:s}", "cmd", "hmp", "vm", json_object_get(status, "name"), "command",
+                                argv[optind + 1]);
+        else
+                req = json_pack("{s:s, s:O, s:O, s:O*}", "cmd", "qmp", "vm", json_object_get(status, "name"),
+                                "execute", json_object_get(cmd, "execute"), "arguments",
+                                json_object_get(cmd, "arguments"));
+        r = cli_call(dir, req, 30000, &answer);
+        if (r == VX_EXIT_OK) {
+                if (hmp)
+                        fputs(json_string_value(json_object_get(answer, "output")) ?: "", stdout);
+                else {
+                        json_dumpf(json_object_get(answer, "return"), stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+                        putchar('\n');
+                }
+        }
+        json_decref(answer);
+        json_decref(req);
+        json_decref(cmd);
+        json_decref(status);
+        return r;
+}
+
+const struct vx_command vx_cmd_qmp = {
+        .name = "qmp",
+        .summary = "run a QMP command on a VM",
+        .run = run,
+};
+
+const struct vx_command vx_cmd_hmp = {
+        .name = "hmp",
+        .summary = "run a human monitor command on a VM",
+        .run = run,
+};

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "log.h"
+#include "runtime.h"
+
+static void help(FILE *out)
+{
+        fprintf(out,
+                "Usage: vmxrun start PROFILE.yaml [OPTIONS]\n"
+                "\n"
+                "Starts every VM of the profile: QEMU paused, vCPU threads pinned, then running,\n"
+                "and a supervisor that restarts crashed VMs and tears everything down at stop.\n"
+                "\n"
+                "Options:\n"
+                "      --foreground       supervise in this process (for systemd or a terminal)\n"
+                "      --wait             return once every VM is ready (ready.console in the profile)\n"
+                "      --accel kvm|tcg    use this accelerator for every VM (also $VMXRUN_ACCEL)\n"
+                "      --runtime-dir DIR  runtime directory (default: host.runtime-dir or /run/vmxrun;\n"
+                "                         also $VMXRUN_RUNTIME_DIR)\n"
+                "  -h, --help             show this help\n"
+                "\n"
+                "Exit status: 0 started, 1 failed (nothing left behind), 3 invalid profile,\n"
+                "5 already running (nothing changed).\n");
+}
+
+/*
+ * What the profile asks for that start cannot do yet is refused before
+ * anything starts, naming the key: host networking (taps, bridges) and PCI
+ * passthrough are not built yet.
+ */
+static int refuse_unsupported(const struct vx_profile *p)
+{
+        int refused = 0;
+
+        for (size_t b = 0; b < p->n_bridges; b++) {
+                log_error("%s: bridges[%zu] (%s): bridges are not supported by start yet; refusing.", p->file, b,
+                          p->bridges[b].name);
+                refused++;
+        }
+        for (size_t v = 0; v < p->n_vms; v++)
+                for (size_t n = 0; n < p->vms[v].n_nics; n++) {
+                        const struct vx_nic *nic = &p->vms[v].nics[n];
+                        log_error("%s: vms[%zu].nics[%zu]: %s NICs are not supported by start yet (%s); refusing.",
+                                  p->file, v, n, vx_nic_type_to_string(nic->type),
+                                  nic->type == VX_NIC_TAP ? "host networking is not built"
+                                                          : "PCI passthrough is not built");
+                        refused++;
+                }
+        return refused;
+}
+
+static int refuse_incomplete(const struct vx_plan *plan)
+{
+        int refused = 0;
+
+        for (size_t i = 0; i < plan->n_vms; i++) {
+                const struct vx_vm_plan *vp = &plan->vms[i];
+                if (vp->complete)
+                        continue;
+                log_error("%s cannot start on this host; refusing:", vp->vm->name);
+                for (size_t k = 0; k < vp->n_notes; k++)
+                        log_error("  %s", vp->notes[k]);
+                refused++;
+        }
+        return refused;
+}
+
+static char *read_text(const char *path)
+{
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = fopen(path, "re");
+
+        if (!f)
+                return NULL;
+        if (getdelim(&text, &len, '\0', f) < 0) {
+                free(text);
+                text = NULL;
+        }
+        fclose(f);
+        return text;
+}
+
+static int run(int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"foreground", no_argument, NULL, 'f'},
+                {"wait", no_argument, NULL, 'w'},
+                {"accel", required_argument, NULL, 'a'},
+                {"runtime-dir", required_argument, NULL, 'r'},
+                {0},
+        };
+        struct vx_plan_options popts = {0};
+        _cleanup_(profile_freep) struct vx_profile *profile = NULL;
+        _cleanup_(plan_freep) struct vx_plan *plan = NULL;
+        struct vx_host_facts *facts = NULL;
+        _cleanup_free_ char *text = NULL;
+        bool foreground = false, wait_ready = false;
+        const char *accel = getenv("VMXRUN_ACCEL"), *runtime_opt = NULL;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help(stdout);
+                        return VX_EXIT_OK;
+                case 'f':
+                        foreground = true;
+                        break;
+                case 'w':
+                        wait_ready = true;
+                        break;
+                case 'a':
+                        accel = optarg;
+                        break;
+                case 'r':
+                        runtime_opt = optarg;
+                        break;
+                default:
+                        help(stderr);
+                        return VX_EXIT_USAGE;
+                }
+        }
+        if (optind != argc - 1) {
+                help(stderr);
+                return VX_EXIT_USAGE;
+        }
+        if (accel && *accel) {
+                if (cli_parse_accel(accel, &popts.accel) < 0) {
+                        log_error("--accel takes kvm or tcg, not '%s'.", accel);
+                        return VX_EXIT_USAGE;
+                }
+                popts.force_accel = true;
+        }
+        popts.runtime_dir = cli_runtime_dir(runtime_opt);
+
+        r = cli_load_profile(argv[optind], &profile);
+        if (r != VX_EXIT_OK)
+                return r;
+        if (refuse_unsupported(profile) > 0)
+                return VX_EXIT_INVALID;
+        r = cli_host_facts(&facts);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read host facts: %m"), VX_EXIT_FAILURE;
+        r = plan_build(profile, facts, &popts, &plan);
+        cli_host_facts_free(facts);
+        if (r < 0)
+                return log_error_errno(r, "Failed to plan %s: %m", profile->name), VX_EXIT_FAILURE;
+        if (refuse_incomplete(plan) > 0)
+                return VX_EXIT_FAILURE;
+        if (runtime_is_locked(plan->deployment_dir)) {
+                log_error("%s is already running; nothing was changed.", profile->name);
+                return VX_EXIT_RUNNING;
+        }
+        text = read_text(argv[optind]);
+        return cli_supervise(TAKE_PTR(profile), TAKE_PTR(plan), argv[optind], text, &popts, foreground, wait_ready);
+}
+
+const struct vx_command vx_cmd_start = {
+        .name = "start",
+        .summary = "start a profile's VMs and supervise them",
+        .run = run,
+};

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "log.h"
+
+#define VX_DEFAULT_RUNTIME_DIR "/run/vmxrun"
+
+static void help(FILE *out, const char *cmd)
+{
+        if (strcmp(cmd, "list") == 0)
+                fprintf(out,
+                        "Usage: vmxrun list [--json] [--runtime-dir DIR]\n"
+                        "\n"
+                        "Lists the running deployments and their VMs.\n");
+        else
+                fprintf(out,
+                        "Usage: vmxrun status [NAME|PROFILE.yaml] [--json] [--runtime-dir DIR]\n"
+                        "\n"
+                        "Shows each VM's state (from QMP), pid, uptime, restarts and the host CPUs of\n"
+                        "each vCPU thread as the kernel has them (Cpus_allowed_list). Without NAME,\n"
+                        "every running deployment. --json prints the format docs/status-json.md\n"
+                        "describes, for scripts.\n"
+                        "\n"
+                        "Exit status: 0 running, 1 failed, 4 not running.\n");
+}
+
+static void print_vm(json_t *vm)
+{
+        json_t *vcpus = json_object_get(vm, "vcpus"), *v;
+        const char *run_state = json_string_value(json_object_get(vm, "run_state"));
+        const char *emu = json_string_value(json_object_get(json_object_get(vm, "emulator"), "cpus"));
+        const char *err = json_string_value(json_object_get(vm, "last_error"));
+        char uptime[32];
+        size_t i;
+
+        snprintf(uptime, sizeof(uptime), "%llds", json_integer_value(json_object_get(vm, "uptime_s")));
+        printf("  %-16s %-10s pid %-8lld up %-8s restarts %-3lld %s%s%s\n",
+               json_string_value(json_object_get(vm, "name")), json_string_value(json_object_get(vm, "state")),
+               json_integer_value(json_object_get(vm, "pid")), uptime,
+               json_integer_value(json_object_get(vm, "restarts")), json_string_value(json_object_get(vm, "accel")),
+               run_state ? " qemu:" : "", run_state ?: "");
+        if (json_object_get(vm, "ready") && !json_is_true(json_object_get(vm, "ready")))
+                printf("    not ready yet\n");
+        json_array_foreach(vcpus, i, v)
+                printf("    vCPU %-3lld thread %-8lld CPUs %s\n", json_integer_value(json_object_get(v, "index")),
+                       json_integer_value(json_object_get(v, "thread_id")),
+                       json_string_value(json_object_get(v, "cpus")) ?: "?");
+        if (emu)
+                printf("    emulator threads  CPUs %s\n", emu);
+        if (err)
+                printf("    last error: %s\n", err);
+}
+
+static int status_of(const char *dir, json_t *all, bool quiet_if_down)
+{
+        json_t *req = json_pack("{s:s}", "cmd", "status"), *answer = NULL, *vms, *vm;
+        size_t i;
+        int r;
+
+        r = cli_ensure_supervisor(dir);
+        if (r == VX_EXIT_OK)
+                r = cli_call(dir, req, 30000, &answer);
+        else if (r == VX_EXIT_NOT_RUNNING && !quiet_if_down)
+                log_error("%s is not running.", dir);
+        json_decref(req);
+        if (r != VX_EXIT_OK)
+                return r;
+        json_object_del(answer, "ok");
+        if (all) {
+                json_array_append(all, answer);
+        } else {
+                printf("%s (profile %s, supervisor pid %lld)\n",
+                       json_string_value(json_object_get(answer, "deployment")),
+                       json_string_value(json_object_get(answer, "profile")),
+                       json_integer_value(json_object_get(answer, "supervisor_pid")));
+                vms = json_object_get(answer, "vms");
+                json_array_foreach(vms, i, vm)
+                        print_vm(vm);
+        }
+        json_decref(answer);
+        return VX_EXIT_OK;
+}
+
+static int status_all(const char *root, bool json)
+{
+        json_t *all = json ? json_array() : NULL;
+        struct dirent *de;
+        size_t running = 0;
+        DIR *d = opendir(root);
+
+        if (d) {
+                while ((de = readdir(d))) {
+                        _cleanup_free_ char *dir = NULL;
+                        if (de->d_name[0] == '.' || asprintf(&dir, "%s/%s", root, de->d_name) < 0)
+                                continue;
+                        if (status_of(dir, all, true) == VX_EXIT_OK)
+                                running++;
+                }
+                closedir(d);
+        }
+        if (json) {
+                json_t *o = json_pack("{s:o}", "deployments", all);
+                json_dumpf(o, stdout, JSON_INDENT(2));
+                putchar('\n');
+                json_decref(o);
+        } else if (running == 0)
+                printf("No deployment is running (runtime directory %s).\n", root);
+        return VX_EXIT_OK;
+}
+
+static int run(int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"json", no_argument, NULL, 'j'},
+                {"runtime-dir", required_argument, NULL, 'r'},
+                {0},
+        };
+        const char *runtime_opt = NULL, *root;
+        bool json = false, list = strcmp(argv[0], "list") == 0;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help(stdout, argv[0]);
+                        return VX_EXIT_OK;
+                case 'j':
+                        json = true;
+                        break;
+                case 'r':
+                        runtime_opt = optarg;
+                        break;
+                default:
+                        help(stderr, argv[0]);
+                        return VX_EXIT_USAGE;
+                }
+        }
+        root = cli_runtime_dir(runtime_opt) ?: VX_DEFAULT_RUNTIME_DIR;
+        if (list || optind == argc) {
+                if (optind != argc) {
+                        help(stderr, argv[0]);
+                        return VX_EXIT_USAGE;
+                }
+                return status_all(root, json);
+        }
+        if (optind != argc - 1) {
+                help(stderr, argv[0]);
+                return VX_EXIT_USAGE;
+        }
+        {
+                _cleanup_free_ char *dir = NULL;
+                json_t *all = json ? json_array() : NULL;
+
+                r = cli_resolve_deployment(argv[optind], cli_runtime_dir(runtime_opt), &dir);
+                if (r == VX_EXIT_OK)
+                        r = status_of(dir, all, false);
+                if (r == VX_EXIT_OK && json) {
+                        json_dumpf(json_array_get(all, 0), stdout, JSON_INDENT(2));
+                        putchar('\n');
+                }
+                json_decref(all);
+                return r;
+        }
+}
+
+const struct vx_command vx_cmd_status = {
+        .name = "status",
+        .summary = "show the state of a deployment's VMs",
+        .run = run,
+};
+
+const struct vx_command vx_cmd_list = {
+        .name = "list",
+        .summary = "list running deployments",
+        .run = run,
+};

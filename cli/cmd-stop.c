@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "log.h"
+
+static void help(FILE *out)
+{
+        fprintf(out,
+                "Usage: vmxrun stop NAME|PROFILE.yaml [OPTIONS]\n"
+                "\n"
+                "Stops a deployment (or one VM of it): ACPI power-down through QMP, then after\n"
+                "the timeout `quit`, then SIGKILL. When its last VM is gone the supervisor tears\n"
+                "down what it set up and exits.\n"
+                "\n"
+                "Options:\n"
+                "      --vm VM            stop only this VM (the others keep running)\n"
+                "  -t, --timeout S        seconds the guest gets to power off (default 60)\n"
+                "      --force            kill QEMU at once (SIGKILL), no power-down\n"
+                "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n"
+                "  -h, --help             show this help\n"
+                "\n"
+                "Exit status: 0 stopped, 1 failed, 4 not running.\n");
+}
+
+static int run(int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"help", no_argument, NULL, 'h'},        {"vm", required_argument, NULL, 'v'},
+                {"timeout", required_argument, NULL, 't'}, {"force", no_argument, NULL, 'f'},
+                {"runtime-dir", required_argument, NULL, 'r'}, {0},
+        };
+        const char *vm = NULL, *runtime_opt = NULL;
+        _cleanup_free_ char *dir = NULL;
+        long timeout = 60;
+        bool force = false;
+        json_t *req, *answer = NULL;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "ht:", options, NULL)) >= 0) {
+                char *end;
+                switch (c) {
+                case 'h':
+                        help(stdout);
+                        return VX_EXIT_OK;
+                case 'v':
+                        vm = optarg;
+                        break;
+                case 't':
+                        timeout = strtol(optarg, &end, 10);
+                        if (*end || timeout < 0 || timeout > INT_MAX / 1000 - 60) {
+                                log_error("--timeout takes a number of seconds, not '%s'.", optarg);
+                                return VX_EXIT_USAGE;
+                        }
+                        break;
+                case 'f':
+                        force = true;
+                        break;
+                case 'r':
+                        runtime_opt = optarg;
+                        break;
+                default:
+                        help(stderr);
+                        return VX_EXIT_USAGE;
+                }
+        }
+        if (optind != argc - 1) {
+                help(stderr);
+                return VX_EXIT_USAGE;
+        }
+        r = cli_resolve_deployment(argv[optind], cli_runtime_dir(runtime_opt), &dir);
+        if (r != VX_EXIT_OK)
+                return r;
+        r = cli_ensure_supervisor(dir);
+        if (r != VX_EXIT_OK) {
+                if (r == VX_EXIT_NOT_RUNNING)
+                        log_error("%s is not running.", argv[optind]);
+                return r;
+        }
+        req = json_pack("{s:s, s:s?, s:i, s:b}", "cmd", "stop", "vm", vm, "timeout", (int)timeout, "force", force);
+        /* The answer comes when the VMs are gone: powerdown timeout, quit grace, kill. */
+        r = cli_call(dir, req, (int)(timeout + 30) * 1000, &answer);
+        json_decref(req);
+        json_decref(answer);
+        if (r == VX_EXIT_OK)
+                printf("%s%s%s: stopped.\n", argv[optind], vm ? " " : "", vm ?: "");
+        return r;
+}
+
+const struct vx_command vx_cmd_stop = {
+        .name = "stop",
+        .summary = "stop a deployment or one of its VMs",
+        .run = run,
+};

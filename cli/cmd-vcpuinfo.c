@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "affinity.h"
+#include "cleanup.h"
+#include "cli.h"
+#include "log.h"
+
+static void help(FILE *out)
+{
+        fprintf(out,
+                "Usage: vmxrun vcpuinfo NAME|PROFILE.yaml [--vm VM] [--json]\n"
+                "\n"
+                "Like `virsh vcpuinfo`: for each vCPU its host thread, the CPU it last ran on,\n"
+                "its CPU time and its affinity mask (y = allowed); then QEMU's other threads.\n"
+                "Read live from /proc, not from vmxrun's records.\n");
+}
+
+static json_t *thread_info(pid_t pid, pid_t tid, unsigned ncpus)
+{
+        struct vx_cpuset set;
+        unsigned long long ns = 0;
+        int last_cpu = -1;
+        _cleanup_free_ char *mask = NULL, *list = NULL;
+
+        if (affinity_thread_stat(NULL, pid, tid, &last_cpu, &ns) < 0 || affinity_read_status(NULL, pid, tid, &set) < 0)
+                return NULL;
+        mask = vx_cpuset_format_mask(&set, ncpus);
+        list = vx_cpuset_format(&set);
+        return json_pack("{s:i, s:i, s:f, s:s, s:s}", "thread_id", (int)tid, "cpu", last_cpu, "cpu_time_s",
+                         (double)ns / 1e9, "affinity", mask ?: "", "cpus", list ?: "");
+}
+
+static int run(int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"vm", required_argument, NULL, 'v'},
+                {"json", no_argument, NULL, 'j'},
+                {"runtime-dir", required_argument, NULL, 'r'},
+                {0},
+        };
+        const char *vm = NULL, *runtime_opt = NULL;
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_free_ pid_t *tids = NULL;
+        json_t *status = NULL, *out, *vcpus, *emulator, *v;
+        unsigned ncpus = (unsigned)sysconf(_SC_NPROCESSORS_CONF);
+        bool json = false;
+        size_t n_tids = 0, i;
+        pid_t pid;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help(stdout);
+                        return VX_EXIT_OK;
+                case 'v':
+                        vm = optarg;
+                        break;
+                case 'j':
+                        json = true;
+                        break;
+                case 'r':
+                        runtime_opt = optarg;
+                        break;
+                default:
+                        help(stderr);
+                        return VX_EXIT_USAGE;
+                }
+        }
+        if (optind != argc - 1) {
+                help(stderr);
+                return VX_EXIT_USAGE;
+        }
+        r = cli_vm_status(argv[optind], runtime_opt, vm, &dir, &status);
+        if (r != VX_EXIT_OK)
+                return r;
+        pid = (pid_t)json_integer_value(json_object_get(status, "pid"));
+        if (pid <= 0) {
+                log_error("%s is %s.", json_string_value(json_object_get(status, "name")),
+                          json_string_value(json_object_get(status, "state")));
+                json_decref(status);
+                return VX_EXIT_NOT_RUNNING;
+        }
+        out = json_pack("{s:s, s:i, s:[], s:[]}", "name", json_string_value(json_object_get(status, "name")), "pid",
+                        (int)pid, "vcpus", "emulator");
+        vcpus = json_object_get(out, "vcpus");
+        emulator = json_object_get(out, "emulator");
+        json_array_foreach(json_object_get(status, "vcpus"), i, v) {
+                json_t *t = thread_info(pid, (pid_t)json_integer_value(json_object_get(v, "thread_id")), ncpus);
+                if (t) {
+                        json_object_set_new(t, "vcpu", json_integer(json_integer_value(json_object_get(v, "index"))));
+                        json_array_append_new(vcpus, t);
+                }
+        }
+        if (affinity_list_threads(NULL, pid, &tids, &n_tids) >= 0)
+                for (size_t k = 0; k < n_tids; k++) {
+                        bool is_vcpu = false;
+                        json_array_foreach(json_object_get(status, "vcpus"), i, v)
+                                is_vcpu = is_vcpu || json_integer_value(json_object_get(v, "thread_id")) == tids[k];
+                        if (!is_vcpu) {
+                                json_t *t = thread_info(pid, tids[k], ncpus);
+                                if (t)
+                                        json_array_append_new(emulator, t);
+                        }
+                }
+        if (json) {
+                json_dumpf(out, stdout, JSON_INDENT(2));
+                putchar('\n');
+        } else {
+                json_array_foreach(vcpus, i, v)
+                        printf("VCPU:           %lld\nThread:         %lld\nCPU:            %lld\n"
+                               "CPU time:       %.1fs\nCPU Affinity:   %s\n\n",
+                               json_integer_value(json_object_get(v, "vcpu")),
+                               json_integer_value(json_object_get(v, "thread_id")),
+                               json_integer_value(json_object_get(v, "cpu")),
+                               json_real_value(json_object_get(v, "cpu_time_s")),
+                               json_string_value(json_object_get(v, "affinity")));
+                json_array_foreach(emulator, i, v)
+                        printf("Emulator thread %-8lld CPU %-3lld time %7.1fs  affinity %s\n",
+                               json_integer_value(json_object_get(v, "thread_id")),
+                               json_integer_value(json_object_get(v, "cpu")),
+                               json_real_value(json_object_get(v, "cpu_time_s")),
+                               json_string_value(json_object_get(v, "affinity")));
+        }
+        json_decref(out);
+        json_decref(status);
+        return VX_EXIT_OK;
+}
+
+const struct vx_command vx_cmd_vcpuinfo = {
+        .name = "vcpuinfo",
+        .summary = "show each vCPU's thread, CPU, CPU time and affinity",
+        .run = run,
+};

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "state.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "affinity.h"
+#include "cleanup.h"
+#include "runtime.h"
+
+#define STATE_VERSION 1
+
+static char *state_path(const char *deployment_dir)
+{
+        char *p;
+
+        if (asprintf(&p, "%s/state.json", deployment_dir) < 0)
+                return NULL;
+        return p;
+}
+
+/* Adds "cpus" (Cpus_allowed_list of the thread as the kernel has it) to obj. */
+static void add_cpus(json_t *obj, pid_t pid, pid_t tid)
+{
+        struct vx_cpuset set;
+        _cleanup_free_ char *list = NULL;
+
+        if (affinity_read_status(NULL, pid, tid, &set) < 0)
+                return;
+        list = vx_cpuset_format(&set);
+        if (list)
+                json_object_set_new(obj, "cpus", json_string(list));
+}
+
+static json_t *vcpus_json(const struct vx_vm_instance *inst, bool live)
+{
+        json_t *arr = json_array();
+
+        for (size_t i = 0; arr && i < inst->n_vcpus; i++) {
+                json_t *v = json_pack("{s:i, s:i}", "index", inst->vcpus[i].cpu_index, "thread_id",
+                                      (int)inst->vcpus[i].thread_id);
+                if (!v)
+                        continue;
+                if (live)
+                        add_cpus(v, inst->pid, inst->vcpus[i].thread_id);
+                json_array_append_new(arr, v);
+        }
+        return arr;
+}
+
+/* Where `vmxrun console` connects: the serial chardev the plan gave QEMU. */
+static json_t *console_json(const struct vx_vm_plan *vp)
+{
+        const struct vx_serial *s = &vp->vm->serial;
+        _cleanup_free_ char *path = NULL;
+
+        switch (s->type) {
+        case VX_SERIAL_UNIX:
+                if (!s->path && asprintf(&path, "%s/console.sock", vp->runtime_dir) < 0)
+                        return NULL;
+                return json_pack("{s:s, s:s}", "type", "unix", "path", s->path ?: path);
+        case VX_SERIAL_TELNET:
+        case VX_SERIAL_TCP:
+                return json_pack("{s:s, s:s, s:i}", "type", s->type == VX_SERIAL_TELNET ? "telnet" : "tcp", "host",
+                                 s->host ?: "127.0.0.1", "port", (int)s->port);
+        default:
+                return json_null();
+        }
+}
+
+static json_t *vm_json(const struct vx_vm_instance *inst, bool live)
+{
+        const struct vx_vm_plan *vp = inst->plan;
+        bool has_pid = inst->pid > 0;
+        json_t *o;
+
+        o = json_pack("{s:s, s:s, s:i, s:i, s:s, s:b}", "name", vp->vm->name, "state",
+                      vx_vm_state_to_string(inst->state), "pid", has_pid ? (int)inst->pid : 0, "restarts",
+                      (int)inst->restarts, "accel", vx_accel_to_string(vp->accel), "ready", inst->ready);
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "vcpus", has_pid ? vcpus_json(inst, live) : json_array());
+        json_object_set_new(o, "last_error", inst->last_error ? json_string(inst->last_error) : json_null());
+        json_object_set_new(o, "console", console_json(vp));
+        if (!live) {
+                json_object_set_new(o, "start_ticks", json_integer((json_int_t)inst->start_ticks));
+                json_object_set_new(o, "started_usec", json_integer(inst->started_usec));
+                return o;
+        }
+        if (has_pid) {
+                struct timespec ts;
+                json_t *emu = json_object();
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                json_object_set_new(o, "uptime_s",
+                                    json_integer(ts.tv_sec - (json_int_t)(inst->started_usec / 1000000)));
+                /* The main thread stands for the emulator threads: they share its CPU set. */
+                add_cpus(emu, inst->pid, inst->pid);
+                json_object_set_new(o, "emulator", emu);
+                if (inst->qmp) {
+                        _cleanup_free_ char *status = NULL;
+                        bool running;
+                        if (qmp_query_status(inst->qmp, VX_QMP_COMMAND_TIMEOUT_MS, &status, &running, NULL) >= 0)
+                                json_object_set_new(o, "run_state", json_string(status));
+                }
+        }
+        return o;
+}
+
+static json_t *deployment_json(const struct vx_plan *plan, const char *profile_path, struct vx_vm_instance *const *insts,
+                               size_t n, bool live)
+{
+        json_t *vms = json_array(), *o;
+
+        o = json_pack("{s:i, s:s, s:s, s:i}", "version", STATE_VERSION, "deployment", plan->profile->name, "profile",
+                      profile_path, "supervisor_pid", (int)getpid());
+        if (!o || !vms) {
+                json_decref(o);
+                json_decref(vms);
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                json_t *v = vm_json(insts[i], live);
+                if (v)
+                        json_array_append_new(vms, v);
+        }
+        json_object_set_new(o, "vms", vms);
+        return o;
+}
+
+int state_save(const struct vx_plan *plan, const char *profile_path, const struct vx_plan_options *opts,
+               struct vx_vm_instance *const *insts, size_t n)
+{
+        _cleanup_free_ char *path = state_path(plan->deployment_dir), *text = NULL;
+        json_t *o = deployment_json(plan, profile_path, insts, n, false);
+
+        if (!o || !path) {
+                json_decref(o);
+                return -ENOMEM;
+        }
+        json_object_set_new(o, "accel", opts->force_accel ? json_string(vx_accel_to_string(opts->accel)) : json_null());
+        json_object_set_new(o, "runtime_dir", opts->runtime_dir ? json_string(opts->runtime_dir) : json_null());
+        text = json_dumps(o, JSON_INDENT(2));
+        json_decref(o);
+        if (!text)
+                return -ENOMEM;
+        return runtime_write_atomic(path, text, strlen(text));
+}
+
+json_t *state_status_json(const struct vx_plan *plan, const char *profile_path, struct vx_vm_instance *const *insts,
+                          size_t n)
+{
+        return deployment_json(plan, profile_path, insts, n, true);
+}
+
+static int parse_vm(json_t *v, struct vx_saved_vm *ret)
+{
+        json_t *name = json_object_get(v, "name");
+
+        if (!json_is_string(name))
+                return -EBADMSG;
+        *ret = (struct vx_saved_vm){
+                .name = strdup(json_string_value(name)),
+                .pid = (pid_t)json_integer_value(json_object_get(v, "pid")),
+                .start_ticks = (unsigned long long)json_integer_value(json_object_get(v, "start_ticks")),
+                .started_usec = json_integer_value(json_object_get(v, "started_usec")),
+                .restarts = (unsigned)json_integer_value(json_object_get(v, "restarts")),
+                .ready = json_is_true(json_object_get(v, "ready")),
+        };
+        return ret->name ? 0 : -ENOMEM;
+}
+
+int state_load(const char *deployment_dir, struct vx_saved_state **ret)
+{
+        _cleanup_free_ char *path = state_path(deployment_dir);
+        _cleanup_(state_freep) struct vx_saved_state *s = NULL;
+        json_error_t jerr;
+        json_t *o, *vms, *accel, *rt;
+        size_t i;
+        json_t *v;
+        int r = 0;
+
+        if (!path)
+                return -ENOMEM;
+        if (access(path, F_OK) < 0)
+                return -errno;
+        o = json_load_file(path, 0, &jerr);
+        if (!o)
+                return -EBADMSG;
+        s = calloc(1, sizeof(*s));
+        vms = json_object_get(o, "vms");
+        if (!s || !json_is_array(vms) || json_integer_value(json_object_get(o, "version")) != STATE_VERSION) {
+                json_decref(o);
+                return s ? -EBADMSG : -ENOMEM;
+        }
+        s->deployment = strdup(json_string_value(json_object_get(o, "deployment")) ?: "");
+        s->profile_path = strdup(json_string_value(json_object_get(o, "profile")) ?: "");
+        s->supervisor_pid = (pid_t)json_integer_value(json_object_get(o, "supervisor_pid"));
+        accel = json_object_get(o, "accel");
+        s->force_accel = json_is_string(accel);
+        s->accel = s->force_accel && strcmp(json_string_value(accel), "tcg") == 0 ? VX_ACCEL_TCG : VX_ACCEL_KVM;
+        rt = json_object_get(o, "runtime_dir");
+        s->runtime_dir = json_is_string(rt) ? strdup(json_string_value(rt)) : NULL;
+        s->vms = calloc(json_array_size(vms) + 1, sizeof(*s->vms));
+        if (!s->vms || !s->deployment || !s->profile_path)
+                r = -ENOMEM;
+        json_array_foreach(vms, i, v) {
+                if (r < 0)
+                        break;
+                r = parse_vm(v, &s->vms[s->n_vms]);
+                if (r >= 0)
+                        s->n_vms++;
+        }
+        json_decref(o);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+void state_remove(const char *deployment_dir)
+{
+        _cleanup_free_ char *path = state_path(deployment_dir);
+
+        if (path)
+                (void)unlink(path);
+}
+
+const struct vx_saved_vm *state_find_vm(const struct vx_saved_state *s, const char *name)
+{
+        for (size_t i = 0; i < s->n_vms; i++)
+                if (strcmp(s->vms[i].name, name) == 0)
+                        return &s->vms[i];
+        return NULL;
+}
+
+struct vx_saved_state *state_free(struct vx_saved_state *s)
+{
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < s->n_vms; i++)
+                free(s->vms[i].name);
+        free(s->vms);
+        free(s->deployment);
+        free(s->profile_path);
+        free(s->runtime_dir);
+        free(s);
+        return NULL;
+}

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "affinity.h"
+#include "cleanup.h"
+#include "log.h"
+#include "runtime.h"
+#include "spawn.h"
+
+const char *vx_vm_state_to_string(enum vx_vm_state s)
+{
+        static const char *const names[] = {
+                [VX_VM_STOPPED] = "stopped",   [VX_VM_RUNNING] = "running", [VX_VM_STOPPING] = "stopping",
+                [VX_VM_BACKOFF] = "restarting", [VX_VM_FAILED] = "failed",
+        };
+        return s < ELEMENTSOF(names) ? names[s] : "unknown";
+}
+
+static int64_t now_usec(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * The QMP socket is created here, not by QEMU, so there is no window where
+ * we wait for a file to appear: connect() succeeds as soon as it listens,
+ * and QEMU answers once it runs its main loop.
+ */
+static int make_listening_socket(const char *path, int *ret_fd)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        _cleanup_close_ int fd = -EBADF;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        (void)unlink(path); /* a stale socket of a dead QEMU */
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0)
+                return -errno;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int open_log(const char *vm_dir, int *ret_fd)
+{
+        _cleanup_free_ char *path = NULL;
+        int fd;
+
+        if (asprintf(&path, "%s/qemu.log", vm_dir) < 0)
+                return -ENOMEM;
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
+/* The last lines QEMU wrote, so a failed start says what QEMU said. */
+static char *log_tail(const char *vm_dir)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char buf[2048];
+        ssize_t n;
+        off_t size;
+        char *start;
+
+        if (asprintf(&path, "%s/qemu.log", vm_dir) < 0)
+                return NULL;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        size = lseek(fd, 0, SEEK_END);
+        if (size < 0 || lseek(fd, size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0, SEEK_SET) < 0)
+                return NULL;
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return NULL;
+        buf[n] = '\0';
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+                buf[--n] = '\0';
+        start = buf;
+        if ((size_t)size >= sizeof(buf)) {
+                char *nl = strchr(buf, '\n'); /* drop the partial first line */
+                if (nl)
+                        start = nl + 1;
+        }
+        return strdup(start);
+}
+
+static void set_last_error(struct vx_vm_instance *inst, int r, const char *what)
+{
+        _cleanup_free_ char *tail = log_tail(inst->plan->runtime_dir);
+
+        free(inst->last_error);
+        if (asprintf(&inst->last_error, "%s: %s%s%s", what, strerror(-r), tail ? "; QEMU said: " : "",
+                     tail ?: "") < 0)
+                inst->last_error = NULL;
+}
+
+int vm_read_start_ticks(pid_t pid, unsigned long long *ret)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        char buf[4096];
+        const char *p;
+        size_t n;
+
+        if (asprintf(&path, "/proc/%d/stat", (int)pid) < 0)
+                return -ENOMEM;
+        f = fopen(path, "re");
+        if (!f)
+                return errno == ENOENT ? -ESRCH : -errno;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        p = strrchr(buf, ')');
+        /* Field 22 is starttime; after ')' come fields 3.. */
+        if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                         ret) != 1)
+                return -EBADMSG;
+        return 0;
+}
+
+static bool vcpu_pinned(const struct vx_vm_instance *inst, pid_t tid)
+{
+        for (size_t i = 0; i < inst->n_vcpus; i++)
+                if (inst->vcpus[i].thread_id == tid)
+                        return true;
+        return false;
+}
+
+int vm_pin(struct vx_vm_instance *inst)
+{
+        const struct vx_pinning *pin = &inst->plan->vm->pinning;
+        _cleanup_free_ pid_t *tids = NULL;
+        size_t n_tids = 0;
+        int r;
+
+        if (pin->n_vcpus > 0 && pin->n_vcpus != inst->n_vcpus)
+                return log_error_errno(-EPROTO, "%s: QEMU reports %zu vCPUs, the profile pins %zu.",
+                                       inst->plan->vm->name, inst->n_vcpus, pin->n_vcpus);
+        for (size_t i = 0; i < pin->n_vcpus; i++) {
+                r = affinity_set(inst->vcpus[i].thread_id, &pin->vcpus[i]);
+                if (r < 0) {
+                        _cleanup_free_ char *list = vx_cpuset_format(&pin->vcpus[i]);
+                        return log_error_errno(r, "%s: failed to pin vCPU %zu (thread %d) to CPUs %s: %m",
+                                               inst->plan->vm->name, i, (int)inst->vcpus[i].thread_id,
+                                               list ?: "?");
+                }
+        }
+        if (!pin->has_emulator)
+                return 0;
+
+        /* New threads inherit the emulator set from the main thread; re-pin the ones that exist. */
+        r = affinity_list_threads(NULL, inst->pid, &tids, &n_tids);
+        if (r < 0)
+                return log_error_errno(r, "%s: failed to list QEMU's threads: %m", inst->plan->vm->name);
+        for (size_t i = 0; i < n_tids; i++) {
+                if (vcpu_pinned(inst, tids[i]) && pin->n_vcpus > 0)
+                        continue;
+                r = affinity_set(tids[i], &pin->emulator);
+                if (r < 0 && r != -ESRCH) /* a thread that just ended needs no pinning */
+                        return log_error_errno(r, "%s: failed to pin emulator thread %d: %m",
+                                               inst->plan->vm->name, (int)tids[i]);
+        }
+        return 0;
+}
+
+/* Reads the vCPU threads; QEMU must be paused (-S) or running. */
+static int read_vcpus(struct vx_vm_instance *inst)
+{
+        _cleanup_(qmp_error_done) struct vx_qmp_error err = {0};
+        struct vx_qmp_vcpu *vcpus = NULL;
+        size_t n = 0;
+        int r;
+
+        r = qmp_query_vcpus(inst->qmp, VX_QMP_COMMAND_TIMEOUT_MS, &vcpus, &n, &err);
+        if (r == -EREMOTEIO)
+                return log_error_errno(r, "%s: query-cpus-fast failed: %s", inst->plan->vm->name, err.desc);
+        if (r < 0)
+                return log_error_errno(r, "%s: failed to read vCPU threads over QMP: %m", inst->plan->vm->name);
+        free(inst->vcpus);
+        inst->vcpus = vcpus;
+        inst->n_vcpus = n;
+        return 0;
+}
+
+static int run_and_check(struct vx_vm_instance *inst)
+{
+        _cleanup_(qmp_error_done) struct vx_qmp_error err = {0};
+        _cleanup_free_ char *status = NULL;
+        json_t *result = NULL;
+        bool running = false;
+        int r;
+
+        r = qmp_execute(inst->qmp, "cont", NULL, VX_QMP_COMMAND_TIMEOUT_MS, &result, &err);
+        json_decref(result);
+        if (r < 0)
+                return log_error_errno(r, "%s: cont failed: %s", inst->plan->vm->name,
+                                       r == -EREMOTEIO ? err.desc : strerror(-r));
+        r = qmp_query_status(inst->qmp, VX_QMP_COMMAND_TIMEOUT_MS, &status, &running, NULL);
+        if (r < 0)
+                return log_error_errno(r, "%s: query-status failed: %m", inst->plan->vm->name);
+        if (!running)
+                return log_error_errno(-EPROTO, "%s: QEMU is '%s' after cont, not running.", inst->plan->vm->name,
+                                       status);
+        return 0;
+}
+
+static int spawn_paused(struct vx_vm_instance *inst, int qmp_listen_fd, int log_fd, const int *extra_fds,
+                        size_t n_extra_fds)
+{
+        const struct vx_vm_plan *vp = inst->plan;
+        _cleanup_free_ struct vx_spawn_fd *keep = calloc(vp->n_fds ? vp->n_fds : 1, sizeof(*keep));
+        struct vx_spawn_options opts = {
+                .log_fd = log_fd,
+                .drop_capabilities = true,
+                .lock_memory = vp->vm->memory.lock,
+                .affinity = vp->vm->pinning.has_emulator ? &vp->vm->pinning.emulator : NULL,
+        };
+        size_t extra = 0;
+        int pidfd, r;
+        pid_t pid;
+
+        if (!keep)
+                return -ENOMEM;
+        for (size_t i = 0; i < vp->n_fds; i++) {
+                keep[i].target = vp->fds[i].number;
+                if (vp->fds[i].kind == VX_PLAN_FD_QMP)
+                        keep[i].fd = qmp_listen_fd;
+                else if (extra < n_extra_fds)
+                        keep[i].fd = extra_fds[extra++];
+                else
+                        return log_error_errno(-EINVAL, "%s: no fd for %s (fd %d).", vp->vm->name,
+                                               vp->fds[i].object, vp->fds[i].number);
+        }
+        opts.fds = keep;
+        opts.n_fds = vp->n_fds;
+
+        log_debug("%s: starting %s", vp->vm->name, vp->argv.items[0]);
+        r = spawn_qemu(vp->argv.items, &opts, &pid, &pidfd);
+        if (r < 0)
+                return log_error_errno(r, "%s: failed to start QEMU: %m", vp->vm->name);
+        inst->pid = pid;
+        inst->pidfd = pidfd;
+        inst->is_child = true;
+        inst->started_usec = now_usec();
+        (void)vm_read_start_ticks(pid, &inst->start_ticks);
+        return 0;
+}
+
+/* The steps of a start; the caller unwinds a half-started QEMU when one fails. */
+static int start_steps(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds)
+{
+        const struct vx_vm_plan *vp = inst->plan;
+        _cleanup_close_ int listen_fd = -EBADF, log_fd = -EBADF;
+        int r;
+
+        r = runtime_mkdir(vp->runtime_dir);
+        if (r < 0)
+                return log_error_errno(r, "%s: failed to create %s: %m", vp->vm->name, vp->runtime_dir);
+        r = open_log(vp->runtime_dir, &log_fd);
+        if (r < 0)
+                return log_error_errno(r, "%s: failed to open the QEMU log: %m", vp->vm->name);
+        r = make_listening_socket(vp->qmp_path, &listen_fd);
+        if (r < 0)
+                return log_error_errno(r, "%s: failed to create QMP socket %s: %m", vp->vm->name, vp->qmp_path);
+        r = spawn_paused(inst, listen_fd, log_fd, extra_fds, n_extra_fds);
+        if (r < 0)
+                return r;
+
+        /* QEMU holds the listening socket now; if it dies, our connection is reset at once. */
+        listen_fd = safe_close(listen_fd);
+        r = qmp_connect_path(vp->qmp_path, VX_QMP_GREETING_TIMEOUT_MS, &inst->qmp);
+        if (r < 0)
+                return log_error_errno(r, "%s: QEMU did not answer on QMP: %m", vp->vm->name);
+        r = read_vcpus(inst);
+        if (r < 0)
+                return r;
+        r = vm_pin(inst);
+        if (r < 0)
+                return r;
+        return run_and_check(inst);
+}
+
+int vm_start(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds)
+{
+        int r;
+
+        inst->ready = inst->plan->vm->ready.console_pattern == NULL;
+        inst->guest_shutdown = false;
+
+        r = start_steps(inst, extra_fds, n_extra_fds);
+        if (r < 0) {
+                set_last_error(inst, r, "start failed");
+                vm_kill(inst);
+                runtime_remove_vm_dir(inst->plan->runtime_dir);
+                inst->state = VX_VM_FAILED;
+                return r;
+        }
+        inst->state = VX_VM_RUNNING;
+        free(inst->last_error);
+        inst->last_error = NULL;
+        return 0;
+}
+
+static int check_is_our_qemu(const struct vx_vm_instance *inst, pid_t pid)
+{
+        _cleanup_free_ char *path = NULL, *want = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        char buf[65536];
+        size_t n;
+
+        if (asprintf(&path, "/proc/%d/cmdline", (int)pid) < 0 ||
+            asprintf(&want, "guest=%s,", inst->plan->vm->name) < 0)
+                return -ENOMEM;
+        f = fopen(path, "re");
+        if (!f)
+                return -ESRCH;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        for (size_t off = 0; off < n; off += strlen(buf + off) + 1)
+                if (strncmp(buf + off, want, strlen(want)) == 0)
+                        return 0;
+        return -ESRCH;
+}
+
+int vm_adopt(struct vx_vm_instance *inst, pid_t pid, unsigned long long start_ticks)
+{
+        const struct vx_vm_plan *vp = inst->plan;
+        unsigned long long ticks = 0;
+        int pidfd, r;
+
+        r = vm_read_start_ticks(pid, &ticks);
+        if (r < 0)
+                return r;
+        if (ticks != start_ticks || check_is_our_qemu(inst, pid) < 0)
+                return -ESRCH; /* the pid now names another process */
+        pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0)
+                return errno == ESRCH ? -ESRCH : -errno;
+        inst->pid = pid;
+        inst->pidfd = pidfd;
+        inst->is_child = false;
+        inst->start_ticks = ticks;
+
+        r = qmp_connect_path(vp->qmp_path, VX_QMP_GREETING_TIMEOUT_MS, &inst->qmp);
+        if (r < 0)
+                return log_error_errno(r, "%s: failed to reconnect QMP of pid %d: %m", vp->vm->name, (int)pid);
+        r = read_vcpus(inst);
+        if (r >= 0)
+                r = vm_pin(inst);
+        if (r < 0)
+                return r;
+        inst->state = VX_VM_RUNNING;
+        return 0;
+}
+
+void vm_kill(struct vx_vm_instance *inst)
+{
+        if (inst->pidfd >= 0)
+                (void)syscall(SYS_pidfd_send_signal, inst->pidfd, SIGKILL, NULL, 0);
+        else if (inst->pid > 0)
+                (void)kill(inst->pid, SIGKILL);
+        (void)vm_reap(inst);
+}
+
+int vm_reap(struct vx_vm_instance *inst)
+{
+        int status = -1;
+
+        if (inst->pid > 0 && inst->is_child) {
+                while (waitpid(inst->pid, &status, 0) < 0 && errno == EINTR)
+                        ;
+        } else if (inst->pidfd >= 0) {
+                /* Not our child: its pidfd turns readable when it is gone. Bounded: SIGKILL was sent. */
+                struct pollfd p = {.fd = inst->pidfd, .events = POLLIN};
+                (void)poll(&p, 1, 5000);
+        }
+        inst->pid = 0;
+        inst->pidfd = safe_close(inst->pidfd);
+        inst->qmp = qmp_free(inst->qmp);
+        return status;
+}
+
+void vm_instance_done(struct vx_vm_instance *inst)
+{
+        inst->qmp = qmp_free(inst->qmp);
+        inst->pidfd = safe_close(inst->pidfd);
+        free(inst->vcpus);
+        free(inst->last_error);
+        inst->vcpus = NULL;
+        inst->last_error = NULL;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * One running VM: start QEMU paused, read its vCPU threads over QMP, pin
+ * them, let the guest run; or adopt a QEMU that a previous supervisor left
+ * running. The supervisor owns a struct vx_vm_instance per VM of the plan.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "plan.h"
+#include "qmp.h"
+
+enum vx_vm_state {
+        VX_VM_STOPPED,  /* not running (never started, stopped, or gave up restarting) */
+        VX_VM_RUNNING,  /* QEMU runs and the guest was let go (cont) */
+        VX_VM_STOPPING, /* a stop was asked: powerdown sent, waiting for QEMU to exit */
+        VX_VM_BACKOFF,  /* QEMU died; waiting before the restart */
+        VX_VM_FAILED,   /* QEMU died and the restart policy gave up */
+};
+
+struct vx_vm_instance {
+        const struct vx_vm_plan *plan;
+        enum vx_vm_state state;
+        pid_t pid;               /* 0 when not running */
+        int pidfd;               /* -EBADF when not running */
+        bool is_child;           /* false for an adopted QEMU: waitpid() does not apply */
+        unsigned long long start_ticks; /* /proc/<pid>/stat starttime: tells a pid reused by another process */
+        struct vx_qmp *qmp;      /* the supervisor's QMP connection */
+        struct vx_qmp_vcpu *vcpus;
+        size_t n_vcpus;
+        int64_t started_usec;    /* CLOCK_REALTIME at start */
+        unsigned restarts;       /* restarts since the supervisor started the VM */
+        bool ready;              /* the readiness pattern was seen (or none is asked for) */
+        bool guest_shutdown;     /* QEMU reported a SHUTDOWN the guest asked for */
+        char *last_error;        /* why the last start or run failed, for status */
+};
+
+/* Timeouts for the steps of a start, in milliseconds. */
+#define VX_QMP_GREETING_TIMEOUT_MS 30000
+#define VX_QMP_COMMAND_TIMEOUT_MS 10000
+
+/*
+ * Starts QEMU for inst->plan: runtime dir, QMP listening socket (created here
+ * and passed as fd 3), log file, exec with -S, QMP handshake, vCPU threads,
+ * pinning, cont, check that it runs. extra_fds are the other fds the plan
+ * names (taps, vhost), in plan order, or NULL when it names none. On failure
+ * QEMU is killed, its runtime dir removed, the reason logged (with the end of
+ * QEMU's log) and stored in inst->last_error. Returns 0 or -errno.
+ */
+int vm_start(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds);
+
+/*
+ * Pins each vCPU thread to its CPU list and every other thread to the
+ * emulator set, as the profile says. Returns 0 or -errno (a pinning failure
+ * is an error: a VM that runs unpinned is not what was asked for).
+ */
+int vm_pin(struct vx_vm_instance *inst);
+
+/*
+ * Takes over a QEMU that a previous supervisor started: checks that pid is
+ * still that QEMU (start time, -name), opens a pidfd, reconnects QMP and
+ * re-reads and re-applies the pinning. Returns 0, -ESRCH when it is gone,
+ * or -errno.
+ */
+int vm_adopt(struct vx_vm_instance *inst, pid_t pid, unsigned long long start_ticks);
+
+/* Kills QEMU with SIGKILL and reaps it if it is ours. Safe on a stopped VM. */
+void vm_kill(struct vx_vm_instance *inst);
+
+/*
+ * Forgets the process after it exited (closes pidfd and QMP; reaps a child).
+ * Returns the wait status for a child, or -1 when unknown (adopted).
+ */
+int vm_reap(struct vx_vm_instance *inst);
+
+/* Reads /proc/<pid>/stat field 22 (start time in clock ticks). Returns 0 or -errno. */
+int vm_read_start_ticks(pid_t pid, unsigned long long *ret);
+
+void vm_instance_done(struct vx_vm_instance *inst);
+
+const char *vx_vm_state_to_string(enum vx_vm_state s);

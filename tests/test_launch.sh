@@ -1,0 +1,152 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# End-to-end: vmxrun starts the demo guest under real QEMU (TCG), pins its
+# vCPUs, supervises it, adopts it after its supervisor is killed, restarts it
+# after QEMU is killed, refuses a second start, stops it, and leaves nothing
+# behind after a failed start. Every assertion reads the kernel (/proc) or
+# the guest's own report, not vmxrun's records.
+#
+# Needs root, qemu-system-x86_64, jq and the test guest (guest/build.sh).
+set -u
+
+: "${VMXRUN:?VMXRUN must name the vmxrun binary}"
+: "${VX_SOURCE_ROOT:?}"
+GUEST_DIR=${VX_GUEST_DIR:-/var/cache/vmxrun/guest}
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root"
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
+command -v jq >/dev/null || skip "jq is not installed"
+[ "$(nproc)" -ge 2 ] || skip "the demo pins two vCPUs to two host CPUs; this host has $(nproc)"
+if [ ! -f "$GUEST_DIR/vmlinuz" ]; then
+        "$VX_SOURCE_ROOT/guest/build.sh" "$GUEST_DIR" >/dev/null || skip "could not build the test guest"
+fi
+
+RT=$(mktemp -d /tmp/vx-launch-XXXXXX)
+export VMXRUN_RUNTIME_DIR=$RT
+WORK=$(mktemp -d /tmp/vx-launch-work-XXXXXX)
+failures=0
+passes=0
+
+cleanup() {
+        "$VMXRUN" stop demo --force >/dev/null 2>&1
+        "$VMXRUN" stop failing --force >/dev/null 2>&1
+        pkill -9 -f "guest=guest1,.*$RT" 2>/dev/null
+        rm -rf "$RT" "$WORK"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $*"; passes=$((passes + 1)); }
+fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
+check() { # check DESCRIPTION COMMAND...
+        local what=$1
+        shift
+        if "$@"; then ok "$what"; else fail "$what"; fi
+}
+
+# A bounded wait for a condition (a hang guard, not a speed assertion).
+wait_for() { # wait_for SECONDS COMMAND...
+        local deadline=$((SECONDS + $1))
+        shift
+        until "$@"; do
+                [ $SECONDS -lt $deadline ] || return 1
+                sleep 0.2
+        done
+}
+
+# The profile of the README demo, with the guest wherever this run built it.
+sed "s|/var/cache/vmxrun/guest|$GUEST_DIR|" "$VX_SOURCE_ROOT/profiles/demo.yaml" >"$WORK/demo.yaml"
+
+status_json() { "$VMXRUN" status demo --json 2>/dev/null; }
+qemu_pid() { status_json | jq -r '.vms[0].pid'; }
+sup_pid() { status_json | jq -r '.supervisor_pid'; }
+
+# Cpus_allowed_list of a thread, as the kernel has it.
+allowed() { sed -n 's/^Cpus_allowed_list:\s*//p' "/proc/$1/task/$2/status"; }
+
+check_pinning() { # check_pinning PID: vCPU 0 on CPU 1, vCPU 1 on CPU 0, the rest on 0-1
+        local pid=$1 json tid0 tid1 t
+        json=$(status_json) || return 1
+        tid0=$(jq -r '.vms[0].vcpus[] | select(.index == 0) | .thread_id' <<<"$json")
+        tid1=$(jq -r '.vms[0].vcpus[] | select(.index == 1) | .thread_id' <<<"$json")
+        [ -n "$tid0" ] && [ -n "$tid1" ] && [ "$tid0" != "$tid1" ] || return 1
+        [ "$(allowed "$pid" "$tid0")" = 1 ] || { echo "vCPU 0 thread $tid0: $(allowed "$pid" "$tid0")"; return 1; }
+        [ "$(allowed "$pid" "$tid1")" = 0 ] || { echo "vCPU 1 thread $tid1: $(allowed "$pid" "$tid1")"; return 1; }
+        for t in /proc/"$pid"/task/*; do
+                t=${t##*/}
+                [ "$t" = "$tid0" ] || [ "$t" = "$tid1" ] && continue
+                [ "$(allowed "$pid" "$t")" = 0-1 ] || { echo "emulator thread $t: $(allowed "$pid" "$t")"; return 1; }
+        done
+        # What vmxrun reports must be what the kernel says.
+        [ "$(jq -r '.vms[0].vcpus[] | select(.index == 0) | .cpus' <<<"$json")" = 1 ] || return 1
+}
+
+# --- start ----------------------------------------------------------------
+"$VMXRUN" start "$WORK/demo.yaml" --wait
+check "start --wait exits 0 once the guest is ready" [ $? -eq 0 ]
+PID=$(qemu_pid)
+check "status reports a live QEMU pid" kill -0 "${PID:-0}"
+check "status says running" [ "$(status_json | jq -r '.vms[0].state + "/" + .vms[0].run_state')" = running/running ]
+check "vCPU and emulator threads are pinned as the profile says" check_pinning "$PID"
+console_log="$RT/demo/guest1/console.log"
+check "the guest sees 2 vCPUs as 1 socket x 2 cores x 1 thread" \
+        grep -q "VMXRUN-GUEST .*cpus=2 sockets=1 cores=2 threads=1" "$console_log"
+mem_kib=$(sed -n 's/.*VMXRUN-GUEST .*mem_kib=\([0-9]*\).*/\1/p' "$console_log" | head -n1)
+check "the guest sees about 256 MiB (MemTotal $mem_kib KiB)" [ "${mem_kib:-0}" -gt 200000 ] -a "${mem_kib:-0}" -le 262144 ]
+check "runtime dir is private (0700)" [ "$(stat -c %a "$RT/demo")" = 700 ]
+check "vcpuinfo shows the affinity masks" bash -c "'$VMXRUN' vcpuinfo demo | grep -q 'CPU Affinity:   -y'"
+check "qmp pass-through answers query-status" \
+        bash -c "'$VMXRUN' qmp demo query-status | jq -e '.status == \"running\"' >/dev/null"
+check "hmp pass-through answers info cpus" bash -c "'$VMXRUN' hmp demo 'info cpus' | grep -q 'thread_id='"
+
+# --- a second start changes nothing ----------------------------------------
+"$VMXRUN" start "$WORK/demo.yaml" >/dev/null 2>&1
+check "a second start exits 5 (already running)" [ $? -eq 5 ]
+check "and the VM is the same process" [ "$(qemu_pid)" = "$PID" ]
+
+# --- crash: kill -9 QEMU, the supervisor restarts it and pins it again ---------
+kill -9 "$PID"
+new_pid() { local p; p=$(qemu_pid); [ -n "$p" ] && [ "$p" != null ] && [ "$p" != 0 ] && [ "$p" != "$PID" ] &&
+        [ "$(status_json | jq -r '.vms[0].state')" = running ]; }
+check "QEMU killed with -9 is restarted" wait_for 60 new_pid
+PID2=$(qemu_pid)
+check "restarts counts it" [ "$(status_json | jq -r '.vms[0].restarts')" = 1 ]
+check "the restarted QEMU is pinned again" check_pinning "$PID2"
+
+# --- the supervisor dies: the VM keeps running and is adopted ------------------
+SUP=$(sup_pid)
+kill -9 "$SUP"
+# Gone, or a zombie waiting for its reaper (an adopted QEMU is not our child).
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk "{print \$3}" "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+wait_for 10 gone "$SUP"
+check "QEMU outlives its supervisor" kill -0 "$PID2"
+check "status adopts it: same QEMU, a new supervisor" \
+        bash -c "[ \"\$('$VMXRUN' status demo --json | jq -r '.vms[0].pid')\" = $PID2 ]"
+check "the new supervisor is another process" [ "$(sup_pid)" != "$SUP" ]
+check "the adopted VM is still pinned" check_pinning "$PID2"
+
+# --- graceful stop -----------------------------------------------------------
+# The console log goes with the runtime dir; keep what the guest says while it stops.
+tail -n +1 -F "$RT/demo/guest1/console.log" >"$WORK/console.copy" 2>/dev/null &
+tail_pid=$!
+"$VMXRUN" stop demo --timeout 60
+check "stop exits 0" [ $? -eq 0 ]
+check "QEMU is gone" gone "$PID2"
+kill "$tail_pid" 2>/dev/null
+check "the guest powered off on the ACPI power button (it said so)" grep -q "VMXRUN-GUEST powerdown" "$WORK/console.copy"
+check "the runtime dir of the deployment is gone" [ ! -e "$RT/demo" ]
+"$VMXRUN" status demo >/dev/null 2>&1
+check "status of a stopped deployment exits 4" [ $? -eq 4 ]
+
+# --- a failed start leaves nothing behind ---------------------------------------
+sed -e 's/^name: demo/name: failing/' -e "s|kernel: .*|kernel: $WORK/no-such-kernel|" "$WORK/demo.yaml" >"$WORK/failing.yaml"
+"$VMXRUN" start "$WORK/failing.yaml" >"$WORK/failing.out" 2>&1
+rc=$?
+check "a start QEMU cannot carry out exits 1" [ $rc -eq 1 ]
+check "and says what QEMU said" grep -q "no-such-kernel" "$WORK/failing.out"
+check "no QEMU process is left" bash -c "! pgrep -f 'guest=guest1,.*$RT/failing' >/dev/null"
+check "no runtime dir is left" [ ! -e "$RT/failing" ]
+
+echo "$passes passed, $failures failed"
+[ $failures -eq 0 ]

@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The KVM path of start: where /dev/kvm opens, QEMU runs with -accel kvm and
+# its KVM vCPU threads are pinned as the profile says. The guest need not
+# boot (on some of this project's machines nested KVM cannot boot a stock
+# kernel), so this does not wait for readiness and stops with --force.
+set -u
+
+: "${VMXRUN:?}"
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root"
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
+command -v jq >/dev/null || skip "jq is not installed"
+[ "$(nproc)" -ge 2 ] || skip "needs two host CPUs"
+[ -c /dev/kvm ] || skip "no /dev/kvm on this machine: the KVM path was not tested here"
+exec 3<>/dev/kvm 2>/dev/null || skip "/dev/kvm exists but does not open: the KVM path was not tested here"
+exec 3>&-
+
+RT=$(mktemp -d /tmp/vx-kvm-XXXXXX)
+export VMXRUN_RUNTIME_DIR=$RT
+trap '"$VMXRUN" stop kvmtest --force >/dev/null 2>&1; rm -rf "$RT"' EXIT
+
+cat >"$RT/kvm.yaml" <<'YAML'
+name: kvmtest
+vms:
+  - name: k1
+    accel: kvm
+    cpu: max
+    vcpus: 2
+    memory:
+      size: 128MiB
+    pinning:
+      vcpus: ["1", "0"]
+      emulator: "0"
+YAML
+
+failures=0
+passes=0
+check() { local what=$1; shift; if "$@"; then echo "ok - $what"; passes=$((passes + 1)); else echo "FAIL - $what"; failures=$((failures + 1)); fi; }
+allowed() { sed -n 's/^Cpus_allowed_list:\s*//p' "/proc/$1/task/$2/status"; }
+
+"$VMXRUN" start "$RT/kvm.yaml"
+check "start with -accel kvm exits 0" [ $? -eq 0 ]
+json=$("$VMXRUN" status kvmtest --json)
+pid=$(jq -r '.vms[0].pid' <<<"$json")
+tid0=$(jq -r '.vms[0].vcpus[] | select(.index == 0) | .thread_id' <<<"$json")
+tid1=$(jq -r '.vms[0].vcpus[] | select(.index == 1) | .thread_id' <<<"$json")
+check "QEMU runs with the KVM accelerator" grep -qa "kvm" "/proc/$pid/cmdline"
+check "KVM vCPU thread 0 is named by QEMU" grep -q "CPU 0/KVM" "/proc/$pid/task/$tid0/comm"
+check "vCPU 0 is pinned to CPU 1" [ "$(allowed "$pid" "$tid0")" = 1 ]
+check "vCPU 1 is pinned to CPU 0" [ "$(allowed "$pid" "$tid1")" = 0 ]
+check "the main (emulator) thread is pinned to CPU 0" [ "$(allowed "$pid" "$pid")" = 0 ]
+"$VMXRUN" stop kvmtest --force
+check "stop --force exits 0" [ $? -eq 0 ]
+check "QEMU is gone" bash -c "! kill -0 $pid 2>/dev/null"
+echo "$passes passed, $failures failed"
+[ $failures -eq 0 ]
