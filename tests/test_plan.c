@@ -478,7 +478,8 @@ static void test_origins_parallel(void **state)
         assert_string_equal(vp->origin[i], "vms[0].extra-args[0]");
         assert_string_equal(vp->origin[i + 1], "vms[0].extra-args[1]");
         assert_string_equal(value_of(vp, "-chardev", 1),
-                            "socket,id=charserial0,host=127.0.0.1,port=8816,telnet=on,server=on,wait=off");
+                            "socket,id=charserial0,host=127.0.0.1,port=8816,telnet=on,server=on,wait=off,"
+                            "logfile=/run/vmxrun/lab/vcp/console.log,logappend=off");
         assert_string_equal(vp->origin[index_of(vp, "isa-serial,chardev=charserial0,id=serial0")],
                             "vms[0].serial");
         /* Every non-NULL origin is a key path of this VM. */
@@ -866,9 +867,13 @@ static void test_qemu_starts(void **state)
         vm.serial = (struct vx_serial){.type = VX_SERIAL_UNIX, .path = console};
         vm.video = (char *)"cirrus";
         vm.balloon = true;
-        plan = build(&p, &facts, NULL);
+        struct vx_plan_options opts = {.runtime_dir = dir};
+        plan = build(&p, &facts, &opts);
         assert_int_equal(plan->vms[0].accel, VX_ACCEL_TCG);
         assert_int_equal(plan->vms[0].n_fds, 1);
+        /* QEMU writes the console log into the VM's runtime dir, which the launcher creates. */
+        assert_int_equal(mkdir(plan->deployment_dir, 0700), 0);
+        assert_int_equal(mkdir(plan->vms[0].runtime_dir, 0700), 0);
 
         lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         assert_true(lfd >= 0);
@@ -926,6 +931,13 @@ static void test_qemu_starts(void **state)
         unlink(qmp);
         unlink(console);
         unlink(log);
+        {
+                _cleanup_free_ char *console_log = NULL;
+                assert_true(asprintf(&console_log, "%s/console.log", plan->vms[0].runtime_dir) > 0);
+                unlink(console_log);
+        }
+        rmdir(plan->vms[0].runtime_dir);
+        rmdir(plan->deployment_dir);
         rmdir(hp);
         rmdir(dir);
 }
