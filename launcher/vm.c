@@ -117,6 +117,9 @@ static void set_last_error(struct vx_vm_instance *inst, int r, const char *what)
         if (asprintf(&inst->last_error, "%s: %s%s%s", what, strerror(-r), tail ? "; QEMU said: " : "",
                      tail ?: "") < 0)
                 inst->last_error = NULL;
+        /* The step that failed was logged where it failed; what QEMU wrote is the rest of the story. */
+        if (tail)
+                log_error("%s: QEMU said: %s", inst->plan->vm->name, tail);
 }
 
 int vm_read_start_ticks(pid_t pid, unsigned long long *ret)
