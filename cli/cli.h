@@ -44,6 +44,7 @@ extern const struct vx_command vx_cmd_vcpuinfo;
 extern const struct vx_command vx_cmd_qmp;
 extern const struct vx_command vx_cmd_hmp;
 extern const struct vx_command vx_cmd_console;
+extern const struct vx_command vx_cmd_doctor;
 
 /*
  * Loads a profile and prints its diagnostics to stderr. Returns VX_EXIT_OK and

@@ -19,6 +19,7 @@ static const struct vx_command *const commands[] = {
         &vx_cmd_qmp,
         &vx_cmd_hmp,
         &vx_cmd_console,
+        &vx_cmd_doctor,
 };
 
 static void help(FILE *out)
