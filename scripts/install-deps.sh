@@ -17,8 +17,8 @@ build_pkgs="build-essential cmake pkg-config
         libjansson-dev libseccomp-dev libcmocka-dev"
 # Runtime: QEMU itself, plus what the tests use to look at the host.
 run_pkgs="qemu-system-x86 qemu-utils iproute2 procps"
-# Tests read vmxrun's --json output with jq.
-test_pkgs="jq"
+# Tests read vmxrun's --json output with jq, and drive `vmxrun console` in tmux.
+test_pkgs="jq tmux"
 # The tiny test guest: a Debian kernel unpacked with dpkg-deb, busybox for its initramfs.
 guest_pkgs="busybox-static cpio gzip"
 

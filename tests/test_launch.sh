@@ -101,6 +101,28 @@ check "qmp pass-through answers query-status" \
         bash -c "'$VMXRUN' qmp demo query-status | jq -e '.status == \"running\"' >/dev/null"
 check "hmp pass-through answers info cpus" bash -c "'$VMXRUN' hmp demo 'info cpus' | grep -q 'thread_id='"
 
+# --- the console, in a real terminal (tmux) ------------------------------------
+if command -v tmux >/dev/null; then
+        sock="$WORK/tmux.sock"
+        tmux -S "$sock" new-session -d -x 120 -y 30 "'$VMXRUN' console demo"
+        pane() { tmux -S "$sock" capture-pane -p 2>/dev/null; }
+        check "console attaches and says how to leave" wait_for 10 bash -c "$(declare -f pane); sock='$sock'; pane | grep -q 'Ctrl-] leaves'"
+        tmux -S "$sock" send-keys 'echo console-$((6 * 7))' Enter
+        check "a command typed on the console runs in the guest" \
+                wait_for 20 bash -c "$(declare -f pane); sock='$sock'; pane | grep -q '^console-42'"
+        tmux -S "$sock" send-keys C-]
+        check "Ctrl-] leaves the console" wait_for 10 bash -c "! tmux -S '$sock' has-session 2>/dev/null"
+        tmux -S "$sock" kill-server 2>/dev/null
+else
+        echo "note: tmux is not installed; the console was not tested in a terminal"
+fi
+
+# --- a guest reboot is not a crash ---------------------------------------------
+"$VMXRUN" qmp demo system_reset >/dev/null
+check "after system_reset the guest boots again" wait_for 60 bash -c "[ \$(grep -c 'VMXRUN-GUEST ready' '$console_log') -ge 2 ]"
+check "in the same QEMU, not counted as a restart" \
+        [ "$(qemu_pid)/$(status_json | jq -r '.vms[0].restarts')" = "$PID/0" ]
+
 # --- a second start changes nothing ----------------------------------------
 "$VMXRUN" start "$WORK/demo.yaml" >/dev/null 2>&1
 check "a second start exits 5 (already running)" [ $? -eq 5 ]
@@ -150,6 +172,18 @@ check "and says what QEMU said" grep -q "no-such-kernel" "$WORK/failing.out"
 # [g]: the pattern must not match the shell that runs pgrep.
 check "no QEMU process is left" bash -c "! pgrep -f '[g]uest=guest1,.*$RT/failing' >/dev/null"
 check "no runtime dir is left" [ ! -e "$RT/failing" ]
+
+# --- the guest powers itself off: stopped, not restarted -----------------------
+if command -v tmux >/dev/null; then
+        "$VMXRUN" start "$WORK/demo.yaml" --wait >/dev/null 2>&1
+        PID3=$(qemu_pid)
+        tmux -S "$WORK/t2.sock" new-session -d "'$VMXRUN' console demo"
+        wait_for 10 bash -c "tmux -S '$WORK/t2.sock' capture-pane -p | grep -q 'Ctrl-] leaves'"
+        tmux -S "$WORK/t2.sock" send-keys Enter 'poweroff -f' Enter
+        check "a guest that powers itself off is not restarted: the deployment ends" wait_for 60 gone "$PID3"
+        check "and its runtime dir is gone" wait_for 10 bash -c "[ ! -e '$RT/demo' ]"
+        tmux -S "$WORK/t2.sock" kill-server 2>/dev/null
+fi
 
 echo "$passes passed, $failures failed"
 [ $failures -eq 0 ]
