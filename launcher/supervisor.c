@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -547,6 +548,27 @@ static void restart_or_give_up(struct vm_slot *slot)
         (void)arm_timer(slot, delay);
 }
 
+/* Says why QEMU went away, for status (last_error) and the log. */
+static void record_crash(struct vm_slot *slot, int status)
+{
+        char *why = NULL;
+        int r;
+
+        if (slot->panicked)
+                r = asprintf(&why, "the guest panicked");
+        else if (status >= 0 && WIFSIGNALED(status))
+                r = asprintf(&why, "QEMU was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        else if (status >= 0 && WIFEXITED(status))
+                r = asprintf(&why, "QEMU exited with status %d", WEXITSTATUS(status));
+        else
+                r = asprintf(&why, "QEMU exited (it was adopted: no exit status)");
+        if (r < 0)
+                return;
+        free(slot->inst.last_error);
+        slot->inst.last_error = why;
+        log_warning("%s: %s.", slot->inst.plan->vm->name, why);
+}
+
 static void on_qemu_exit(struct vx_supervisor *sv, size_t i)
 {
         struct vm_slot *slot = &sv->slots[i];
@@ -567,8 +589,10 @@ static void on_qemu_exit(struct vx_supervisor *sv, size_t i)
         } else if (guest_off && slot->inst.plan->vm->restart.policy != VX_RESTART_ALWAYS) {
                 log_info("%s: the guest powered off.", name);
                 slot->inst.state = VX_VM_STOPPED;
-        } else
+        } else {
+                record_crash(slot, status);
                 restart_or_give_up(slot);
+        }
         if (slot->inst.state == VX_VM_STOPPED)
                 runtime_remove_vm_dir(slot->inst.plan->runtime_dir);
         slot->panicked = false;
@@ -801,10 +825,15 @@ static void on_signal(struct vx_supervisor *sv)
         }
 }
 
+/*
+ * The supervisor lives while a VM runs or may run again, and also while one
+ * has failed: `status` must be able to say so, and why, until a `stop`
+ * acknowledges it.
+ */
 static bool any_active(const struct vx_supervisor *sv)
 {
         for (size_t i = 0; i < sv->n_slots; i++)
-                if (slot_active(&sv->slots[i]))
+                if (slot_active(&sv->slots[i]) || sv->slots[i].inst.state == VX_VM_FAILED)
                         return true;
         return false;
 }

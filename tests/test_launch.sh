@@ -173,6 +173,21 @@ check "and says what QEMU said" grep -q "no-such-kernel" "$WORK/failing.out"
 check "no QEMU process is left" bash -c "! pgrep -f '[g]uest=guest1,.*$RT/failing' >/dev/null"
 check "no runtime dir is left" [ ! -e "$RT/failing" ]
 
+# --- the restart limit: give up, say why, keep saying it until stop --------------
+sed -e 's/^name: demo/name: flaky/' -e 's/max: 3/max: 1/' -e 's/backoff: 500ms/backoff: 100ms/' "$WORK/demo.yaml" >"$WORK/flaky.yaml"
+"$VMXRUN" start "$WORK/flaky.yaml" >/dev/null 2>&1
+fstatus() { "$VMXRUN" status flaky --json 2>/dev/null; }
+F1=$(fstatus | jq -r '.vms[0].pid')
+kill -9 "$F1"
+f_restarted() { local p; p=$(fstatus | jq -r '.vms[0].pid'); [ "$p" != "$F1" ] && [ "$p" != 0 ] && [ "$p" != null ]; }
+check "the first crash is restarted" wait_for 60 f_restarted
+kill -9 "$(fstatus | jq -r '.vms[0].pid')"
+check "the second crash within the window exceeds restart.max: failed" \
+        wait_for 60 bash -c "[ \"\$('$VMXRUN' status flaky --json | jq -r '.vms[0].state')\" = failed ]"
+check "status says why" bash -c "'$VMXRUN' status flaky --json | jq -r '.vms[0].last_error' | grep -q 'signal 9'"
+"$VMXRUN" stop flaky >/dev/null
+check "stop acknowledges a failed VM and cleans up" [ $? -eq 0 -a ! -e "$RT/flaky" ]
+
 # --- the guest powers itself off: stopped, not restarted -----------------------
 if command -v tmux >/dev/null; then
         "$VMXRUN" start "$WORK/demo.yaml" --wait >/dev/null 2>&1
