@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "affinity.h"
@@ -19,6 +20,24 @@ static void help(FILE *out)
                 "Read live from /proc, not from vmxrun's records.\n");
 }
 
+/* QEMU names its threads with debug-threads=on ("CPU 0/KVM", "call_rcu", "worker"). */
+static const char *thread_name(pid_t pid, pid_t tid)
+{
+        static char name[64];
+        char path[64];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+        name[0] = '\0';
+        f = fopen(path, "re");
+        if (f) {
+                if (fgets(name, sizeof(name), f))
+                        name[strcspn(name, "\n")] = '\0';
+                fclose(f);
+        }
+        return name;
+}
+
 static json_t *thread_info(pid_t pid, pid_t tid, unsigned ncpus)
 {
         struct vx_cpuset set;
@@ -30,8 +49,8 @@ static json_t *thread_info(pid_t pid, pid_t tid, unsigned ncpus)
                 return NULL;
         mask = vx_cpuset_format_mask(&set, ncpus);
         list = vx_cpuset_format(&set);
-        return json_pack("{s:i, s:i, s:f, s:s, s:s}", "thread_id", (int)tid, "cpu", last_cpu, "cpu_time_s",
-                         (double)ns / 1e9, "affinity", mask ?: "", "cpus", list ?: "");
+        return json_pack("{s:i, s:s, s:i, s:f, s:s, s:s}", "thread_id", (int)tid, "name", thread_name(pid, tid),
+                         "cpu", last_cpu, "cpu_time_s", (double)ns / 1e9, "affinity", mask ?: "", "cpus", list ?: "");
 }
 
 static int run(int argc, char **argv)
@@ -121,8 +140,9 @@ static int run(int argc, char **argv)
                                json_real_value(json_object_get(v, "cpu_time_s")),
                                json_string_value(json_object_get(v, "affinity")));
                 json_array_foreach(emulator, i, v)
-                        printf("Emulator thread %-8lld CPU %-3lld time %7.1fs  affinity %s\n",
+                        printf("Emulator thread %-8lld %-16s CPU %-3lld time %7.1fs  affinity %s\n",
                                json_integer_value(json_object_get(v, "thread_id")),
+                               json_string_value(json_object_get(v, "name")),
                                json_integer_value(json_object_get(v, "cpu")),
                                json_real_value(json_object_get(v, "cpu_time_s")),
                                json_string_value(json_object_get(v, "affinity")));
