@@ -77,7 +77,17 @@ static void __attribute__((noreturn)) child_exec(char *const argv[], const struc
             dup2(log_fd >= 0 ? log_fd : null_fd, STDERR_FILENO) < 0)
                 child_fail(log_fd, "set up stdio");
 
-        /* Everything above the targets goes: the moved copies, the log fd's copy, any stray fd. */
+        /*
+         * Everything else goes: the moved copies, the log fd's copy and any stray fd,
+         * above the targets and in the gaps between them.
+         */
+        for (int fd = 3; fd < top; fd++) {
+                bool kept = false;
+                for (size_t i = 0; i < opts->n_fds && !kept; i++)
+                        kept = opts->fds[i].target == fd;
+                if (!kept)
+                        (void)close(fd);
+        }
         if (syscall(SYS_close_range, (unsigned)top, ~0U, 0) < 0)
                 child_fail(STDERR_FILENO, "close_range");
 
