@@ -81,24 +81,6 @@ static void print_actions(const struct vx_plan *plan, const struct vx_vm *vm)
         }
 }
 
-/* One option per line: an item starting with '-' opens a line, its values follow on it. */
-static int print_argv(const struct vx_vm_plan *vp)
-{
-        for (size_t i = 0; i < vp->argv.n; i++) {
-                _cleanup_free_ char *q = vx_shell_quote(vp->argv.items[i]);
-                bool last = i + 1 == vp->argv.n;
-                bool next_opens = !last && vp->argv.items[i + 1][0] == '-';
-
-                if (!q)
-                        return log_error_errno(-ENOMEM, "Failed to quote argument: %m");
-                /* argv[0] has a line of its own; each option opens an indented line. */
-                if (i > 0 && vp->argv.items[i][0] == '-')
-                        printf("    ");
-                printf("%s%s", q, last ? "\n" : next_opens || i == 0 ? " \\\n" : " ");
-        }
-        return 0;
-}
-
 static int print_text(const struct vx_plan *plan, const struct vx_vm_plan *only)
 {
         bool first = true;
@@ -123,7 +105,7 @@ static int print_text(const struct vx_plan *plan, const struct vx_vm_plan *only)
                         print_fd(vp, &vp->fds[j]);
                 for (size_t j = 0; j < vp->n_notes; j++)
                         printf("# note: %s\n", vp->notes[j]);
-                r = print_argv(vp);
+                r = cli_print_argv(vp->argv.items, vp->argv.n);
                 if (r < 0)
                         return r;
         }

@@ -7,12 +7,58 @@
 #include "cli.h"
 #include "facts.h"
 #include "log.h"
+#include "vmxconf.h"
 
-int cli_load_profile(const char *path, struct vx_profile **ret)
+/*
+ * A vmx.conf where a profile is expected: import it in memory, print the
+ * import's warnings, and load the profile it gives. Returns an exit status.
+ */
+static int load_vmxconf(const char *path, const char *text, size_t len, struct vx_profile **ret)
 {
+        _cleanup_free_ char *profile_text = NULL, *name = NULL;
+        struct vx_import_source src = {.name = path, .text = text, .len = len};
+        struct vx_import_options opts = {.first_cpu = 1};
         struct vx_diags diags = {};
         struct vx_profile *p = NULL;
         int r;
+
+        log_debug("%s is a vmx.conf: importing it (vmxrun import shows the profile).", path);
+        r = vmxconf_import(&src, 1, NULL, &opts, &diags, &profile_text);
+        diag_print(&diags, stderr);
+        diag_done(&diags);
+        if (r == -ENOMEM) {
+                log_error_errno(r, "Failed to import %s: %m", path);
+                return VX_EXIT_FAILURE;
+        }
+        if (r < 0)
+                return VX_EXIT_INVALID;
+        /* Later messages point into the imported text, which `vmxrun import` prints. */
+        if (asprintf(&name, "%s (imported)", path) < 0)
+                return VX_EXIT_FAILURE;
+        r = profile_load_string(name, profile_text, strlen(profile_text), &diags, &p);
+        diag_print(&diags, stderr);
+        diag_done(&diags);
+        if (r == -ENOMEM) {
+                log_error_errno(r, "Failed to load %s: %m", name);
+                return VX_EXIT_FAILURE;
+        }
+        if (r < 0)
+                return VX_EXIT_INVALID;
+        *ret = p;
+        return VX_EXIT_OK;
+}
+
+int cli_load_profile(const char *path, struct vx_profile **ret)
+{
+        _cleanup_free_ char *text = NULL;
+        struct vx_diags diags = {};
+        struct vx_profile *p = NULL;
+        size_t len = 0;
+        int r;
+
+        /* An unreadable file falls through to profile_load, which says why. */
+        if (vmxconf_read_file(path, &text, &len) >= 0 && vmxconf_detect(text, len))
+                return load_vmxconf(path, text, len, ret);
 
         r = profile_load(path, &diags, &p);
         diag_print(&diags, stderr);

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vmxrun import: writes the vmxrun profile equivalent to Juniper vMX's
+ * vmx.conf (and vmx-junosdev.conf), commented line by line. The mapping is in
+ * profiles/import/ and docs/import.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "log.h"
+#include "vmxconf.h"
+
+static void help(FILE *out)
+{
+        fprintf(out, "Usage: vmxrun import VMX.CONF [VMX.CONF...] [--junosdev FILE] [-o PROFILE]\n"
+                     "                     [--name NAME] [--first-cpu N]\n"
+                     "\n"
+                     "Writes the vmxrun profile that runs what Juniper's vmx.sh set up from vmx.conf:\n"
+                     "the VCP and VFP of each vMX instance, their bridges, taps, SR-IOV VFs, hugepages\n"
+                     "and vCPU pinning. Several vmx.conf files (one per instance) give one deployment.\n"
+                     "What cannot be carried over is reported as a warning with file:line:column.\n"
+                     "A vmx.conf can also be given directly to start, cmdline and explain.\n"
+                     "\n"
+                     "Options:\n"
+                     "      --junosdev FILE  vmx-junosdev.conf: bridges for the virtio Junos ports\n"
+                     "  -o, --output FILE    write the profile to FILE instead of stdout\n"
+                     "      --name NAME      deployment name (default: the identifiers, joined by '-')\n"
+                     "      --first-cpu N    first host CPU the vCPU pinning rule uses (default 1)\n"
+                     "  -h, --help           show this help\n"
+                     "\n"
+                     "Exit status: 0 written (perhaps with warnings), 3 errors in the input,\n"
+                     "1 a file could not be read or written, 2 bad usage.\n");
+}
+
+static int write_text(const char *path, const char *text)
+{
+        _cleanup_fclose_ FILE *f = NULL;
+
+        if (!path) {
+                if (fputs(text, stdout) < 0 || fflush(stdout) != 0)
+                        return log_error_errno(-EIO, "Failed to write the profile: %m");
+                return 0;
+        }
+        f = fopen(path, "we");
+        if (!f)
+                return log_error_errno(-errno, "Failed to create %s: %m", path);
+        if (fputs(text, f) < 0 || fflush(f) != 0)
+                return log_error_errno(-errno ? -errno : -EIO, "Failed to write %s: %m", path);
+        return 0;
+}
+
+static int run(int argc, char **argv)
+{
+        enum { ARG_JUNOSDEV = 0x100, ARG_NAME, ARG_FIRST_CPU };
+        static const struct option options[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"junosdev", required_argument, NULL, ARG_JUNOSDEV},
+                {"output", required_argument, NULL, 'o'},
+                {"name", required_argument, NULL, ARG_NAME},
+                {"first-cpu", required_argument, NULL, ARG_FIRST_CPU},
+                {0},
+        };
+        struct vx_import_options opts = {.first_cpu = 1};
+        const char *junosdev = NULL, *output = NULL;
+        _cleanup_free_ char *text = NULL;
+        struct vx_diags diags = {};
+        char *end;
+        unsigned long cpu;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help(stdout);
+                        return VX_EXIT_OK;
+                case ARG_JUNOSDEV:
+                        junosdev = optarg;
+                        break;
+                case 'o':
+                        output = optarg;
+                        break;
+                case ARG_NAME:
+                        opts.name = optarg;
+                        break;
+                case ARG_FIRST_CPU:
+                        errno = 0;
+                        cpu = strtoul(optarg, &end, 10);
+                        if (errno || *end || !*optarg || cpu > 8191) {
+                                log_error("--first-cpu takes a CPU number, not '%s'.", optarg);
+                                return VX_EXIT_USAGE;
+                        }
+                        opts.first_cpu = (unsigned)cpu;
+                        break;
+                default:
+                        help(stderr);
+                        return VX_EXIT_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                log_error("import takes at least one vmx.conf; `vmxrun import --help` shows the usage.");
+                return VX_EXIT_USAGE;
+        }
+
+        r = vmxconf_import_files((const char *const *)argv + optind, (size_t)(argc - optind), junosdev, &opts,
+                                 &diags, &text);
+        diag_print(&diags, stderr);
+        diag_done(&diags);
+        if (r == -ENOMEM) {
+                log_error_errno(r, "Failed to import: %m");
+                return VX_EXIT_FAILURE;
+        }
+        if (r == -EINVAL)
+                return VX_EXIT_INVALID;
+        if (r < 0)
+                return VX_EXIT_FAILURE; /* a file could not be read; the diagnostics said which */
+        return write_text(output, text) < 0 ? VX_EXIT_FAILURE : VX_EXIT_OK;
+}
+
+const struct vx_command vx_cmd_import = {
+        .name = "import",
+        .summary = "write a profile from Juniper vMX's vmx.conf",
+        .run = run,
+};
