@@ -44,11 +44,17 @@ extern const struct vx_command vx_cmd_vcpuinfo;
 extern const struct vx_command vx_cmd_qmp;
 extern const struct vx_command vx_cmd_hmp;
 extern const struct vx_command vx_cmd_console;
+extern const struct vx_command vx_cmd_import;
+extern const struct vx_command vx_cmd_showcmd;
+extern const struct vx_command vx_cmd_bind;
+extern const struct vx_command vx_cmd_unbind;
 extern const struct vx_command vx_cmd_doctor;
 
 /*
  * Loads a profile and prints its diagnostics to stderr. Returns VX_EXIT_OK and
  * *ret, or the exit status to return (VX_EXIT_INVALID, VX_EXIT_FAILURE).
+ * A vmx.conf (found by its content: HOST, CONTROL_PLANE or FORWARDING_PLANE at
+ * the top level) is imported in memory first (profiles/import/vmxconf.h).
  */
 int cli_load_profile(const char *path, struct vx_profile **ret);
 
@@ -94,6 +100,13 @@ int cli_call(const char *deployment_dir, json_t *request, int timeout_ms, json_t
  */
 int cli_vm_status(const char *name_or_profile, const char *runtime_opt, const char *vm, char **ret_dir,
                   json_t **ret_vm);
+
+/*
+ * Prints a command line shell-quoted, one option per line (an item starting
+ * with '-' opens a line; its values follow on it), to stdout. Returns 0 or
+ * -ENOMEM (logged).
+ */
+int cli_print_argv(char *const *items, size_t n);
 
 /* Parses an accelerator name for --accel / VMXRUN_ACCEL. Returns 0 or -EINVAL. */
 int cli_parse_accel(const char *s, enum vx_accel *ret);

@@ -19,6 +19,10 @@ static const struct vx_command *const commands[] = {
         &vx_cmd_qmp,
         &vx_cmd_hmp,
         &vx_cmd_console,
+        &vx_cmd_import,
+        &vx_cmd_showcmd,
+        &vx_cmd_bind,
+        &vx_cmd_unbind,
         &vx_cmd_doctor,
 };
 

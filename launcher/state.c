@@ -10,6 +10,7 @@
 
 #include "affinity.h"
 #include "cleanup.h"
+#include "netsetup.h"
 #include "runtime.h"
 
 #define STATE_VERSION 1
@@ -72,7 +73,56 @@ static json_t *console_json(const struct vx_vm_plan *vp)
         }
 }
 
-static json_t *vm_json(const struct vx_vm_instance *inst, bool live)
+/*
+ * Each NIC as the kernel has it now (read over netlink, not from our records):
+ * the tap, the bridge it is a port of, its host-side MAC, MTU, link state and
+ * counters. ns is NULL when netlink could not be opened: the profile's view only.
+ */
+static json_t *nic_json(const struct vx_nic *nic, struct vx_netsetup *ns)
+{
+        struct vx_netsetup_link l;
+        json_t *o;
+
+        o = json_pack("{s:s, s:o}", "type", vx_nic_type_to_string(nic->type), "guest_mac",
+                      nic->mac ? json_string(nic->mac) : json_null());
+        if (!o || nic->type != VX_NIC_TAP)
+                return o;
+        json_object_set_new(o, "tap", json_string(nic->tap));
+        json_object_set_new(o, "profile_bridge", nic->bridge ? json_string(nic->bridge) : json_null());
+        if (!ns || netsetup_link_get(ns, nic->tap, &l) < 0) {
+                json_object_set_new(o, "exists", json_false());
+                return o;
+        }
+        json_object_set_new(o, "exists", json_true());
+        json_object_set_new(o, "ifindex", json_integer(l.ifindex));
+        json_object_set_new(o, "bridge", l.master[0] ? json_string(l.master) : json_null());
+        json_object_set_new(o, "mac", json_string(l.mac));
+        json_object_set_new(o, "mtu", json_integer(l.mtu));
+        json_object_set_new(o, "up", json_boolean(l.up));
+        json_object_set_new(o, "carrier", json_boolean(l.lower_up));
+        json_object_set_new(o, "operstate", json_string(l.operstate));
+        json_object_set_new(o, "rx_bytes", json_integer((json_int_t)l.rx_bytes));
+        json_object_set_new(o, "tx_bytes", json_integer((json_int_t)l.tx_bytes));
+        json_object_set_new(o, "rx_packets", json_integer((json_int_t)l.rx_packets));
+        json_object_set_new(o, "tx_packets", json_integer((json_int_t)l.tx_packets));
+        json_object_set_new(o, "rx_dropped", json_integer((json_int_t)l.rx_dropped));
+        json_object_set_new(o, "tx_dropped", json_integer((json_int_t)l.tx_dropped));
+        return o;
+}
+
+static json_t *nics_json(const struct vx_vm_plan *vp, struct vx_netsetup *ns)
+{
+        json_t *arr = json_array();
+
+        for (size_t i = 0; arr && i < vp->vm->n_nics; i++) {
+                json_t *n = nic_json(&vp->vm->nics[i], ns);
+                if (n)
+                        json_array_append_new(arr, n);
+        }
+        return arr;
+}
+
+static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_netsetup *ns)
 {
         const struct vx_vm_plan *vp = inst->plan;
         bool has_pid = inst->pid > 0;
@@ -91,6 +141,7 @@ static json_t *vm_json(const struct vx_vm_instance *inst, bool live)
                 json_object_set_new(o, "started_usec", json_integer(inst->started_usec));
                 return o;
         }
+        json_object_set_new(o, "nics", nics_json(vp, ns));
         if (has_pid) {
                 struct timespec ts;
                 json_t *emu = json_object();
@@ -114,6 +165,7 @@ static json_t *vm_json(const struct vx_vm_instance *inst, bool live)
 static json_t *deployment_json(const struct vx_plan *plan, const char *profile_path, struct vx_vm_instance *const *insts,
                                size_t n, bool live)
 {
+        _cleanup_(netsetup_freep) struct vx_netsetup *ns = NULL;
         json_t *vms = json_array(), *o;
 
         o = json_pack("{s:i, s:s, s:s, s:i}", "version", STATE_VERSION, "deployment", plan->profile->name, "profile",
@@ -123,8 +175,10 @@ static json_t *deployment_json(const struct vx_plan *plan, const char *profile_p
                 json_decref(vms);
                 return NULL;
         }
+        if (live && netsetup_open(&ns) < 0)
+                ns = NULL;
         for (size_t i = 0; i < n; i++) {
-                json_t *v = vm_json(insts[i], live);
+                json_t *v = vm_json(insts[i], live, ns);
                 if (v)
                         json_array_append_new(vms, v);
         }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "affinity.h"
+#include "apply.h"
 #include "cleanup.h"
 #include "control.h"
 #include "log.h"
@@ -68,6 +69,7 @@ struct pending_stop {
 struct vx_supervisor {
         struct vx_profile *profile;
         struct vx_plan *plan;
+        struct vx_apply *apply; /* host networking and its undo journal */
         char *profile_path;
         struct vx_plan_options plan_options;
         struct vm_slot *slots;
@@ -190,8 +192,34 @@ static void rollback_started(struct vx_supervisor *sv, const bool *started)
                 log_info("%s: stopping it again: the deployment did not start.", sv->slots[i].inst.plan->vm->name);
                 vm_kill(&sv->slots[i].inst);
                 runtime_remove_vm_dir(sv->slots[i].inst.plan->runtime_dir);
+                (void)apply_vm_undo(sv->apply, sv->slots[i].inst.plan);
                 sv->slots[i].inst.state = VX_VM_STOPPED;
         }
+}
+
+/*
+ * Creates the VM's taps (new ones: those of a previous QEMU died with it) and
+ * starts QEMU with their fds. Our copies are closed once QEMU has them, so
+ * the taps live exactly as long as QEMU.
+ */
+static int start_vm(struct vx_supervisor *sv, struct vx_vm_instance *inst)
+{
+        int *fds = NULL;
+        size_t n = 0;
+        int r;
+
+        r = apply_vm(sv->apply, inst->plan, &fds, &n);
+        if (r < 0) {
+                free(inst->last_error);
+                inst->last_error = strdup("host networking failed; see the supervisor log");
+                inst->state = VX_VM_FAILED;
+                return r;
+        }
+        r = vm_start(inst, fds, n);
+        apply_close_fds(fds, n);
+        if (r < 0)
+                (void)apply_vm_undo(sv->apply, inst->plan);
+        return r;
 }
 
 static int setup_loop(struct vx_supervisor *sv)
@@ -276,7 +304,7 @@ static int start_all(struct vx_supervisor *sv, const struct vx_saved_state *save
                                             inst->plan->n_notes ? inst->plan->notes[0] : "see `vmxrun cmdline`");
                         break;
                 }
-                r = vm_start(inst, NULL, 0);
+                r = start_vm(sv, inst);
                 if (r < 0)
                         break;
                 started[i] = true;
@@ -335,7 +363,12 @@ int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const str
                         (void)runtime_write_atomic(copy, opts->profile_copy, strlen(opts->profile_copy));
         }
 
-        r = start_all(sv, saved);
+        /* The journal a dead supervisor left says what is ours; bridges come before any VM. */
+        r = apply_open(plan, &sv->apply);
+        if (r >= 0)
+                r = apply_deployment(sv->apply);
+        if (r >= 0)
+                r = start_all(sv, saved);
         if (r >= 0)
                 r = setup_loop(sv);
         if (r < 0) {
@@ -352,8 +385,11 @@ int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const str
 
 fail:
         /* Nothing of ours may stay behind when nothing runs: the deployment dir goes with the lock. */
-        if (sv->lock_fd >= 0 && supervisor_running(sv) == 0)
+        if (sv->lock_fd >= 0 && supervisor_running(sv) == 0) {
+                if (sv->apply)
+                        (void)apply_teardown(sv->apply);
                 runtime_remove_deployment_dir(plan->deployment_dir);
+        }
         sv->profile = NULL; /* the caller still owns them on failure */
         sv->plan = NULL;
         supervisor_free(sv);
@@ -504,7 +540,8 @@ static void answer_pending(struct vx_supervisor *sv, bool all)
 
         for (size_t i = 0; i < sv->n_pending; i++) {
                 struct pending_stop *p = &sv->pending[i];
-                if (all || stop_done(sv, p)) {
+                /* A whole-deployment stop is answered after teardown: then the host is as it was. */
+                if (all || (p->vm && stop_done(sv, p))) {
                         json_t *ok = json_pack("{s:b}", "ok", 1);
                         (void)control_write_answer(p->fd, ok);
                         json_decref(ok);
@@ -595,6 +632,8 @@ static void on_qemu_exit(struct vx_supervisor *sv, size_t i)
         }
         if (slot->inst.state == VX_VM_STOPPED)
                 runtime_remove_vm_dir(slot->inst.plan->runtime_dir);
+        if (slot->inst.state == VX_VM_STOPPED || slot->inst.state == VX_VM_FAILED)
+                (void)apply_vm_undo(sv->apply, slot->inst.plan);
         slot->panicked = false;
         save_state(sv);
 }
@@ -608,7 +647,7 @@ static void on_restart_timer(struct vx_supervisor *sv, size_t i)
         if (slot->n_restart_times < slot->inst.plan->vm->restart.max_restarts)
                 slot->restart_times[slot->n_restart_times++] = monotonic_ms();
         slot->inst.restarts++;
-        r = vm_start(&slot->inst, NULL, 0);
+        r = start_vm(sv, &slot->inst);
         if (r >= 0)
                 r = watch_vm(sv, i);
         if (r < 0) {
@@ -776,6 +815,22 @@ static json_t *handle_monitor(struct vx_supervisor *sv, json_t *req, bool hmp)
         return control_error(r, "QMP: %s", strerror(-r));
 }
 
+/* `vmxrun bind` / `unbind`: a tap of ours or a host interface into a named bridge, journaled. */
+static json_t *handle_bind(struct vx_supervisor *sv, json_t *req, bool bind)
+{
+        const char *iface = json_string_value(json_object_get(req, "interface"));
+        const char *bridge = json_string_value(json_object_get(req, "bridge"));
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        if (!iface || (bind && !bridge))
+                return control_error(-EINVAL, bind ? "bind needs an interface and a bridge" : "unbind needs an interface");
+        r = bind ? apply_bind(sv->apply, iface, bridge, &error) : apply_unbind(sv->apply, iface, &error);
+        if (r < 0)
+                return control_error(r, "%s", error ?: strerror(-r));
+        return json_pack("{s:b}", "ok", 1);
+}
+
 static void on_control(struct vx_supervisor *sv)
 {
         _cleanup_close_ int fd = -EBADF;
@@ -803,6 +858,8 @@ static void on_control(struct vx_supervisor *sv)
                 answer = handle_monitor(sv, req, false);
         else if (strcmp(cmd, "hmp") == 0)
                 answer = handle_monitor(sv, req, true);
+        else if (strcmp(cmd, "bind") == 0 || strcmp(cmd, "unbind") == 0)
+                answer = handle_bind(sv, req, strcmp(cmd, "bind") == 0);
         else
                 answer = control_error(-EOPNOTSUPP, "unknown command '%s'", cmd);
         if (answer && fd >= 0)
@@ -842,6 +899,8 @@ static void teardown(struct vx_supervisor *sv)
 {
         for (size_t i = 0; i < sv->n_slots; i++)
                 runtime_remove_vm_dir(sv->slots[i].inst.plan->runtime_dir);
+        /* Backwards through the journal: taps (gone with QEMU), bindings, our claims on bridges. */
+        (void)apply_teardown(sv->apply);
         state_remove(sv->plan->deployment_dir);
         runtime_remove_deployment_dir(sv->plan->deployment_dir);
 }
@@ -934,6 +993,7 @@ struct vx_supervisor *supervisor_free(struct vx_supervisor *sv)
         safe_close(sv->lock_fd);
         safe_close(sv->ready_timer_fd);
         supervisor_notify(sv->notify_fd, VX_NOTIFY_FAILED);
+        apply_free(sv->apply);
         plan_free(sv->plan);
         profile_free(sv->profile);
         free(sv->profile_path);

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Carrying out a plan's host actions (bridges, uplinks, taps), each
+ * successful one followed by its undo step in the deployment's journal
+ * (<deployment dir>/journal.json, see journal.h):
+ *
+ *  - deployment-wide, before any VM starts: each bridge of the profile is
+ *    claimed in the host-wide registry <runtime>/.shared/bridges/<bridge>/
+ *    (users/<deployment> files, flock()ed by <runtime>/.shared/lock). The
+ *    first claimer creates it (or finds it), enslaves the uplink and moves
+ *    the host address, and those steps go to the bridge's own journal in
+ *    that directory: the last deployment to release the bridge undoes them.
+ *    A bridge vmxrun found existing is never deleted.
+ *  - per VM, before each QEMU (re)start: its taps, new each time. They are
+ *    not persistent, so they vanish with QEMU; the caller closes its copies
+ *    of the fds once QEMU has them.
+ *
+ * Failure anywhere undoes what that call did; teardown undoes everything.
+ */
+
+#include <stddef.h>
+
+#include "cleanup.h"
+#include "journal.h"
+#include "netsetup.h"
+#include "plan.h"
+
+struct vx_apply;
+
+/*
+ * Opens the netlink socket and the deployment's journal (reading what a
+ * previous supervisor left there). Returns 0 and *ret, or -errno (logged).
+ */
+int apply_open(const struct vx_plan *plan, struct vx_apply **ret);
+
+struct vx_apply *apply_free(struct vx_apply *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_apply *, apply_free)
+
+/* The deployment's journal (owned by a). */
+struct vx_journal *apply_journal(struct vx_apply *a);
+
+/*
+ * The deployment-wide actions: claims every bridge (skipping those the
+ * journal already claims, e.g. after adoption) with its uplink, and checks
+ * that every bridge a tap names exists. On failure undoes what this call did.
+ * Returns 0 or -errno (logged, naming the bridge or interface).
+ */
+int apply_deployment(struct vx_apply *a);
+
+/*
+ * The VM's actions: first undoes what the journal still holds for it (taps
+ * of a QEMU that is gone), then creates its taps and opens the vhost-net fds.
+ * Returns 0 with *ret_fds (n = *ret_n, in the plan's order, i.e. vp->fds
+ * without the QMP socket; free with apply_close_fds) or -errno (logged;
+ * nothing of the VM's is left).
+ */
+int apply_vm(struct vx_apply *a, const struct vx_vm_plan *vp, int **ret_fds, size_t *ret_n);
+
+/* Closes n fds and frees the array; returns NULL. */
+int *apply_close_fds(int *fds, size_t n);
+
+/* Undoes the VM's steps (after its QEMU is gone for good). Returns 0 or -errno (logged). */
+int apply_vm_undo(struct vx_apply *a, const struct vx_vm_plan *vp);
+
+/* Undoes every step of the deployment, newest first. Returns 0 or the first -errno (each logged). */
+int apply_teardown(struct vx_apply *a);
+
+/*
+ * `vmxrun bind`: makes iface (a tap of this deployment, or a host interface
+ * that is no bridge's port) a port of bridge, which is created when absent
+ * (and deleted by the last one to release it). Returns 0, -EEXIST when iface
+ * is bound already, -EBUSY when a host interface is another bridge's port,
+ * -ENODEV, or -errno; *ret_error gets a message for the client (free()).
+ */
+int apply_bind(struct vx_apply *a, const char *iface, const char *bridge, char **ret_error);
+
+/* `vmxrun unbind`: undoes apply_bind. Returns 0, -ENOENT when iface is not bound, or -errno. */
+int apply_unbind(struct vx_apply *a, const char *iface, char **ret_error);
+
+/* The undo runner behind the journals, exposed for tests. */
+int apply_run_undo(const struct vx_undo *step, void *userdata);
