@@ -47,8 +47,6 @@ static bool read_endpoint(struct imp_ctx *c, const struct imp_ynode *n, const ch
 {
         static const char *const keys[] = {"type", "vm_name", "dev_name", NULL};
         static const char *const types[] = {"junos_dev", "host_dev", "bridge_dev", NULL};
-        char kpath[160];
-
         if (n->type == IMP_SEQUENCE && n->n_items == 1)
                 n = n->items[0];
         if (n->type != IMP_MAPPING) {
@@ -59,8 +57,11 @@ static bool read_endpoint(struct imp_ctx *c, const struct imp_ynode *n, const ch
         *e = (struct endpoint){.line = n->line, .column = n->column};
         for (size_t i = 0; i < n->n_pairs; i++) {
                 const struct imp_ypair *p = &n->pairs[i];
+                _cleanup_free_ char *kpath = NULL;
 
-                snprintf(kpath, sizeof(kpath), "%s.%s", path, p->key);
+                /* A key path of any length: a truncated one would name the wrong key. */
+                if (asprintf(&kpath, "%s.%s", path, p->key) < 0)
+                        return false;
                 if (strcmp(p->key, "type") == 0)
                         e->type = scalar(c, p, kpath);
                 else if (strcmp(p->key, "vm_name") == 0)
