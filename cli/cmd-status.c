@@ -30,6 +30,30 @@ static void help(FILE *out, const char *cmd)
                         "Exit status: 0 running, 1 failed, 4 not running.\n");
 }
 
+/* One line per NIC, read live over netlink by the supervisor. */
+static void print_nic(json_t *nic)
+{
+        const char *type = json_string_value(json_object_get(nic, "type"));
+        const char *tap = json_string_value(json_object_get(nic, "tap"));
+
+        if (!tap) {
+                printf("    nic %-6s guest MAC %s\n", type ?: "?",
+                       json_string_value(json_object_get(nic, "guest_mac")) ?: "(QEMU's)");
+                return;
+        }
+        if (json_is_false(json_object_get(nic, "exists"))) {
+                printf("    nic %-15s (not present)\n", tap);
+                return;
+        }
+        printf("    nic %-15s bridge %-12s mac %s mtu %lld %s rx %lld B tx %lld B\n", tap,
+               json_string_value(json_object_get(nic, "bridge")) ?: "-",
+               json_string_value(json_object_get(nic, "guest_mac")) ?: "?",
+               json_integer_value(json_object_get(nic, "mtu")),
+               json_string_value(json_object_get(nic, "operstate")) ?: "?",
+               json_integer_value(json_object_get(nic, "rx_bytes")),
+               json_integer_value(json_object_get(nic, "tx_bytes")));
+}
+
 static void print_vm(json_t *vm)
 {
         json_t *vcpus = json_object_get(vm, "vcpus"), *v;
@@ -53,6 +77,8 @@ static void print_vm(json_t *vm)
                        json_string_value(json_object_get(v, "cpus")) ?: "?");
         if (emu)
                 printf("    emulator threads  CPUs %s\n", emu);
+        json_array_foreach(json_object_get(vm, "nics"), i, v)
+                print_nic(v);
         if (err)
                 printf("    last error: %s\n", err);
 }
