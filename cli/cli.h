@@ -58,9 +58,15 @@ extern const struct vx_command vx_cmd_doctor;
  */
 int cli_load_profile(const char *path, struct vx_profile **ret);
 
-/* Reads the host facts the plan needs from /sys, /proc and /dev. Returns 0 or -errno. */
-int cli_host_facts(struct vx_host_facts **ret);
-void cli_host_facts_free(struct vx_host_facts *facts);
+/*
+ * Loads a profile (or a vmx.conf) and plans it for this host: host facts read
+ * under root (NULL or "": "/"), accel ("kvm"/"tcg") forced on every VM unless
+ * NULL or "", into opts (its other fields are used as given). Returns
+ * VX_EXIT_OK with *ret_profile and *ret_plan (the plan points into the
+ * profile), or an exit status after printing why.
+ */
+int cli_plan_profile(const char *path, const char *accel, const char *root, struct vx_plan_options *opts,
+                     struct vx_profile **ret_profile, struct vx_plan **ret_plan);
 
 /* The runtime directory: --runtime-dir, else $VMXRUN_RUNTIME_DIR, else NULL (the profile's or /run/vmxrun). */
 const char *cli_runtime_dir(const char *option);

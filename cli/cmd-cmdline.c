@@ -16,8 +16,6 @@
 #include "log.h"
 #include "plan.h"
 
-/* profile_freep comes from cli.h, json_decrefp from jansson.h. */
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_host_facts *, host_facts_free)
 
 static void help(FILE *out)
 {
@@ -200,7 +198,6 @@ static int run(int argc, char **argv)
             {0},
         };
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
-        _cleanup_(host_facts_freep) struct vx_host_facts *facts = NULL;
         _cleanup_(plan_freep) struct vx_plan *plan = NULL;
         struct vx_plan_options opts = {0};
         const char *vm_name = NULL, *root = getenv("VMXRUN_ROOT"), *accel = getenv("VMXRUN_ACCEL");
@@ -234,29 +231,9 @@ static int run(int argc, char **argv)
                 log_error("cmdline takes exactly one profile; `vmxrun cmdline --help` shows the usage.");
                 return VX_EXIT_USAGE;
         }
-        if (accel && *accel) {
-                if (cli_parse_accel(accel, &opts.accel) < 0) {
-                        log_error("unknown accelerator '%s': use kvm or tcg.", accel);
-                        return VX_EXIT_USAGE;
-                }
-                opts.force_accel = true;
-        }
-
-        r = cli_load_profile(argv[optind], &profile);
+        r = cli_plan_profile(argv[optind], accel, root, &opts, &profile, &plan);
         if (r != VX_EXIT_OK)
                 return r;
-
-        r = host_facts_gather(root && *root ? root : "/", &facts);
-        if (r < 0) {
-                log_error_errno(r, "Failed to read host facts under %s: %m", root && *root ? root : "/");
-                return VX_EXIT_FAILURE;
-        }
-
-        r = plan_build(profile, facts, &opts, &plan);
-        if (r < 0) {
-                log_error_errno(r, "Failed to build the plan of %s: %m", argv[optind]);
-                return VX_EXIT_FAILURE;
-        }
 
         if (vm_name) {
                 only = plan_find_vm(plan, vm_name);

@@ -24,7 +24,6 @@
 
 #define EXPLAIN_INPUT_MAX (16u * 1024 * 1024)
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_host_facts *, host_facts_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct qa_cmdline *, qa_cmdline_free);
 
 static void argv_donep(struct vx_argv *a)
@@ -208,32 +207,14 @@ static int explain_profile(const struct qa_knowledge *k, const char *file, const
                            const char *root, bool json)
 {
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
-        _cleanup_(host_facts_freep) struct vx_host_facts *facts = NULL;
         _cleanup_(plan_freep) struct vx_plan *plan = NULL;
         json_t *all = NULL;
         struct vx_plan_options opts = {0};
         int r, status = VX_EXIT_OK;
 
-        if (accel && *accel) {
-                if (cli_parse_accel(accel, &opts.accel) < 0) {
-                        log_error("unknown accelerator '%s': use kvm or tcg.", accel);
-                        return VX_EXIT_USAGE;
-                }
-                opts.force_accel = true;
-        }
-        r = cli_load_profile(file, &profile);
+        r = cli_plan_profile(file, accel, root, &opts, &profile, &plan);
         if (r != VX_EXIT_OK)
                 return r;
-        r = host_facts_gather(root && *root ? root : "/", &facts);
-        if (r < 0) {
-                log_error_errno(r, "Failed to read host facts under %s: %m", root && *root ? root : "/");
-                return VX_EXIT_FAILURE;
-        }
-        r = plan_build(profile, facts, &opts, &plan);
-        if (r < 0) {
-                log_error_errno(r, "Failed to build the plan of %s: %m", file);
-                return VX_EXIT_FAILURE;
-        }
         if (vm_name && !plan_find_vm(plan, vm_name)) {
                 log_error("%s has no VM called '%s'.", file, vm_name);
                 return VX_EXIT_USAGE;

@@ -97,7 +97,6 @@ static int run(int argc, char **argv)
         struct vx_plan_options popts = {0};
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
         _cleanup_(plan_freep) struct vx_plan *plan = NULL;
-        struct vx_host_facts *facts = NULL;
         _cleanup_free_ char *text = NULL;
         bool foreground = false, wait_ready = false;
         const char *accel = getenv("VMXRUN_ACCEL"), *runtime_opt = NULL;
@@ -129,27 +128,12 @@ static int run(int argc, char **argv)
                 help(stderr);
                 return VX_EXIT_USAGE;
         }
-        if (accel && *accel) {
-                if (cli_parse_accel(accel, &popts.accel) < 0) {
-                        log_error("--accel takes kvm or tcg, not '%s'.", accel);
-                        return VX_EXIT_USAGE;
-                }
-                popts.force_accel = true;
-        }
         popts.runtime_dir = cli_runtime_dir(runtime_opt);
-
-        r = cli_load_profile(argv[optind], &profile);
+        r = cli_plan_profile(argv[optind], accel, getenv("VMXRUN_ROOT"), &popts, &profile, &plan);
         if (r != VX_EXIT_OK)
                 return r;
         if (refuse_unsupported(profile) > 0)
                 return VX_EXIT_INVALID;
-        r = cli_host_facts(&facts);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read host facts: %m"), VX_EXIT_FAILURE;
-        r = plan_build(profile, facts, &popts, &plan);
-        cli_host_facts_free(facts);
-        if (r < 0)
-                return log_error_errno(r, "Failed to plan %s: %m", profile->name), VX_EXIT_FAILURE;
         if (refuse_incomplete(plan) > 0)
                 return VX_EXIT_FAILURE;
         if (runtime_is_locked(plan->deployment_dir)) {

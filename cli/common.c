@@ -75,16 +75,40 @@ int cli_load_profile(const char *path, struct vx_profile **ret)
         return VX_EXIT_OK;
 }
 
-int cli_host_facts(struct vx_host_facts **ret)
+int cli_plan_profile(const char *path, const char *accel, const char *root, struct vx_plan_options *opts,
+                     struct vx_profile **ret_profile, struct vx_plan **ret_plan)
 {
-        const char *root = getenv("VMXRUN_ROOT");
+        _cleanup_(profile_freep) struct vx_profile *profile = NULL;
+        struct vx_host_facts *facts = NULL;
+        struct vx_plan *plan = NULL;
+        int r;
 
-        return host_facts_gather(root && root[0] ? root : "/", ret);
-}
-
-void cli_host_facts_free(struct vx_host_facts *facts)
-{
-        host_facts_free(facts);
+        if (accel && *accel) {
+                if (cli_parse_accel(accel, &opts->accel) < 0) {
+                        log_error("unknown accelerator '%s': use kvm or tcg.", accel);
+                        return VX_EXIT_USAGE;
+                }
+                opts->force_accel = true;
+        }
+        r = cli_load_profile(path, &profile);
+        if (r != VX_EXIT_OK)
+                return r;
+        if (!root || !*root)
+                root = "/";
+        r = host_facts_gather(root, &facts);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read host facts under %s: %m", root);
+                return VX_EXIT_FAILURE;
+        }
+        r = plan_build(profile, facts, opts, &plan);
+        host_facts_free(facts); /* the plan copies what it needs from the facts */
+        if (r < 0) {
+                log_error_errno(r, "Failed to build the plan of %s: %m", path);
+                return VX_EXIT_FAILURE;
+        }
+        *ret_profile = TAKE_PTR(profile);
+        *ret_plan = plan;
+        return VX_EXIT_OK;
 }
 
 int cli_parse_accel(const char *s, enum vx_accel *ret)

@@ -211,7 +211,6 @@ static int adopt(const char *deployment_dir, const struct vx_saved_state *saved)
 {
         _cleanup_free_ char *copy = NULL, *text = NULL;
         struct vx_profile *profile = NULL;
-        struct vx_host_facts *facts = NULL;
         struct vx_plan *plan = NULL;
         struct vx_plan_options popts = {
                 .runtime_dir = saved->runtime_dir,
@@ -233,15 +232,9 @@ static int adopt(const char *deployment_dir, const struct vx_saved_state *saved)
         if (getdelim(&text, &len, '\0', f) < 0)
                 text = NULL;
         fclose(f);
-        r = cli_load_profile(copy, &profile);
+        r = cli_plan_profile(copy, NULL, getenv("VMXRUN_ROOT"), &popts, &profile, &plan);
         if (r != VX_EXIT_OK)
                 return r;
-        if (cli_host_facts(&facts) < 0 || plan_build(profile, facts, &popts, &plan) < 0) {
-                cli_host_facts_free(facts);
-                profile_free(profile);
-                return log_error("Failed to plan %s again.", deployment_dir), VX_EXIT_FAILURE;
-        }
-        cli_host_facts_free(facts);
         log_info("%s: no supervisor is running; starting one to adopt the VMs left running.", profile->name);
         return supervise(profile, plan, saved->profile_path, text, &popts, false, false, true);
 }

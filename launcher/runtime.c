@@ -77,7 +77,14 @@ int runtime_write_atomic(const char *path, const char *data, size_t len)
                 }
                 done += (size_t)n;
         }
-        if (fsync(fd) < 0 || rename(tmp, path) < 0) {
+        /*
+         * No fsync: everything written here describes host state that a reboot
+         * erases anyway (processes, taps, bridges, hugepage pools), so only
+         * atomicity against a crashed writer matters, and rename gives that. An
+         * fsync would put milliseconds of disk latency on every start where the
+         * runtime dir is not on tmpfs.
+         */
+        if (rename(tmp, path) < 0) {
                 int r = -errno;
                 unlink(tmp);
                 return r;

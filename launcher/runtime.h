@@ -16,7 +16,10 @@
 /* Creates path (and missing parents, 0755) as a directory of mode 0700. Returns 0 or -errno. */
 int runtime_mkdir(const char *path);
 
-/* Writes data to path through a temporary file, fsync and rename. Returns 0 or -errno. */
+/*
+ * Writes data to path through a temporary file and rename: readers see the old
+ * or the new content, never a mix. Not fsync'd (see runtime.c). Returns 0 or -errno.
+ */
 int runtime_write_atomic(const char *path, const char *data, size_t len);
 
 /*
