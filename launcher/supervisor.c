@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "control.h"
 #include "log.h"
+#include "privileges.h"
 #include "readiness.h"
 #include "runtime.h"
 #include "state.h"
@@ -909,6 +910,9 @@ int supervisor_run(struct vx_supervisor *sv)
 {
         int r;
 
+        r = privileges_drop_for_supervisor(sv->plan);
+        if (r < 0)
+                log_warning_errno(r, "Failed to drop capabilities, ignoring: %m");
         r = arm_ready_timeout(sv);
         if (r < 0)
                 return log_error_errno(r, "Failed to arm the readiness timeout: %m");
