@@ -3,6 +3,7 @@
 
 #include <cap-ng.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/capability.h>
 #include <unistd.h>
 
@@ -18,15 +19,22 @@ int privileges_drop_for_supervisor(const struct vx_plan *plan)
 {
         static const unsigned keep[] = {CAP_NET_ADMIN, CAP_SYS_NICE, CAP_SYS_RESOURCE, CAP_KILL};
 
+        bool have[CAP_LAST_CAP + 1] = {false};
+        const unsigned all = CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET;
+
         if (geteuid() != 0)
                 return 0; /* nothing to drop: an unprivileged supervisor has no capabilities */
-        capng_clear(CAPNG_SELECT_BOTH);
+        /* Keep only what we hold: asking for a capability we lack (a container's root) makes capset fail. */
+        if (capng_get_caps_process() < 0)
+                return -EPERM;
         for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-                if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET, keep[i]) < 0)
+                have[keep[i]] = capng_have_capability(CAPNG_PERMITTED, keep[i]);
+        have[CAP_SYS_ADMIN] = plan_mounts_hugetlbfs(plan) && capng_have_capability(CAPNG_PERMITTED, CAP_SYS_ADMIN);
+
+        capng_clear(CAPNG_SELECT_BOTH);
+        for (unsigned cap = 0; cap <= CAP_LAST_CAP; cap++)
+                if (have[cap] && capng_update(CAPNG_ADD, all, cap) < 0)
                         return -EINVAL;
-        if (plan_mounts_hugetlbfs(plan) &&
-            capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET, CAP_SYS_ADMIN) < 0)
-                return -EINVAL;
         if (capng_apply(CAPNG_SELECT_BOTH) < 0)
                 return -EPERM;
         return 0;

@@ -95,6 +95,13 @@ check "the guest sees 2 vCPUs as 1 socket x 2 cores x 1 thread" \
 mem_kib=$(sed -n 's/.*VMXRUN-GUEST .*mem_kib=\([0-9]*\).*/\1/p' "$console_log" | head -n1)
 # MemTotal is what the kernel keeps after its own reservations: a little under the 256 MiB given.
 check "the guest sees about 256 MiB (MemTotal $mem_kib KiB)" [ "${mem_kib:-0}" -gt 180000 -a "${mem_kib:-0}" -le 262144 ]
+cap_eff() { sed -n 's/^CapEff:\s*//p' "/proc/$1/status"; }
+check "QEMU runs with no capability" [ "$(cap_eff "$PID")" = 0000000000000000 ]
+# At most CAP_KILL (5), CAP_NET_ADMIN (12), CAP_SYS_NICE (23), CAP_SYS_RESOURCE (24), and only
+# those this root holds at all (a container's root may lack some).
+expected_caps=$(printf '%016x' $((0x$(sed -n 's/^CapPrm:\s*//p' /proc/self/status) & 0x1801020)))
+check "the supervisor keeps only the capabilities it needs ($expected_caps)" \
+        [ "$(cap_eff "$(sup_pid)")" = "$expected_caps" ]
 check "runtime dir is private (0700)" [ "$(stat -c %a "$RT/demo")" = 700 ]
 check "vcpuinfo shows the affinity masks" bash -c "'$VMXRUN' vcpuinfo demo | grep -q 'CPU Affinity:   -y'"
 check "qmp pass-through answers query-status" \
