@@ -15,6 +15,22 @@
 #include "vmxconf.h"
 #include "ytree.h"
 
+/*
+ * Parses a vmx.conf or vmx-junosdev.conf as vmx.sh's python-yaml read it:
+ * several documents, repeated keys kept in file order (the last one wins;
+ * the reader warns), and the first error ends the parse. Documents of
+ * comments only are dropped. diags may be NULL. Returns 0 and *ret (free with
+ * vx_ystream_free), or what vx_yaml_parse returns.
+ */
+int imp_yaml_parse(const char *file, const char *text, size_t len, struct vx_diags *diags,
+                   struct vx_ystream **ret);
+
+/* A plain "", "~" or "null" scalar, "null" in any case. */
+bool imp_ynode_is_null(const struct vx_ynode *n);
+
+/* "null", "a scalar", "a mapping" or "a list". */
+const char *imp_ynode_type_to_string(const struct vx_ynode *n);
+
 /* Reporting context of one input file. */
 struct imp_ctx {
         const char *file;
@@ -28,7 +44,7 @@ void imp_diag(struct imp_ctx *c, enum vx_diag_severity sev, unsigned line, unsig
 #define imp_warn(c, l, col, path, hint, ...) imp_diag((c), VX_DIAG_WARNING, (l), (col), (path), (hint), __VA_ARGS__)
 
 /* Warns about an unknown key, with a "did you mean" among known (NULL-terminated). */
-void imp_unknown_key(struct imp_ctx *c, const struct imp_ypair *p, const char *path, const char *const *known,
+void imp_unknown_key(struct imp_ctx *c, const struct vx_ypair *p, const char *path, const char *const *known,
                      const char *what);
 
 /* The closest of known (NULL-terminated) to s when it is a likely typo, else NULL. */

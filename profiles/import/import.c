@@ -35,11 +35,11 @@ int vmxconf_read_file(const char *path, char **ret, size_t *ret_len)
                 return -errno;
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
-        buf = malloc(IMP_YAML_MAX_SIZE + 2);
+        buf = malloc(VX_YAML_MAX_SIZE + 2);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
-                ssize_t k = read(fd, buf + len, IMP_YAML_MAX_SIZE + 1 - len);
+                ssize_t k = read(fd, buf + len, VX_YAML_MAX_SIZE + 1 - len);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -48,7 +48,7 @@ int vmxconf_read_file(const char *path, char **ret, size_t *ret_len)
                 if (k == 0)
                         break;
                 len += (size_t)k;
-                if (len > IMP_YAML_MAX_SIZE)
+                if (len > VX_YAML_MAX_SIZE)
                         return -EFBIG;
         }
         buf[len] = '\0';

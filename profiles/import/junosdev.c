@@ -16,8 +16,6 @@
 #include "cleanup.h"
 #include "import-internal.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct imp_ystream *, imp_ystream_free)
-
 struct endpoint {
         const char *type, *vm_name, *dev_name;
         unsigned line, column;
@@ -33,9 +31,9 @@ void imp_links_done(struct imp_links *l)
         *l = (struct imp_links){0};
 }
 
-static const char *scalar(struct imp_ctx *c, const struct imp_ypair *p, const char *path)
+static const char *scalar(struct imp_ctx *c, const struct vx_ypair *p, const char *path)
 {
-        if (p->value->type == IMP_SCALAR && !imp_ynode_is_null(p->value))
+        if (p->value->type == VX_YNODE_SCALAR && !imp_ynode_is_null(p->value))
                 return p->value->value;
         imp_error(c, p->value->line, p->value->column, path, NULL, "expected a string, found %s",
                   imp_ynode_type_to_string(p->value));
@@ -43,20 +41,20 @@ static const char *scalar(struct imp_ctx *c, const struct imp_ypair *p, const ch
 }
 
 /* The seed writes an endpoint as a list of one mapping; a bare mapping is taken too. */
-static bool read_endpoint(struct imp_ctx *c, const struct imp_ynode *n, const char *path, struct endpoint *e)
+static bool read_endpoint(struct imp_ctx *c, const struct vx_ynode *n, const char *path, struct endpoint *e)
 {
         static const char *const keys[] = {"type", "vm_name", "dev_name", NULL};
         static const char *const types[] = {"junos_dev", "host_dev", "bridge_dev", NULL};
-        if (n->type == IMP_SEQUENCE && n->n_items == 1)
+        if (n->type == VX_YNODE_SEQUENCE && n->n_items == 1)
                 n = n->items[0];
-        if (n->type != IMP_MAPPING) {
+        if (n->type != VX_YNODE_MAPPING) {
                 imp_error(c, n->line, n->column, path, NULL, "expected an endpoint (type, dev_name), found %s",
                           imp_ynode_type_to_string(n));
                 return false;
         }
         *e = (struct endpoint){.line = n->line, .column = n->column};
         for (size_t i = 0; i < n->n_pairs; i++) {
-                const struct imp_ypair *p = &n->pairs[i];
+                const struct vx_ypair *p = &n->pairs[i];
                 _cleanup_free_ char *kpath = NULL;
 
                 /* A key path of any length: a truncated one would name the wrong key. */
@@ -169,7 +167,7 @@ static void apply_junos(struct imp_ctx *c, const struct endpoint *e, const char 
         b->used = true;
 }
 
-static void read_link(struct imp_ctx *c, const struct imp_ynode *l, size_t idx, struct imp_instance **ins, size_t n,
+static void read_link(struct imp_ctx *c, const struct vx_ynode *l, size_t idx, struct imp_instance **ins, size_t n,
                       struct imp_links *links)
 {
         static const char *const keys[] = {"link_name", "mtu", "endpoint_1", "endpoint_2", NULL};
@@ -181,12 +179,12 @@ static void read_link(struct imp_ctx *c, const struct imp_ynode *l, size_t idx, 
         char path[128], epath[2][160];
 
         snprintf(path, sizeof(path), "interfaces[%zu]", idx);
-        if (l->type != IMP_MAPPING) {
+        if (l->type != VX_YNODE_MAPPING) {
                 imp_error(c, l->line, l->column, path, NULL, "expected a link (link_name, endpoint_1, endpoint_2)");
                 return;
         }
         for (size_t i = 0; i < l->n_pairs; i++) {
-                const struct imp_ypair *p = &l->pairs[i];
+                const struct vx_ypair *p = &l->pairs[i];
                 char kpath[160];
 
                 snprintf(kpath, sizeof(kpath), "%s.%s", path, p->key);
@@ -263,10 +261,10 @@ static void read_link(struct imp_ctx *c, const struct imp_ynode *l, size_t idx, 
 int imp_apply_junosdev(const struct vx_import_source *src, struct imp_instance **ins, size_t n, struct vx_diags *diags,
                        struct imp_links *ret)
 {
-        _cleanup_(imp_ystream_freep) struct imp_ystream *s = NULL;
+        _cleanup_(vx_ystream_freep) struct vx_ystream *s = NULL;
         struct imp_ctx c = {.file = src->name, .diags = diags};
         struct imp_links links = {.file = src->name};
-        const struct imp_ynode *root, *list = NULL;
+        const struct vx_ynode *root, *list = NULL;
         const char *slash = strrchr(src->name, '/');
         size_t errors = diag_count(diags, VX_DIAG_ERROR);
         int r;
@@ -275,7 +273,7 @@ int imp_apply_junosdev(const struct vx_import_source *src, struct imp_instance *
         r = imp_yaml_parse(src->name, src->text, src->len, diags, &s);
         if (r < 0)
                 return r;
-        if (s->n_docs != 1 || s->docs[0]->type != IMP_MAPPING) {
+        if (s->n_docs != 1 || s->docs[0]->type != VX_YNODE_MAPPING) {
                 imp_error(&c, s->n_docs ? s->docs[0]->line : 1, 1, "", NULL,
                           "vmx-junosdev.conf is one mapping with an 'interfaces' list");
                 return -EINVAL;
@@ -288,7 +286,7 @@ int imp_apply_junosdev(const struct vx_import_source *src, struct imp_instance *
                 else
                         imp_unknown_key(&c, &root->pairs[i], root->pairs[i].key, keys, "vmx-junosdev.conf");
         }
-        if (!list || list->type != IMP_SEQUENCE) {
+        if (!list || list->type != VX_YNODE_SEQUENCE) {
                 imp_error(&c, list ? list->line : root->line, list ? list->column : root->column, "interfaces", NULL,
                           "vmx-junosdev.conf needs an 'interfaces' list of links");
                 return c.r < 0 ? c.r : -EINVAL;

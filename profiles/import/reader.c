@@ -10,12 +10,55 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cleanup.h"
 #include "import-internal.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct imp_ystream *, imp_ystream_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct imp_instance *, imp_instance_free)
+
+static const struct vx_yaml_options vmxconf_yaml = {
+        .multi_document = true,
+        .keep_duplicate_keys = true,
+        .first_error_only = true,
+        .utf8_only = false,
+        .raw_syntax_errors = true,
+        .max_depth = VX_YAML_MAX_DEPTH + 1, /* the importer's own reader counted from 0 */
+        .wording = VX_YAML_WORDING_VMXCONF,
+};
+
+int imp_yaml_parse(const char *file, const char *text, size_t len, struct vx_diags *diags,
+                   struct vx_ystream **ret)
+{
+        _cleanup_(vx_ystream_freep) struct vx_ystream *s = NULL;
+        size_t n = 0;
+        int r;
+
+        r = vx_yaml_parse(file, text, len, &vmxconf_yaml, diags, &s);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < s->n_docs; i++)
+                if (imp_ynode_is_null(s->docs[i])) /* "---" followed only by comments */
+                        vx_ynode_free(s->docs[i]);
+                else
+                        s->docs[n++] = s->docs[i];
+        s->n_docs = n;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+bool imp_ynode_is_null(const struct vx_ynode *n)
+{
+        return !n || vx_ynode_is_null(n) ||
+               (n->type == VX_YNODE_SCALAR && n->plain && strcasecmp(n->value, "null") == 0);
+}
+
+const char *imp_ynode_type_to_string(const struct vx_ynode *n)
+{
+        if (!n)
+                return "nothing";
+        return imp_ynode_is_null(n) ? "null" : vx_ynode_type_to_string(n);
+}
 
 void imp_diag(struct imp_ctx *c, enum vx_diag_severity sev, unsigned line, unsigned column, const char *path,
               const char *hint, const char *fmt, ...)
@@ -51,7 +94,7 @@ const char *imp_closest(const char *s, const char *const *known)
         return best;
 }
 
-void imp_unknown_key(struct imp_ctx *c, const struct imp_ypair *p, const char *path, const char *const *known,
+void imp_unknown_key(struct imp_ctx *c, const struct vx_ypair *p, const char *path, const char *const *known,
                      const char *what)
 {
         const char *near = imp_closest(p->key, known);
@@ -123,9 +166,9 @@ struct imp_instance *imp_instance_free(struct imp_instance *in)
 
 /* --- typed getters: wrong type = error, out of what any VM can have = error --- */
 
-static bool want_scalar(struct imp_ctx *c, const struct imp_ypair *p, const char *path, const char *what)
+static bool want_scalar(struct imp_ctx *c, const struct vx_ypair *p, const char *path, const char *what)
 {
-        if (p->value->type == IMP_SCALAR && !imp_ynode_is_null(p->value))
+        if (p->value->type == VX_YNODE_SCALAR && !imp_ynode_is_null(p->value))
                 return true;
         imp_error(c, p->value->line, p->value->column, path, NULL, "expected %s, found %s", what,
                   imp_ynode_type_to_string(p->value));
@@ -133,7 +176,7 @@ static bool want_scalar(struct imp_ctx *c, const struct imp_ypair *p, const char
 }
 
 /* A string without control characters; commas only when allow_comma (QEMU options cannot take them). */
-static int get_string(struct imp_ctx *c, const struct imp_ypair *p, const char *path, bool allow_comma, char **ret)
+static int get_string(struct imp_ctx *c, const struct vx_ypair *p, const char *path, bool allow_comma, char **ret)
 {
         const char *v;
 
@@ -155,7 +198,7 @@ static int get_string(struct imp_ctx *c, const struct imp_ypair *p, const char *
         return *ret ? 0 : -ENOMEM;
 }
 
-static int get_uint(struct imp_ctx *c, const struct imp_ypair *p, const char *path, unsigned min, unsigned max,
+static int get_uint(struct imp_ctx *c, const struct vx_ypair *p, const char *path, unsigned min, unsigned max,
                     unsigned *ret)
 {
         const char *v;
@@ -192,7 +235,7 @@ bool imp_ifname_ok(const char *s)
         return true;
 }
 
-static int get_ifname(struct imp_ctx *c, const struct imp_ypair *p, const char *path, char **ret)
+static int get_ifname(struct imp_ctx *c, const struct vx_ypair *p, const char *path, char **ret)
 {
         int r = get_string(c, p, path, false, ret);
 
@@ -206,7 +249,7 @@ static int get_ifname(struct imp_ctx *c, const struct imp_ypair *p, const char *
         return 0;
 }
 
-static void get_mac(struct imp_ctx *c, const struct imp_ypair *p, const char *path, char **ret, unsigned *ret_line)
+static void get_mac(struct imp_ctx *c, const struct vx_ypair *p, const char *path, char **ret, unsigned *ret_line)
 {
         _cleanup_free_ char *mac = NULL;
         bool repaired = false;
@@ -235,7 +278,7 @@ static void get_mac(struct imp_ctx *c, const struct imp_ypair *p, const char *pa
 }
 
 /* Warns about a key given twice in one mapping (python-yaml, which vmx.sh used, kept the last one). */
-static void check_duplicates(struct imp_ctx *c, const struct imp_ynode *map, const char *path)
+static void check_duplicates(struct imp_ctx *c, const struct vx_ynode *map, const char *path)
 {
         for (size_t i = 1; i < map->n_pairs; i++)
                 for (size_t j = 0; j < i; j++)
@@ -247,9 +290,9 @@ static void check_duplicates(struct imp_ctx *c, const struct imp_ynode *map, con
                         }
 }
 
-static bool want_mapping(struct imp_ctx *c, const struct imp_ynode *n, const char *path)
+static bool want_mapping(struct imp_ctx *c, const struct vx_ynode *n, const char *path)
 {
-        if (n->type == IMP_MAPPING) {
+        if (n->type == VX_YNODE_MAPPING) {
                 check_duplicates(c, n, path);
                 return true;
         }
@@ -257,16 +300,16 @@ static bool want_mapping(struct imp_ctx *c, const struct imp_ynode *n, const cha
         return false;
 }
 
-static bool want_sequence(struct imp_ctx *c, const struct imp_ynode *n, const char *path)
+static bool want_sequence(struct imp_ctx *c, const struct vx_ynode *n, const char *path)
 {
-        if (n->type == IMP_SEQUENCE)
+        if (n->type == VX_YNODE_SEQUENCE)
                 return true;
         imp_error(c, n->line, n->column, path, NULL, "expected a list, found %s", imp_ynode_type_to_string(n));
         return false;
 }
 
 /* Reports a required key that is absent; one that is present but invalid was reported already. */
-static void missing(struct imp_ctx *c, const struct imp_ynode *map, const char *path, const char *key)
+static void missing(struct imp_ctx *c, const struct vx_ynode *map, const char *path, const char *key)
 {
         for (size_t i = 0; i < map->n_pairs; i++)
                 if (strcmp(map->pairs[i].key, key) == 0)
@@ -276,7 +319,7 @@ static void missing(struct imp_ctx *c, const struct imp_ynode *map, const char *
 
 /* --- sections --- */
 
-static void read_host(struct imp_ctx *c, const struct imp_ynode *map, struct imp_instance *in)
+static void read_host(struct imp_ctx *c, const struct vx_ynode *map, struct imp_instance *in)
 {
         static const char *const keys[] = {"identifier", "host-management-interface", "routing-engine-image",
                                            "routing-engine-hdd", "forwarding-engine-image", NULL};
@@ -285,7 +328,7 @@ static void read_host(struct imp_ctx *c, const struct imp_ynode *map, struct imp
         if (!want_mapping(c, map, "HOST"))
                 return;
         for (size_t i = 0; i < map->n_pairs; i++) {
-                const struct imp_ypair *p = &map->pairs[i];
+                const struct vx_ypair *p = &map->pairs[i];
 
                 snprintf(path, sizeof(path), "HOST.%s", p->key);
                 if (strcmp(p->key, "identifier") == 0) {
@@ -343,7 +386,7 @@ static void read_host(struct imp_ctx *c, const struct imp_ynode *map, struct imp
                 missing(c, map, "HOST", "forwarding-engine-image");
 }
 
-static void read_bridges(struct imp_ctx *c, const struct imp_ynode *seq, struct imp_instance *in)
+static void read_bridges(struct imp_ctx *c, const struct vx_ynode *seq, struct imp_instance *in)
 {
         static const char *const keys[] = {"type", "name", NULL};
         char path[128];
@@ -351,7 +394,7 @@ static void read_bridges(struct imp_ctx *c, const struct imp_ynode *seq, struct 
         if (!want_sequence(c, seq, "BRIDGES"))
                 return;
         for (size_t i = 0; i < seq->n_items; i++) {
-                const struct imp_ynode *b = seq->items[i];
+                const struct vx_ynode *b = seq->items[i];
                 _cleanup_free_ char *type = NULL, *name = NULL;
                 unsigned line_name = 0;
 
@@ -359,7 +402,7 @@ static void read_bridges(struct imp_ctx *c, const struct imp_ynode *seq, struct 
                 if (!want_mapping(c, b, path))
                         continue;
                 for (size_t k = 0; k < b->n_pairs; k++) {
-                        const struct imp_ypair *p = &b->pairs[k];
+                        const struct vx_ypair *p = &b->pairs[k];
 
                         snprintf(path, sizeof(path), "BRIDGES[%zu].%s", i, p->key);
                         if (strcmp(p->key, "type") == 0)
@@ -397,7 +440,7 @@ static void read_bridges(struct imp_ctx *c, const struct imp_ynode *seq, struct 
         }
 }
 
-static void read_interfaces(struct imp_ctx *c, const struct imp_ynode *seq, const char *section, const char *port,
+static void read_interfaces(struct imp_ctx *c, const struct vx_ynode *seq, const char *section, const char *port,
                             struct imp_vm *vm)
 {
         static const char *const keys[] = {"type", "ipaddr", "macaddr", NULL};
@@ -407,7 +450,7 @@ static void read_interfaces(struct imp_ctx *c, const struct imp_ynode *seq, cons
         if (!want_sequence(c, seq, path))
                 return;
         for (size_t i = 0; i < seq->n_items; i++) {
-                const struct imp_ynode *it = seq->items[i];
+                const struct vx_ynode *it = seq->items[i];
 
                 snprintf(path, sizeof(path), "%s.interfaces[%zu]", section, i);
                 if (!want_mapping(c, it, path))
@@ -418,7 +461,7 @@ static void read_interfaces(struct imp_ctx *c, const struct imp_ynode *seq, cons
                         continue;
                 }
                 for (size_t k = 0; k < it->n_pairs; k++) {
-                        const struct imp_ypair *p = &it->pairs[k];
+                        const struct vx_ypair *p = &it->pairs[k];
 
                         snprintf(path, sizeof(path), "%s.interfaces[%zu].%s", section, i, p->key);
                         if (strcmp(p->key, "macaddr") == 0)
@@ -442,7 +485,7 @@ static void read_interfaces(struct imp_ctx *c, const struct imp_ynode *seq, cons
 }
 
 /* CONTROL_PLANE (vfp false) or FORWARDING_PLANE (vfp true). */
-static void read_plane(struct imp_ctx *c, const struct imp_ynode *map, bool vfp, struct imp_instance *in)
+static void read_plane(struct imp_ctx *c, const struct vx_ynode *map, bool vfp, struct imp_instance *in)
 {
         static const char *const vcp_keys[] = {"vcpus", "memory-mb", "console_port", "interfaces", NULL};
         static const char *const vfp_keys[] = {"vcpus", "memory-mb", "console_port", "device-type", "interfaces",
@@ -456,7 +499,7 @@ static void read_plane(struct imp_ctx *c, const struct imp_ynode *map, bool vfp,
                 return;
         vm->line = map->line;
         for (size_t i = 0; i < map->n_pairs; i++) {
-                const struct imp_ypair *p = &map->pairs[i];
+                const struct vx_ypair *p = &map->pairs[i];
 
                 snprintf(path, sizeof(path), "%s.%s", section, p->key);
                 if (strcmp(p->key, "vcpus") == 0) {
@@ -500,7 +543,7 @@ static void read_plane(struct imp_ctx *c, const struct imp_ynode *map, bool vfp,
 }
 
 /* Returns whether the item has an 'interface' key (valid or not). */
-static bool read_device(struct imp_ctx *c, const struct imp_ynode *d, size_t i, struct imp_dev *dev)
+static bool read_device(struct imp_ctx *c, const struct vx_ynode *d, size_t i, struct imp_dev *dev)
 {
         bool have_interface = false;
         static const char *const keys[] = {"interface", "mac-address", "description", "nic", "virtual-function",
@@ -511,7 +554,7 @@ static bool read_device(struct imp_ctx *c, const struct imp_ynode *d, size_t i, 
         dev->speed = -1;
         dev->line = d->line;
         for (size_t k = 0; k < d->n_pairs; k++) {
-                const struct imp_ypair *p = &d->pairs[k];
+                const struct vx_ypair *p = &d->pairs[k];
                 unsigned u;
 
                 snprintf(path, sizeof(path), "JUNOS_DEVICES[%zu].%s", i, p->key);
@@ -537,9 +580,9 @@ static bool read_device(struct imp_ctx *c, const struct imp_ynode *d, size_t i, 
                 } else if (strcmp(p->key, "mac-address") == 0)
                         get_mac(c, p, path, &dev->mac, &dev->line_mac);
                 else if (strcmp(p->key, "description") == 0) {
-                        if (p->value->type == IMP_SCALAR && get_string(c, p, path, true, &dev->description) == 0)
+                        if (p->value->type == VX_YNODE_SCALAR && get_string(c, p, path, true, &dev->description) == 0)
                                 dev->line_desc = p->line;
-                        else if (p->value->type != IMP_SCALAR)
+                        else if (p->value->type != VX_YNODE_SCALAR)
                                 imp_error(c, p->value->line, p->value->column, path, NULL,
                                           "expected a string, found %s", imp_ynode_type_to_string(p->value));
                 } else if (strcmp(p->key, "nic") == 0) {
@@ -563,18 +606,18 @@ static bool read_device(struct imp_ctx *c, const struct imp_ynode *d, size_t i, 
         return have_interface;
 }
 
-static void check_device(struct imp_ctx *c, const struct imp_ynode *d, size_t i, struct imp_instance *in,
+static void check_device(struct imp_ctx *c, const struct vx_ynode *d, size_t i, struct imp_instance *in,
                          struct imp_dev *dev)
 {
         char path[128];
 
         snprintf(path, sizeof(path), "JUNOS_DEVICES[%zu]", i);
         for (size_t k = 0; k < d->n_pairs; k++) {
-                const struct imp_ypair *p = &d->pairs[k];
+                const struct vx_ypair *p = &d->pairs[k];
                 char kpath[160];
 
                 snprintf(kpath, sizeof(kpath), "%s.mtu", path);
-                if (strcmp(p->key, "mtu") != 0 || p->value->type != IMP_SCALAR)
+                if (strcmp(p->key, "mtu") != 0 || p->value->type != VX_YNODE_SCALAR)
                         continue;
                 if (in->device_type == IMP_SRIOV)
                         imp_warn(c, p->line, p->column, kpath, "set the MTU of the physical port on the host",
@@ -595,7 +638,7 @@ static void check_device(struct imp_ctx *c, const struct imp_ynode *d, size_t i,
         }
         /* virtio: the SR-IOV keys do not apply. */
         for (size_t k = 0; k < d->n_pairs; k++) {
-                const struct imp_ypair *p = &d->pairs[k];
+                const struct vx_ypair *p = &d->pairs[k];
                 if (strcmp(p->key, "nic") == 0 || strcmp(p->key, "virtual-function") == 0 ||
                     strcmp(p->key, "port-speed-mbps") == 0)
                         imp_warn(c, p->line, p->column, path, NULL,
@@ -604,7 +647,7 @@ static void check_device(struct imp_ctx *c, const struct imp_ynode *d, size_t i,
         }
 }
 
-static void read_devices(struct imp_ctx *c, const struct imp_ynode *seq, struct imp_instance *in)
+static void read_devices(struct imp_ctx *c, const struct vx_ynode *seq, struct imp_instance *in)
 {
         char path[128];
 
@@ -617,7 +660,7 @@ static void read_devices(struct imp_ctx *c, const struct imp_ynode *seq, struct 
                 return;
         }
         for (size_t i = 0; i < seq->n_items; i++) {
-                const struct imp_ynode *d = seq->items[i];
+                const struct vx_ynode *d = seq->items[i];
                 struct imp_dev *dev = &in->devs[in->n_devs];
 
                 snprintf(path, sizeof(path), "JUNOS_DEVICES[%zu]", i);
@@ -652,13 +695,13 @@ static int section_index(const char *key)
 
 bool vmxconf_detect(const char *text, size_t len)
 {
-        _cleanup_(imp_ystream_freep) struct imp_ystream *s = NULL;
+        _cleanup_(vx_ystream_freep) struct vx_ystream *s = NULL;
 
         if (imp_yaml_parse("", text, len, NULL, &s) < 0)
                 return false;
         for (size_t d = 0; d < s->n_docs; d++) {
-                const struct imp_ynode *root = s->docs[d];
-                for (size_t i = 0; root->type == IMP_MAPPING && i < root->n_pairs; i++) {
+                const struct vx_ynode *root = s->docs[d];
+                for (size_t i = 0; root->type == VX_YNODE_MAPPING && i < root->n_pairs; i++) {
                         int k = section_index(root->pairs[i].key);
                         if (k == 0 || k == 2 || k == 3)
                                 return true;
@@ -669,10 +712,10 @@ bool vmxconf_detect(const char *text, size_t len)
 
 int imp_read_vmxconf(const struct vx_import_source *src, struct vx_diags *diags, struct imp_instance **ret)
 {
-        _cleanup_(imp_ystream_freep) struct imp_ystream *s = NULL;
+        _cleanup_(vx_ystream_freep) struct vx_ystream *s = NULL;
         _cleanup_(imp_instance_freep) struct imp_instance *in = NULL;
         struct imp_ctx c = {.file = src->name, .diags = diags};
-        const struct imp_ypair *seen[ELEMENTSOF(sections)] = {0};
+        const struct vx_ypair *seen[ELEMENTSOF(sections)] = {0};
         const char *slash;
         size_t errors = diag_count(diags, VX_DIAG_ERROR);
         int r;
@@ -688,16 +731,16 @@ int imp_read_vmxconf(const struct vx_import_source *src, struct vx_diags *diags,
         in->base = slash ? slash + 1 : src->name;
 
         for (size_t d = 0; d < s->n_docs; d++) {
-                const struct imp_ynode *root = s->docs[d];
+                const struct vx_ynode *root = s->docs[d];
 
-                if (root->type != IMP_MAPPING) {
+                if (root->type != VX_YNODE_MAPPING) {
                         imp_error(&c, root->line, root->column, "", NULL,
                                   "a vmx.conf document is a mapping of sections (HOST:, ...), not %s",
                                   imp_ynode_type_to_string(root));
                         continue;
                 }
                 for (size_t i = 0; i < root->n_pairs; i++) {
-                        const struct imp_ypair *p = &root->pairs[i];
+                        const struct vx_ypair *p = &root->pairs[i];
                         int k = section_index(p->key);
 
                         if (k < 0) {
@@ -713,7 +756,7 @@ int imp_read_vmxconf(const struct vx_import_source *src, struct vx_diags *diags,
                 }
         }
         for (size_t k = 0; sections[k]; k++) {
-                const struct imp_ypair *p = seen[k];
+                const struct vx_ypair *p = seen[k];
 
                 if (!p) {
                         if (k == 0 || k == 2 || k == 3)
@@ -739,10 +782,10 @@ int imp_read_vmxconf(const struct vx_import_source *src, struct vx_diags *diags,
                 }
         }
         /* Checks that need the device type, whichever order the sections came in. */
-        if (seen[4] && seen[4]->value->type == IMP_SEQUENCE)
+        if (seen[4] && seen[4]->value->type == VX_YNODE_SEQUENCE)
                 for (size_t i = 0, j = 0; i < seen[4]->value->n_items && j < in->n_devs; i++) {
-                        const struct imp_ynode *d = seen[4]->value->items[i];
-                        if (d->type != IMP_MAPPING)
+                        const struct vx_ynode *d = seen[4]->value->items[i];
+                        if (d->type != VX_YNODE_MAPPING)
                                 continue;
                         check_device(&c, d, i, in, &in->devs[j++]);
                 }

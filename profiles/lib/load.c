@@ -11,7 +11,17 @@
 #include "profile-internal.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_profile *, profile_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_ynode *, vx_ynode_free);
+
+/* A profile is written for vmxrun: one UTF-8 document, each mistake in it reported, saying what to fix. */
+static const struct vx_yaml_options profile_yaml = {
+        .multi_document = false,
+        .keep_duplicate_keys = false,
+        .first_error_only = false,
+        .utf8_only = true,
+        .raw_syntax_errors = false,
+        .max_depth = VX_YAML_MAX_DEPTH,
+        .wording = VX_YAML_WORDING_PROFILE,
+};
 
 /* Keeps the first VX_PROFILE_MAX_ERRORS errors added since index start, and says so. */
 static int cap_errors(struct vx_diags *d, size_t start, const char *file)
@@ -40,7 +50,7 @@ int profile_load_string(const char *name, const char *text, size_t len, struct v
                         struct vx_profile **ret)
 {
         _cleanup_(profile_freep) struct vx_profile *p = NULL;
-        _cleanup_(vx_ynode_freep) struct vx_ynode *root = NULL;
+        _cleanup_(vx_ystream_freep) struct vx_ystream *s = NULL;
         size_t start = diags->n, n_errors = diag_count(diags, VX_DIAG_ERROR);
         int r;
 
@@ -48,7 +58,7 @@ int profile_load_string(const char *name, const char *text, size_t len, struct v
         assert(diags);
         assert(ret);
 
-        r = vx_yaml_parse(name, text, len, diags, &root);
+        r = vx_yaml_parse(name, text, len, &profile_yaml, diags, &s);
         if (r < 0)
                 return r;
 
@@ -59,7 +69,7 @@ int profile_load_string(const char *name, const char *text, size_t len, struct v
         if (!p->file)
                 return -ENOMEM;
 
-        r = vx_profile_from_tree(p, root, diags);
+        r = vx_profile_from_tree(p, s->docs[0], diags);
         if (r < 0)
                 return r;
         r = profile_validate(p, diags);

@@ -4,7 +4,7 @@
 /* Private to profiles/lib: what parse.c, validate.c and names.c share. */
 
 #include "profile.h"
-#include "ynode.h"
+#include "ytree.h"
 
 /* Stop collecting after this many errors: one broken indentation can otherwise yield thousands. */
 #define VX_PROFILE_MAX_ERRORS 100

@@ -6,17 +6,18 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "cleanup.h"
-#include "ynode.h"
+#include "ytree.h"
 
 struct yaml_ctx {
         const char *file;
         const char *text;
         size_t len;
-        struct vx_diags *diags;
+        const struct vx_yaml_options *o;
+        struct vx_diags *diags; /* NULL: errors are counted, not kept */
         yaml_parser_t parser;
-        bool syntax_error; /* libyaml gave up: no more events */
-        int r;             /* sticky -ENOMEM */
+        size_t n_errors;
+        bool stop; /* libyaml gave up, a limit was hit, or first_error_only: no more events */
+        int r;     /* sticky -ENOMEM */
 };
 
 static void ctx_oom(struct yaml_ctx *c, int r)
@@ -25,8 +26,38 @@ static void ctx_oom(struct yaml_ctx *c, int r)
                 c->r = r;
 }
 
+static void count_error(struct yaml_ctx *c, int r)
+{
+        c->n_errors++;
+        if (c->o->first_error_only)
+                c->stop = true;
+        ctx_oom(c, r);
+}
+
 #define yerror(c, line, column, hint, ...)                                                                   \
-        ctx_oom((c), diag_add((c)->diags, VX_DIAG_ERROR, (c)->file, (line), (column), "", (hint), __VA_ARGS__))
+        count_error((c), (c)->diags ? diag_add((c)->diags, VX_DIAG_ERROR, (c)->file, (line), (column), "", \
+                                               (hint), __VA_ARGS__)                                       \
+                                    : 0)
+
+static bool stopped(const struct yaml_ctx *c)
+{
+        return c->stop || c->r < 0;
+}
+
+static bool vmxconf_words(const struct yaml_ctx *c)
+{
+        return c->o->wording == VX_YAML_WORDING_VMXCONF;
+}
+
+static unsigned ev_line(const yaml_event_t *ev)
+{
+        return (unsigned)ev->start_mark.line + 1;
+}
+
+static unsigned ev_column(const yaml_event_t *ev)
+{
+        return (unsigned)ev->start_mark.column + 1;
+}
 
 struct vx_ynode *vx_ynode_free(struct vx_ynode *n)
 {
@@ -44,7 +75,17 @@ struct vx_ynode *vx_ynode_free(struct vx_ynode *n)
         free(n);
         return NULL;
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_ynode *, vx_ynode_free);
+
+struct vx_ystream *vx_ystream_free(struct vx_ystream *s)
+{
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < s->n_docs; i++)
+                vx_ynode_free(s->docs[i]);
+        free(s->docs);
+        free(s);
+        return NULL;
+}
 
 const struct vx_ypair *vx_ynode_pair(const struct vx_ynode *map, const char *key)
 {
@@ -164,29 +205,18 @@ static size_t line_start(const char *text, size_t offset)
 }
 
 /*
- * Turns libyaml's messages into ones a profile author can act on. A tab in the
- * indentation is by far the most common mistake, and libyaml reports it as
- * "found character that cannot start any token" or worse, sometimes a line
- * later; look for it first.
+ * A tab in the indentation is by far the most common mistake, and libyaml
+ * reports it as "found character that cannot start any token" or worse,
+ * sometimes a line later: look for one in the leading whitespace of the
+ * problem line or of the line before it, or at the problem itself. Returns
+ * true when one was found (and reported).
  */
-static void report_syntax_error(struct yaml_ctx *c)
+static bool report_tab(struct yaml_ctx *c, unsigned line, unsigned column)
 {
-        const yaml_parser_t *p = &c->parser;
-        const char *problem = p->problem ?: "unknown error";
-        size_t offset = p->problem_mark.index;
-        unsigned line = p->problem_mark.line + 1, column = p->problem_mark.column + 1;
-
-        c->syntax_error = true;
-
-        if (p->error == YAML_MEMORY_ERROR) {
-                ctx_oom(c, -ENOMEM);
-                return;
-        }
+        size_t offset = c->parser.problem_mark.index;
 
         if (offset > c->len)
                 offset = c->len;
-
-        /* A tab in the leading whitespace of the problem line or of the line before it. */
         for (int back = 0; back < 2; back++) {
                 size_t start = line_start(c->text, offset);
 
@@ -194,26 +224,36 @@ static void report_syntax_error(struct yaml_ctx *c)
                         if (c->text[i] == '\t') {
                                 offset_to_position(c->text, i, &line, &column);
                                 yerror(c, line, column, NULL, "tabs are not allowed for indentation; use spaces");
-                                return;
+                                return true;
                         }
                 if (start == 0)
                         break;
                 offset = start - 1;
         }
-        if (p->problem_mark.index < c->len && c->text[p->problem_mark.index] == '\t') {
+        if (c->parser.problem_mark.index < c->len && c->text[c->parser.problem_mark.index] == '\t') {
                 yerror(c, line, column, NULL, "tabs are not allowed here; use spaces");
-                return;
+                return true;
         }
+        return false;
+}
 
+/* Turns libyaml's messages into ones a profile author can act on. */
+static void explain_syntax_error(struct yaml_ctx *c, unsigned line, unsigned column)
+{
+        const yaml_parser_t *p = &c->parser;
+        const char *problem = p->problem ?: "unknown error";
+        static const char *const indentation =
+                "keys of one mapping, and items of one list, must line up in the same column";
+
+        if (report_tab(c, line, column))
+                return;
         if (strstr(problem, "mapping values are not allowed"))
                 yerror(c, line, column, "quote a value that contains ': ', or check the indentation",
                        "unexpected ':'");
         else if (strstr(problem, "did not find expected key"))
-                yerror(c, line, column, "keys of one mapping, and items of one list, must line up in the same column",
-                       "bad indentation");
+                yerror(c, line, column, indentation, "bad indentation");
         else if (strstr(problem, "did not find expected '-' indicator"))
-                yerror(c, line, column, "keys of one mapping, and items of one list, must line up in the same column",
-                       "bad indentation");
+                yerror(c, line, column, indentation, "bad indentation");
         else if (strstr(problem, "found unexpected end of stream"))
                 yerror(c, line, column, NULL, "unexpected end of file (an unclosed quote or bracket?)");
         else if (strstr(problem, "found character that cannot start any token"))
@@ -229,10 +269,25 @@ static void report_syntax_error(struct yaml_ctx *c)
                        p->context ?: "");
 }
 
-/* Gets the next event; false on a libyaml error (reported) or when a previous one stopped parsing. */
+static void report_syntax_error(struct yaml_ctx *c)
+{
+        const yaml_parser_t *p = &c->parser;
+        unsigned line = (unsigned)p->problem_mark.line + 1, column = (unsigned)p->problem_mark.column + 1;
+
+        c->stop = true;
+        if (p->error == YAML_MEMORY_ERROR)
+                ctx_oom(c, -ENOMEM);
+        else if (c->o->raw_syntax_errors)
+                yerror(c, line, column, NULL, "YAML syntax error: %s%s%s", p->problem ?: "unknown problem",
+                       p->context ? " " : "", p->context ?: "");
+        else
+                explain_syntax_error(c, line, column);
+}
+
+/* Gets the next event; false on a libyaml error (reported) or when parsing has stopped. */
 static bool next_event(struct yaml_ctx *c, yaml_event_t *ev)
 {
-        if (c->syntax_error || c->r < 0)
+        if (stopped(c))
                 return false;
         if (!yaml_parser_parse(&c->parser, ev)) {
                 report_syntax_error(c);
@@ -244,13 +299,21 @@ static bool next_event(struct yaml_ctx *c, yaml_event_t *ev)
 static void check_anchor_and_tag(struct yaml_ctx *c, const yaml_event_t *ev, const yaml_char_t *anchor,
                                  const yaml_char_t *tag, bool implicit)
 {
-        unsigned line = ev->start_mark.line + 1, column = ev->start_mark.column + 1;
+        unsigned line = ev_line(ev), column = ev_column(ev);
 
-        if (anchor)
-                yerror(c, line, column, "write the value out where it is needed",
-                       "anchors ('&%s') are not supported in profiles", (const char *)anchor);
-        if (tag && !implicit)
-                yerror(c, line, column, NULL, "tags ('%s') are not supported in profiles", (const char *)tag);
+        if (anchor) {
+                if (vmxconf_words(c))
+                        yerror(c, line, column, "write the value out", "anchors are not supported in vmx.conf");
+                else
+                        yerror(c, line, column, "write the value out where it is needed",
+                               "anchors ('&%s') are not supported in profiles", (const char *)anchor);
+        }
+        if (tag && !implicit && !stopped(c)) {
+                if (vmxconf_words(c))
+                        yerror(c, line, column, NULL, "tags are not supported in vmx.conf");
+                else
+                        yerror(c, line, column, NULL, "tags ('%s') are not supported in profiles", (const char *)tag);
+        }
 }
 
 static struct vx_ynode *node_new(struct yaml_ctx *c, enum vx_ynode_type type, const yaml_event_t *ev)
@@ -262,8 +325,8 @@ static struct vx_ynode *node_new(struct yaml_ctx *c, enum vx_ynode_type type, co
                 return NULL;
         }
         n->type = type;
-        n->line = ev->start_mark.line + 1;
-        n->column = ev->start_mark.column + 1;
+        n->line = ev_line(ev);
+        n->column = ev_column(ev);
         return n;
 }
 
@@ -275,9 +338,13 @@ static struct vx_ynode *parse_scalar(struct yaml_ctx *c, const yaml_event_t *ev)
         const __typeof__(ev->data.scalar) *s = &ev->data.scalar;
 
         check_anchor_and_tag(c, ev, s->anchor, s->tag, s->plain_implicit || s->quoted_implicit);
+        if (stopped(c))
+                return NULL;
         if (memchr(s->value, 0, s->length)) {
-                yerror(c, ev->start_mark.line + 1, ev->start_mark.column + 1, NULL,
-                       "NUL characters are not allowed in values");
+                if (vmxconf_words(c))
+                        yerror(c, ev_line(ev), ev_column(ev), NULL, "a value holds a NUL character");
+                else
+                        yerror(c, ev_line(ev), ev_column(ev), NULL, "NUL characters are not allowed in values");
                 return NULL;
         }
         n = node_new(c, VX_YNODE_SCALAR, ev);
@@ -312,6 +379,8 @@ static struct vx_ynode *parse_sequence(struct yaml_ctx *c, const yaml_event_t *s
 
         check_anchor_and_tag(c, start, start->data.sequence_start.anchor, start->data.sequence_start.tag,
                              start->data.sequence_start.implicit);
+        if (stopped(c))
+                return NULL;
         n = node_new(c, VX_YNODE_SEQUENCE, start);
         if (!n)
                 return NULL;
@@ -328,7 +397,7 @@ static struct vx_ynode *parse_sequence(struct yaml_ctx *c, const yaml_event_t *s
                 }
                 item = parse_node(c, &ev, depth + 1);
                 yaml_event_delete(&ev);
-                if (c->syntax_error || c->r < 0) {
+                if (stopped(c)) {
                         vx_ynode_free(item);
                         return NULL;
                 }
@@ -337,20 +406,59 @@ static struct vx_ynode *parse_sequence(struct yaml_ctx *c, const yaml_event_t *s
         }
 }
 
+/* False (reported) when key is not a scalar. */
+static bool check_key(struct yaml_ctx *c, const struct vx_ynode *key)
+{
+        if (key->type == VX_YNODE_SCALAR)
+                return true;
+        if (vmxconf_words(c))
+                yerror(c, key->line, key->column, NULL, "a key must be a plain string");
+        else
+                yerror(c, key->line, key->column, NULL, "keys must be plain strings, not %s",
+                       vx_ynode_type_to_string(key));
+        return false;
+}
+
+/* Adds key: value to map, taking both; false (reported, or -ENOMEM) when the pair is left out. */
+static bool mapping_append(struct yaml_ctx *c, struct vx_ynode *map, struct vx_ynode *key, struct vx_ynode *value)
+{
+        const struct vx_ypair *dup = c->o->keep_duplicate_keys ? NULL : vx_ynode_pair(map, key->value);
+        struct vx_ypair *pairs;
+
+        if (dup) {
+                yerror(c, key->line, key->column, NULL, "duplicate key '%s' (first at line %u)", key->value,
+                       dup->line);
+                return false;
+        }
+        pairs = reallocarray(map->pairs, map->n_pairs + 1, sizeof(*pairs));
+        if (!pairs) {
+                ctx_oom(c, -ENOMEM);
+                return false;
+        }
+        map->pairs = pairs;
+        map->pairs[map->n_pairs++] = (struct vx_ypair){
+                .key = TAKE_PTR(key->value),
+                .line = key->line,
+                .column = key->column,
+                .value = value,
+        };
+        return true;
+}
+
 static struct vx_ynode *parse_mapping(struct yaml_ctx *c, const yaml_event_t *start, unsigned depth)
 {
         _cleanup_(vx_ynode_freep) struct vx_ynode *n = NULL;
 
         check_anchor_and_tag(c, start, start->data.mapping_start.anchor, start->data.mapping_start.tag,
                              start->data.mapping_start.implicit);
+        if (stopped(c))
+                return NULL;
         n = node_new(c, VX_YNODE_MAPPING, start);
         if (!n)
                 return NULL;
 
         for (;;) {
                 _cleanup_(vx_ynode_freep) struct vx_ynode *key = NULL, *value = NULL;
-                const struct vx_ypair *dup;
-                struct vx_ypair *pairs;
                 yaml_event_t ev;
 
                 if (!next_event(c, &ev))
@@ -361,51 +469,36 @@ static struct vx_ynode *parse_mapping(struct yaml_ctx *c, const yaml_event_t *st
                 }
                 key = parse_node(c, &ev, depth + 1);
                 yaml_event_delete(&ev);
-                if (c->syntax_error || c->r < 0 || !next_event(c, &ev))
+                /* Stopping at the first error, that of the key comes before any in its value. */
+                if (c->o->first_error_only && key && !check_key(c, key))
+                        return NULL;
+                if (stopped(c) || !next_event(c, &ev))
                         return NULL;
                 value = parse_node(c, &ev, depth + 1);
                 yaml_event_delete(&ev);
-                if (c->syntax_error || c->r < 0)
+                if (stopped(c))
                         return NULL;
-                if (!key || !value)
+                if (!key || !value || !check_key(c, key))
                         continue; /* already reported */
-
-                if (key->type != VX_YNODE_SCALAR) {
-                        yerror(c, key->line, key->column, NULL, "keys must be plain strings, not %s",
-                               vx_ynode_type_to_string(key));
-                        continue;
-                }
-                dup = vx_ynode_pair(n, key->value);
-                if (dup) {
-                        yerror(c, key->line, key->column, NULL, "duplicate key '%s' (first at line %u)",
-                               key->value, dup->line);
-                        continue;
-                }
-
-                pairs = reallocarray(n->pairs, n->n_pairs + 1, sizeof(*pairs));
-                if (!pairs) {
-                        ctx_oom(c, -ENOMEM);
+                if (mapping_append(c, n, key, value))
+                        TAKE_PTR(value);
+                else if (c->r < 0)
                         return NULL;
-                }
-                n->pairs = pairs;
-                n->pairs[n->n_pairs++] = (struct vx_ypair){
-                        .key = TAKE_PTR(key->value),
-                        .line = key->line,
-                        .column = key->column,
-                        .value = TAKE_PTR(value),
-                };
         }
 }
 
 /* Builds the node that starts with ev. NULL when it was rejected (reported) or on a syntax error. */
 static struct vx_ynode *parse_node(struct yaml_ctx *c, yaml_event_t *ev, unsigned depth)
 {
-        unsigned line = ev->start_mark.line + 1, column = ev->start_mark.column + 1;
+        unsigned line = ev_line(ev), column = ev_column(ev);
 
-        if (depth > VX_YAML_MAX_DEPTH) {
+        if (depth > c->o->max_depth) {
                 /* Stop here: deeper input can only be an attack on the parser's stack. */
-                yerror(c, line, column, NULL, "nesting deeper than %d levels", VX_YAML_MAX_DEPTH);
-                c->syntax_error = true;
+                if (vmxconf_words(c))
+                        yerror(c, line, column, NULL, "nested too deeply");
+                else
+                        yerror(c, line, column, NULL, "nesting deeper than %u levels", c->o->max_depth);
+                c->stop = true;
                 return NULL;
         }
 
@@ -417,20 +510,42 @@ static struct vx_ynode *parse_node(struct yaml_ctx *c, yaml_event_t *ev, unsigne
         case YAML_MAPPING_START_EVENT:
                 return parse_mapping(c, ev, depth);
         case YAML_ALIAS_EVENT:
-                /* Rejected outright: profiles need none, and this rules out alias bombs. */
-                yerror(c, line, column, "write the value out where it is needed",
-                       "aliases ('*%s') are not supported in profiles", (const char *)ev->data.alias.anchor);
+                /* Rejected outright: neither file needs them, and this rules out alias bombs. */
+                if (vmxconf_words(c))
+                        yerror(c, line, column, "write the value out", "aliases are not supported in vmx.conf");
+                else
+                        yerror(c, line, column, "write the value out where it is needed",
+                               "aliases ('*%s') are not supported in profiles", (const char *)ev->data.alias.anchor);
                 return NULL;
         default:
-                yerror(c, line, column, NULL, "unexpected YAML event");
-                c->syntax_error = true;
+                if (vmxconf_words(c))
+                        yerror(c, line, column, NULL, "unexpected YAML structure");
+                else
+                        yerror(c, line, column, NULL, "unexpected YAML event");
+                c->stop = true;
                 return NULL;
         }
 }
 
-static int yaml_parse_stream(struct yaml_ctx *c, struct vx_ynode **ret)
+/* Appends root (taken; NULL for a document that was rejected) to the documents. */
+static void stream_add(struct yaml_ctx *c, struct vx_ystream *s, struct vx_ynode *root)
 {
-        _cleanup_(vx_ynode_freep) struct vx_ynode *root = NULL;
+        struct vx_ynode **docs;
+
+        if (!root)
+                return;
+        docs = reallocarray(s->docs, s->n_docs + 1, sizeof(*docs));
+        if (!docs) {
+                vx_ynode_free(root);
+                ctx_oom(c, -ENOMEM);
+                return;
+        }
+        s->docs = docs;
+        s->docs[s->n_docs++] = root;
+}
+
+static int parse_stream(struct yaml_ctx *c, struct vx_ystream *s)
+{
         unsigned n_documents = 0;
         yaml_event_t ev;
 
@@ -440,7 +555,7 @@ static int yaml_parse_stream(struct yaml_ctx *c, struct vx_ynode **ret)
         yaml_event_delete(&ev);
 
         for (;;) {
-                struct vx_ynode *n;
+                struct vx_ynode *root;
 
                 if (!next_event(c, &ev))
                         break;
@@ -449,20 +564,18 @@ static int yaml_parse_stream(struct yaml_ctx *c, struct vx_ynode **ret)
                         break;
                 }
                 assert(ev.type == YAML_DOCUMENT_START_EVENT);
-                if (++n_documents == 2)
-                        yerror(c, ev.start_mark.line + 1, ev.start_mark.column + 1,
-                               "put each deployment in a file of its own",
+                if (++n_documents == 2 && !c->o->multi_document)
+                        yerror(c, ev_line(&ev), ev_column(&ev), "put each deployment in a file of its own",
                                "a profile holds one YAML document; found a second one");
                 yaml_event_delete(&ev);
 
                 if (!next_event(c, &ev))
                         break;
-                n = parse_node(c, &ev, 1);
+                root = parse_node(c, &ev, 1);
                 yaml_event_delete(&ev);
-                if (n_documents == 1)
-                        root = n;
-                else
-                        vx_ynode_free(n);
+                if (n_documents > 1 && !c->o->multi_document)
+                        root = vx_ynode_free(root); /* reported above; parsed for its errors */
+                stream_add(c, s, root);
 
                 if (!next_event(c, &ev))
                         break;
@@ -470,55 +583,55 @@ static int yaml_parse_stream(struct yaml_ctx *c, struct vx_ynode **ret)
                 yaml_event_delete(&ev);
         }
 
-        if (c->r < 0)
+        if (c->r < 0 || c->o->multi_document)
                 return c->r;
-        if (n_documents == 0 && !c->syntax_error)
+        if (n_documents == 0 && !c->stop)
                 yerror(c, 0, 0, NULL, "the file is empty");
-        else if (root && vx_ynode_is_null(root))
-                yerror(c, root->line, root->column, NULL, "the document is empty");
-        if (c->r < 0)
-                return c->r;
-        *ret = TAKE_PTR(root);
-        return 0;
+        else if (s->n_docs == 1 && vx_ynode_is_null(s->docs[0]))
+                yerror(c, s->docs[0]->line, s->docs[0]->column, NULL, "the document is empty");
+        return c->r;
 }
 
-int vx_yaml_parse(const char *file, const char *text, size_t len, struct vx_diags *diags, struct vx_ynode **ret)
+int vx_yaml_parse(const char *file, const char *text, size_t len, const struct vx_yaml_options *opts,
+                  struct vx_diags *diags, struct vx_ystream **ret)
 {
+        _cleanup_(vx_ystream_freep) struct vx_ystream *s = NULL;
         struct yaml_ctx c = {
                 .file = file,
                 .text = text,
                 .len = len,
+                .o = opts,
                 .diags = diags,
         };
-        size_t n_errors = diag_count(diags, VX_DIAG_ERROR);
-        struct vx_ynode *root = NULL;
         int r;
 
         assert(text || len == 0);
+        assert(opts);
         assert(ret);
 
         if (len > VX_YAML_MAX_SIZE) {
-                r = diag_add(diags, VX_DIAG_ERROR, file, 0, 0, "", NULL,
-                             "file too large (%zu bytes; profiles are limited to %d bytes)", len,
-                             VX_YAML_MAX_SIZE);
-                return r < 0 ? r : -EFBIG;
+                if (vmxconf_words(&c))
+                        yerror(&c, 0, 0, NULL, "the file is larger than 1 MiB");
+                else
+                        yerror(&c, 0, 0, NULL, "file too large (%zu bytes; profiles are limited to %d bytes)", len,
+                               VX_YAML_MAX_SIZE);
+                return c.r < 0 ? c.r : -EFBIG;
         }
-        if (!check_encoding(&c))
+        if (opts->utf8_only && !check_encoding(&c))
                 return c.r < 0 ? c.r : -EINVAL;
 
-        if (!yaml_parser_initialize(&c.parser))
+        s = calloc(1, sizeof(*s));
+        if (!s || !yaml_parser_initialize(&c.parser))
                 return -ENOMEM;
         yaml_parser_set_input_string(&c.parser, (const unsigned char *)(text ?: ""), len);
-        yaml_parser_set_encoding(&c.parser, YAML_UTF8_ENCODING);
-        r = yaml_parse_stream(&c, &root);
+        if (opts->utf8_only)
+                yaml_parser_set_encoding(&c.parser, YAML_UTF8_ENCODING);
+        r = parse_stream(&c, s);
         yaml_parser_delete(&c.parser);
         if (r < 0)
                 return r;
-        /* Errors found before this call belong to someone else. */
-        if (diag_count(diags, VX_DIAG_ERROR) > n_errors || !root) {
-                vx_ynode_free(root);
+        if (c.n_errors > 0 || (!opts->multi_document && s->n_docs != 1))
                 return -EINVAL;
-        }
-        *ret = root;
+        *ret = TAKE_PTR(s);
         return 0;
 }
