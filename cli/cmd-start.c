@@ -33,7 +33,9 @@ static void help(FILE *out)
 /*
  * What the profile asks for that start cannot do yet is refused before
  * anything starts, naming the key: PCI passthrough (VF and hostdev NICs) is
- * not built yet. Tap NICs and bridges are set up by launcher/apply.c.
+ * not built yet. Tap NICs, bridges, hugetlbfs mounts and hugepage pools are
+ * set up by launcher/apply.c: a hugetlbfs that is not mounted yet is only a
+ * host action, so it leaves the plan complete.
  */
 static int refuse_unsupported(const struct vx_profile *p)
 {

@@ -2,11 +2,17 @@
 #pragma once
 
 /*
- * Carrying out a plan's host actions (bridges, uplinks, taps), each
+ * Carrying out a plan's host actions (hugepages, bridges, uplinks, taps), each
  * successful one followed by its undo step in the deployment's journal
  * (<deployment dir>/journal.json, see journal.h):
  *
- *  - deployment-wide, before any VM starts: each bridge of the profile is
+ *  - deployment-wide, before any VM starts: the hugetlbfs mounts the VMs'
+ *    mem-path needs (mounted when absent), then each hugepage pool (page
+ *    size, node) grown by the pages missing for all the VMs that use it,
+ *    added up (docs/hugepages.md). The pages stay reserved across QEMU
+ *    restarts and go back at teardown, when the pool is still as vmxrun
+ *    left it (a host-wide record, <runtime>/.shared/hugepages/, follows the
+ *    other deployments' changes). Then each bridge of the profile is
  *    claimed in the host-wide registry <runtime>/.shared/bridges/<bridge>/
  *    (users/<deployment> files, flock()ed by <runtime>/.shared/lock). The
  *    first claimer creates it (or finds it), enslaves the uplink and moves
@@ -41,8 +47,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_apply *, apply_free)
 /* The deployment's journal (owned by a). */
 struct vx_journal *apply_journal(struct vx_apply *a);
 
+/* Where hugepage pools are read and written: a fixture tree for tests; NULL (default) is "/". */
+void apply_set_host_root(struct vx_apply *a, const char *root);
+
 /*
- * The deployment-wide actions: claims every bridge (skipping those the
+ * The deployment-wide actions: mounts hugetlbfs and reserves hugepages
+ * (skipping pools the journal already has), claims every bridge (skipping those the
  * journal already claims, e.g. after adoption) with its uplink, and checks
  * that every bridge a tap names exists. On failure undoes what this call did.
  * Returns 0 or -errno (logged, naming the bridge or interface).

@@ -21,7 +21,8 @@ static const char *const kind_names[_VX_UNDO_KIND_MAX] = {
         [VX_UNDO_DELETE_LINK] = "delete-link",   [VX_UNDO_SET_MASTER] = "set-master",
         [VX_UNDO_ADDRESS_ADD] = "address-add",   [VX_UNDO_ADDRESS_DEL] = "address-del",
         [VX_UNDO_ROUTE_ADD] = "route-add",       [VX_UNDO_ROUTE_DEL] = "route-del",
-        [VX_UNDO_BRIDGE_CLAIM] = "bridge-claim",
+        [VX_UNDO_BRIDGE_CLAIM] = "bridge-claim", [VX_UNDO_HUGEPAGES] = "hugepages",
+        [VX_UNDO_UMOUNT] = "umount",             [VX_UNDO_RMDIR] = "rmdir",
 };
 
 const char *journal_kind_to_string(enum vx_undo_kind k)
@@ -50,7 +51,8 @@ static void undo_done(struct vx_undo *u)
 
 static int undo_copy(const struct vx_undo *src, struct vx_undo *ret)
 {
-        struct vx_undo u = {.kind = src->kind, .ifindex = src->ifindex};
+        struct vx_undo u = {.kind = src->kind, .ifindex = src->ifindex, .node = src->node, .pages = src->pages,
+                            .total = src->total};
 
         u.owner = src->owner ? strdup(src->owner) : NULL;
         u.object = src->object ? strdup(src->object) : NULL;
@@ -92,6 +94,11 @@ static int journal_save(struct vx_journal *j)
                 json_t *s = json_pack("{s:s, s:o, s:o, s:o, s:o, s:i}", "undo", journal_kind_to_string(u->kind),
                                       "owner", opt_string(u->owner), "object", opt_string(u->object), "from",
                                       opt_string(u->from), "to", opt_string(u->to), "ifindex", u->ifindex);
+                if (s && u->kind == VX_UNDO_HUGEPAGES) {
+                        json_object_set_new(s, "node", json_integer(u->node));
+                        json_object_set_new(s, "pages", json_integer((json_int_t)u->pages));
+                        json_object_set_new(s, "total", json_integer((json_int_t)u->total));
+                }
                 if (!s || json_array_append_new(steps, s) < 0) {
                         json_decref(steps);
                         return -ENOMEM;
@@ -134,6 +141,11 @@ static int journal_parse(struct vx_journal *j, json_t *o)
                 u->from = get_opt_string(s, "from");
                 u->to = get_opt_string(s, "to");
                 u->ifindex = (int)json_integer_value(json_object_get(s, "ifindex"));
+                u->node = json_is_integer(json_object_get(s, "node"))
+                                  ? (int)json_integer_value(json_object_get(s, "node"))
+                                  : -1;
+                u->pages = (uint64_t)json_integer_value(json_object_get(s, "pages"));
+                u->total = (uint64_t)json_integer_value(json_object_get(s, "total"));
                 j->n_steps++;
                 if (!u->object)
                         return -ENOMEM;

@@ -13,13 +13,15 @@
  * be undone alone. The journal does not know how to undo a step: the caller
  * passes a runner (launcher/apply.c has the real one).
  *
- * On disk (docs/networking.md):
+ * On disk (docs/networking.md, docs/hugepages.md):
  *   {"version": 1, "steps": [{"undo": "delete-link", "owner": "vm:vcp", "object": "vcp_ext-1",
  *                             "ifindex": 12}, ...]}
+ * hugepages steps also have "node", "pages" and "total".
  */
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cleanup.h"
 
@@ -31,6 +33,10 @@ enum vx_undo_kind {
         VX_UNDO_ROUTE_ADD,    /* "route-add": default route object ("GW METRIC") added out of `to`; delete it */
         VX_UNDO_ROUTE_DEL,    /* "route-del": default route object removed from `from`; add it back */
         VX_UNDO_BRIDGE_CLAIM, /* "bridge-claim": this deployment uses shared bridge object; release the claim */
+        VX_UNDO_HUGEPAGES,    /* "hugepages": pages were added to the pool of page size object ("2M") on node;
+                               * take them out again when the pool still has total pages */
+        VX_UNDO_UMOUNT,       /* "umount": a hugetlbfs was mounted at object; unmount it */
+        VX_UNDO_RMDIR,        /* "rmdir": directory object was created; remove it when empty */
         _VX_UNDO_KIND_MAX,
 };
 
@@ -41,6 +47,9 @@ struct vx_undo {
         char *from;   /* see the kinds */
         char *to;
         int ifindex;  /* delete-link: the link that was created; 0 otherwise */
+        int node;       /* hugepages: NUMA node, -1 for the whole host */
+        uint64_t pages; /* hugepages: pages vmxrun added (0: none were missing, a marker that it is done) */
+        uint64_t total; /* hugepages: the pool's nr_hugepages after vmxrun added them */
 };
 
 struct vx_journal;

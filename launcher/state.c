@@ -10,6 +10,7 @@
 
 #include "affinity.h"
 #include "cleanup.h"
+#include "hugepages.h"
 #include "netsetup.h"
 #include "runtime.h"
 
@@ -122,6 +123,49 @@ static json_t *nics_json(const struct vx_vm_plan *vp, struct vx_netsetup *ns)
         return arr;
 }
 
+/* The mem-path QEMU was given (the plan's -object memory-backend-file), or NULL. */
+static const char *mem_path(const struct vx_vm_plan *vp, size_t *ret_len)
+{
+        for (size_t i = 0; i < vp->argv.n; i++) {
+                const char *s = vp->argv.items[i], *p;
+
+                if (strncmp(s, "memory-backend-file,", strlen("memory-backend-file,")) != 0 ||
+                    !(p = strstr(s, ",mem-path=")))
+                        continue;
+                p += strlen(",mem-path=");
+                *ret_len = strcspn(p, ",");
+                return p;
+        }
+        return NULL;
+}
+
+/*
+ * The guest memory's backing: plain RAM, or hugepages (page size, the
+ * hugetlbfs QEMU maps them from, node); live, what QEMU maps from hugetlbfs
+ * now, as the kernel counts it.
+ */
+static json_t *memory_json(const struct vx_vm_plan *vp, pid_t pid, bool live)
+{
+        const struct vx_memory *m = &vp->vm->memory;
+        uint64_t ps = m->page_size ? m->page_size : UINT64_C(2) << 20, kib;
+        const char *path;
+        size_t len = 0;
+        json_t *o;
+
+        o = json_pack("{s:I, s:s}", "size_mib", (json_int_t)(m->size >> 20), "backend",
+                      m->hugepages ? "hugepages" : "ram");
+        if (!o || !m->hugepages)
+                return o;
+        path = mem_path(vp, &len);
+        json_object_set_new(o, "page_size_kib", json_integer((json_int_t)(ps >> 10)));
+        json_object_set_new(o, "path", path ? json_stringn(path, len) : json_null());
+        json_object_set_new(o, "node", m->node >= 0 ? json_integer(m->node) : json_null());
+        json_object_set_new(o, "prealloc", json_boolean(m->prealloc));
+        if (live && pid > 0 && hugepages_process_kib(NULL, pid, &kib) >= 0)
+                json_object_set_new(o, "hugetlb_kib", json_integer((json_int_t)kib));
+        return o;
+}
+
 static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_netsetup *ns)
 {
         const struct vx_vm_plan *vp = inst->plan;
@@ -136,6 +180,7 @@ static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_n
         json_object_set_new(o, "vcpus", has_pid ? vcpus_json(inst, live) : json_array());
         json_object_set_new(o, "last_error", inst->last_error ? json_string(inst->last_error) : json_null());
         json_object_set_new(o, "console", console_json(vp));
+        json_object_set_new(o, "memory", memory_json(vp, has_pid ? inst->pid : 0, live));
         if (!live) {
                 json_object_set_new(o, "start_ticks", json_integer((json_int_t)inst->start_ticks));
                 json_object_set_new(o, "started_usec", json_integer(inst->started_usec));
