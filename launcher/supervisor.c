@@ -203,7 +203,8 @@ static void rollback_started(struct vx_supervisor *sv, const bool *started)
  * starts QEMU with their fds. Our copies are closed once QEMU has them, so
  * the taps live exactly as long as QEMU.
  */
-static int start_vm(struct vx_supervisor *sv, struct vx_vm_instance *inst)
+/* A VM's taps, then its QEMU, paused. The supervisor's copies of the tap fds close once QEMU has them. */
+static int spawn_vm(struct vx_supervisor *sv, struct vx_vm_instance *inst)
 {
         int *fds = NULL;
         size_t n = 0;
@@ -216,11 +217,28 @@ static int start_vm(struct vx_supervisor *sv, struct vx_vm_instance *inst)
                 inst->state = VX_VM_FAILED;
                 return r;
         }
-        r = vm_start(inst, fds, n);
+        r = vm_spawn(inst, fds, n);
         apply_close_fds(fds, n);
         if (r < 0)
                 (void)apply_vm_undo(sv->apply, inst->plan);
         return r;
+}
+
+static int attach_vm(struct vx_supervisor *sv, struct vx_vm_instance *inst)
+{
+        int r = vm_attach(inst);
+
+        if (r < 0)
+                (void)apply_vm_undo(sv->apply, inst->plan);
+        return r;
+}
+
+/* A whole (re)start of one VM. */
+static int start_vm(struct vx_supervisor *sv, struct vx_vm_instance *inst)
+{
+        int r = spawn_vm(sv, inst);
+
+        return r < 0 ? r : attach_vm(sv, inst);
 }
 
 static int setup_loop(struct vx_supervisor *sv)
@@ -262,26 +280,32 @@ static int setup_loop(struct vx_supervisor *sv)
                 r = epoll_add(sv, sv->slots[i].timer_fd, EV_TIMER, i);
                 if (r < 0)
                         return r;
-                if (sv->slots[i].inst.state == VX_VM_RUNNING) {
-                        r = watch_vm(sv, i);
-                        if (r < 0)
-                                return r;
-                }
         }
         return 0;
 }
 
-/* Starts or adopts every VM; on failure, stops what this call started. */
-static int start_all(struct vx_supervisor *sv, const struct vx_saved_state *saved)
+static int watch_running(struct vx_supervisor *sv)
 {
-        _cleanup_free_ bool *started = calloc(sv->n_slots ? sv->n_slots : 1, sizeof(bool));
-        int r = 0;
+        for (size_t i = 0; i < sv->n_slots; i++)
+                if (sv->slots[i].inst.state == VX_VM_RUNNING) {
+                        int r = watch_vm(sv, i);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
 
-        if (!started)
-                return -ENOMEM;
+/*
+ * First phase of a start: adopt what a dead supervisor left running, spawn
+ * every other QEMU paused. They initialise in parallel while the supervisor
+ * sets itself up; attach_all() then pins and runs them.
+ */
+static int spawn_all(struct vx_supervisor *sv, const struct vx_saved_state *saved, bool *spawned)
+{
         for (size_t i = 0; i < sv->n_slots; i++) {
                 struct vx_vm_instance *inst = &sv->slots[i].inst;
                 const struct vx_saved_vm *old = saved ? state_find_vm(saved, inst->plan->vm->name) : NULL;
+                int r;
 
                 if (old && old->pid > 0) {
                         r = vm_adopt(inst, old->pid, old->start_ticks);
@@ -295,32 +319,83 @@ static int start_all(struct vx_supervisor *sv, const struct vx_saved_state *save
                         vm_instance_done(inst);
                         *inst = (struct vx_vm_instance){.plan = inst->plan, .pidfd = -EBADF};
                         if (r != -ESRCH)
-                                break;
+                                return r;
                         log_info("%s: the QEMU recorded as pid %d is gone; starting it.", inst->plan->vm->name,
                                  (int)old->pid);
                 }
-                if (!inst->plan->complete) {
-                        r = log_error_errno(-EOPNOTSUPP, "%s: the plan is not complete on this host (%s); refusing.",
-                                            inst->plan->vm->name,
-                                            inst->plan->n_notes ? inst->plan->notes[0] : "see `vmxrun cmdline`");
-                        break;
-                }
-                r = start_vm(sv, inst);
+                if (!inst->plan->complete)
+                        return log_error_errno(-EOPNOTSUPP, "%s: the plan is not complete on this host (%s); refusing.",
+                                               inst->plan->vm->name,
+                                               inst->plan->n_notes ? inst->plan->notes[0] : "see `vmxrun cmdline`");
+                r = spawn_vm(sv, inst);
                 if (r < 0)
-                        break;
-                started[i] = true;
+                        return r;
+                spawned[i] = true;
+        }
+        return 0;
+}
+
+static int attach_all(struct vx_supervisor *sv, const bool *spawned)
+{
+        for (size_t i = 0; i < sv->n_slots; i++) {
+                struct vx_vm_instance *inst = &sv->slots[i].inst;
+                int r;
+
+                if (!spawned[i])
+                        continue;
+                r = attach_vm(sv, inst);
+                if (r < 0)
+                        return r;
                 log_info("%s: running (pid %d, %zu vCPUs pinned).", inst->plan->vm->name, (int)inst->pid,
                          inst->plan->vm->pinning.n_vcpus);
         }
-        if (r < 0)
-                rollback_started(sv, started);
+        return 0;
+}
+
+static void write_profile_copy(const struct vx_plan *plan, const char *text)
+{
+        _cleanup_free_ char *copy = NULL;
+
+        if (text && asprintf(&copy, "%s/profile.yaml", plan->deployment_dir) >= 0)
+                (void)runtime_write_atomic(copy, text, strlen(text));
+}
+
+/* Everything a start does after the lock; on failure, stops what this call started. */
+static int start_locked(struct vx_supervisor *sv, const struct vx_supervisor_options *opts)
+{
+        _cleanup_(state_freep) struct vx_saved_state *saved = NULL;
+        _cleanup_free_ bool *spawned = calloc(sv->n_slots ? sv->n_slots : 1, sizeof(bool));
+        int r;
+
+        if (!spawned)
+                return -ENOMEM;
+        (void)state_load(sv->plan->deployment_dir, &saved);
+        /* The journal a dead supervisor left says what is ours; bridges come before any VM. */
+        r = apply_open(sv->plan, &sv->apply);
+        if (r >= 0)
+                r = apply_deployment(sv->apply);
+        if (r >= 0)
+                r = spawn_all(sv, saved, spawned);
+        if (r >= 0) {
+                /* While the QEMUs initialise. */
+                write_profile_copy(sv->plan, opts->profile_copy);
+                r = setup_loop(sv);
+        }
+        if (r >= 0)
+                r = attach_all(sv, spawned);
+        if (r >= 0)
+                r = watch_running(sv);
+        if (r < 0) {
+                rollback_started(sv, spawned);
+                if (supervisor_running(sv) == 0)
+                        state_remove(sv->plan->deployment_dir);
+        }
         return r;
 }
 
 int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const struct vx_supervisor_options *opts,
                      struct vx_supervisor **ret)
 {
-        _cleanup_(state_freep) struct vx_saved_state *saved = NULL;
         struct vx_supervisor *sv;
         int r;
 
@@ -347,54 +422,30 @@ int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const str
                 };
 
         r = runtime_mkdir(plan->deployment_dir);
-        if (r < 0) {
+        if (r < 0)
                 log_error_errno(r, "Failed to create %s: %m", plan->deployment_dir);
-                goto fail;
-        }
-        r = runtime_lock(plan->deployment_dir, &sv->lock_fd);
-        if (r < 0) {
-                if (r != -EBUSY)
+        else {
+                r = runtime_lock(plan->deployment_dir, &sv->lock_fd);
+                if (r < 0 && r != -EBUSY)
                         log_error_errno(r, "Failed to lock %s: %m", plan->deployment_dir);
-                goto fail;
         }
-        (void)state_load(plan->deployment_dir, &saved);
-        if (opts->profile_copy) {
-                _cleanup_free_ char *copy = NULL;
-                if (asprintf(&copy, "%s/profile.yaml", plan->deployment_dir) >= 0)
-                        (void)runtime_write_atomic(copy, opts->profile_copy, strlen(opts->profile_copy));
-        }
-
-        /* The journal a dead supervisor left says what is ours; bridges come before any VM. */
-        r = apply_open(plan, &sv->apply);
         if (r >= 0)
-                r = apply_deployment(sv->apply);
-        if (r >= 0)
-                r = start_all(sv, saved);
-        if (r >= 0)
-                r = setup_loop(sv);
+                r = start_locked(sv, opts);
         if (r < 0) {
-                bool any = false;
-                for (size_t i = 0; i < sv->n_slots; i++)
-                        any = any || sv->slots[i].inst.state == VX_VM_RUNNING;
-                if (!any)
-                        state_remove(plan->deployment_dir);
-                goto fail;
+                /* Nothing of ours may stay behind when nothing runs: the deployment dir goes with the lock. */
+                if (sv->lock_fd >= 0 && supervisor_running(sv) == 0) {
+                        if (sv->apply)
+                                (void)apply_teardown(sv->apply);
+                        runtime_remove_deployment_dir(plan->deployment_dir);
+                }
+                sv->profile = NULL; /* the caller still owns them on failure */
+                sv->plan = NULL;
+                supervisor_free(sv);
+                return r;
         }
         save_state(sv);
         *ret = sv;
         return 0;
-
-fail:
-        /* Nothing of ours may stay behind when nothing runs: the deployment dir goes with the lock. */
-        if (sv->lock_fd >= 0 && supervisor_running(sv) == 0) {
-                if (sv->apply)
-                        (void)apply_teardown(sv->apply);
-                runtime_remove_deployment_dir(plan->deployment_dir);
-        }
-        sv->profile = NULL; /* the caller still owns them on failure */
-        sv->plan = NULL;
-        supervisor_free(sv);
-        return r;
 }
 
 void supervisor_notify(int fd, int status)

@@ -26,7 +26,7 @@ const char *vx_vm_state_to_string(enum vx_vm_state s)
 {
         static const char *const names[] = {
                 [VX_VM_STOPPED] = "stopped",   [VX_VM_RUNNING] = "running", [VX_VM_STOPPING] = "stopping",
-                [VX_VM_BACKOFF] = "restarting", [VX_VM_FAILED] = "failed",
+                [VX_VM_BACKOFF] = "restarting", [VX_VM_FAILED] = "failed", [VX_VM_STARTING] = "starting",
         };
         return s < ELEMENTSOF(names) ? names[s] : "unknown";
 }
@@ -273,8 +273,17 @@ static int spawn_paused(struct vx_vm_instance *inst, int qmp_listen_fd, int log_
         return 0;
 }
 
-/* The steps of a start; the caller unwinds a half-started QEMU when one fails. */
-static int start_steps(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds)
+/* Unwinds a half-started QEMU: kill it, remove its runtime dir, remember why. */
+static int fail_start(struct vx_vm_instance *inst, int r)
+{
+        set_last_error(inst, r, "start failed");
+        vm_kill(inst);
+        runtime_remove_vm_dir(inst->plan->runtime_dir);
+        inst->state = VX_VM_FAILED;
+        return r;
+}
+
+static int spawn_steps(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds)
 {
         const struct vx_vm_plan *vp = inst->plan;
         _cleanup_close_ int listen_fd = -EBADF, log_fd = -EBADF;
@@ -289,12 +298,28 @@ static int start_steps(struct vx_vm_instance *inst, const int *extra_fds, size_t
         r = make_listening_socket(vp->qmp_path, &listen_fd);
         if (r < 0)
                 return log_error_errno(r, "%s: failed to create QMP socket %s: %m", vp->vm->name, vp->qmp_path);
-        r = spawn_paused(inst, listen_fd, log_fd, extra_fds, n_extra_fds);
-        if (r < 0)
-                return r;
+        /* Once QEMU holds the listening socket, ours closes: if QEMU dies, a connection is reset at once. */
+        return spawn_paused(inst, listen_fd, log_fd, extra_fds, n_extra_fds);
+}
 
-        /* QEMU holds the listening socket now; if it dies, our connection is reset at once. */
-        listen_fd = safe_close(listen_fd);
+int vm_spawn(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds)
+{
+        int r;
+
+        inst->ready = inst->plan->vm->ready.console_pattern == NULL;
+        inst->guest_shutdown = false;
+        r = spawn_steps(inst, extra_fds, n_extra_fds);
+        if (r < 0)
+                return fail_start(inst, r);
+        inst->state = VX_VM_STARTING;
+        return 0;
+}
+
+static int attach_steps(struct vx_vm_instance *inst)
+{
+        const struct vx_vm_plan *vp = inst->plan;
+        int r;
+
         r = qmp_connect_path(vp->qmp_path, VX_QMP_GREETING_TIMEOUT_MS, &inst->qmp);
         if (r < 0)
                 return log_error_errno(r, "%s: QEMU did not answer on QMP: %m", vp->vm->name);
@@ -307,25 +332,27 @@ static int start_steps(struct vx_vm_instance *inst, const int *extra_fds, size_t
         return run_and_check(inst);
 }
 
-int vm_start(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds)
+int vm_attach(struct vx_vm_instance *inst)
 {
         int r;
 
-        inst->ready = inst->plan->vm->ready.console_pattern == NULL;
-        inst->guest_shutdown = false;
-
-        r = start_steps(inst, extra_fds, n_extra_fds);
-        if (r < 0) {
-                set_last_error(inst, r, "start failed");
-                vm_kill(inst);
-                runtime_remove_vm_dir(inst->plan->runtime_dir);
-                inst->state = VX_VM_FAILED;
-                return r;
-        }
+        r = attach_steps(inst);
+        if (r < 0)
+                return fail_start(inst, r);
         inst->state = VX_VM_RUNNING;
         free(inst->last_error);
         inst->last_error = NULL;
         return 0;
+}
+
+int vm_start(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds)
+{
+        int r;
+
+        r = vm_spawn(inst, extra_fds, n_extra_fds);
+        if (r < 0)
+                return r;
+        return vm_attach(inst);
 }
 
 static int check_is_our_qemu(const struct vx_vm_instance *inst, pid_t pid)

@@ -20,6 +20,7 @@ enum vx_vm_state {
         VX_VM_STOPPING, /* a stop was asked: powerdown sent, waiting for QEMU to exit */
         VX_VM_BACKOFF,  /* QEMU died; waiting before the restart */
         VX_VM_FAILED,   /* QEMU died and the restart policy gave up */
+        VX_VM_STARTING, /* QEMU was spawned paused; vm_attach() has not run yet */
 };
 
 struct vx_vm_instance {
@@ -44,14 +45,28 @@ struct vx_vm_instance {
 #define VX_QMP_COMMAND_TIMEOUT_MS 10000
 
 /*
- * Starts QEMU for inst->plan: runtime dir, QMP listening socket (created here
- * and passed as fd 3), log file, exec with -S, QMP handshake, vCPU threads,
- * pinning, cont, check that it runs. extra_fds are the other fds the plan
- * names (taps, vhost), in plan order, or NULL when it names none. On failure
- * QEMU is killed, its runtime dir removed, the reason logged (with the end of
- * QEMU's log) and stored in inst->last_error. Returns 0 or -errno.
+ * Starts QEMU for inst->plan: vm_spawn() then vm_attach(). extra_fds are the
+ * other fds the plan names (taps, vhost), in plan order, or NULL when it
+ * names none. On failure QEMU is killed, its runtime dir removed, the reason
+ * logged (with the end of QEMU's log) and stored in inst->last_error.
+ * Returns 0 or -errno.
  */
 int vm_start(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds);
+
+/*
+ * The first half of a start, which returns at once: runtime dir, QMP
+ * listening socket (created here and passed as fd 3), log file, exec of QEMU
+ * with -S. QEMU then initialises on its own (tens of milliseconds), so
+ * several VMs can be spawned before any is attached. Same failure contract as
+ * vm_start(). Returns 0 or -errno.
+ */
+int vm_spawn(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds);
+
+/*
+ * The second half: QMP handshake, vCPU threads, pinning, cont, check that it
+ * runs. Same failure contract as vm_start(). Returns 0 or -errno.
+ */
+int vm_attach(struct vx_vm_instance *inst);
 
 /*
  * Pins each vCPU thread to its CPU list and every other thread to the
