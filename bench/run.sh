@@ -42,7 +42,7 @@ TIMEIT=$BUILD_DIR/bench/timeit
 
 build() {
         if [ ! -x "$VMXRUN" ] || [ -n "${REBUILD:-}" ]; then
-                cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+                cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVX_STATIC="${VX_STATIC:-ON}" >/dev/null
                 cmake --build "$BUILD_DIR" -j2 --target vmxrun >/dev/null
         fi
         mkdir -p "$BUILD_DIR/bench"
