@@ -93,7 +93,6 @@ static void detach_output(const char *deployment_dir)
 static int run_daemon_child(struct vx_profile *profile, struct vx_plan *plan, struct vx_supervisor_options *opts)
 {
         struct vx_supervisor *sv = NULL;
-        char *dir;
         int r;
 
         (void)setsid(); /* no controlling terminal: a hangup of the user's shell must not reach us */
@@ -105,11 +104,7 @@ static int run_daemon_child(struct vx_profile *profile, struct vx_plan *plan, st
                 plan_free(plan);
                 return VX_EXIT_FAILURE;
         }
-        dir = strdup(plan->deployment_dir);
-        /* The notify fd is written by the supervisor itself (with --wait, once every VM is ready). */
-        if (dir)
-                detach_output(dir);
-        free(dir);
+        /* The supervisor writes the notify fd itself (with --wait, once every VM is ready), then detaches. */
         r = supervisor_run(sv);
         supervisor_free(sv);
         return r < 0 ? VX_EXIT_FAILURE : VX_EXIT_OK;
@@ -188,6 +183,7 @@ static int supervise(struct vx_profile *profile, struct vx_plan *plan, const cha
         if (pid == 0) {
                 close(pipe_fds[0]);
                 opts.notify_fd = pipe_fds[1];
+                opts.notified = detach_output;
                 _exit(run_daemon_child(profile, plan, &opts));
         }
         close(pipe_fds[1]);

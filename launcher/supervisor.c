@@ -78,6 +78,7 @@ struct vx_supervisor {
         int lock_fd, epoll_fd, signal_fd, control_fd;
         int notify_fd, ready_timer_fd;
         bool wait_ready;
+        void (*notified)(const char *deployment_dir);
         struct pending_stop *pending;
         size_t n_pending;
         bool exit_loop;
@@ -150,7 +151,7 @@ static int watch_vm(struct vx_supervisor *sv, size_t i)
         if (r < 0)
                 return log_error_errno(r, "%s: failed to watch QEMU: %m", slot->inst.plan->vm->name);
         slot->readiness = readiness_free(slot->readiness);
-        if (!slot->inst.ready) {
+        if (!slot->inst.ready && slot->inst.plan->vm->ready.console_pattern) {
                 r = readiness_watch(slot->inst.plan, &slot->readiness);
                 if (r < 0)
                         return log_error_errno(r, "%s: failed to watch the console for readiness: %m",
@@ -160,6 +161,25 @@ static int watch_vm(struct vx_supervisor *sv, size_t i)
                         return r;
         }
         return 0;
+}
+
+static void maybe_notify(struct vx_supervisor *sv, bool timed_out);
+
+/* ready.qmp-status: the VM is ready once QEMU's run state is the one asked for. */
+static void check_qmp_ready(struct vx_supervisor *sv, struct vm_slot *slot)
+{
+        const char *want = slot->inst.plan->vm->ready.qmp_status;
+        _cleanup_free_ char *status = NULL;
+
+        if (slot->inst.ready || !want || !slot->inst.qmp)
+                return;
+        if (qmp_query_status(slot->inst.qmp, VX_QMP_COMMAND_TIMEOUT_MS, &status, NULL, NULL) < 0 ||
+            strcmp(status, want) != 0)
+                return;
+        log_info("%s: ready (QEMU is %s).", slot->inst.plan->vm->name, status);
+        slot->inst.ready = true;
+        save_state(sv);
+        maybe_notify(sv, false);
 }
 
 static void unwatch_vm(struct vx_supervisor *sv, struct vm_slot *slot)
@@ -312,7 +332,8 @@ static int spawn_all(struct vx_supervisor *sv, const struct vx_saved_state *save
                         if (r >= 0) {
                                 inst->restarts = old->restarts;
                                 inst->started_usec = old->started_usec;
-                                inst->ready = old->ready || !inst->plan->vm->ready.console_pattern;
+                                inst->ready = old->ready || (!inst->plan->vm->ready.console_pattern &&
+                                                             !inst->plan->vm->ready.qmp_status);
                                 log_info("%s: adopted running QEMU (pid %d).", inst->plan->vm->name, (int)old->pid);
                                 continue;
                         }
@@ -407,6 +428,7 @@ int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const str
         sv->lock_fd = sv->epoll_fd = sv->signal_fd = sv->control_fd = sv->ready_timer_fd = -EBADF;
         sv->notify_fd = opts->notify_fd;
         sv->wait_ready = opts->wait_ready;
+        sv->notified = opts->notified;
         sv->plan_options = opts->plan_options;
         sv->profile_path = strdup(opts->profile_path);
         sv->n_slots = plan->n_vms;
@@ -474,14 +496,25 @@ static void maybe_notify(struct vx_supervisor *sv, bool timed_out)
         if (!sv->wait_ready || all_ready(sv)) {
                 supervisor_notify(sv->notify_fd, VX_NOTIFY_STARTED);
                 sv->notify_fd = -EBADF;
+                if (sv->notified)
+                        sv->notified(sv->plan->deployment_dir);
         } else if (timed_out) {
-                for (size_t i = 0; i < sv->n_slots; i++)
-                        if (sv->slots[i].inst.state == VX_VM_RUNNING && !sv->slots[i].inst.ready)
-                                log_error("%s: not ready after %us (console never printed '%s').",
-                                          sv->slots[i].inst.plan->vm->name, sv->slots[i].inst.plan->vm->ready.timeout_s,
-                                          sv->slots[i].inst.plan->vm->ready.console_pattern);
+                for (size_t i = 0; i < sv->n_slots; i++) {
+                        const struct vx_vm *vm = sv->slots[i].inst.plan->vm;
+
+                        if (sv->slots[i].inst.state != VX_VM_RUNNING || sv->slots[i].inst.ready)
+                                continue;
+                        if (vm->ready.console_pattern)
+                                log_error("%s: not ready after %us (the console never printed '%s').", vm->name,
+                                          vm->ready.timeout_s, vm->ready.console_pattern);
+                        else
+                                log_error("%s: not ready after %us (QEMU never was '%s').", vm->name,
+                                          vm->ready.timeout_s, vm->ready.qmp_status);
+                }
                 supervisor_notify(sv->notify_fd, VX_NOTIFY_NOT_READY);
                 sv->notify_fd = -EBADF;
+                if (sv->notified)
+                        sv->notified(sv->plan->deployment_dir);
         }
 }
 
@@ -709,8 +742,10 @@ static void on_restart_timer(struct vx_supervisor *sv, size_t i)
                         vm_kill(&slot->inst);
                 }
                 restart_or_give_up(slot);
-        } else
+        } else {
                 log_info("%s: restarted (pid %d), vCPUs pinned again.", name, (int)slot->inst.pid);
+                check_qmp_ready(sv, slot);
+        }
         save_state(sv);
 }
 
@@ -755,7 +790,10 @@ static void on_qmp(struct vx_supervisor *sv, size_t i)
                 /* QEMU is going away; its pidfd tells us when it is gone. */
                 epoll_del(sv, qmp_get_fd(slot->inst.qmp));
                 slot->inst.qmp = qmp_free(slot->inst.qmp);
+                return;
         }
+        /* An event (STOP, RESUME, SUSPEND, ...) may have brought the run state ready.qmp-status waits for. */
+        check_qmp_ready(sv, slot);
 }
 
 static void on_console(struct vx_supervisor *sv, size_t i)
@@ -961,6 +999,8 @@ int supervisor_run(struct vx_supervisor *sv)
 {
         int r;
 
+        for (size_t i = 0; i < sv->n_slots; i++)
+                check_qmp_ready(sv, &sv->slots[i]);
         r = privileges_drop_for_supervisor(sv->plan);
         if (r < 0)
                 log_warning_errno(r, "Failed to drop capabilities, ignoring: %m");

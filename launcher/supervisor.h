@@ -21,6 +21,10 @@ struct vx_supervisor_options {
         struct vx_plan_options plan_options;
         int notify_fd;   /* written once with a VX_NOTIFY_* byte when the start is over, then closed; -1: none */
         bool wait_ready; /* notify only once every VM is ready (start --wait) */
+        /* Called once right after the notify byte is written: the daemon moves its
+         * output from the user's terminal to the deployment's log then, so that
+         * everything said before (why a VM is not ready, too) reaches the user. */
+        void (*notified)(const char *deployment_dir);
 };
 
 enum {

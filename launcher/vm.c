@@ -306,7 +306,7 @@ int vm_spawn(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_f
 {
         int r;
 
-        inst->ready = inst->plan->vm->ready.console_pattern == NULL;
+        inst->ready = !inst->plan->vm->ready.console_pattern && !inst->plan->vm->ready.qmp_status;
         inst->guest_shutdown = false;
         r = spawn_steps(inst, extra_fds, n_extra_fds);
         if (r < 0)

@@ -195,6 +195,24 @@ check "status says why" bash -c "'$VMXRUN' status flaky --json | jq -r '.vms[0].
 "$VMXRUN" stop flaky >/dev/null
 check "stop acknowledges a failed VM and cleans up" [ $? -eq 0 -a ! -e "$RT/flaky" ]
 
+# --- readiness by QEMU run state (ready.qmp-status) --------------------------------
+qready_profile() { # qready_profile NAME STATE TIMEOUT
+        sed -e "s/^name: demo/name: $1/" -e "s/console: \"VMXRUN-GUEST ready\"/qmp-status: $2/" \
+                -e "s/timeout: 120s/timeout: $3/" "$WORK/demo.yaml" >"$WORK/$1.yaml"
+}
+qready_profile qready running 60s
+"$VMXRUN" start "$WORK/qready.yaml" --wait >/dev/null 2>&1
+check "start --wait returns once QEMU is in the run state asked for" [ $? -eq 0 ]
+check "and status says ready" [ "$("$VMXRUN" status qready --json | jq -r '.vms[0].ready')" = true ]
+"$VMXRUN" stop qready --force >/dev/null 2>&1
+qready_profile qnever suspended 3s
+"$VMXRUN" start "$WORK/qnever.yaml" --wait >"$WORK/qnever.out" 2>&1
+check "a run state never reached: start --wait exits 1 after ready.timeout" [ $? -eq 1 ]
+check "and says which state it waited for" grep -q "never was 'suspended'" "$WORK/qnever.out"
+check "the VM keeps running, not ready" \
+        [ "$("$VMXRUN" status qnever --json | jq -r '.vms[0].state + "/" + (.vms[0].ready | tostring)')" = running/false ]
+"$VMXRUN" stop qnever --force >/dev/null 2>&1
+
 # --- the guest powers itself off: stopped, not restarted -----------------------
 if command -v tmux >/dev/null; then
         "$VMXRUN" start "$WORK/demo.yaml" --wait >/dev/null 2>&1

@@ -850,7 +850,7 @@ static void test_malformed_yaml(void **state)
                 free(deep);
         }
         /* Non-UTF-8 text in a valid place is still text; fine. */
-        check_valid("name: t\nvms:\n  - name: a\n    memory: {size: 1G}\n    ready: {console: \"ログイン:\"}\n");
+        check_valid("name: t\nvms:\n  - name: a\n    memory: {size: 1G}\n    serial: {type: unix}\n    ready: {console: \"ログイン:\"}\n");
 }
 
 static void test_binary_junk(void **state)

@@ -265,6 +265,7 @@ static void vm_done(struct vx_vm *vm)
         free(vm->boot.initrd);
         free(vm->boot.cmdline);
         free(vm->ready.console_pattern);
+        free(vm->ready.qmp_status);
         strv_free_n(vm->extra_args, vm->n_extra_args);
 }
 

@@ -941,6 +941,7 @@ static const struct field restart_fields[] = {
 
 static const struct field ready_fields[] = {
         {.key = "console", .type = T_STRING, .offset = offsetof(struct vx_ready, console_pattern)},
+        {.key = "qmp-status", .type = T_STRING, .offset = offsetof(struct vx_ready, qmp_status)},
         {.key = "timeout", .type = T_DURATION, .offset = offsetof(struct vx_ready, timeout_s), .unit_ms = 1000,
          .min = 1, .max = 24 * 3600},
 };

@@ -197,6 +197,7 @@ struct vx_restart {
 
 struct vx_ready {
         char *console_pattern; /* ready.console: text the serial console prints when the guest is up */
+        char *qmp_status;      /* ready.qmp-status: a QEMU run state ("running", "paused", ...) that means up */
         unsigned timeout_s;    /* ready.timeout: seconds, default 300 */
 };
 

@@ -110,6 +110,34 @@ static void check_no_control(struct vctx *c, const char *path, const char *s)
                 }
 }
 
+/* QEMU's RunState names (qapi/run-state.json), what query-status answers. */
+static const char *const run_states[] = {
+        "debug",    "inmigrate", "internal-error", "io-error", "paused",   "postmigrate", "prelaunch",
+        "finish-migrate", "restore-vm", "running", "save-vm", "shutdown", "suspended", "watchdog",
+        "guest-panicked", "colo", "preconfig", NULL,
+};
+
+static void check_ready(struct vctx *c, size_t i, const struct vx_vm *vm)
+{
+        _cleanup_free_ char *console = vpath(c, "vms[%zu].ready.console", i);
+        _cleanup_free_ char *status = vpath(c, "vms[%zu].ready.qmp-status", i);
+        bool known = false;
+
+        if (vm->ready.console_pattern && vm->serial.type == VX_SERIAL_NONE)
+                verr(c, console, "add a serial: console readiness reads what the guest prints on it",
+                     "waiting for the console needs a serial console");
+        if (vm->ready.console_pattern && vm->ready.qmp_status)
+                verr(c, status, NULL, "give ready.console or ready.qmp-status, not both");
+        if (!vm->ready.qmp_status)
+                return;
+        for (const char *const *s = run_states; *s && !known; s++)
+                known = strcmp(*s, vm->ready.qmp_status) == 0;
+        if (!known)
+                verr(c, status, "query-status answers running, paused, suspended, shutdown, ...",
+                     "'%s' is not a QEMU run state", vm->ready.qmp_status);
+}
+
+
 static bool is_name_char(char ch)
 {
         return isascii(ch) && (isalnum(ch) || ch == '_' || ch == '.' || ch == '-');
@@ -561,6 +589,7 @@ static void check_vm_strings(struct vctx *c, size_t i, struct vx_vm *vm)
         /* -append takes the command line as one argv item: commas are fine there. */
         check_no_control(c, cmdline, vm->boot.cmdline);
         check_no_control(c, console, vm->ready.console_pattern);
+        check_ready(c, i, vm);
         if (!vm->boot.kernel && vm->boot.initrd)
                 verr(c, initrd, NULL, "an initrd needs boot.kernel");
         if (!vm->boot.kernel && vm->boot.cmdline)
