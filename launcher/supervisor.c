@@ -619,9 +619,15 @@ static bool stop_done(const struct vx_supervisor *sv, const struct pending_stop 
         return true;
 }
 
+static bool any_active(const struct vx_supervisor *sv);
+
 static void answer_pending(struct vx_supervisor *sv, bool all)
 {
         size_t kept = 0;
+
+        /* When nothing is left to supervise, every stop is answered after the teardown. */
+        if (!all && !any_active(sv))
+                return;
 
         for (size_t i = 0; i < sv->n_pending; i++) {
                 struct pending_stop *p = &sv->pending[i];

@@ -11,6 +11,21 @@
 #      QEMU (default qemu-system-x86_64), VX_KEEP_TMP=1 keeps the work dir.
 set -eu
 
+# Under TCG on a loaded machine the guest kernel sometimes locks up in its own
+# power-off path ("soft lockup" in a kworker, after the guest already said it
+# got the power button). That is the guest kernel's timing, not what this test
+# checks, so that one signature gets one more boot; anything else fails at once.
+if [ -z "${VX_GUEST_BOOT_RETRY:-}" ]; then
+	rc=0
+	VX_GUEST_BOOT_RETRY=1 "$0" "$@" || rc=$?
+	if [ "$rc" -eq 3 ]; then
+		echo "note: the guest kernel locked up while powering off; booting it once more"
+		VX_GUEST_BOOT_RETRY=2 "$0" "$@" || rc=$?
+		[ "$rc" -ne 3 ] || rc=1
+	fi
+	exit "$rc"
+fi
+
 src=${VX_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 gdir=${VX_GUEST_DIR:-/var/cache/vmxrun/guest}
 qemu=${QEMU:-qemu-system-x86_64}
@@ -111,7 +126,13 @@ printf 'system_powerdown\n' >&5
 n=0
 while kill -0 "$qpid" 2>/dev/null; do
 	n=$((n + 1))
-	[ "$n" -le 600 ] || fail "QEMU still running 120 s after system_powerdown"
+	if [ "$n" -gt 600 ]; then
+		if grep -q 'VMXRUN-GUEST powerdown' "$tmp/serial.log" && grep -q 'soft lockup' "$tmp/serial.log"; then
+			tr -d '\r' <"$tmp/serial.log" | tail -n 8
+			exit 3 # the guest kernel hung after handling the button: retried once (see the top)
+		fi
+		fail "QEMU still running 120 s after system_powerdown"
+	fi
 	sleep 0.2
 done
 rc=0

