@@ -114,5 +114,12 @@ int cli_vm_status(const char *name_or_profile, const char *runtime_opt, const ch
  */
 int cli_print_argv(char *const *items, size_t n);
 
+/*
+ * Prints v as indented JSON (members in insertion order; any JSON value) and
+ * a newline on stdout: the one format every --json uses. Returns 0, or -EIO
+ * (logged) when stdout could not take it.
+ */
+int cli_print_json(json_t *v);
+
 /* Parses an accelerator name for --accel / VMXRUN_ACCEL. Returns 0 or -EINVAL. */
 int cli_parse_accel(const char *s, enum vx_accel *ret);

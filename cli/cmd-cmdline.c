@@ -180,10 +180,7 @@ static int print_json(const struct vx_plan *plan, const struct vx_vm_plan *only)
                 if (!o || json_array_append_new(actions, o) < 0)
                         return log_error_errno(-ENOMEM, "Failed to build JSON: %m");
         }
-        if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
-                return log_error_errno(-EIO, "Failed to write JSON: %m");
-        printf("\n");
-        return 0;
+        return cli_print_json(root);
 }
 
 static int run(int argc, char **argv)

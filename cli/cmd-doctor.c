@@ -323,8 +323,7 @@ static int run(int argc, char **argv)
                       "hugetlbfs", mounts, "sriov", sriov_devices(root));
         host_facts_free(facts);
         if (json) {
-                json_dumpf(r, stdout, JSON_INDENT(2));
-                putchar('\n');
+                (void)cli_print_json(r);
         } else
                 print_text(r);
         json_decref(r);

@@ -114,13 +114,10 @@ static int print_result(const struct qa_cmdline *cl, const struct qa_explain_opt
                         return log_error_errno(ENOMEM, "Failed to build the JSON explanation: %m");
                 if (into)
                         return json_array_append_new(into, j) < 0 ? -ENOMEM : 0;
-                if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
-                        json_decref(j);
-                        return log_error_errno(EIO, "Failed to write JSON: %m");
-                }
+                int r = cli_print_json(j);
+
                 json_decref(j);
-                fputc('\n', stdout);
-                return 0;
+                return r;
         }
         if (qa_explain_text(cl, opts, stdout) < 0)
                 return log_error_errno(ENOMEM, "Failed to explain the command line: %m");
@@ -240,9 +237,8 @@ static int explain_profile(const struct qa_knowledge *k, const char *file, const
                 }
         }
         if (json && status == VX_EXIT_OK) {
-                if (json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+                if (cli_print_json(all) < 0)
                         status = VX_EXIT_FAILURE;
-                fputc('\n', stdout);
         }
         json_decref(all);
         return status;

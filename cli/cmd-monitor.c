@@ -99,8 +99,7 @@ static int run(int argc, char **argv)
                 if (hmp)
                         fputs(json_string_value(json_object_get(answer, "output")) ?: "", stdout);
                 else {
-                        json_dumpf(json_object_get(answer, "return"), stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
-                        putchar('\n');
+                        r = cli_print_json(json_object_get(answer, "return")) < 0 ? VX_EXIT_FAILURE : r;
                 }
         }
         json_decref(answer);

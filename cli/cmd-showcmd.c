@@ -74,10 +74,7 @@ static int print_json(const char *name, const char *vm, long pid, const struct v
                         return log_error_errno(-ENOMEM, "Failed to build JSON: %m");
         if (!root || !arr)
                 return log_error_errno(-ENOMEM, "Failed to build JSON: %m");
-        if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
-                return log_error_errno(-EIO, "Failed to write JSON: %m");
-        printf("\n");
-        return 0;
+        return cli_print_json(root);
 }
 
 static int run(int argc, char **argv)

@@ -132,8 +132,7 @@ static int status_all(const char *root, bool json)
         }
         if (json) {
                 json_t *o = json_pack("{s:o}", "deployments", all);
-                json_dumpf(o, stdout, JSON_INDENT(2));
-                putchar('\n');
+                (void)cli_print_json(o);
                 json_decref(o);
         } else if (running == 0)
                 printf("No deployment is running (runtime directory %s).\n", root);
@@ -188,8 +187,7 @@ static int run(int argc, char **argv)
                 if (r == VX_EXIT_OK)
                         r = status_of(dir, all, false);
                 if (r == VX_EXIT_OK && json) {
-                        json_dumpf(json_array_get(all, 0), stdout, JSON_INDENT(2));
-                        putchar('\n');
+                        r = cli_print_json(json_array_get(all, 0)) < 0 ? VX_EXIT_FAILURE : r;
                 }
                 json_decref(all);
                 return r;

@@ -128,8 +128,7 @@ static int run(int argc, char **argv)
                         }
                 }
         if (json) {
-                json_dumpf(out, stdout, JSON_INDENT(2));
-                putchar('\n');
+                (void)cli_print_json(out);
         } else {
                 json_array_foreach(vcpus, i, v)
                         printf("VCPU:           %lld\nThread:         %lld\nCPU:            %lld\n"

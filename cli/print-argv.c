@@ -25,3 +25,11 @@ int cli_print_argv(char *const *items, size_t n)
         }
         return 0;
 }
+
+int cli_print_json(json_t *v)
+{
+        if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) < 0 ||
+            fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
+                return log_error_errno(-EIO, "Failed to write JSON: %m");
+        return 0;
+}
