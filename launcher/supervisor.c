@@ -404,8 +404,11 @@ static int start_locked(struct vx_supervisor *sv, const struct vx_supervisor_opt
         }
         if (r >= 0)
                 r = attach_all(sv, spawned);
-        if (r >= 0)
+        if (r >= 0) {
+                /* On record as soon as they run: a supervisor that dies from here on leaves VMs to adopt. */
+                save_state(sv);
                 r = watch_running(sv);
+        }
         if (r < 0) {
                 rollback_started(sv, spawned);
                 if (supervisor_running(sv) == 0)
