@@ -35,8 +35,11 @@ self="$here/build.sh"
 outdir=${1:-${VX_GUEST_DIR:-/var/cache/vmxrun/guest}}
 
 # Modules (by name) the guest loads if the kernel does not have them built in.
+# The last line is for lab runs (vmxrun.run=): the host's root over 9p, and
+# what these machines' own kernels lack: vhost-net, tun, bridges.
 modules=${VX_GUEST_MODULES:-"virtio_pci virtio_net virtio_blk virtio_balloon
-	failover net_failover e1000 e1000e igb button evdev"}
+	failover net_failover e1000 e1000e igb button evdev
+	9p 9pnet_virtio vhost_net tun bridge"}
 
 # shellcheck disable=SC2086,SC2116 # collapse whitespace for the stamp
 modlist=$(echo $modules)
