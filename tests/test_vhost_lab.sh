@@ -14,12 +14,14 @@ skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
 "$VX_SOURCE_ROOT/guest/build.sh" "$GUEST_DIR" >/dev/null || skip "could not build the test guest"
-vmxrun=$(readlink -f "$VMXRUN")
 
-# Not under /tmp or /run: the lab VM mounts empty ones over those.
+# Not under /tmp or /run: the lab VM mounts empty ones over those (and a
+# build tree may live there, so the binary is copied here too).
 tmp=$(mktemp -d /var/tmp/vx-vhost-lab-XXXXXX)
 qpid=
 trap '[ -z "$qpid" ] || kill -9 "$qpid" 2>/dev/null; rm -rf "$tmp"' EXIT
+cp "$(readlink -f "$VMXRUN")" "$tmp/vmxrun"
+vmxrun=$tmp/vmxrun
 
 # Runs inside the lab VM, chrooted into the host's root.
 cat >"$tmp/inner.sh" <<INNER
