@@ -20,6 +20,7 @@ if [ -z "${VX_GUEST_BOOT_RETRY:-}" ]; then
 	VX_GUEST_BOOT_RETRY=1 "$0" "$@" || rc=$?
 	if [ "$rc" -eq 3 ]; then
 		echo "note: the guest kernel locked up while powering off; booting it once more"
+		rc=0
 		VX_GUEST_BOOT_RETRY=2 "$0" "$@" || rc=$?
 		[ "$rc" -ne 3 ] || rc=1
 	fi
