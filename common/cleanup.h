@@ -52,6 +52,14 @@ static inline void fclosep(FILE **f)
                         *p = func(*p);                                                                       \
         }
 
+/* The same for a func that returns nothing (libnl's *_put, *_free). */
+#define DEFINE_TRIVIAL_VOID_CLEANUP_FUNC(type, func)                                                         \
+        static inline void func##p(type *p)                                                                  \
+        {                                                                                                    \
+                if (*p)                                                                                      \
+                        func(*p);                                                                            \
+        }
+
 #define TAKE_PTR(p)                                                                                          \
         ({                                                                                                   \
                 __typeof__(p) _taken = (p);                                                                  \

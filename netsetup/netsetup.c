@@ -80,31 +80,11 @@ static int nl_errno(int nlerr)
         }
 }
 
-static void rtnl_link_putp(struct rtnl_link **l)
-{
-        if (*l)
-                rtnl_link_put(*l);
-}
-static void nl_addr_putp(struct nl_addr **a)
-{
-        if (*a)
-                nl_addr_put(*a);
-}
-static void nl_cache_freep(struct nl_cache **c)
-{
-        if (*c)
-                nl_cache_free(*c);
-}
-static void rtnl_addr_putp(struct rtnl_addr **a)
-{
-        if (*a)
-                rtnl_addr_put(*a);
-}
-static void rtnl_route_putp(struct rtnl_route **r)
-{
-        if (*r)
-                rtnl_route_put(*r);
-}
+DEFINE_TRIVIAL_VOID_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put)
+DEFINE_TRIVIAL_VOID_CLEANUP_FUNC(struct nl_addr *, nl_addr_put)
+DEFINE_TRIVIAL_VOID_CLEANUP_FUNC(struct nl_cache *, nl_cache_free)
+DEFINE_TRIVIAL_VOID_CLEANUP_FUNC(struct rtnl_addr *, rtnl_addr_put)
+DEFINE_TRIVIAL_VOID_CLEANUP_FUNC(struct rtnl_route *, rtnl_route_put)
 
 int netsetup_open(struct vx_netsetup **ret)
 {

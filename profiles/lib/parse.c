@@ -593,10 +593,13 @@ static const struct field hugepages_fields[] = {
         {.key = "prealloc", .type = T_BOOL, .offset = offsetof(struct vx_memory, prealloc)},
 };
 
-/* hugepages: a mapping (or empty, or true) turns them on; false leaves them off. */
-static void parse_hugepages(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
+/*
+ * A feature given as a mapping of its settings, or empty, or true/false: a
+ * mapping or empty turns it on (and sets what it names), false leaves it off.
+ */
+static void parse_switch(struct pctx *c, const struct vx_ynode *v, const char *path, bool *enabled,
+                         const struct field *fields, size_t n_fields, void *ptr)
 {
-        struct vx_memory *m = ptr;
         bool b;
 
         if (v->type == VX_YNODE_SCALAR && !vx_ynode_is_null(v)) {
@@ -604,11 +607,18 @@ static void parse_hugepages(struct pctx *c, const struct vx_ynode *v, const char
                         perr_at(c, v, path, NULL, "expected a mapping or true/false, got '%s'", v->value);
                         return;
                 }
-                m->hugepages = b;
+                *enabled = b;
                 return;
         }
-        m->hugepages = true;
-        parse_fields(c, v, path, hugepages_fields, ELEMENTSOF(hugepages_fields), m);
+        *enabled = true;
+        parse_fields(c, v, path, fields, n_fields, ptr);
+}
+
+static void parse_hugepages(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
+{
+        struct vx_memory *m = ptr;
+
+        parse_switch(c, v, path, &m->hugepages, hugepages_fields, ELEMENTSOF(hugepages_fields), m);
 }
 
 static const struct field memory_fields[] = {
@@ -824,22 +834,11 @@ static const struct field vnc_fields[] = {
         {.key = "display", .type = T_INT, .offset = offsetof(struct vx_vnc, display), .min = 0, .max = 65535 - 5900},
 };
 
-/* vnc: a mapping (or empty, or true) turns it on. */
 static void parse_vnc(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
 {
         struct vx_vnc *vnc = ptr;
-        bool b;
 
-        if (v->type == VX_YNODE_SCALAR && !vx_ynode_is_null(v)) {
-                if (parse_bool_text(v->value, &b) < 0) {
-                        perr_at(c, v, path, NULL, "expected a mapping or true/false, got '%s'", v->value);
-                        return;
-                }
-                vnc->enabled = b;
-                return;
-        }
-        vnc->enabled = true;
-        parse_fields(c, v, path, vnc_fields, ELEMENTSOF(vnc_fields), vnc);
+        parse_switch(c, v, path, &vnc->enabled, vnc_fields, ELEMENTSOF(vnc_fields), vnc);
 }
 
 static void parse_video(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
