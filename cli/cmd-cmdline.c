@@ -110,18 +110,6 @@ static int print_text(const struct vx_plan *plan, const struct vx_vm_plan *only)
         return 0;
 }
 
-static json_t *json_strv(char *const *v, size_t n)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; a && i < n; i++)
-                if (json_array_append_new(a, v[i] ? json_string(v[i]) : json_null()) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
-        return a;
-}
-
 static json_t *json_vm(const struct vx_vm_plan *vp)
 {
         json_t *fds = json_array();
@@ -147,8 +135,8 @@ static json_t *json_vm(const struct vx_vm_plan *vp)
         return json_pack("{s:s, s:s, s:b, s:s, s:s, s:o*, s:o*, s:o, s:o*}", "name", vp->vm->name, "accel",
                          vp->accel == VX_ACCEL_TCG ? "tcg" : "kvm", "complete", vp->complete, "runtime_dir",
                          vp->runtime_dir, "qmp_path", vp->qmp_path, "argv",
-                         json_strv(vp->argv.items, vp->argv.n), "origin", json_strv(vp->origin, vp->argv.n),
-                         "fds", fds, "notes", json_strv(vp->notes, vp->n_notes));
+                         cli_json_strv(vp->argv.items, vp->argv.n), "origin", cli_json_strv(vp->origin, vp->argv.n),
+                         "fds", fds, "notes", cli_json_strv(vp->notes, vp->n_notes));
 }
 
 static int print_json(const struct vx_plan *plan, const struct vx_vm_plan *only)

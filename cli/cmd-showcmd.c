@@ -66,12 +66,9 @@ static int read_cmdline(long pid, struct vx_argv *ret)
 static int print_json(const char *name, const char *vm, long pid, const struct vx_argv *a)
 {
         _cleanup_(json_decrefp) json_t *root = NULL;
-        json_t *arr = json_array();
+        json_t *arr = cli_json_strv(a->items, a->n);
 
         root = json_pack("{s:s, s:s, s:I, s:o*}", "name", name, "vm", vm, "pid", (json_int_t)pid, "argv", arr);
-        for (size_t i = 0; root && arr && i < a->n; i++)
-                if (json_array_append_new(arr, json_string(a->items[i])) < 0)
-                        return log_error_errno(-ENOMEM, "Failed to build JSON: %m");
         if (!root || !arr)
                 return log_error_errno(-ENOMEM, "Failed to build JSON: %m");
         return cli_print_json(root);

@@ -70,22 +70,6 @@ static int refuse_incomplete(const struct vx_plan *plan)
         return refused;
 }
 
-static char *read_text(const char *path)
-{
-        char *text = NULL;
-        size_t len = 0;
-        FILE *f = fopen(path, "re");
-
-        if (!f)
-                return NULL;
-        if (getdelim(&text, &len, '\0', f) < 0) {
-                free(text);
-                text = NULL;
-        }
-        fclose(f);
-        return text;
-}
-
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -142,7 +126,7 @@ static int run(int argc, char **argv)
                 log_error("%s is already running; nothing was changed.", profile->name);
                 return VX_EXIT_RUNNING;
         }
-        text = read_text(argv[optind]);
+        text = cli_read_text(argv[optind]);
         return cli_supervise(TAKE_PTR(profile), TAKE_PTR(plan), argv[optind], text, &popts, foreground, wait_ready);
 }
 

@@ -123,3 +123,21 @@ int cli_parse_accel(const char *s, enum vx_accel *ret)
                 return -EINVAL;
         return 0;
 }
+
+char *cli_read_text(const char *path)
+{
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = fopen(path, "re");
+
+        if (!f)
+                return NULL;
+        if (getdelim(&text, &len, '\0', f) < 0) {
+                int saved = errno;
+                free(text);
+                text = NULL;
+                errno = saved;
+        }
+        fclose(f);
+        return text;
+}

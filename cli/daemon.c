@@ -213,21 +213,16 @@ static int adopt(const char *deployment_dir, const struct vx_saved_state *saved)
                 .force_accel = saved->force_accel,
                 .accel = saved->accel,
         };
-        size_t len = 0;
-        FILE *f;
         int r;
 
         if (asprintf(&copy, "%s/profile.yaml", deployment_dir) < 0)
                 return VX_EXIT_FAILURE;
-        f = fopen(copy, "re");
-        if (!f) {
+        text = cli_read_text(copy);
+        if (!text) {
                 log_error("%s: VMs may be running, but the profile they ran from (%s) is gone: %m", deployment_dir,
                           copy);
                 return VX_EXIT_FAILURE;
         }
-        if (getdelim(&text, &len, '\0', f) < 0)
-                text = NULL;
-        fclose(f);
         r = cli_plan_profile(copy, NULL, getenv("VMXRUN_ROOT"), &popts, &profile, &plan);
         if (r != VX_EXIT_OK)
                 return r;
