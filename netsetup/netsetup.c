@@ -359,7 +359,13 @@ int netsetup_tap_mac(const char *guest_mac, char ret[18])
         return 0;
 }
 
-static int open_tun_queue(const char *name, bool multi_queue, int *ret_fd)
+/*
+ * Opens one queue of tap name. The first one (exclusive) creates the tap
+ * with IFF_TUN_EXCL: if a tap of that name appeared since we looked, the
+ * kernel refuses (EBUSY, returned as -EEXIST) instead of attaching us to
+ * someone else's tap. The other queues attach to the tap it created.
+ */
+static int open_tun_queue(const char *name, bool multi_queue, bool exclusive, int *ret_fd)
 {
         struct ifreq ifr = {0};
         _cleanup_close_ int fd = -EBADF;
@@ -367,10 +373,11 @@ static int open_tun_queue(const char *name, bool multi_queue, int *ret_fd)
         fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multi_queue ? IFF_MULTI_QUEUE : 0);
+        ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multi_queue ? IFF_MULTI_QUEUE : 0) |
+                        (exclusive ? IFF_TUN_EXCL : 0);
         snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
         if (ioctl(fd, TUNSETIFF, &ifr) < 0)
-                return -errno;
+                return errno == EBUSY && exclusive ? -EEXIST : -errno;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -425,14 +432,17 @@ int netsetup_tap_create(struct vx_netsetup *ns, const struct vx_netsetup_tap *cf
         r = netsetup_check_ifname(cfg->name);
         if (r < 0)
                 return r;
-        /* TUNSETIFF would attach to an existing tap: check first, so nothing that exists is taken over. */
+        /*
+         * TUNSETIFF would attach to an existing tap: check first, for a clear error on any kind of
+         * link, and IFF_TUN_EXCL closes the window between this check and the open.
+         */
         r = netsetup_link_get(ns, cfg->name, &l);
         if (r >= 0)
                 return -EEXIST;
         if (r != -ENODEV)
                 return r;
         for (; opened < queues; opened++) {
-                r = open_tun_queue(cfg->name, queues > 1, &fds[opened]);
+                r = open_tun_queue(cfg->name, queues > 1, opened == 0, &fds[opened]);
                 if (r < 0)
                         break;
         }
