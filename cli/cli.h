@@ -124,8 +124,6 @@ int cli_print_json(json_t *v);
 /* A whole file as a string (NUL-terminated), or NULL with errno set. */
 char *cli_read_text(const char *path);
 
-/* A JSON array of the strings (NULL items become null), or NULL on -ENOMEM. */
-json_t *cli_json_strv(char *const *v, size_t n);
 
 /* Parses an accelerator name for --accel / VMXRUN_ACCEL. Returns 0 or -EINVAL. */
 int cli_parse_accel(const char *s, enum vx_accel *ret);

@@ -19,7 +19,7 @@
 
 static void help(FILE *out)
 {
-        fprintf(out, "Usage: vmxrun cmdline PROFILE [--vm NAME] [--accel kvm|tcg] [--root DIR] [--json]\n"
+        fprintf(out, "Usage: vmxrun cmdline PROFILE [--vm NAME] [--accel kvm|tcg] [--root DIR] [--plan] [--json]\n"
                      "\n"
                      "Prints the QEMU command line of each VM, one option per line, shell-quoted,\n"
                      "preceded by comments naming the fds vmxrun passes at start, the host actions\n"
@@ -29,41 +29,40 @@ static void help(FILE *out)
                      "      --vm NAME      only this VM\n"
                      "      --accel ACCEL  use kvm or tcg for every VM (env VMXRUN_ACCEL)\n"
                      "      --root DIR     read host facts (/dev, /proc, /sys) under DIR (env VMXRUN_ROOT)\n"
-                     "      --json         print the plan as JSON\n"
+                     "      --plan         also show the guest topology, the vCPU and emulator pinning\n"
+                     "                     and the limits start sets for QEMU\n"
+                     "      --json         print the whole plan as JSON (docs/plan-json.md): argv, fd\n"
+                     "                     table, pinning, host actions with their parameters\n"
                      "  -h, --help         show this help\n");
 }
 
-/* Deployment-wide actions, and those of the VMs shown. */
-static bool action_shown(const struct vx_host_action *a, const struct vx_vm_plan *only)
+static void print_fd(const struct vx_plan *plan, const struct vx_vm_plan *vp, const struct vx_plan_fd *fd)
 {
-        return !a->vm || !only || a->vm == only->vm;
-}
-
-static void print_fd(const struct vx_vm_plan *vp, const struct vx_plan_fd *fd)
-{
+        const struct vx_host_action *a = fd->kind == VX_PLAN_FD_QMP ? NULL : &plan->actions[fd->action];
         char queue[32] = "";
 
-        if (fd->kind != VX_PLAN_FD_QMP && vp->vm->nics[fd->nic].queues > 1)
+        if (a && a->tap.queues > 1)
                 snprintf(queue, sizeof(queue), " queue %u", fd->queue);
         switch (fd->kind) {
         case VX_PLAN_FD_QMP:
-                printf("# fd %d: QMP listening socket %s, created and passed by vmxrun at start\n",
-                       fd->number, fd->object);
+                printf("# fd %d: QMP listening socket %s, created and passed by vmxrun at start\n", fd->number,
+                       fd->object);
                 break;
         case VX_PLAN_FD_TAP:
-                printf("# fd %d: tap %s%s (vms[%zu].nics[%zu]), opened and passed by vmxrun at start\n",
-                       fd->number, fd->object, queue, vp->vm_index, fd->nic);
+                printf("# fd %d: tap %s%s (%s), opened and passed by vmxrun at start\n", fd->number, fd->object,
+                       queue, a->key);
                 break;
         case VX_PLAN_FD_VHOST:
-                printf("# fd %d: /dev/vhost-net for tap %s%s (vms[%zu].nics[%zu]), opened and passed by "
-                       "vmxrun at "
-                       "start\n",
-                       fd->number, fd->object, queue, vp->vm_index, fd->nic);
+                printf("# fd %d: /dev/vhost-net for tap %s%s (%s), opened and passed by vmxrun at start\n",
+                       fd->number, fd->object, queue, a->key);
+                break;
+        default:
                 break;
         }
 }
 
-static void print_actions(const struct vx_plan *plan, const struct vx_vm *vm)
+/* The actions of one VM (vm >= 0) or the deployment-wide ones (vm -1). */
+static void print_actions(const struct vx_plan *plan, int vm)
 {
         bool first = true;
 
@@ -73,21 +72,49 @@ static void print_actions(const struct vx_plan *plan, const struct vx_vm *vm)
                 if (a->vm != vm)
                         continue;
                 if (first)
-                        printf("# host actions%s:\n", vm ? "" : " (deployment)");
+                        printf("# host actions%s:\n", vm >= 0 ? "" : " (deployment)");
                 first = false;
                 printf("#   %s: %s [%s]\n", plan_action_kind_to_string(a->kind), a->description, a->key);
         }
 }
 
-static int print_text(const struct vx_plan *plan, const struct vx_vm_plan *only)
+/* --plan: where each vCPU runs, and the rest of what start does besides exec. */
+static int print_pinning(const struct vx_vm_plan *vp)
+{
+        const struct vx_plan_pinning *pin = &vp->pinning;
+        const struct vx_plan_topology *t = &vp->topology;
+
+        printf("# topology: %u vCPUs = %u sockets x %u dies x %u cores x %u threads\n", t->vcpus, t->sockets,
+               t->dies, t->cores, t->threads);
+        if (pin->n_vcpus == 0)
+                printf("# pinning: vCPUs not pinned\n");
+        for (size_t i = 0; i < pin->n_vcpus; i++) {
+                _cleanup_free_ char *cpus = vx_cpuset_format(&pin->vcpus[i]);
+                if (!cpus)
+                        return log_error_errno(-ENOMEM, "Out of memory.");
+                printf("# pinning: vCPU %zu (cpu-index %zu) -> host CPUs %s\n", i, i, cpus);
+        }
+        if (pin->has_emulator) {
+                _cleanup_free_ char *cpus = vx_cpuset_format(&pin->emulator);
+                if (!cpus)
+                        return log_error_errno(-ENOMEM, "Out of memory.");
+                printf("# pinning: emulator threads -> host CPUs %s\n", cpus);
+        } else
+                printf("# pinning: emulator threads not pinned\n");
+        if (vp->memlock_bytes)
+                printf("# limits: RLIMIT_MEMLOCK unlimited for QEMU (memory.lock)\n");
+        return 0;
+}
+
+static int print_text(const struct vx_plan *plan, const struct vx_vm_plan *only, bool with_plan)
 {
         bool first = true;
         int r;
 
         for (size_t i = 0; i < plan->n_actions; i++)
-                if (!plan->actions[i].vm)
+                if (plan->actions[i].vm < 0)
                         first = false;
-        print_actions(plan, NULL);
+        print_actions(plan, -1);
         for (size_t i = 0; i < plan->n_vms; i++) {
                 const struct vx_vm_plan *vp = &plan->vms[i];
 
@@ -96,11 +123,16 @@ static int print_text(const struct vx_plan *plan, const struct vx_vm_plan *only)
                 if (!first)
                         printf("\n");
                 first = false;
-                printf("# %s: accel %s; plan %s\n", vp->vm->name, vp->accel == VX_ACCEL_TCG ? "tcg" : "kvm",
+                printf("# %s: accel %s; plan %s\n", vp->name, vx_accel_to_string(vp->accel),
                        vp->complete ? "complete" : "INCOMPLETE (start refuses it; see the notes)");
-                print_actions(plan, vp->vm);
+                print_actions(plan, (int)i);
                 for (size_t j = 0; j < vp->n_fds; j++)
-                        print_fd(vp, &vp->fds[j]);
+                        print_fd(plan, vp, &vp->fds[j]);
+                if (with_plan) {
+                        r = print_pinning(vp);
+                        if (r < 0)
+                                return r;
+                }
                 for (size_t j = 0; j < vp->n_notes; j++)
                         printf("# note: %s\n", vp->notes[j]);
                 r = cli_print_argv(vp->argv.items, vp->argv.n);
@@ -110,76 +142,25 @@ static int print_text(const struct vx_plan *plan, const struct vx_vm_plan *only)
         return 0;
 }
 
-static json_t *json_vm(const struct vx_vm_plan *vp)
-{
-        json_t *fds = json_array();
-
-        for (size_t i = 0; fds && i < vp->n_fds; i++) {
-                const struct vx_plan_fd *fd = &vp->fds[i];
-                json_t *o = json_pack("{s:i, s:s, s:s}", "fd", fd->number, "kind",
-                                      plan_fd_kind_to_string(fd->kind), "object", fd->object);
-
-                if (o && fd->kind != VX_PLAN_FD_QMP &&
-                    (json_object_set_new(o, "nic", json_integer((json_int_t)fd->nic)) < 0 ||
-                     json_object_set_new(o, "queue", json_integer(fd->queue)) < 0)) {
-                        json_decref(o);
-                        o = NULL;
-                }
-                if (!o || json_array_append_new(fds, o) < 0) {
-                        json_decref(fds);
-                        return NULL;
-                }
-        }
-        if (!fds)
-                return NULL;
-        return json_pack("{s:s, s:s, s:b, s:s, s:s, s:o*, s:o*, s:o, s:o*}", "name", vp->vm->name, "accel",
-                         vp->accel == VX_ACCEL_TCG ? "tcg" : "kvm", "complete", vp->complete, "runtime_dir",
-                         vp->runtime_dir, "qmp_path", vp->qmp_path, "argv",
-                         cli_json_strv(vp->argv.items, vp->argv.n), "origin", cli_json_strv(vp->origin, vp->argv.n),
-                         "fds", fds, "notes", cli_json_strv(vp->notes, vp->n_notes));
-}
-
 static int print_json(const struct vx_plan *plan, const struct vx_vm_plan *only)
 {
-        _cleanup_(json_decrefp) json_t *root = NULL;
-        json_t *vms = json_array(), *actions = json_array();
+        _cleanup_(json_decrefp) json_t *root = plan_to_json(plan, only);
 
-        root = json_pack("{s:o*, s:o*}", "vms", vms, "host_actions", actions);
-        if (!root || !vms || !actions)
+        if (!root)
                 return log_error_errno(-ENOMEM, "Failed to build JSON: %m");
-        for (size_t i = 0; i < plan->n_vms; i++) {
-                json_t *o;
-
-                if (only && &plan->vms[i] != only)
-                        continue;
-                o = json_vm(&plan->vms[i]);
-                if (!o || json_array_append_new(vms, o) < 0)
-                        return log_error_errno(-ENOMEM, "Failed to build JSON: %m");
-        }
-        for (size_t i = 0; i < plan->n_actions; i++) {
-                const struct vx_host_action *a = &plan->actions[i];
-                json_t *o;
-
-                if (!action_shown(a, only))
-                        continue;
-                o = json_pack("{s:s, s:s, s:s, s:s, s:s?}", "kind", plan_action_kind_to_string(a->kind),
-                              "object", a->object, "description", a->description, "key", a->key, "vm",
-                              a->vm ? a->vm->name : NULL);
-                if (!o || json_array_append_new(actions, o) < 0)
-                        return log_error_errno(-ENOMEM, "Failed to build JSON: %m");
-        }
         return cli_print_json(root);
 }
 
 static int run(int argc, char **argv)
 {
-        enum { ARG_VM = 0x100, ARG_ACCEL, ARG_ROOT, ARG_JSON };
+        enum { ARG_VM = 0x100, ARG_ACCEL, ARG_ROOT, ARG_JSON, ARG_PLAN };
         static const struct option options[] = {
             {"help", no_argument, NULL, 'h'},
             {"vm", required_argument, NULL, ARG_VM},
             {"accel", required_argument, NULL, ARG_ACCEL},
             {"root", required_argument, NULL, ARG_ROOT},
             {"json", no_argument, NULL, ARG_JSON},
+            {"plan", no_argument, NULL, ARG_PLAN},
             {0},
         };
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
@@ -187,7 +168,7 @@ static int run(int argc, char **argv)
         struct vx_plan_options opts = {0};
         const char *vm_name = NULL, *root = getenv("VMXRUN_ROOT"), *accel = getenv("VMXRUN_ACCEL");
         const struct vx_vm_plan *only = NULL;
-        bool json = false;
+        bool json = false, with_plan = false;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -206,6 +187,9 @@ static int run(int argc, char **argv)
                         break;
                 case ARG_JSON:
                         json = true;
+                        break;
+                case ARG_PLAN:
+                        with_plan = true;
                         break;
                 default:
                         help(stderr);
@@ -228,7 +212,7 @@ static int run(int argc, char **argv)
                 }
         }
 
-        r = json ? print_json(plan, only) : print_text(plan, only);
+        r = json ? print_json(plan, only) : print_text(plan, only, with_plan);
         if (r < 0)
                 return VX_EXIT_FAILURE;
         if (fflush(stdout) != 0) {

@@ -66,7 +66,7 @@ static int read_cmdline(long pid, struct vx_argv *ret)
 static int print_json(const char *name, const char *vm, long pid, const struct vx_argv *a)
 {
         _cleanup_(json_decrefp) json_t *root = NULL;
-        json_t *arr = cli_json_strv(a->items, a->n);
+        json_t *arr = plan_json_strv(a->items, a->n);
 
         root = json_pack("{s:s, s:s, s:I, s:o*}", "name", name, "vm", vm, "pid", (json_int_t)pid, "argv", arr);
         if (!root || !arr)

@@ -30,30 +30,6 @@ static void help(FILE *out)
                 "5 already running (nothing changed).\n");
 }
 
-/*
- * What the profile asks for that start cannot do yet is refused before
- * anything starts, naming the key: PCI passthrough (VF and hostdev NICs) is
- * not built yet. Tap NICs, bridges, hugetlbfs mounts and hugepage pools are
- * set up by launcher/apply.c: a hugetlbfs that is not mounted yet is only a
- * host action, so it leaves the plan complete.
- */
-static int refuse_unsupported(const struct vx_profile *p)
-{
-        int refused = 0;
-
-        for (size_t v = 0; v < p->n_vms; v++)
-                for (size_t n = 0; n < p->vms[v].n_nics; n++) {
-                        const struct vx_nic *nic = &p->vms[v].nics[n];
-                        if (nic->type == VX_NIC_TAP)
-                                continue;
-                        log_error("%s: vms[%zu].nics[%zu]: %s NICs are not supported by start yet (PCI passthrough "
-                                  "is not built); refusing.",
-                                  p->file, v, n, vx_nic_type_to_string(nic->type));
-                        refused++;
-                }
-        return refused;
-}
-
 static int refuse_incomplete(const struct vx_plan *plan)
 {
         int refused = 0;
@@ -118,8 +94,6 @@ static int run(int argc, char **argv)
         r = cli_plan_profile(argv[optind], accel, getenv("VMXRUN_ROOT"), &popts, &profile, &plan);
         if (r != VX_EXIT_OK)
                 return r;
-        if (refuse_unsupported(profile) > 0)
-                return VX_EXIT_INVALID;
         if (refuse_incomplete(plan) > 0)
                 return VX_EXIT_FAILURE;
         if (runtime_is_locked(plan->deployment_dir)) {

@@ -9,7 +9,6 @@
 #include "cli.h"
 #include "log.h"
 
-#define VX_DEFAULT_RUNTIME_DIR "/run/vmxrun"
 
 static void help(FILE *out, const char *cmd)
 {

@@ -23,7 +23,6 @@
 #include "state.h"
 #include "supervisor.h"
 
-#define VX_DEFAULT_RUNTIME_DIR "/run/vmxrun"
 
 const char *cli_runtime_dir(const char *option)
 {

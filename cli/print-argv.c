@@ -33,15 +33,3 @@ int cli_print_json(json_t *v)
                 return log_error_errno(-EIO, "Failed to write JSON: %m");
         return 0;
 }
-
-json_t *cli_json_strv(char *const *v, size_t n)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; a && i < n; i++)
-                if (json_array_append_new(a, v[i] ? json_string(v[i]) : json_null()) < 0) {
-                        json_decref(a);
-                        return NULL;
-                }
-        return a;
-}

@@ -24,6 +24,10 @@
  *    of the fds once QEMU has them.
  *
  * Failure anywhere undoes what that call did; teardown undoes everything.
+ * Apply reads nothing but the plan: each action carries its parameters, and
+ * a kind apply cannot carry out (VF settings, vfio binds: not built yet) is
+ * refused by apply_deployment() with -EOPNOTSUPP, naming the profile key,
+ * before anything changed. The files: apply-internal.h.
  */
 
 #include <stddef.h>
@@ -61,15 +65,16 @@ int apply_deployment(struct vx_apply *a);
 
 /*
  * The VM's actions: first undoes what the journal still holds for it (taps
- * of a QEMU that is gone), then creates its taps and opens the vhost-net fds.
- * Returns 0 with *ret_fds (n = *ret_n, in the plan's order, i.e. vp->fds
- * without the QMP socket; free with apply_close_fds) or -errno (logged;
- * nothing of the VM's is left).
+ * of a QEMU that is gone), then creates its taps and opens their vhost-net
+ * fds. fds has one slot per entry of the VM's fd table (vp->n_fds), all
+ * -EBADF on entry; each fd apply opens lands in its entry's slot (the QMP
+ * entry is the launcher's). Returns 0, or -errno (logged; every slot is
+ * -EBADF again and nothing of the VM's is left).
  */
-int apply_vm(struct vx_apply *a, const struct vx_vm_plan *vp, int **ret_fds, size_t *ret_n);
+int apply_vm(struct vx_apply *a, const struct vx_vm_plan *vp, int *fds);
 
-/* Closes n fds and frees the array; returns NULL. */
-int *apply_close_fds(int *fds, size_t n);
+/* Closes the open fds of the table and sets each slot to -EBADF. */
+void apply_close_fds(int *fds, size_t n);
 
 /* Undoes the VM's steps (after its QEMU is gone for good). Returns 0 or -errno (logged). */
 int apply_vm_undo(struct vx_apply *a, const struct vx_vm_plan *vp);

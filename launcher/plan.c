@@ -14,7 +14,6 @@
 #define MIB (UINT64_C(1) << 20)
 #define GIB (UINT64_C(1) << 30)
 #define DEFAULT_QEMU "/usr/bin/qemu-system-x86_64"
-#define DEFAULT_RUNTIME_DIR "/run/vmxrun"
 #define PCI_SLOTS 32
 
 /*
@@ -71,6 +70,51 @@ static void sb_done(struct strbuf *sb)
         *sb = (struct strbuf){0};
 }
 
+static const struct vx_bridge *find_bridge(const struct vx_profile *p, const char *name)
+{
+        for (size_t i = 0; i < p->n_bridges; i++)
+                if (strcmp(p->bridges[i].name, name) == 0)
+                        return &p->bridges[i];
+        return NULL;
+}
+
+/* Frees what an action owns (its strings, by kind). */
+static void plan_action_done(struct vx_host_action *a)
+{
+        free(a->object);
+        free(a->description);
+        free(a->key);
+        switch (a->kind) {
+        case VX_ACTION_BRIDGE:
+                free(a->bridge.name);
+                break;
+        case VX_ACTION_UPLINK:
+                free(a->uplink.bridge);
+                free(a->uplink.uplink);
+                break;
+        case VX_ACTION_TAP:
+                free(a->tap.name);
+                free(a->tap.bridge);
+                free(a->tap.guest_mac);
+                break;
+        case VX_ACTION_VF_CONFIG:
+                free(a->vf.pf);
+                free(a->vf.pci_address);
+                free(a->vf.mac);
+                break;
+        case VX_ACTION_VFIO_BIND:
+                free(a->bind.pci_address);
+                free(a->bind.pf);
+                break;
+        case VX_ACTION_HUGETLBFS_MOUNT:
+                free(a->mount.path);
+                break;
+        case VX_ACTION_HUGEPAGES:
+        default:
+                break;
+        }
+}
+
 /*
  * Builds one VM's plan. Errors are sticky (b->r) for the same reason as in
  * struct strbuf; plan_build checks b->r once at the end.
@@ -86,6 +130,7 @@ struct builder {
         const char *pci_bus; /* "pci.0" or "pcie.0" */
         bool q35;
         bool slot_used[PCI_SLOTS];
+        bool pci_full; /* said once that no slot is left */
         int video_slot; /* reserved for the video device, -1 = none */
         int *nic_slot;  /* the slot of each NIC, -1 = none (QEMU could not take one) */
 };
@@ -202,40 +247,59 @@ static void note(struct builder *b, const char *fmt, ...)
         vp->notes[vp->n_notes++] = s;
 }
 
-static void action(struct builder *b, const struct vx_vm *vm, enum vx_host_action_kind kind,
-                   const char *object, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static void action(struct builder *b, const struct vx_vm *vm, enum vx_host_action_kind kind,
-                   const char *object, const char *key, const char *fmt, ...)
+/*
+ * Appends a host action (a copy of *a, whose strings the plan then owns) with
+ * a description. vm is the VM's index, -1 for deployment-wide actions.
+ * Returns its index in plan->actions (meaningless once b->r is set).
+ */
+static size_t action(struct builder *b, int vm, struct vx_host_action *a, const char *object, const char *key,
+                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static size_t action(struct builder *b, int vm, struct vx_host_action *a, const char *object, const char *key,
+                     const char *fmt, ...)
 {
         struct vx_plan *plan = b->plan;
-        struct vx_host_action *n, a = {.kind = kind, .vm = vm};
+        struct vx_host_action *n;
         va_list ap;
         int r;
 
-        if (b->r < 0)
-                return;
-        va_start(ap, fmt);
-        r = vasprintf(&a.description, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return fail(b, -ENOMEM);
-        a.object = strdup(object);
-        a.key = strdup(key);
-        n = realloc(plan->actions, (plan->n_actions + 1) * sizeof(*n));
-        if (!a.object || !a.key || !n) {
-                free(a.description);
-                free(a.object);
-                free(a.key);
+        a->vm = vm;
+        if (b->r >= 0) {
+                va_start(ap, fmt);
+                r = vasprintf(&a->description, fmt, ap);
+                va_end(ap);
+                if (r < 0)
+                        a->description = NULL;
+                a->object = strdup(object);
+                a->key = strdup(key);
+        }
+        n = b->r >= 0 ? realloc(plan->actions, (plan->n_actions + 1) * sizeof(*n)) : NULL;
+        if (!a->description || !a->object || !a->key || !n) {
                 if (n)
                         plan->actions = n;
-                return fail(b, -ENOMEM);
+                plan_action_done(a);
+                fail(b, -ENOMEM);
+                return 0;
         }
         plan->actions = n;
-        plan->actions[plan->n_actions++] = a;
+        plan->actions[plan->n_actions] = *a;
+        return plan->n_actions++;
 }
 
-static void add_fd(struct builder *b, enum vx_plan_fd_kind kind, const char *object, size_t nic,
+/* strdup() that keeps NULL, with the sticky error. */
+static char *dup_or_null(struct builder *b, const char *s)
+{
+        char *d;
+
+        if (!s)
+                return NULL;
+        d = strdup(s);
+        if (!d)
+                fail(b, -ENOMEM);
+        return d;
+}
+
+/* Appends an fd table entry; *ret_number is the fd number QEMU will see it under. */
+static void add_fd(struct builder *b, enum vx_plan_fd_kind kind, const char *object, size_t action_index,
                    unsigned queue, int *ret_number)
 {
         struct vx_vm_plan *vp = b->vp;
@@ -255,7 +319,7 @@ static void add_fd(struct builder *b, enum vx_plan_fd_kind kind, const char *obj
         }
         vp->fds = n;
         vp->fds[vp->n_fds++] = (struct vx_plan_fd){
-            .kind = kind, .number = *ret_number, .object = o, .nic = nic, .queue = queue};
+            .kind = kind, .number = *ret_number, .object = o, .action = action_index, .queue = queue};
 }
 
 /* Sizes as QEMU takes them: whole MiB ("2048M"). */
@@ -392,8 +456,11 @@ static void pci_init(struct builder *b)
                 if (s < 0)
                         continue;
                 if (s >= PCI_SLOTS || b->slot_used[s]) {
-                        note(b, "%s: PCI slot 0x%x is taken or out of range; QEMU picks one instead",
-                             K(b, "nics[%zu].pci-slot", i), (unsigned)s);
+                        /* Guest interface order follows PCI order: a moved NIC is not what was asked for. */
+                        b->vp->complete = false;
+                        note(b, "%s: PCI slot 0x%x is %s; start refuses this plan",
+                             K(b, "nics[%zu].pci-slot", i), (unsigned)s,
+                             s >= PCI_SLOTS ? "out of range (0x1 to 0x1f)" : "taken by another device");
                         continue;
                 }
                 b->slot_used[s] = true;
@@ -406,6 +473,11 @@ static void pci_init(struct builder *b)
         }
 }
 
+/*
+ * The lowest free slot of bus 0. When none is left the device has no
+ * address: QEMU would refuse the command line, so the plan says so and
+ * start refuses it (cmdline still prints it).
+ */
 static int pci_alloc(struct builder *b)
 {
         for (int s = 1; s < PCI_SLOTS; s++)
@@ -413,6 +485,12 @@ static int pci_alloc(struct builder *b)
                         b->slot_used[s] = true;
                         return s;
                 }
+        if (!b->pci_full) {
+                b->pci_full = true;
+                b->vp->complete = false;
+                note(b, "%s: more PCI devices than the %d slots of %s; start refuses this plan", K(b, NULL),
+                     PCI_SLOTS - 1, b->pci_bus);
+        }
         return -1;
 }
 
@@ -452,7 +530,7 @@ static void build_cpu(struct builder *b)
         const struct vx_vm *vm = b->vm;
         const char *model = vm->cpu.model ? vm->cpu.model : "max";
         struct strbuf sb = {0};
-        unsigned sockets, dies, cores, threads, vcpus = vm->vcpus ? vm->vcpus : 1;
+        const struct vx_plan_topology *t;
 
         if (b->vp->accel == VX_ACCEL_TCG && strcmp(model, "host") == 0) {
                 note(b, "%s: cpu model 'host' needs KVM; using 'max' under TCG", K(b, "cpu.model"));
@@ -463,14 +541,13 @@ static void build_cpu(struct builder *b)
                 sb_addf(&sb, ",%s", vm->cpu.features[i]);
         opt_sb(b, K(b, "cpu"), "-cpu", &sb);
 
-        sockets = vm->topology.sockets ? vm->topology.sockets : 1;
-        dies = vm->topology.dies ? vm->topology.dies : 1;
-        threads = vm->topology.threads ? vm->topology.threads : 1;
-        cores = vm->topology.cores ? vm->topology.cores : vcpus / (sockets * dies * threads);
-        if (cores == 0)
-                cores = 1;
-        opt(b, K(b, "vcpus"), "-smp", "%u,sockets=%u,dies=%u,cores=%u,threads=%u", vcpus, sockets, dies,
-            cores, threads);
+        /* The parser decided the defaults (vcpus 1, cores from vcpus) and validation the products. */
+        b->vp->topology = (struct vx_plan_topology){
+            .vcpus = vm->vcpus, .sockets = vm->topology.sockets, .dies = vm->topology.dies,
+            .cores = vm->topology.cores, .threads = vm->topology.threads};
+        t = &b->vp->topology;
+        opt(b, K(b, "vcpus"), "-smp", "%u,sockets=%u,dies=%u,cores=%u,threads=%u", t->vcpus, t->sockets, t->dies,
+            t->cores, t->threads);
 }
 
 static void build_memory(struct builder *b)
@@ -499,12 +576,18 @@ static void build_memory(struct builder *b)
                              "%s: no hugetlbfs with %s pages is mounted on this host; mem-path=%s is where "
                              "vmxrun mounts one at start",
                              K(b, "memory.hugepages"), ps, path);
-                        action(b, vm, VX_ACTION_HUGETLBFS_MOUNT, path, K(b, "memory.hugepages"),
-                               "mount hugetlbfs with pagesize=%s at %s", ps, path);
+                        action(b, (int)b->vp->vm_index,
+                               &(struct vx_host_action){.kind = VX_ACTION_HUGETLBFS_MOUNT,
+                                                        .mount = {.path = dup_or_null(b, path),
+                                                                  .page_size = page_size}},
+                               path, K(b, "memory.hugepages"), "mount hugetlbfs with pagesize=%s at %s", ps, path);
                 }
                 if (m->node >= 0)
                         snprintf(node, sizeof(node), " on node %d", m->node);
-                action(b, vm, VX_ACTION_HUGEPAGES, ps, K(b, "memory.hugepages"),
+                action(b, (int)b->vp->vm_index,
+                       &(struct vx_host_action){.kind = VX_ACTION_HUGEPAGES,
+                                                .huge = {.page_size = page_size, .node = m->node, .pages = pages}},
+                       ps, K(b, "memory.hugepages"),
                        "make sure %" PRIu64 " free %s hugepages%s are reserved for %s (%" PRIu64 "M)", pages,
                        ps, node, vm->name, mib);
 
@@ -680,6 +763,7 @@ static void build_tap(struct builder *b, size_t i, unsigned net_index)
         _cleanup_free_ int *tapfds = NULL, *vhostfds = NULL;
         struct strbuf netdev = {0}, dev = {0};
         char mtu[32] = "";
+        size_t a;
 
         if (queues > 1 && !is_virtio_model(nic)) {
                 note(b, "%s: multiqueue needs virtio-net; %s gets one queue", K(b, "nics[%zu].queues", i),
@@ -690,16 +774,29 @@ static void build_tap(struct builder *b, size_t i, unsigned net_index)
         vhostfds = calloc(queues, sizeof(int));
         if (!tapfds || !vhostfds)
                 return fail(b, -ENOMEM);
-        for (unsigned q = 0; q < queues; q++)
-                add_fd(b, VX_PLAN_FD_TAP, nic->tap, i, q, &tapfds[q]);
-        if (vhost)
-                for (unsigned q = 0; q < queues; q++)
-                        add_fd(b, VX_PLAN_FD_VHOST, nic->tap, i, q, &vhostfds[q]);
 
         if (nic->mtu)
                 snprintf(mtu, sizeof(mtu), ", mtu %u", nic->mtu);
-        action(b, b->vm, VX_ACTION_TAP, nic->tap, K(b, "nics[%zu]", i), "create tap %s on bridge %s%s%s",
-               nic->tap, nic->bridge ? nic->bridge : "(none)", mtu, queues > 1 ? ", multiqueue" : "");
+        /* The action first: its fd table entries name it. */
+        a = action(b, (int)b->vp->vm_index,
+                   &(struct vx_host_action){
+                       .kind = VX_ACTION_TAP,
+                       .tap = {.name = dup_or_null(b, nic->tap),
+                               .bridge = dup_or_null(b, nic->bridge),
+                               .guest_mac = dup_or_null(b, nic->mac),
+                               .mtu = nic->mtu,
+                               .queues = queues,
+                               .vhost = vhost,
+                               .first_fd = b->vp->n_fds,
+                               .declared_bridge = nic->bridge && find_bridge(b->plan->profile, nic->bridge)}},
+                   nic->tap, K(b, "nics[%zu]", i), "create tap %s on bridge %s%s%s%s", nic->tap,
+                   nic->bridge ? nic->bridge : "(none)", mtu, queues > 1 ? ", multiqueue" : "",
+                   vhost ? ", vhost-net" : "");
+        for (unsigned q = 0; q < queues; q++)
+                add_fd(b, VX_PLAN_FD_TAP, nic->tap, a, q, &tapfds[q]);
+        if (vhost)
+                for (unsigned q = 0; q < queues; q++)
+                        add_fd(b, VX_PLAN_FD_VHOST, nic->tap, a, q, &vhostfds[q]);
 
         sb_addf(&netdev, "tap,id=hostnet%u", net_index);
         sb_fd_list(&netdev, "fd", "fds", tapfds, queues);
@@ -720,7 +817,7 @@ static void build_tap(struct builder *b, size_t i, unsigned net_index)
         opt_sb(b, K(b, "nics[%zu]", i), "-device", &dev);
 }
 
-static void vf_action(struct builder *b, size_t i, const char *object)
+static void vf_action(struct builder *b, size_t i, const char *object, const char *pci_address)
 {
         const struct vx_nic *nic = &b->vm->nics[i];
         struct strbuf sb = {0};
@@ -742,7 +839,18 @@ static void vf_action(struct builder *b, size_t i, const char *object)
                 sb_done(&sb);
                 return fail(b, -ENOMEM);
         }
-        action(b, b->vm, VX_ACTION_VF_CONFIG, object, K(b, "nics[%zu]", i), "%s", sb.s);
+        action(b, (int)b->vp->vm_index,
+               &(struct vx_host_action){.kind = VX_ACTION_VF_CONFIG,
+                                        .vf = {.pf = dup_or_null(b, nic->pf),
+                                               .vf = nic->vf,
+                                               .pci_address = dup_or_null(b, pci_address),
+                                               .mac = dup_or_null(b, nic->mac),
+                                               .vlan = nic->vlan,
+                                               .rate_mbps = nic->rate_mbps,
+                                               .spoofchk = nic->spoofchk,
+                                               .trust = nic->trust,
+                                               .pf_mtu = nic->mtu}},
+               object, K(b, "nics[%zu]", i), "%s", sb.s);
         sb_done(&sb);
 }
 
@@ -750,6 +858,7 @@ static void build_vfio(struct builder *b, size_t i, unsigned hostdev_index)
 {
         const struct vx_nic *nic = &b->vm->nics[i];
         _cleanup_free_ char *placeholder = NULL, *pfvf = NULL;
+        struct vx_host_action bind;
         const char *host;
         struct strbuf dev = {0};
 
@@ -767,17 +876,21 @@ static void build_vfio(struct builder *b, size_t i, unsigned hostdev_index)
                              "/sys/class/net/%s/device/virtfn%d at start",
                              K(b, "nics[%zu]", i), nic->pf, nic->vf, placeholder, nic->pf, nic->vf);
                 }
-                vf_action(b, i, pfvf);
+                vf_action(b, i, pfvf, placeholder ? NULL : host);
         } else
                 host = nic->host;
 
+        bind = (struct vx_host_action){
+            .kind = VX_ACTION_VFIO_BIND,
+            .bind = {.pci_address = placeholder ? NULL : dup_or_null(b, host),
+                     .pf = dup_or_null(b, nic->type == VX_NIC_VF ? nic->pf : NULL),
+                     .vf = nic->type == VX_NIC_VF ? nic->vf : -1}};
         if (placeholder)
-                action(b, b->vm, VX_ACTION_VFIO_BIND, host, K(b, "nics[%zu]", i),
+                action(b, (int)b->vp->vm_index, &bind, host, K(b, "nics[%zu]", i),
                        "bind %s (its address resolved at start) to vfio-pci", pfvf);
         else
-                action(b, b->vm, VX_ACTION_VFIO_BIND, host, K(b, "nics[%zu]", i),
-                       "bind %s%s%s%s to vfio-pci", host, pfvf ? " (" : "", pfvf ? pfvf : "",
-                       pfvf ? ")" : "");
+                action(b, (int)b->vp->vm_index, &bind, host, K(b, "nics[%zu]", i), "bind %s%s%s%s to vfio-pci",
+                       host, pfvf ? " (" : "", pfvf ? pfvf : "", pfvf ? ")" : "");
 
         sb_addf(&dev, "vfio-pci,host=%s,id=hostdev%u", host, hostdev_index);
         sb_pci_addr(b, &dev, b->nic_slot[i] >= 0 ? b->nic_slot[i] : pci_alloc(b));
@@ -862,6 +975,29 @@ static void build_tail(struct builder *b)
                 push(b, K(b, "extra-args[%zu]", i), strdup(vm->extra_args[i]));
 }
 
+/*
+ * Where each vCPU and the emulator run, as the profile pins them (validated:
+ * one CPU list per vCPU). The launcher pins from this, never from the model.
+ */
+static void build_pinning(struct builder *b)
+{
+        const struct vx_pinning *pin = &b->vm->pinning;
+        struct vx_plan_pinning *pp = &b->vp->pinning;
+
+        if (pin->n_vcpus > 0) {
+                pp->vcpus = calloc(pin->n_vcpus, sizeof(*pp->vcpus));
+                if (!pp->vcpus)
+                        return fail(b, -ENOMEM);
+                memcpy(pp->vcpus, pin->vcpus, pin->n_vcpus * sizeof(*pp->vcpus));
+                pp->n_vcpus = pin->n_vcpus;
+        }
+        pp->has_emulator = pin->has_emulator;
+        if (pin->has_emulator)
+                pp->emulator = pin->emulator;
+        /* mem-lock=on needs the limit lifted: QEMU locks all guest memory at start. */
+        b->vp->memlock_bytes = b->vm->memory.lock ? UINT64_MAX : 0;
+}
+
 static enum vx_accel choose_accel(struct builder *b, const struct vx_plan_options *opts)
 {
         const struct vx_vm *vm = b->vm;
@@ -907,6 +1043,9 @@ static int build_vm(struct vx_plan *plan, size_t index, const struct vx_host_fac
         vp->vm = vm;
         vp->vm_index = index;
         vp->complete = true;
+        vp->name = strdup(vm->name);
+        if (!vp->name)
+                return -ENOMEM;
         if (asprintf(&vp->runtime_dir, "%s/%s", plan->deployment_dir, vm->name) < 0) {
                 vp->runtime_dir = NULL;
                 return -ENOMEM;
@@ -918,6 +1057,7 @@ static int build_vm(struct vx_plan *plan, size_t index, const struct vx_host_fac
 
         vp->accel = choose_accel(&b, opts);
         pci_init(&b);
+        build_pinning(&b);
 
         push(&b, K(&b, "qemu"), strdup(vm->qemu ? vm->qemu : DEFAULT_QEMU));
         build_name_machine(&b);
@@ -947,13 +1087,22 @@ static int build_bridges(struct vx_plan *plan)
                 snprintf(key, sizeof(key), "bridges[%zu]", i);
                 if (br->mtu)
                         snprintf(mtu, sizeof(mtu), ", mtu %u", br->mtu);
-                action(&b, NULL, VX_ACTION_BRIDGE, br->name, key,
-                       "create bridge %s (stp %s%s), or use the existing one", br->name,
+                action(&b, -1,
+                       &(struct vx_host_action){.kind = VX_ACTION_BRIDGE,
+                                                .bridge = {.name = dup_or_null(&b, br->name),
+                                                           .stp = br->stp,
+                                                           .forward_delay = br->forward_delay,
+                                                           .mtu = br->mtu}},
+                       br->name, key, "create bridge %s (stp %s%s), or use the existing one", br->name,
                        br->stp ? "on" : "off", mtu);
                 if (br->uplink) {
                         snprintf(key, sizeof(key), "bridges[%zu].uplink", i);
-                        action(&b, NULL, VX_ACTION_UPLINK, br->uplink, key, "enslave %s to bridge %s%s",
-                               br->uplink, br->name,
+                        action(&b, -1,
+                               &(struct vx_host_action){.kind = VX_ACTION_UPLINK,
+                                                        .uplink = {.bridge = dup_or_null(&b, br->name),
+                                                                   .uplink = dup_or_null(&b, br->uplink),
+                                                                   .move_host_address = br->move_host_address}},
+                               br->uplink, key, "enslave %s to bridge %s%s", br->uplink, br->name,
                                br->move_host_address ? ", moving its addresses and routes to the bridge"
                                                      : "");
                 }
@@ -978,8 +1127,11 @@ int plan_build(const struct vx_profile *p, const struct vx_host_facts *facts,
         plan->profile = p;
         runtime = opts && opts->runtime_dir ? opts->runtime_dir
                   : p->host.runtime_dir     ? p->host.runtime_dir
-                                            : DEFAULT_RUNTIME_DIR;
-        if (asprintf(&plan->deployment_dir, "%s/%s", runtime, p->name) < 0) {
+                                            : VX_DEFAULT_RUNTIME_DIR;
+        plan->deployment = strdup(p->name);
+        plan->runtime_root = strdup(runtime);
+        if (!plan->deployment || !plan->runtime_root ||
+            asprintf(&plan->deployment_dir, "%s/%s", runtime, p->name) < 0) {
                 plan->deployment_dir = NULL;
                 return -ENOMEM;
         }
@@ -1014,8 +1166,10 @@ struct vx_plan *plan_free(struct vx_plan *plan)
         for (size_t i = 0; i < plan->n_vms; i++) {
                 struct vx_vm_plan *vp = &plan->vms[i];
 
+                free(vp->name);
                 free(vp->runtime_dir);
                 free(vp->qmp_path);
+                free(vp->pinning.vcpus);
                 strv_free(vp->origin, vp->argv.n);
                 vx_argv_done(&vp->argv);
                 for (size_t j = 0; j < vp->n_fds; j++)
@@ -1024,12 +1178,11 @@ struct vx_plan *plan_free(struct vx_plan *plan)
                 strv_free(vp->notes, vp->n_notes);
         }
         free(plan->vms);
-        for (size_t i = 0; i < plan->n_actions; i++) {
-                free(plan->actions[i].object);
-                free(plan->actions[i].description);
-                free(plan->actions[i].key);
-        }
+        for (size_t i = 0; i < plan->n_actions; i++)
+                plan_action_done(&plan->actions[i]);
         free(plan->actions);
+        free(plan->deployment);
+        free(plan->runtime_root);
         free(plan->deployment_dir);
         free(plan);
         return NULL;
@@ -1040,6 +1193,20 @@ const struct vx_vm_plan *plan_find_vm(const struct vx_plan *plan, const char *na
         for (size_t i = 0; i < plan->n_vms; i++)
                 if (strcmp(plan->vms[i].vm->name, name) == 0)
                         return &plan->vms[i];
+        return NULL;
+}
+
+const struct vx_host_action *plan_find_action(const struct vx_plan *plan, enum vx_host_action_kind kind,
+                                              const char *object)
+{
+        for (size_t i = 0; i < plan->n_actions; i++) {
+                const struct vx_host_action *a = &plan->actions[i];
+
+                if (a->kind != kind || a->vm >= 0)
+                        continue;
+                if (kind == VX_ACTION_UPLINK ? strcmp(a->uplink.bridge, object) == 0 : strcmp(a->object, object) == 0)
+                        return a;
+        }
         return NULL;
 }
 

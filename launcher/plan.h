@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "argv.h"
 #include "cleanup.h"
 #include "facts.h"
@@ -25,11 +27,13 @@ struct vx_plan_options {
 };
 
 /*
- * Fd numbers are fixed by the plan: the launcher dup2()s each fd to its number
- * in the child. When an fd already has its number, dup2() is a no-op that keeps
- * FD_CLOEXEC: clear the flag with fcntl() instead. Numbers are VX_PLAN_FIRST_FD
- * for QMP, then per tap NIC in NIC order its tap fds (one per queue), then its
- * vhost fds (one per queue) when it uses vhost. VF and hostdev NICs take none.
+ * The fd table: every fd QEMU inherits, at the number argv names (fd=N).
+ * Numbers start at VX_PLAN_FIRST_FD and follow the table's order. The
+ * launcher creates the QMP socket itself; apply opens every other entry
+ * (through the action named by `action`) and hands back one fd per entry,
+ * so spawn passes exactly this table and nothing else relies on an order.
+ * When an fd already has its number, dup2() is a no-op that keeps
+ * FD_CLOEXEC: the child clears the flag instead.
  */
 #define VX_PLAN_FIRST_FD 3
 
@@ -37,36 +41,117 @@ enum vx_plan_fd_kind {
         VX_PLAN_FD_QMP,   /* listening unix socket for QMP, created by vmxrun */
         VX_PLAN_FD_TAP,   /* /dev/net/tun opened and named by vmxrun (one per queue) */
         VX_PLAN_FD_VHOST, /* /dev/vhost-net (one per queue) */
+        _VX_PLAN_FD_KIND_MAX,
 };
 
 struct vx_plan_fd {
         enum vx_plan_fd_kind kind;
-        int number;   /* the fd number QEMU sees, named in argv as fd=N */
-        char *object; /* what it is for: socket path, tap name */
-        size_t nic;   /* index into vm->nics for TAP/VHOST */
+        int number;    /* the fd number QEMU sees, named in argv as fd=N */
+        char *object;  /* what it is for: socket path, tap name */
+        size_t action; /* TAP/VHOST: index into plan->actions of the tap that opens it */
         unsigned queue;
 };
 
 enum vx_host_action_kind {
-        VX_ACTION_BRIDGE,     /* create bridge (or use an existing one) */
-        VX_ACTION_UPLINK,     /* enslave a host interface to a bridge */
-        VX_ACTION_TAP,        /* create a tap on a bridge */
-        VX_ACTION_VF_CONFIG,  /* set a VF's MAC, VLAN, rate, spoofchk, trust (object "p3p1/vf0") */
-        VX_ACTION_VFIO_BIND,  /* bind a PCI device to vfio-pci (object: address, or "@p3p1/vf0@") */
-        VX_ACTION_HUGEPAGES,  /* enough free pages in the hugepage pool (object: page size, "1G") */
-        VX_ACTION_HUGETLBFS_MOUNT, /* mount a hugetlbfs with that page size (object: mount point) */
+        VX_ACTION_BRIDGE,          /* create a bridge (or use an existing one) */
+        VX_ACTION_UPLINK,          /* enslave a host interface to a bridge (carried out with its bridge) */
+        VX_ACTION_TAP,             /* create a tap on a bridge, open its queues (and vhost-net) */
+        VX_ACTION_VF_CONFIG,       /* set a VF's MAC, VLAN, rate, spoofchk, trust */
+        VX_ACTION_VFIO_BIND,       /* bind a PCI device to vfio-pci */
+        VX_ACTION_HUGEPAGES,       /* enough free pages in a hugepage pool */
+        VX_ACTION_HUGETLBFS_MOUNT, /* mount a hugetlbfs with a page size */
+        _VX_HOST_ACTION_KIND_MAX,
 };
 
+struct vx_action_bridge {
+        char *name;
+        bool stp;
+        int forward_delay; /* seconds, -1: kernel default */
+        unsigned mtu;      /* 0: kernel default */
+};
+
+struct vx_action_uplink {
+        char *bridge;
+        char *uplink;
+        bool move_host_address;
+};
+
+struct vx_action_tap {
+        char *name;
+        char *bridge;     /* NULL: no bridge */
+        char *guest_mac;  /* NULL: QEMU picks, the tap gets a random fe: MAC */
+        unsigned mtu;     /* 0: the bridge's */
+        unsigned queues;  /* >= 1 */
+        bool vhost;       /* a /dev/vhost-net fd per queue too */
+        size_t first_fd;  /* index into the VM's fd table: queues tap fds, then (vhost) queues vhost fds */
+        bool declared_bridge; /* the bridge is one of the profile's bridges (else it must exist) */
+};
+
+struct vx_action_vf_config {
+        char *pf;          /* the PF's interface */
+        int vf;            /* VF index */
+        char *pci_address; /* the VF's address on this host, NULL when it is not here (resolved at start) */
+        char *mac;         /* NULL: leave */
+        int vlan;          /* -1: leave */
+        int rate_mbps;     /* -1: leave */
+        enum vx_tristate spoofchk, trust;
+        unsigned pf_mtu;   /* 0: leave */
+};
+
+struct vx_action_vfio_bind {
+        char *pci_address; /* NULL: the VF pf/vf, resolved at start */
+        char *pf;          /* VF NICs: the PF and VF index; NULL for a hostdev */
+        int vf;
+};
+
+struct vx_action_hugepages {
+        uint64_t page_size; /* bytes */
+        int node;           /* -1: the whole host */
+        uint64_t pages;     /* pages the VM needs */
+};
+
+struct vx_action_mount {
+        char *path;
+        uint64_t page_size;
+};
+
+/*
+ * One host action, with every parameter apply needs resolved here: apply
+ * reads nothing but the plan.
+ */
 struct vx_host_action {
         enum vx_host_action_kind kind;
-        char *object;      /* bridge/tap name, PCI address, page size */
+        char *object;      /* bridge/tap name, PCI address, page size: what a human calls it */
         char *description; /* one line for humans */
         char *key;         /* profile key path that asks for it */
-        const struct vx_vm *vm; /* NULL for deployment-wide actions (bridges) */
+        int vm;            /* index into plan->vms; -1 for deployment-wide actions (bridges) */
+        union {
+                struct vx_action_bridge bridge;
+                struct vx_action_uplink uplink;
+                struct vx_action_tap tap;
+                struct vx_action_vf_config vf;
+                struct vx_action_vfio_bind bind;
+                struct vx_action_hugepages huge;
+                struct vx_action_mount mount;
+        };
+};
+
+/* Where each vCPU runs: vCPU i is QEMU's cpu-index i. */
+struct vx_plan_pinning {
+        struct vx_cpuset *vcpus; /* one CPU list per vCPU; n_vcpus 0: vCPUs not pinned */
+        size_t n_vcpus;
+        bool has_emulator;
+        struct vx_cpuset emulator; /* every thread that is not a pinned vCPU */
+};
+
+/* The guest CPU topology, defaults decided (by the profile parser). */
+struct vx_plan_topology {
+        unsigned vcpus, sockets, dies, cores, threads;
 };
 
 struct vx_vm_plan {
-        const struct vx_vm *vm;
+        const struct vx_vm *vm;    /* the model it was planned from (for cmdline/explain); launch reads the plan */
+        char *name;
         size_t vm_index;
         char *runtime_dir;         /* <runtime>/<deployment>/<vm> */
         char *qmp_path;            /* <runtime_dir>/qmp.sock */
@@ -76,6 +161,9 @@ struct vx_vm_plan {
                                     * for options vmxrun always adds; parallel to argv.items */
         struct vx_plan_fd *fds;
         size_t n_fds;
+        struct vx_plan_topology topology;
+        struct vx_plan_pinning pinning;
+        uint64_t memlock_bytes;    /* RLIMIT_MEMLOCK for QEMU: 0 leave it, UINT64_MAX unlimited (memory.lock) */
         char **notes;              /* things the user should know (TCG fallback, unresolved VF, ...) */
         size_t n_notes;
         bool complete;             /* false when a value could only be a placeholder (VF not on this
@@ -84,6 +172,8 @@ struct vx_vm_plan {
 
 struct vx_plan {
         const struct vx_profile *profile;
+        char *deployment;     /* the deployment's name */
+        char *runtime_root;   /* <runtime>: where .shared/ lives */
         char *deployment_dir; /* <runtime>/<deployment> */
         struct vx_vm_plan *vms;
         size_t n_vms;
@@ -111,3 +201,18 @@ const struct vx_vm_plan *plan_find_vm(const struct vx_plan *plan, const char *na
 /* Names for output and JSON ("qmp", "tap", "vhost"; "bridge", "vf-config", ...); NULL when out of range. */
 const char *plan_fd_kind_to_string(enum vx_plan_fd_kind k);
 const char *plan_action_kind_to_string(enum vx_host_action_kind k);
+
+/* The deployment-wide action of that kind and object (a bridge, an uplink of a bridge), or NULL. */
+const struct vx_host_action *plan_find_action(const struct vx_plan *plan, enum vx_host_action_kind kind,
+                                              const char *object);
+
+/*
+ * The plan as JSON: runtime dirs, per VM its argv (with origins), fd table,
+ * pinning, notes, and the host actions with their parameters. only: one VM,
+ * or NULL for all. Returns a new object, or NULL on -ENOMEM. The format is
+ * docs/plan-json.md; golden files (tests/golden/<profile>.plan.json) keep it.
+ */
+json_t *plan_to_json(const struct vx_plan *plan, const struct vx_vm_plan *only);
+
+/* A JSON array of n strings (NULL items become null), as argv and notes are printed; NULL on -ENOMEM. */
+json_t *plan_json_strv(char *const *v, size_t n);

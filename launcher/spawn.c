@@ -91,9 +91,10 @@ static void __attribute__((noreturn)) child_exec(char *const argv[], const struc
         if (syscall(SYS_close_range, (unsigned)top, ~0U, 0) < 0)
                 child_fail(STDERR_FILENO, "close_range");
 
-        if (opts->lock_memory) {
-                struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
-                if (setrlimit(RLIMIT_MEMLOCK, &unlimited) < 0)
+        if (opts->memlock_bytes) {
+                rlim_t v = opts->memlock_bytes == UINT64_MAX ? RLIM_INFINITY : (rlim_t)opts->memlock_bytes;
+                struct rlimit lim = {v, v};
+                if (setrlimit(RLIMIT_MEMLOCK, &lim) < 0)
                         child_fail(STDERR_FILENO, "raise RLIMIT_MEMLOCK");
         }
 

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cpuset.h"
@@ -25,7 +26,7 @@ struct vx_spawn_options {
         size_t n_fds;
         int log_fd;             /* stdout and stderr of the child; -EBADF: /dev/null */
         bool drop_capabilities; /* clear every capability and set no_new_privs before exec */
-        bool lock_memory;       /* raise RLIMIT_MEMLOCK to unlimited first (mem-lock=on) */
+        uint64_t memlock_bytes; /* RLIMIT_MEMLOCK for the child: 0 leave it, UINT64_MAX unlimited */
         const struct vx_cpuset *affinity; /* CPU set of the child before exec, or NULL: every thread
                                            * QEMU creates inherits it, so this pins the emulator */
 };

@@ -149,13 +149,13 @@ static int watch_vm(struct vx_supervisor *sv, size_t i)
         if (r >= 0)
                 r = epoll_add(sv, qmp_get_fd(slot->inst.qmp), EV_QMP, i);
         if (r < 0)
-                return log_error_errno(r, "%s: failed to watch QEMU: %m", slot->inst.plan->vm->name);
+                return log_error_errno(r, "%s: failed to watch QEMU: %m", slot->inst.plan->name);
         slot->readiness = readiness_free(slot->readiness);
         if (!slot->inst.ready && slot->inst.plan->vm->ready.console_pattern) {
                 r = readiness_watch(slot->inst.plan, &slot->readiness);
                 if (r < 0)
                         return log_error_errno(r, "%s: failed to watch the console for readiness: %m",
-                                               slot->inst.plan->vm->name);
+                                               slot->inst.plan->name);
                 r = epoll_add(sv, readiness_fd(slot->readiness), EV_CONSOLE, i);
                 if (r < 0)
                         return r;
@@ -176,7 +176,7 @@ static void check_qmp_ready(struct vx_supervisor *sv, struct vm_slot *slot)
         if (qmp_query_status(slot->inst.qmp, VX_QMP_COMMAND_TIMEOUT_MS, &status, NULL, NULL) < 0 ||
             strcmp(status, want) != 0)
                 return;
-        log_info("%s: ready (QEMU is %s).", slot->inst.plan->vm->name, status);
+        log_info("%s: ready (QEMU is %s).", slot->inst.plan->name, status);
         slot->inst.ready = true;
         save_state(sv);
         maybe_notify(sv, false);
@@ -210,7 +210,7 @@ static void rollback_started(struct vx_supervisor *sv, const bool *started)
         for (size_t i = 0; i < sv->n_slots; i++) {
                 if (!started[i])
                         continue;
-                log_info("%s: stopping it again: the deployment did not start.", sv->slots[i].inst.plan->vm->name);
+                log_info("%s: stopping it again: the deployment did not start.", sv->slots[i].inst.plan->name);
                 vm_kill(&sv->slots[i].inst);
                 runtime_remove_vm_dir(sv->slots[i].inst.plan->runtime_dir);
                 (void)apply_vm_undo(sv->apply, sv->slots[i].inst.plan);
@@ -220,24 +220,27 @@ static void rollback_started(struct vx_supervisor *sv, const bool *started)
 
 /*
  * Creates the VM's taps (new ones: those of a previous QEMU died with it) and
- * starts QEMU with their fds. Our copies are closed once QEMU has them, so
- * the taps live exactly as long as QEMU.
+ * starts QEMU, paused, with the plan's fd table. Our copies are closed once
+ * QEMU has them, so the taps live exactly as long as QEMU.
  */
-/* A VM's taps, then its QEMU, paused. The supervisor's copies of the tap fds close once QEMU has them. */
 static int spawn_vm(struct vx_supervisor *sv, struct vx_vm_instance *inst)
 {
-        int *fds = NULL;
-        size_t n = 0;
+        size_t n = inst->plan->n_fds;
+        _cleanup_free_ int *fds = malloc((n ? n : 1) * sizeof(int));
         int r;
 
-        r = apply_vm(sv->apply, inst->plan, &fds, &n);
+        if (!fds)
+                return log_error_errno(-ENOMEM, "Out of memory.");
+        for (size_t i = 0; i < n; i++)
+                fds[i] = -EBADF;
+        r = apply_vm(sv->apply, inst->plan, fds);
         if (r < 0) {
                 free(inst->last_error);
                 inst->last_error = strdup("host networking failed; see the supervisor log");
                 inst->state = VX_VM_FAILED;
                 return r;
         }
-        r = vm_spawn(inst, fds, n);
+        r = vm_spawn(inst, fds);
         apply_close_fds(fds, n);
         if (r < 0)
                 (void)apply_vm_undo(sv->apply, inst->plan);
@@ -324,7 +327,7 @@ static int spawn_all(struct vx_supervisor *sv, const struct vx_saved_state *save
 {
         for (size_t i = 0; i < sv->n_slots; i++) {
                 struct vx_vm_instance *inst = &sv->slots[i].inst;
-                const struct vx_saved_vm *old = saved ? state_find_vm(saved, inst->plan->vm->name) : NULL;
+                const struct vx_saved_vm *old = saved ? state_find_vm(saved, inst->plan->name) : NULL;
                 int r;
 
                 if (old && old->pid > 0) {
@@ -334,19 +337,19 @@ static int spawn_all(struct vx_supervisor *sv, const struct vx_saved_state *save
                                 inst->started_usec = old->started_usec;
                                 inst->ready = old->ready || (!inst->plan->vm->ready.console_pattern &&
                                                              !inst->plan->vm->ready.qmp_status);
-                                log_info("%s: adopted running QEMU (pid %d).", inst->plan->vm->name, (int)old->pid);
+                                log_info("%s: adopted running QEMU (pid %d).", inst->plan->name, (int)old->pid);
                                 continue;
                         }
                         vm_instance_done(inst);
                         *inst = (struct vx_vm_instance){.plan = inst->plan, .pidfd = -EBADF};
                         if (r != -ESRCH)
                                 return r;
-                        log_info("%s: the QEMU recorded as pid %d is gone; starting it.", inst->plan->vm->name,
+                        log_info("%s: the QEMU recorded as pid %d is gone; starting it.", inst->plan->name,
                                  (int)old->pid);
                 }
                 if (!inst->plan->complete)
                         return log_error_errno(-EOPNOTSUPP, "%s: the plan is not complete on this host (%s); refusing.",
-                                               inst->plan->vm->name,
+                                               inst->plan->name,
                                                inst->plan->n_notes ? inst->plan->notes[0] : "see `vmxrun cmdline`");
                 r = spawn_vm(sv, inst);
                 if (r < 0)
@@ -367,8 +370,8 @@ static int attach_all(struct vx_supervisor *sv, const bool *spawned)
                 r = attach_vm(sv, inst);
                 if (r < 0)
                         return r;
-                log_info("%s: running (pid %d, %zu vCPUs pinned).", inst->plan->vm->name, (int)inst->pid,
-                         inst->plan->vm->pinning.n_vcpus);
+                log_info("%s: running (pid %d, %zu vCPUs pinned).", inst->plan->name, (int)inst->pid,
+                         inst->plan->pinning.n_vcpus);
         }
         return 0;
 }
@@ -566,7 +569,7 @@ static void kill_slot(struct vm_slot *slot)
 
 static void begin_stop(struct vm_slot *slot, unsigned timeout_s, bool force)
 {
-        const char *name = slot->inst.plan->vm->name;
+        const char *name = slot->inst.plan->name;
 
         slot->stop_requested = true;
         if (slot->inst.state == VX_VM_BACKOFF || slot->inst.state == VX_VM_FAILED) {
@@ -596,7 +599,7 @@ static void begin_stop(struct vm_slot *slot, unsigned timeout_s, bool force)
 
 static void escalate_stop(struct vm_slot *slot)
 {
-        const char *name = slot->inst.plan->vm->name;
+        const char *name = slot->inst.plan->name;
 
         if (slot->stop_stage == STOP_POWERDOWN) {
                 log_info("%s: the guest did not power off in time; sending quit.", name);
@@ -614,7 +617,7 @@ static bool stop_done(const struct vx_supervisor *sv, const struct pending_stop 
 {
         for (size_t i = 0; i < sv->n_slots; i++) {
                 const struct vm_slot *slot = &sv->slots[i];
-                if (p->vm && strcmp(p->vm, slot->inst.plan->vm->name) != 0)
+                if (p->vm && strcmp(p->vm, slot->inst.plan->name) != 0)
                         continue;
                 if (slot_active(slot))
                         return false;
@@ -652,7 +655,7 @@ static void answer_pending(struct vx_supervisor *sv, bool all)
 static void restart_or_give_up(struct vm_slot *slot)
 {
         const struct vx_restart *policy = &slot->inst.plan->vm->restart;
-        const char *name = slot->inst.plan->vm->name;
+        const char *name = slot->inst.plan->name;
         int64_t now = monotonic_ms(), delay;
         size_t kept = 0;
 
@@ -697,13 +700,13 @@ static void record_crash(struct vm_slot *slot, int status)
                 return;
         free(slot->inst.last_error);
         slot->inst.last_error = why;
-        log_warning("%s: %s.", slot->inst.plan->vm->name, why);
+        log_warning("%s: %s.", slot->inst.plan->name, why);
 }
 
 static void on_qemu_exit(struct vx_supervisor *sv, size_t i)
 {
         struct vm_slot *slot = &sv->slots[i];
-        const char *name = slot->inst.plan->vm->name;
+        const char *name = slot->inst.plan->name;
         bool guest_off = slot->inst.guest_shutdown && !slot->panicked;
         int status;
 
@@ -735,7 +738,7 @@ static void on_qemu_exit(struct vx_supervisor *sv, size_t i)
 static void on_restart_timer(struct vx_supervisor *sv, size_t i)
 {
         struct vm_slot *slot = &sv->slots[i];
-        const char *name = slot->inst.plan->vm->name;
+        const char *name = slot->inst.plan->name;
         int r;
 
         if (slot->n_restart_times < slot->inst.plan->vm->restart.max_restarts)
@@ -774,7 +777,7 @@ static void on_timer(struct vx_supervisor *sv, size_t i)
 static void on_qmp(struct vx_supervisor *sv, size_t i)
 {
         struct vm_slot *slot = &sv->slots[i];
-        const char *name = slot->inst.plan->vm->name;
+        const char *name = slot->inst.plan->name;
         int r;
 
         r = qmp_process(slot->inst.qmp);
@@ -812,14 +815,14 @@ static void on_console(struct vx_supervisor *sv, size_t i)
 
         r = readiness_process(slot->readiness);
         if (r > 0) {
-                log_info("%s: ready (console printed '%s').", slot->inst.plan->vm->name,
+                log_info("%s: ready (console printed '%s').", slot->inst.plan->name,
                          slot->inst.plan->vm->ready.console_pattern);
                 slot->inst.ready = true;
                 slot->readiness = readiness_free(slot->readiness);
                 save_state(sv);
                 maybe_notify(sv, false);
         } else if (r < 0) {
-                log_warning_errno(r, "%s: lost the console log, readiness unknown: %m", slot->inst.plan->vm->name);
+                log_warning_errno(r, "%s: lost the console log, readiness unknown: %m", slot->inst.plan->name);
                 slot->readiness = readiness_free(slot->readiness);
         }
 }
@@ -829,7 +832,7 @@ static void on_console(struct vx_supervisor *sv, size_t i)
 static struct vm_slot *find_slot(struct vx_supervisor *sv, const char *name)
 {
         for (size_t i = 0; i < sv->n_slots; i++)
-                if (strcmp(sv->slots[i].inst.plan->vm->name, name) == 0)
+                if (strcmp(sv->slots[i].inst.plan->name, name) == 0)
                         return &sv->slots[i];
         return NULL;
 }
@@ -869,7 +872,7 @@ static json_t *handle_stop(struct vx_supervisor *sv, json_t *req, int *client_fd
         sv->pending = p;
         sv->pending[sv->n_pending++] = (struct pending_stop){.fd = TAKE_FD(*client_fd), .vm = vm ? strdup(vm) : NULL};
         for (size_t i = 0; i < sv->n_slots; i++)
-                if (!vm || strcmp(vm, sv->slots[i].inst.plan->vm->name) == 0)
+                if (!vm || strcmp(vm, sv->slots[i].inst.plan->name) == 0)
                         begin_stop(&sv->slots[i], timeout_s, force);
         save_state(sv);
         answer_pending(sv, false);

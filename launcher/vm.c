@@ -119,7 +119,7 @@ static void set_last_error(struct vx_vm_instance *inst, int r, const char *what)
                 inst->last_error = NULL;
         /* The step that failed was logged where it failed; what QEMU wrote is the rest of the story. */
         if (tail)
-                log_error("%s: QEMU said: %s", inst->plan->vm->name, tail);
+                log_error("%s: QEMU said: %s", inst->plan->name, tail);
 }
 
 int vm_read_start_ticks(pid_t pid, unsigned long long *ret)
@@ -145,7 +145,61 @@ int vm_read_start_ticks(pid_t pid, unsigned long long *ret)
         return 0;
 }
 
-static bool vcpu_pinned(const struct vx_vm_instance *inst, pid_t tid)
+/*
+ * QEMU's cpu-index of a vCPU as reported. Where QEMU gives the topology ids
+ * (socket, die, core, thread), the index is computed from them and the
+ * plan's topology, as x86 numbers CPUs; it must agree with cpu-index.
+ */
+static int vcpu_index(const struct vx_vm_instance *inst, const struct vx_qmp_vcpu *c, size_t *ret)
+{
+        const struct vx_plan_topology *t = &inst->plan->topology;
+        const struct vx_qmp_cpu_props *p = &c->props;
+
+        if (p->socket_id >= 0 && p->core_id >= 0 && p->thread_id >= 0) {
+                unsigned die = p->die_id >= 0 ? (unsigned)p->die_id : 0;
+                size_t idx = (((size_t)p->socket_id * t->dies + die) * t->cores + (size_t)p->core_id) * t->threads +
+                             (size_t)p->thread_id;
+
+                if (idx != (size_t)c->cpu_index)
+                        return -EPROTO;
+        }
+        *ret = (size_t)c->cpu_index;
+        return 0;
+}
+
+/*
+ * The thread of each planned vCPU, by cpu-index (not by the reply's order).
+ * Returns 0 and a malloc'd array of n_vcpus thread ids, or -EPROTO when
+ * QEMU's answer does not match the plan (logged).
+ */
+static int vcpu_threads(const struct vx_vm_instance *inst, pid_t **ret)
+{
+        const struct vx_vm_plan *vp = inst->plan;
+        size_t n = vp->topology.vcpus;
+        _cleanup_free_ pid_t *tids = calloc(n ? n : 1, sizeof(pid_t));
+
+        if (!tids)
+                return log_error_errno(-ENOMEM, "Out of memory.");
+        if (inst->n_vcpus != n)
+                return log_error_errno(-EPROTO, "%s: QEMU reports %zu vCPUs, the plan has %zu.", vp->name,
+                                       inst->n_vcpus, n);
+        for (size_t i = 0; i < inst->n_vcpus; i++) {
+                size_t idx;
+
+                if (vcpu_index(inst, &inst->vcpus[i], &idx) < 0)
+                        return log_error_errno(-EPROTO, "%s: vCPU thread %d: cpu-index %d does not match its "
+                                               "socket/core/thread ids for the plan's topology.", vp->name,
+                                               (int)inst->vcpus[i].thread_id, inst->vcpus[i].cpu_index);
+                if (idx >= n || tids[idx] != 0)
+                        return log_error_errno(-EPROTO, "%s: QEMU reports cpu-index %zu %s.", vp->name, idx,
+                                               idx >= n ? "beyond the plan's vCPUs" : "twice");
+                tids[idx] = inst->vcpus[i].thread_id;
+        }
+        *ret = TAKE_PTR(tids);
+        return 0;
+}
+
+static bool is_vcpu_thread(const struct vx_vm_instance *inst, pid_t tid)
 {
         for (size_t i = 0; i < inst->n_vcpus; i++)
                 if (inst->vcpus[i].thread_id == tid)
@@ -155,21 +209,23 @@ static bool vcpu_pinned(const struct vx_vm_instance *inst, pid_t tid)
 
 int vm_pin(struct vx_vm_instance *inst)
 {
-        const struct vx_pinning *pin = &inst->plan->vm->pinning;
-        _cleanup_free_ pid_t *tids = NULL;
+        const struct vx_plan_pinning *pin = &inst->plan->pinning;
+        const char *name = inst->plan->name;
+        _cleanup_free_ pid_t *tids = NULL, *vcpu_tids = NULL;
         size_t n_tids = 0;
         int r;
 
-        if (pin->n_vcpus > 0 && pin->n_vcpus != inst->n_vcpus)
-                return log_error_errno(-EPROTO, "%s: QEMU reports %zu vCPUs, the profile pins %zu.",
-                                       inst->plan->vm->name, inst->n_vcpus, pin->n_vcpus);
+        if (pin->n_vcpus > 0) {
+                r = vcpu_threads(inst, &vcpu_tids);
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < pin->n_vcpus; i++) {
-                r = affinity_set(inst->vcpus[i].thread_id, &pin->vcpus[i]);
+                r = affinity_set(vcpu_tids[i], &pin->vcpus[i]);
                 if (r < 0) {
                         _cleanup_free_ char *list = vx_cpuset_format(&pin->vcpus[i]);
-                        return log_error_errno(r, "%s: failed to pin vCPU %zu (thread %d) to CPUs %s: %m",
-                                               inst->plan->vm->name, i, (int)inst->vcpus[i].thread_id,
-                                               list ?: "?");
+                        return log_error_errno(r, "%s: failed to pin vCPU %zu (thread %d) to CPUs %s: %m", name, i,
+                                               (int)vcpu_tids[i], list ?: "?");
                 }
         }
         if (!pin->has_emulator)
@@ -178,14 +234,13 @@ int vm_pin(struct vx_vm_instance *inst)
         /* New threads inherit the emulator set from the main thread; re-pin the ones that exist. */
         r = affinity_list_threads(NULL, inst->pid, &tids, &n_tids);
         if (r < 0)
-                return log_error_errno(r, "%s: failed to list QEMU's threads: %m", inst->plan->vm->name);
+                return log_error_errno(r, "%s: failed to list QEMU's threads: %m", name);
         for (size_t i = 0; i < n_tids; i++) {
-                if (vcpu_pinned(inst, tids[i]) && pin->n_vcpus > 0)
+                if (pin->n_vcpus > 0 && is_vcpu_thread(inst, tids[i]))
                         continue;
                 r = affinity_set(tids[i], &pin->emulator);
                 if (r < 0 && r != -ESRCH) /* a thread that just ended needs no pinning */
-                        return log_error_errno(r, "%s: failed to pin emulator thread %d: %m",
-                                               inst->plan->vm->name, (int)tids[i]);
+                        return log_error_errno(r, "%s: failed to pin emulator thread %d: %m", name, (int)tids[i]);
         }
         return 0;
 }
@@ -200,9 +255,9 @@ static int read_vcpus(struct vx_vm_instance *inst)
 
         r = qmp_query_vcpus(inst->qmp, VX_QMP_COMMAND_TIMEOUT_MS, &vcpus, &n, &err);
         if (r == -EREMOTEIO)
-                return log_error_errno(r, "%s: query-cpus-fast failed: %s", inst->plan->vm->name, err.desc);
+                return log_error_errno(r, "%s: query-cpus-fast failed: %s", inst->plan->name, err.desc);
         if (r < 0)
-                return log_error_errno(r, "%s: failed to read vCPU threads over QMP: %m", inst->plan->vm->name);
+                return log_error_errno(r, "%s: failed to read vCPU threads over QMP: %m", inst->plan->name);
         free(inst->vcpus);
         inst->vcpus = vcpus;
         inst->n_vcpus = n;
@@ -220,51 +275,47 @@ static int run_and_check(struct vx_vm_instance *inst)
         r = qmp_execute(inst->qmp, "cont", NULL, VX_QMP_COMMAND_TIMEOUT_MS, &result, &err);
         json_decref(result);
         if (r < 0)
-                return log_error_errno(r, "%s: cont failed: %s", inst->plan->vm->name,
+                return log_error_errno(r, "%s: cont failed: %s", inst->plan->name,
                                        r == -EREMOTEIO ? err.desc : strerror(-r));
         r = qmp_query_status(inst->qmp, VX_QMP_COMMAND_TIMEOUT_MS, &status, &running, NULL);
         if (r < 0)
-                return log_error_errno(r, "%s: query-status failed: %m", inst->plan->vm->name);
+                return log_error_errno(r, "%s: query-status failed: %m", inst->plan->name);
         if (!running)
-                return log_error_errno(-EPROTO, "%s: QEMU is '%s' after cont, not running.", inst->plan->vm->name,
+                return log_error_errno(-EPROTO, "%s: QEMU is '%s' after cont, not running.", inst->plan->name,
                                        status);
         return 0;
 }
 
-static int spawn_paused(struct vx_vm_instance *inst, int qmp_listen_fd, int log_fd, const int *extra_fds,
-                        size_t n_extra_fds)
+static int spawn_paused(struct vx_vm_instance *inst, int qmp_listen_fd, int log_fd, const int *fds)
 {
         const struct vx_vm_plan *vp = inst->plan;
         _cleanup_free_ struct vx_spawn_fd *keep = calloc(vp->n_fds ? vp->n_fds : 1, sizeof(*keep));
         struct vx_spawn_options opts = {
                 .log_fd = log_fd,
                 .drop_capabilities = true,
-                .lock_memory = vp->vm->memory.lock,
-                .affinity = vp->vm->pinning.has_emulator ? &vp->vm->pinning.emulator : NULL,
+                .memlock_bytes = vp->memlock_bytes,
+                .affinity = vp->pinning.has_emulator ? &vp->pinning.emulator : NULL,
         };
-        size_t extra = 0;
         int pidfd, r;
         pid_t pid;
 
         if (!keep)
                 return -ENOMEM;
+        /* Exactly the plan's fd table: each entry's fd at its number. */
         for (size_t i = 0; i < vp->n_fds; i++) {
                 keep[i].target = vp->fds[i].number;
-                if (vp->fds[i].kind == VX_PLAN_FD_QMP)
-                        keep[i].fd = qmp_listen_fd;
-                else if (extra < n_extra_fds)
-                        keep[i].fd = extra_fds[extra++];
-                else
-                        return log_error_errno(-EINVAL, "%s: no fd for %s (fd %d).", vp->vm->name,
-                                               vp->fds[i].object, vp->fds[i].number);
+                keep[i].fd = vp->fds[i].kind == VX_PLAN_FD_QMP ? qmp_listen_fd : (fds ? fds[i] : -EBADF);
+                if (keep[i].fd < 0)
+                        return log_error_errno(-EINVAL, "%s: no fd for %s (fd %d).", vp->name, vp->fds[i].object,
+                                               vp->fds[i].number);
         }
         opts.fds = keep;
         opts.n_fds = vp->n_fds;
 
-        log_debug("%s: starting %s", vp->vm->name, vp->argv.items[0]);
+        log_debug("%s: starting %s", vp->name, vp->argv.items[0]);
         r = spawn_qemu(vp->argv.items, &opts, &pid, &pidfd);
         if (r < 0)
-                return log_error_errno(r, "%s: failed to start QEMU: %m", vp->vm->name);
+                return log_error_errno(r, "%s: failed to start QEMU: %m", vp->name);
         inst->pid = pid;
         inst->pidfd = pidfd;
         inst->is_child = true;
@@ -283,7 +334,7 @@ static int fail_start(struct vx_vm_instance *inst, int r)
         return r;
 }
 
-static int spawn_steps(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds)
+static int spawn_steps(struct vx_vm_instance *inst, const int *fds)
 {
         const struct vx_vm_plan *vp = inst->plan;
         _cleanup_close_ int listen_fd = -EBADF, log_fd = -EBADF;
@@ -291,24 +342,24 @@ static int spawn_steps(struct vx_vm_instance *inst, const int *extra_fds, size_t
 
         r = runtime_mkdir(vp->runtime_dir);
         if (r < 0)
-                return log_error_errno(r, "%s: failed to create %s: %m", vp->vm->name, vp->runtime_dir);
+                return log_error_errno(r, "%s: failed to create %s: %m", vp->name, vp->runtime_dir);
         r = open_log(vp->runtime_dir, &log_fd);
         if (r < 0)
-                return log_error_errno(r, "%s: failed to open the QEMU log: %m", vp->vm->name);
+                return log_error_errno(r, "%s: failed to open the QEMU log: %m", vp->name);
         r = make_listening_socket(vp->qmp_path, &listen_fd);
         if (r < 0)
-                return log_error_errno(r, "%s: failed to create QMP socket %s: %m", vp->vm->name, vp->qmp_path);
+                return log_error_errno(r, "%s: failed to create QMP socket %s: %m", vp->name, vp->qmp_path);
         /* Once QEMU holds the listening socket, ours closes: if QEMU dies, a connection is reset at once. */
-        return spawn_paused(inst, listen_fd, log_fd, extra_fds, n_extra_fds);
+        return spawn_paused(inst, listen_fd, log_fd, fds);
 }
 
-int vm_spawn(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds)
+int vm_spawn(struct vx_vm_instance *inst, const int *fds)
 {
         int r;
 
         inst->ready = !inst->plan->vm->ready.console_pattern && !inst->plan->vm->ready.qmp_status;
         inst->guest_shutdown = false;
-        r = spawn_steps(inst, extra_fds, n_extra_fds);
+        r = spawn_steps(inst, fds);
         if (r < 0)
                 return fail_start(inst, r);
         inst->state = VX_VM_STARTING;
@@ -322,7 +373,7 @@ static int attach_steps(struct vx_vm_instance *inst)
 
         r = qmp_connect_path(vp->qmp_path, VX_QMP_GREETING_TIMEOUT_MS, &inst->qmp);
         if (r < 0)
-                return log_error_errno(r, "%s: QEMU did not answer on QMP: %m", vp->vm->name);
+                return log_error_errno(r, "%s: QEMU did not answer on QMP: %m", vp->name);
         r = read_vcpus(inst);
         if (r < 0)
                 return r;
@@ -345,11 +396,11 @@ int vm_attach(struct vx_vm_instance *inst)
         return 0;
 }
 
-int vm_start(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds)
+int vm_start(struct vx_vm_instance *inst, const int *fds)
 {
         int r;
 
-        r = vm_spawn(inst, extra_fds, n_extra_fds);
+        r = vm_spawn(inst, fds);
         if (r < 0)
                 return r;
         return vm_attach(inst);
@@ -363,7 +414,7 @@ static int check_is_our_qemu(const struct vx_vm_instance *inst, pid_t pid)
         size_t n;
 
         if (asprintf(&path, "/proc/%d/cmdline", (int)pid) < 0 ||
-            asprintf(&want, "guest=%s,", inst->plan->vm->name) < 0)
+            asprintf(&want, "guest=%s,", inst->plan->name) < 0)
                 return -ENOMEM;
         f = fopen(path, "re");
         if (!f)
@@ -397,7 +448,7 @@ int vm_adopt(struct vx_vm_instance *inst, pid_t pid, unsigned long long start_ti
 
         r = qmp_connect_path(vp->qmp_path, VX_QMP_GREETING_TIMEOUT_MS, &inst->qmp);
         if (r < 0)
-                return log_error_errno(r, "%s: failed to reconnect QMP of pid %d: %m", vp->vm->name, (int)pid);
+                return log_error_errno(r, "%s: failed to reconnect QMP of pid %d: %m", vp->name, (int)pid);
         r = read_vcpus(inst);
         if (r >= 0)
                 r = vm_pin(inst);

@@ -45,13 +45,14 @@ struct vx_vm_instance {
 #define VX_QMP_COMMAND_TIMEOUT_MS 10000
 
 /*
- * Starts QEMU for inst->plan: vm_spawn() then vm_attach(). extra_fds are the
- * other fds the plan names (taps, vhost), in plan order, or NULL when it
- * names none. On failure QEMU is killed, its runtime dir removed, the reason
- * logged (with the end of QEMU's log) and stored in inst->last_error.
- * Returns 0 or -errno.
+ * Starts QEMU for inst->plan: vm_spawn() then vm_attach(). fds has one slot
+ * per entry of the plan's fd table (what apply_vm() opened; the QMP slot is
+ * ignored: the socket is created here), or is NULL when the table has only
+ * QMP. QEMU inherits exactly that table. On failure QEMU is killed, its
+ * runtime dir removed, the reason logged (with the end of QEMU's log) and
+ * stored in inst->last_error. Returns 0 or -errno.
  */
-int vm_start(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds);
+int vm_start(struct vx_vm_instance *inst, const int *fds);
 
 /*
  * The first half of a start, which returns at once: runtime dir, QMP
@@ -60,7 +61,7 @@ int vm_start(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_f
  * several VMs can be spawned before any is attached. Same failure contract as
  * vm_start(). Returns 0 or -errno.
  */
-int vm_spawn(struct vx_vm_instance *inst, const int *extra_fds, size_t n_extra_fds);
+int vm_spawn(struct vx_vm_instance *inst, const int *fds);
 
 /*
  * The second half: QMP handshake, vCPU threads, pinning, cont, check that it
@@ -70,8 +71,11 @@ int vm_attach(struct vx_vm_instance *inst);
 
 /*
  * Pins each vCPU thread to its CPU list and every other thread to the
- * emulator set, as the profile says. Returns 0 or -errno (a pinning failure
- * is an error: a VM that runs unpinned is not what was asked for).
+ * emulator set, as the plan says. vCPU i is the thread QEMU reports with
+ * cpu-index i (checked against its socket/core/thread ids where QEMU gives
+ * them), whatever the order of its reply. Returns 0 or -errno (a pinning
+ * failure is an error: a VM that runs unpinned is not what was asked for;
+ * -EPROTO when QEMU's vCPUs do not match the plan).
  */
 int vm_pin(struct vx_vm_instance *inst);
 

@@ -1,10 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Golden command lines: `vmxrun cmdline PROFILE --root tests/fixtures/host-sriov`
-# for each example profile must print tests/golden/<profile>.args exactly.
-# A difference is shown as a diff. VX_UPDATE_GOLDEN=1 rewrites the files
-# instead (review the change with git diff before committing it).
+# Golden plans, as Proxmox's cfg2cmd and libvirt's qemuxml2argv keep them: for
+# every example profile (profiles/*.yaml) and every passing test profile
+# (tests/profiles/pass-*.yaml), with host facts from the fake tree
+# tests/fixtures/host-sriov,
+#   `vmxrun cmdline P --plan`  must print tests/golden/<name>.args, and
+#   `vmxrun cmdline P --json`  must print tests/golden/<name>.plan.json
+# (argv, fd table, pinning, host actions with their parameters) exactly.
+# A difference is shown as a diff. One command rewrites them all:
+#   VX_UPDATE_GOLDEN=1 tests/golden.sh     (review with git diff, then commit)
 #
 # `golden.sh --qemu` instead checks the golden files against the real QEMU:
 # every -device driver, -cpu model and -machine type in them exists.
@@ -14,7 +19,6 @@ set -u
 
 : "${VX_SOURCE_ROOT:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${VMXRUN:=$VX_SOURCE_ROOT/build/cli/vmxrun}"
-profiles="vmx-virtio vmx-sriov vmx-two-instances"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 failed=0
@@ -31,15 +35,15 @@ if [ "${1:-}" = --qemu ]; then
         cd "$VX_SOURCE_ROOT" || exit 1
         n=0
         for f in tests/golden/*.args; do
-                for d in $(sed -n 's/^ *-device \([^,]*\).*/\1/p' "$f" | sort -u); do
+                for d in $(sed -n 's/^ *-device \([^, ]*\).*/\1/p' "$f" | sort -u); do
                         n=$((n + 1))
                         grep -q "name \"$d\"" "$tmp/devices" || { echo "FAIL: $f: no device driver '$d'"; failed=1; }
                 done
-                for c in $(sed -n 's/^ *-cpu \([^,]*\).*/\1/p' "$f" | sort -u); do
+                for c in $(sed -n 's/^ *-cpu \([^, ]*\).*/\1/p' "$f" | sort -u); do
                         n=$((n + 1))
                         grep -qw -- "$c" "$tmp/cpus" || { echo "FAIL: $f: no CPU model '$c'"; failed=1; }
                 done
-                for m in $(sed -n 's/^ *-machine \([^,]*\).*/\1/p' "$f" | sort -u); do
+                for m in $(sed -n 's/^ *-machine \([^, ]*\).*/\1/p' "$f" | sort -u); do
                         n=$((n + 1))
                         grep -q "^$m " "$tmp/machines" || { echo "FAIL: $f: no machine type '$m'"; failed=1; }
                 done
@@ -57,31 +61,46 @@ fi
 cd "$VX_SOURCE_ROOT" || exit 1
 unset VMXRUN_ACCEL VMXRUN_ROOT
 
-for p in $profiles; do
-        expected=tests/golden/$p.args
-        if ! "$VMXRUN" cmdline "profiles/$p.yaml" --root tests/fixtures/host-sriov >"$tmp/$p.args" 2>"$tmp/$p.err"; then
-                echo "FAIL: $p: vmxrun cmdline failed:"
-                cat "$tmp/$p.err"
+# golden NAME KIND ARGS...: runs vmxrun cmdline ARGS, compares with tests/golden/NAME.KIND.
+golden() {
+        name=$1 kind=$2
+        shift 2
+        expected=tests/golden/$name.$kind
+        if ! "$VMXRUN" cmdline "$@" --root tests/fixtures/host-sriov >"$tmp/out" 2>"$tmp/err"; then
+                echo "FAIL: $name: vmxrun cmdline $* failed:"
+                cat "$tmp/err"
                 failed=1
-                continue
+                return
         fi
         if [ "${VX_UPDATE_GOLDEN:-0}" = 1 ]; then
-                cp "$tmp/$p.args" "$expected"
+                cp "$tmp/out" "$expected"
                 echo "updated $expected"
-        elif ! diff -u "$expected" "$tmp/$p.args"; then
-                echo "FAIL: $p: output differs from $expected (VX_UPDATE_GOLDEN=1 rewrites it)"
+        elif [ ! -f "$expected" ]; then
+                echo "FAIL: $name: no $expected (VX_UPDATE_GOLDEN=1 writes it)"
+                failed=1
+        elif ! diff -u "$expected" "$tmp/out"; then
+                echo "FAIL: $name: output differs from $expected (VX_UPDATE_GOLDEN=1 rewrites it)"
                 failed=1
         else
-                echo "ok: $p"
+                checked=$((checked + 1))
         fi
+}
 
-        # --json and --vm describe the same plan.
-        if ! "$VMXRUN" cmdline "profiles/$p.yaml" --root tests/fixtures/host-sriov --json >"$tmp/$p.json" ||
-           ! grep -q '"host_actions"' "$tmp/$p.json"; then
-                echo "FAIL: $p: --json"
-                failed=1
-        fi
+checked=0
+for f in profiles/*.yaml tests/profiles/pass-*.yaml; do
+        name=$(basename "$f" .yaml)
+        golden "$name" args "$f" --plan
+        golden "$name" plan.json "$f" --json
 done
+# Every golden file belongs to a profile: a renamed profile leaves none behind.
+for g in tests/golden/*.args tests/golden/*.plan.json; do
+        name=$(basename "$g")
+        name=${name%.args}
+        name=${name%.plan.json}
+        [ -f "profiles/$name.yaml" ] || [ -f "tests/profiles/$name.yaml" ] ||
+                { echo "FAIL: $g has no profile"; failed=1; }
+done
+echo "ok: $checked golden files match"
 
 # --vm prints one VM; --accel tcg changes only the accelerator lines.
 "$VMXRUN" cmdline profiles/vmx-sriov.yaml --root tests/fixtures/host-sriov --vm vfp-vmx1 >"$tmp/one" || failed=1

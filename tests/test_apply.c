@@ -161,10 +161,22 @@ static void test_journal_order_and_persistence(void **state)
 
 /* ---- apply ---- */
 
+/* The VM's fd table slots, all -EBADF, as the supervisor hands them to apply_vm(). */
+static int *fd_table(struct deployment *d, int *fds, size_t *ret_n)
+{
+        size_t n = d->plan->vms[0].n_fds;
+
+        assert_true(n <= 16);
+        for (size_t i = 0; i < n; i++)
+                fds[i] = -EBADF;
+        *ret_n = n;
+        return fds;
+}
+
 static void test_lifecycle_and_adoption(void **state)
 {
         struct deployment d = {0};
-        int *fds = NULL;
+        int fds[16];
         size_t n = 0;
         json_t *l;
 
@@ -172,8 +184,12 @@ static void test_lifecycle_and_adoption(void **state)
                             VM("v1", TAP("life-a", "br-life", "02:00:00:00:00:01")
                                      "      - {type: tap, tap: life-b, bridge: br-life, queues: 2, vhost: off}\n"));
         assert_int_equal(apply_deployment(d.apply), 0);
-        assert_int_equal(apply_vm(d.apply, &d.plan->vms[0], &fds, &n), 0);
-        assert_int_equal(n, 3); /* life-a, then life-b's two queues: the plan's fd order */
+        assert_int_equal(apply_vm(d.apply, &d.plan->vms[0], fd_table(&d, fds, &n)), 0);
+        /* One slot per fd table entry: QMP (the launcher's), life-a, then life-b's two queues. */
+        assert_int_equal(n, 4);
+        assert_int_equal(fds[0], -EBADF);
+        for (size_t i = 1; i < n; i++)
+                assert_true(fds[i] >= 0);
         l = ip_link("life-a");
         assert_string_equal(jstr(l, "master"), "br-life");
         assert_string_equal(jstr(l, "address"), "fe:00:00:00:00:01");
@@ -200,19 +216,19 @@ static void test_lifecycle_and_adoption(void **state)
 static void test_restart_recreates_taps(void **state)
 {
         struct deployment d = {0};
-        int *fds = NULL, first;
+        int fds[16], first;
         size_t n = 0;
         json_t *l;
 
         deployment_load(&d, "name: rs\nbridges:\n  - {name: br-rs}\nvms:\n" VM("v1", TAP("rs-a", "br-rs", "02:00:00:00:00:02")));
         assert_int_equal(apply_deployment(d.apply), 0);
-        assert_int_equal(apply_vm(d.apply, &d.plan->vms[0], &fds, &n), 0);
+        assert_int_equal(apply_vm(d.apply, &d.plan->vms[0], fd_table(&d, fds, &n)), 0);
         l = ip_link("rs-a");
         first = (int)json_integer_value(json_object_get(l, "ifindex"));
         json_decref(l);
-        fds = apply_close_fds(fds, n); /* QEMU died: its tap with it */
+        apply_close_fds(fds, n); /* QEMU died: its tap with it */
         assert_false(link_exists("rs-a"));
-        assert_int_equal(apply_vm(d.apply, &d.plan->vms[0], &fds, &n), 0);
+        assert_int_equal(apply_vm(d.apply, &d.plan->vms[0], fd_table(&d, fds, &n)), 0);
         l = ip_link("rs-a");
         assert_int_not_equal(json_integer_value(json_object_get(l, "ifindex")), first);
         assert_string_equal(jstr(l, "master"), "br-rs");
@@ -248,7 +264,7 @@ static void test_shared_bridge_refcount(void **state)
 static void test_preexisting_links_untouched(void **state)
 {
         struct deployment d = {0};
-        int *fds = NULL;
+        int fds[16];
         size_t n = 0;
 
         assert_int_equal(sh("ip link add br-pre type bridge && ip link add br-old type bridge && "
@@ -257,7 +273,7 @@ static void test_preexisting_links_untouched(void **state)
         deployment_load(&d, "name: pre\nbridges:\n  - {name: br-pre, stp: true, mtu: 9000}\nvms:\n"
                             VM("v", TAP("pre-a", "br-pre", "02:00:00:00:00:05") TAP("pre-b", "br-old", "02:00:00:00:00:06")));
         assert_int_equal(apply_deployment(d.apply), 0);
-        assert_int_equal(apply_vm(d.apply, &d.plan->vms[0], &fds, &n), 0);
+        assert_int_equal(apply_vm(d.apply, &d.plan->vms[0], fd_table(&d, fds, &n)), 0);
         apply_close_fds(fds, n);
         assert_int_equal(apply_teardown(d.apply), 0);
         /* Found, used, left as they were. */
@@ -364,7 +380,7 @@ static void test_inject_netlink_error_enslaving_uplink(void **state)
 static void test_inject_tap_failure_halfway(void **state)
 {
         struct deployment d = {0};
-        int *fds = NULL;
+        int fds[16];
         size_t n = 0;
 
         deployment_load(&d, "name: it\nbridges:\n  - {name: br-it}\nvms:\n"
@@ -372,8 +388,9 @@ static void test_inject_tap_failure_halfway(void **state)
                                     TAP("it-c", "br-it", "02:00:00:00:00:0e")));
         assert_int_equal(apply_deployment(d.apply), 0);
         fail_tap_call = 2;
-        assert_int_equal(apply_vm(d.apply, &d.plan->vms[0], &fds, &n), -EIO);
-        assert_null(fds);
+        assert_int_equal(apply_vm(d.apply, &d.plan->vms[0], fd_table(&d, fds, &n)), -EIO);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(fds[i], -EBADF); /* nothing left open */
         assert_false(link_exists("it-a")); /* the first tap went again */
         assert_false(link_exists("it-c"));
         assert_null(journal_find(apply_journal(d.apply), VX_UNDO_DELETE_LINK, "it-a", false, NULL));
@@ -386,14 +403,14 @@ static void test_inject_tap_failure_halfway(void **state)
 static void test_tap_name_taken(void **state)
 {
         struct deployment d = {0};
-        int *fds = NULL;
+        int fds[16];
         size_t n = 0;
 
         assert_int_equal(sh("ip link add tk-a type veth peer name tk-peer"), 0);
         deployment_load(&d, "name: tk\nbridges:\n  - {name: br-tk}\nvms:\n"
                             VM("v", TAP("tk-0", "br-tk", "02:00:00:00:00:0f") TAP("tk-a", "br-tk", "02:00:00:00:00:10")));
         assert_int_equal(apply_deployment(d.apply), 0);
-        assert_int_equal(apply_vm(d.apply, &d.plan->vms[0], &fds, &n), -EEXIST);
+        assert_int_equal(apply_vm(d.apply, &d.plan->vms[0], fd_table(&d, fds, &n)), -EEXIST);
         assert_false(link_exists("tk-0"));
         assert_true(link_exists("tk-a")); /* not ours: left alone, not enslaved */
         assert_int_equal(sh("ip -j link show dev tk-a | grep -q master"), 256);
@@ -403,11 +420,26 @@ static void test_tap_name_taken(void **state)
         deployment_done(&d);
 }
 
+/* VF settings and vfio binds are not built: apply refuses them before changing anything, naming the key. */
+static void test_unbuilt_actions_refused_first(void **state)
+{
+        struct deployment d = {0};
+
+        deployment_load(&d, "name: ub\nbridges:\n  - {name: br-ub}\nvms:\n"
+                            VM("v", TAP("ub-a", "br-ub", "02:00:00:00:00:20")
+                                    "      - {type: vf, pf: ub-pf0, vf: 3, mac: \"02:00:00:00:00:21\"}\n"));
+        assert_int_equal(apply_deployment(d.apply), -EOPNOTSUPP);
+        assert_false(link_exists("br-ub"));
+        assert_int_equal(journal_size(apply_journal(d.apply)), 0);
+        assert_false(shared_dir_exists("br-ub"));
+        deployment_done(&d);
+}
+
 static void test_bind_unbind(void **state)
 {
         struct deployment d = {0};
         _cleanup_free_ char *err = NULL;
-        int *fds = NULL;
+        int fds[16];
         size_t n = 0;
 
         assert_int_equal(sh("ip link add hb0 type veth peer name hb1 && ip link add br-foreign type bridge && "
@@ -415,7 +447,7 @@ static void test_bind_unbind(void **state)
                          0);
         deployment_load(&d, "name: bd\nbridges:\n  - {name: br-bd}\nvms:\n" VM("v", TAP("bd-a", "br-bd", "02:00:00:00:00:11")));
         assert_int_equal(apply_deployment(d.apply), 0);
-        assert_int_equal(apply_vm(d.apply, &d.plan->vms[0], &fds, &n), 0);
+        assert_int_equal(apply_vm(d.apply, &d.plan->vms[0], fd_table(&d, fds, &n)), 0);
 
         assert_int_equal(apply_bind(d.apply, "bd-a", "bridge1", &err), 0);
         assert_int_equal(apply_bind(d.apply, "hb0", "bridge1", &err), 0);
@@ -467,6 +499,7 @@ int main(void)
                 cmocka_unit_test_setup(test_inject_netlink_error_enslaving_uplink, reset),
                 cmocka_unit_test_setup(test_inject_tap_failure_halfway, reset),
                 cmocka_unit_test_setup(test_tap_name_taken, reset),
+                cmocka_unit_test_setup(test_unbuilt_actions_refused_first, reset),
                 cmocka_unit_test_setup(test_bind_unbind, reset),
         };
         int r;

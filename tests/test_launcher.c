@@ -2,9 +2,12 @@
 /*
  * The launcher's pieces that need no QEMU: runtime dir and lock, atomic
  * state file, control socket framing, readiness on a growing console log,
- * spawn's fd keep-list.
+ * spawn's fd keep-list, vCPU pinning by cpu-index against a fake QMP server.
  */
 #include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -25,6 +28,8 @@
 #include "readiness.h"
 #include "runtime.h"
 #include "spawn.h"
+#include "affinity.h"
+#include "vm.h"
 
 static char *make_tmpdir(void)
 {
@@ -199,6 +204,136 @@ static void test_spawn_keeps_only_listed_fds(void **state)
         remove_tree(tmp);
 }
 
+
+/* ---- pinning by cpu-index, against a fake QMP server that answers out of order ---- */
+
+static int park_pipe[2];
+
+static void *parked_thread(void *arg)
+{
+        char c;
+
+        *(pid_t *)arg = gettid();
+        (void)!read(park_pipe[0], &c, 1); /* until the test is done */
+        return NULL;
+}
+
+/*
+ * The fake QEMU: greeting, qmp_capabilities, then query-cpus-fast with the
+ * two vCPUs in reverse order (cpu-index 1 first). props_core: the core-id it
+ * reports for cpu-index 1 (1 is right for 2 cores; anything else is a lie).
+ */
+static void fake_qmp(int fd, pid_t tid0, pid_t tid1, int props_core)
+{
+        FILE *in = fdopen(dup(fd), "r"), *out = fdopen(fd, "w");
+        char line[4096];
+
+        fprintf(out, "{\"QMP\": {\"version\": {\"qemu\": {\"major\": 7, \"minor\": 2, \"micro\": 0}}, "
+                     "\"capabilities\": []}}\r\n");
+        fflush(out);
+        while (fgets(line, sizeof(line), in)) {
+                json_t *req = json_loads(line, 0, NULL);
+                const char *cmd = json_string_value(json_object_get(req, "execute"));
+                json_t *id = json_object_get(req, "id");
+                json_t *ans;
+
+                if (cmd && strcmp(cmd, "query-cpus-fast") == 0)
+                        ans = json_pack(
+                            "{s:[{s:i, s:i, s:{s:i, s:i, s:i}}, {s:i, s:i, s:{s:i, s:i, s:i}}], s:O}", "return",
+                            "cpu-index", 1, "thread-id", (int)tid1, "props", "socket-id", 0, "core-id", props_core,
+                            "thread-id", 0, "cpu-index", 0, "thread-id", (int)tid0, "props", "socket-id", 0,
+                            "core-id", 0, "thread-id", 0, "id", id);
+                else
+                        ans = json_pack("{s:{}, s:O}", "return", "id", id);
+                json_dumpf(ans, out, JSON_COMPACT);
+                fputs("\r\n", out);
+                fflush(out);
+                json_decref(ans);
+                json_decref(req);
+        }
+        _exit(0);
+}
+
+static int pin_with_fake(int props_core, pid_t tids[2], struct vx_cpuset got[2])
+{
+        struct vx_cpuset sets[2] = {0};
+        struct vx_vm_plan vp = {
+            .name = (char *)"v",
+            .topology = {.vcpus = 2, .sockets = 1, .dies = 1, .cores = 2, .threads = 1},
+            .pinning = {.vcpus = sets, .n_vcpus = 2},
+        };
+        struct vx_vm_instance inst = {.plan = &vp, .pidfd = -EBADF, .pid = getpid()};
+        struct vx_qmp_vcpu *vcpus = NULL;
+        size_t n = 0;
+        int sv[2], r;
+        pid_t child;
+
+        vx_cpuset_set(&sets[0], 0);
+        vx_cpuset_set(&sets[1], 1);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                close(sv[0]);
+                fake_qmp(sv[1], tids[0], tids[1], props_core);
+        }
+        close(sv[1]);
+        assert_int_equal(qmp_connect_fd(sv[0], 30000, &inst.qmp), 0);
+        assert_int_equal(qmp_query_vcpus(inst.qmp, 30000, &vcpus, &n, NULL), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(vcpus[0].cpu_index, 1); /* the reply's order really is reversed */
+        inst.vcpus = vcpus;
+        inst.n_vcpus = n;
+        r = vm_pin(&inst);
+        inst.qmp = qmp_free(inst.qmp);
+        free(inst.vcpus);
+        assert_int_equal(waitpid(child, NULL, 0), child);
+        for (int i = 0; i < 2; i++)
+                assert_int_equal(affinity_get(tids[i], &got[i]), 0);
+        return r;
+}
+
+static void test_pin_by_cpu_index(void **state)
+{
+        pthread_t th[2];
+        pid_t tids[2] = {0, 0};
+        struct vx_cpuset got[2], all;
+
+        if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+                print_message("SKIP: needs two online CPUs\n");
+                skip();
+        }
+        assert_int_equal(affinity_get(0, &all), 0);
+        if (!vx_cpuset_isset(&all, 0) || !vx_cpuset_isset(&all, 1)) {
+                print_message("SKIP: CPUs 0 and 1 are not both in this process's CPU set\n");
+                skip();
+        }
+        assert_int_equal(pipe2(park_pipe, O_CLOEXEC), 0);
+        for (int i = 0; i < 2; i++)
+                assert_int_equal(pthread_create(&th[i], NULL, parked_thread, &tids[i]), 0);
+        while (__atomic_load_n(&tids[0], __ATOMIC_SEQ_CST) == 0 || __atomic_load_n(&tids[1], __ATOMIC_SEQ_CST) == 0)
+                sched_yield();
+
+        /* cpu-index 0 gets vCPU 0's CPU list, whatever the order of the reply. */
+        assert_int_equal(pin_with_fake(1, tids, got), 0);
+        assert_int_equal(vx_cpuset_count(&got[0]), 1);
+        assert_true(vx_cpuset_isset(&got[0], 0));
+        assert_int_equal(vx_cpuset_count(&got[1]), 1);
+        assert_true(vx_cpuset_isset(&got[1], 1));
+
+        /* A cpu-index that contradicts its socket/core/thread ids is refused, and nothing is pinned. */
+        assert_int_equal(affinity_set(tids[0], &all), 0);
+        assert_int_equal(affinity_set(tids[1], &all), 0);
+        assert_int_equal(pin_with_fake(0, tids, got), -EPROTO);
+        assert_true(vx_cpuset_equal(&got[0], &all));
+        assert_true(vx_cpuset_equal(&got[1], &all));
+
+        close(park_pipe[1]);
+        for (int i = 0; i < 2; i++)
+                pthread_join(th[i], NULL);
+        close(park_pipe[0]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -207,6 +342,7 @@ int main(void)
                 cmocka_unit_test(test_control_error_shape),
                 cmocka_unit_test(test_readiness_straddling_pattern),
                 cmocka_unit_test(test_spawn_keeps_only_listed_fds),
+                cmocka_unit_test(test_pin_by_cpu_index),
         };
         signal(SIGPIPE, SIG_IGN);
         return cmocka_run_group_tests(tests, NULL, NULL);

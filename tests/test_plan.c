@@ -513,21 +513,24 @@ static void test_fd_numbering(void **state)
         assert_string_equal(vp->fds[0].object, "/run/vmxrun/vmx1/vcp/qmp.sock");
         assert_int_equal(vp->fds[1].kind, VX_PLAN_FD_TAP);
         assert_int_equal(vp->fds[1].number, 4);
-        assert_int_equal(vp->fds[1].nic, 0);
+        assert_string_equal(plan->actions[vp->fds[1].action].tap.name, "vcp_ext-vmx1");
+        assert_int_equal(plan->actions[vp->fds[1].action].tap.first_fd, 1);
         assert_string_equal(vp->fds[1].object, "vcp_ext-vmx1");
         assert_int_equal(vp->fds[2].kind, VX_PLAN_FD_TAP);
         assert_int_equal(vp->fds[2].number, 5);
-        assert_int_equal(vp->fds[2].nic, 1);
+        assert_string_equal(plan->actions[vp->fds[2].action].tap.name, "vcp_int-vmx1");
         assert_int_equal(vp->fds[3].kind, VX_PLAN_FD_VHOST);
         assert_int_equal(vp->fds[3].number, 6);
-        assert_int_equal(vp->fds[3].nic, 1);
+        assert_int_equal(vp->fds[3].action, vp->fds[2].action);
+        assert_true(plan->actions[vp->fds[3].action].tap.vhost);
         assert_string_equal(value_of(vp, "-netdev", 0), "tap,id=hostnet0,fd=4");
         assert_string_equal(value_of(vp, "-netdev", 1), "tap,id=hostnet1,fd=5,vhost=on,vhostfd=6");
 
         /* Numbering restarts per VM: each is its own QEMU process. VFs take none. */
         vp = &plan->vms[1];
         assert_int_equal(vp->n_fds, 3);
-        assert_int_equal(vp->fds[1].nic, 1);
+        assert_string_equal(plan->actions[vp->fds[1].action].tap.name, "vfp_ext-vmx1");
+        assert_int_equal(plan->actions[vp->fds[1].action].vm, 1);
         assert_string_equal(value_of(vp, "-netdev", 0), "tap,id=hostnet0,fd=4,vhost=on,vhostfd=5");
         assert_string_equal(value_of(vp, "-chardev", 0), "socket,id=charmonitor,fd=3,server=on,wait=off");
         /* One TAP action per tap NIC, in order. */
@@ -625,7 +628,8 @@ static void test_smbios_uuid_boot(void **state)
                                    .initrd = (char *)"/boot/initrd",
                                    .cmdline = (char *)"console=ttyS0 quiet"};
         vm.vcpus = 4;
-        vm.topology = (struct vx_topology){.sockets = 1, .dies = 1, .threads = 2};
+        /* The parser derives cores from vcpus (test_profile); the plan takes the topology as given. */
+        vm.topology = (struct vx_topology){.sockets = 1, .dies = 1, .cores = 2, .threads = 2};
         vm.cpu.features = (char *[]){(char *)"+invtsc", (char *)"-hle"};
         vm.cpu.n_features = 2;
         plan = build(&p, &kvm_host, NULL);
@@ -658,7 +662,12 @@ static void test_bridges(void **state)
         assert_int_equal(plan->n_actions, 3);
         assert_int_equal(plan->actions[0].kind, VX_ACTION_BRIDGE);
         assert_string_equal(plan->actions[0].object, "br-ext");
-        assert_null(plan->actions[0].vm);
+        assert_int_equal(plan->actions[0].vm, -1);
+        assert_string_equal(plan->actions[0].bridge.name, "br-ext");
+        assert_string_equal(plan->actions[1].uplink.bridge, "br-ext");
+        assert_true(plan->actions[1].uplink.move_host_address);
+        assert_ptr_equal(plan_find_action(plan, VX_ACTION_UPLINK, "br-ext"), &plan->actions[1]);
+        assert_null(plan_find_action(plan, VX_ACTION_UPLINK, "br-int-vmx1"));
         assert_int_equal(plan->actions[1].kind, VX_ACTION_UPLINK);
         assert_string_equal(plan->actions[1].object, "em1");
         assert_string_equal(plan->actions[1].key, "bridges[0].uplink");

@@ -1194,6 +1194,6 @@ int vx_profile_from_tree(struct vx_profile *p, const struct vx_ynode *root, stru
                 return c.r;
         }
         parse_fields(&c, root, "", profile_fields, ELEMENTSOF(profile_fields), p);
-        set_default_string(&c, &p->host.runtime_dir, "/run/vmxrun");
+        set_default_string(&c, &p->host.runtime_dir, VX_DEFAULT_RUNTIME_DIR);
         return c.r;
 }

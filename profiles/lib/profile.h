@@ -21,6 +21,9 @@
 
 #define VX_IFNAMSIZ 16 /* IFNAMSIZ: 15 bytes and the NUL */
 
+/* host.runtime-dir's default: the one place it is spelled (the plan and the CLI use it too). */
+#define VX_DEFAULT_RUNTIME_DIR "/run/vmxrun"
+
 enum vx_accel {
         VX_ACCEL_KVM, /* "kvm" (default) */
         VX_ACCEL_TCG, /* "tcg": software emulation, -accel tcg,thread=multi */
@@ -231,7 +234,7 @@ struct vx_vm {
 };
 
 struct vx_host {
-        char *runtime_dir; /* host.runtime-dir: default "/run/vmxrun" */
+        char *runtime_dir; /* host.runtime-dir: default VX_DEFAULT_RUNTIME_DIR */
 };
 
 /* Where a key was found: the key path ("vms[1].nics[0].mac") and its position. */

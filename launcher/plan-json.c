@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The plan as JSON (docs/plan-json.md): what `cmdline --json` prints and the
+ * golden files keep. Every field a host action carries is here, so a diff of
+ * two plans shows any change in what start would do to the host.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "plan.h"
+
+json_t *plan_json_strv(char *const *v, size_t n)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < n; i++)
+                if (json_array_append_new(a, v[i] ? json_string(v[i]) : json_null()) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        return a;
+}
+
+static json_t *cpuset_json(const struct vx_cpuset *set)
+{
+        char *s = vx_cpuset_format(set);
+        json_t *j = s ? json_string(s) : NULL;
+
+        free(s);
+        return j;
+}
+
+static const char *tristate(enum vx_tristate t)
+{
+        return vx_tristate_to_string(t);
+}
+
+/* The parameters of one action, by kind. */
+static json_t *action_params(const struct vx_host_action *a)
+{
+        switch (a->kind) {
+        case VX_ACTION_BRIDGE:
+                return json_pack("{s:s, s:b, s:i, s:i}", "name", a->bridge.name, "stp", a->bridge.stp,
+                                 "forward_delay", a->bridge.forward_delay, "mtu", (int)a->bridge.mtu);
+        case VX_ACTION_UPLINK:
+                return json_pack("{s:s, s:s, s:b}", "bridge", a->uplink.bridge, "uplink", a->uplink.uplink,
+                                 "move_host_address", a->uplink.move_host_address);
+        case VX_ACTION_TAP:
+                return json_pack("{s:s, s:s?, s:b, s:s?, s:i, s:i, s:b, s:i}", "name", a->tap.name, "bridge",
+                                 a->tap.bridge, "declared_bridge", a->tap.declared_bridge, "guest_mac",
+                                 a->tap.guest_mac, "mtu", (int)a->tap.mtu, "queues", (int)a->tap.queues, "vhost",
+                                 a->tap.vhost, "first_fd", (int)a->tap.first_fd);
+        case VX_ACTION_VF_CONFIG:
+                return json_pack("{s:s, s:i, s:s?, s:s?, s:i, s:i, s:s, s:s, s:i}", "pf", a->vf.pf, "vf", a->vf.vf,
+                                 "pci_address", a->vf.pci_address, "mac", a->vf.mac, "vlan", a->vf.vlan,
+                                 "rate_mbps", a->vf.rate_mbps, "spoofchk", tristate(a->vf.spoofchk), "trust",
+                                 tristate(a->vf.trust), "pf_mtu", (int)a->vf.pf_mtu);
+        case VX_ACTION_VFIO_BIND:
+                return json_pack("{s:s?, s:s?, s:i}", "pci_address", a->bind.pci_address, "pf", a->bind.pf, "vf",
+                                 a->bind.vf);
+        case VX_ACTION_HUGEPAGES:
+                return json_pack("{s:I, s:i, s:I}", "page_size", (json_int_t)a->huge.page_size, "node", a->huge.node,
+                                 "pages", (json_int_t)a->huge.pages);
+        case VX_ACTION_HUGETLBFS_MOUNT:
+                return json_pack("{s:s, s:I}", "path", a->mount.path, "page_size", (json_int_t)a->mount.page_size);
+        default:
+                return json_object();
+        }
+}
+
+static json_t *action_json(const struct vx_plan *plan, const struct vx_host_action *a)
+{
+        return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o*}", "kind", plan_action_kind_to_string(a->kind), "object",
+                         a->object, "description", a->description, "key", a->key, "vm",
+                         a->vm >= 0 ? plan->vms[a->vm].name : NULL, "params", action_params(a));
+}
+
+static json_t *fds_json(const struct vx_vm_plan *vp)
+{
+        json_t *fds = json_array();
+
+        for (size_t i = 0; fds && i < vp->n_fds; i++) {
+                const struct vx_plan_fd *fd = &vp->fds[i];
+                json_t *o = fd->kind == VX_PLAN_FD_QMP
+                                    ? json_pack("{s:i, s:s, s:s}", "fd", fd->number, "kind",
+                                                plan_fd_kind_to_string(fd->kind), "object", fd->object)
+                                    : json_pack("{s:i, s:s, s:s, s:i}", "fd", fd->number, "kind",
+                                                plan_fd_kind_to_string(fd->kind), "object", fd->object, "queue",
+                                                (int)fd->queue);
+
+                if (!o || json_array_append_new(fds, o) < 0) {
+                        json_decref(fds);
+                        return NULL;
+                }
+        }
+        return fds;
+}
+
+static json_t *pinning_json(const struct vx_plan_pinning *pin)
+{
+        json_t *vcpus = json_array();
+
+        for (size_t i = 0; vcpus && i < pin->n_vcpus; i++)
+                if (json_array_append_new(vcpus, cpuset_json(&pin->vcpus[i])) < 0) {
+                        json_decref(vcpus);
+                        return NULL;
+                }
+        return json_pack("{s:o*, s:o*}", "vcpus", vcpus, "emulator",
+                         pin->has_emulator ? cpuset_json(&pin->emulator) : json_null());
+}
+
+static json_t *vm_json(const struct vx_vm_plan *vp)
+{
+        const struct vx_plan_topology *t = &vp->topology;
+
+        return json_pack("{s:s, s:s, s:b, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:o*, s:s?, s:o*, s:o*, s:o*, "
+                         "s:o*}",
+                         "name", vp->name, "accel", vx_accel_to_string(vp->accel), "complete", vp->complete,
+                         "runtime_dir", vp->runtime_dir, "qmp_path", vp->qmp_path, "topology", "vcpus",
+                         (int)t->vcpus, "sockets", (int)t->sockets, "dies", (int)t->dies, "cores", (int)t->cores,
+                         "threads", (int)t->threads, "pinning", pinning_json(&vp->pinning), "memlock",
+                         vp->memlock_bytes == UINT64_MAX ? "unlimited" : NULL, "argv",
+                         plan_json_strv(vp->argv.items, vp->argv.n), "origin", plan_json_strv(vp->origin, vp->argv.n), "fds",
+                         fds_json(vp), "notes", plan_json_strv(vp->notes, vp->n_notes));
+}
+
+json_t *plan_to_json(const struct vx_plan *plan, const struct vx_vm_plan *only)
+{
+        json_t *vms = json_array(), *actions = json_array();
+        json_t *root = json_pack("{s:i, s:s, s:s, s:o*, s:o*}", "version", 1, "deployment", plan->deployment,
+                                 "deployment_dir", plan->deployment_dir, "vms", vms, "host_actions", actions);
+
+        if (!root || !vms || !actions) {
+                json_decref(root);
+                return NULL;
+        }
+        for (size_t i = 0; i < plan->n_vms; i++) {
+                if (only && &plan->vms[i] != only)
+                        continue;
+                if (json_array_append_new(vms, vm_json(&plan->vms[i])) < 0) {
+                        json_decref(root);
+                        return NULL;
+                }
+        }
+        for (size_t i = 0; i < plan->n_actions; i++) {
+                const struct vx_host_action *a = &plan->actions[i];
+
+                /* Deployment-wide actions, and those of the VMs shown. */
+                if (only && a->vm >= 0 && &plan->vms[a->vm] != only)
+                        continue;
+                if (json_array_append_new(actions, action_json(plan, a)) < 0) {
+                        json_decref(root);
+                        return NULL;
+                }
+        }
+        return root;
+}
