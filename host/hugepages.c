@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "log.h"
 
 #ifndef HUGETLBFS_MAGIC
 #define HUGETLBFS_MAGIC 0x958458f6
@@ -72,15 +71,6 @@ int hugepages_size_parse(const char *s, uint64_t *ret)
                 return -EINVAL;
         *ret = v * unit;
         return 0;
-}
-
-/* " on node N" or "" for messages. */
-static void node_suffix(int node, char *buf, size_t len)
-{
-        if (node < 0)
-                buf[0] = '\0';
-        else
-                snprintf(buf, len, " on node %d", node);
 }
 
 static char *pool_dir(const char *root, uint64_t page_size, int node)
@@ -187,77 +177,36 @@ uint64_t hugepages_available(const struct vx_hugepage_pool *pool)
         return pool->free > pool->reserved ? pool->free - pool->reserved : 0;
 }
 
-/* The messages' name of a pool: "2 MiB pages on node 0". */
-struct pool_name {
-        char size[32];
-        char node[32];
-};
-
-static const struct pool_name *pool_name(uint64_t page_size, int node, struct pool_name *n)
-{
-        hugepages_size_pretty(page_size, n->size, sizeof(n->size));
-        node_suffix(node, n->node, sizeof(n->node));
-        return n;
-}
-
-static int pool_error(int r, uint64_t page_size, int node, const char *what)
-{
-        struct pool_name n;
-
-        pool_name(page_size, node, &n);
-        if (r == -EOPNOTSUPP)
-                return log_error_errno(r,
-                                       "This host has no pool of %s hugepages%s (not supported by the CPU "
-                                       "or the kernel).",
-                                       n.size, n.node);
-        if (r == -ENODEV)
-                return log_error_errno(r, "Hugepages: there is no NUMA node %d on this host.", node);
-        return log_error_errno(r, "Failed to %s the pool of %s hugepages%s: %m", what, n.size, n.node);
-}
-
 int hugepages_grow(const char *root, uint64_t page_size, int node, uint64_t missing, uint64_t *ret_total)
 {
         _cleanup_free_ char *dir = pool_dir(root, page_size, node);
         struct vx_hugepage_pool pool;
-        struct pool_name n;
         uint64_t now;
         int r;
 
         if (!dir)
-                return log_error_errno(-ENOMEM, "Out of memory.");
-        pool_name(page_size, node, &n);
+                return -ENOMEM;
         r = hugepages_pool_read(root, page_size, node, &pool);
         if (r < 0)
-                return pool_error(r, page_size, node, "read");
+                return r;
         if (missing == 0) {
                 *ret_total = pool.total;
                 return 0;
         }
         r = write_u64(dir, "nr_hugepages", pool.total + missing);
         if (r < 0)
-                return pool_error(r, page_size, node, "grow");
+                return r;
         r = read_u64(dir, "nr_hugepages", &now);
         if (r < 0)
-                return pool_error(r, page_size, node, "read back");
+                return r;
         if (now < pool.total + missing) {
                 uint64_t gave = now > pool.total ? now - pool.total : 0;
 
                 /* Put back what this call added; what others did in between is theirs. */
-                if (gave > 0) {
-                        r = write_u64(dir, "nr_hugepages", now - gave);
-                        if (r < 0)
-                                log_warning_errno(
-                                    r, "Failed to give back %" PRIu64 " %s pages%s, leaving them: %m", gave,
-                                    n.size, n.node);
-                }
-                return log_error_errno(-ENOSPC,
-                                       "Hugepages: asked for %" PRIu64
-                                       " %s pages%s, the kernel gave %" PRIu64
-                                       "; free memory is fragmented or short.",
-                                       missing, n.size, n.node, gave);
+                if (gave > 0 && write_u64(dir, "nr_hugepages", now - gave) < 0)
+                        return -EBUSY;
+                return -ENOSPC;
         }
-        log_info("Hugepages: added %" PRIu64 " %s pages%s (pool: %" PRIu64 " -> %" PRIu64 ").", missing,
-                 n.size, n.node, pool.total, now);
         *ret_total = now;
         return 0;
 }
@@ -266,34 +215,28 @@ int hugepages_shrink(const char *root, uint64_t page_size, int node, uint64_t ad
                      uint64_t *ret_total)
 {
         _cleanup_free_ char *dir = pool_dir(root, page_size, node);
-        struct pool_name n;
         uint64_t now, after;
         int r;
 
         if (!dir)
-                return log_error_errno(-ENOMEM, "Out of memory.");
-        pool_name(page_size, node, &n);
+                return -ENOMEM;
         r = read_u64(dir, "nr_hugepages", &now);
         if (r < 0)
-                return pool_error(r, page_size, node, "read");
+                return r;
         if (added == 0) {
                 *ret_total = now;
                 return 0;
         }
         if (now != expected_total || now < added) {
-                log_warning("Hugepages: the pool of %s pages%s has %" PRIu64 " pages, not the %" PRIu64
-                            " vmxrun left; someone changed it, so the %" PRIu64 " pages vmxrun added stay.",
-                            n.size, n.node, now, expected_total, added);
+                *ret_total = now; /* for the caller's message: someone changed the pool */
                 return 1;
         }
         r = write_u64(dir, "nr_hugepages", now - added);
         if (r < 0)
-                return pool_error(r, page_size, node, "shrink");
+                return r;
         r = read_u64(dir, "nr_hugepages", &after);
         if (r < 0)
-                return pool_error(r, page_size, node, "read back");
-        log_info("Hugepages: gave back %" PRIu64 " %s pages%s (pool: %" PRIu64 " -> %" PRIu64 ").", added,
-                 n.size, n.node, now, after);
+                return r;
         *ret_total = after;
         return 0;
 }
@@ -319,16 +262,15 @@ int hugetlbfs_mount(const char *path, uint64_t page_size, bool *ret_created)
         if (mkdir(path, 0755) >= 0)
                 created = true;
         else if (errno != EEXIST)
-                return log_error_errno(-errno, "Failed to create %s for a hugetlbfs: %m", path);
+                return -errno;
         snprintf(opts, sizeof(opts), "pagesize=%s", ps);
         if (mount("hugetlbfs", path, "hugetlbfs", MS_NOSUID | MS_NODEV, opts) < 0) {
                 int r = -errno;
 
                 if (created)
                         (void)rmdir(path);
-                return log_error_errno(r, "Failed to mount a hugetlbfs with %s at %s: %m", opts, path);
+                return r;
         }
-        log_info("Mounted a hugetlbfs with %s at %s.", opts, path);
         *ret_created = created;
         return 0;
 }
@@ -340,19 +282,15 @@ int hugetlbfs_umount(const char *path)
 
         r = hugetlbfs_probe(path, &ps);
         if (r == -ENOENT || r == -EMEDIUMTYPE)
-                return 0; /* unmounted by someone else already */
+                return 1; /* unmounted by someone else already */
         if (r < 0)
-                return log_warning_errno(r, "Failed to look at %s, leaving it: %m", path);
+                return r;
         if (umount2(path, UMOUNT_NOFOLLOW) < 0) {
                 r = -errno;
                 if (r == -EINVAL)
-                        return 0; /* not a mount point: what is mounted is above it, not ours */
-                if (r == -EBUSY)
-                        return log_warning_errno(
-                            r, "The hugetlbfs at %s is still in use; leaving it mounted.", path);
-                return log_warning_errno(r, "Failed to unmount the hugetlbfs at %s, leaving it: %m", path);
+                        return 1; /* not a mount point: what is mounted is above it, not ours */
+                return r;
         }
-        log_info("Unmounted the hugetlbfs at %s.", path);
         return 0;
 }
 

@@ -17,7 +17,8 @@
  *
  * And hugetlbfs mounts: mount(2) with pagesize=2M/1G, umount2(2).
  *
- * Every function logs its own failures, naming the page size and node.
+ * Nothing here logs: every function returns -errno and the caller, which
+ * knows why it asked, names the pool in its message.
  */
 
 #include <stdbool.h>
@@ -52,14 +53,17 @@ uint64_t hugepages_available(const struct vx_hugepage_pool *pool);
 /*
  * Adds missing pages to the pool (nr_hugepages = current + missing) and
  * checks what the kernel gave. Returns 0 and *ret_total (nr_hugepages now),
- * -ENOSPC when the kernel gave fewer (the pool is put back), or -errno.
+ * -ENOSPC when the kernel gave fewer (the pool is put back), -EBUSY when it
+ * gave fewer and putting them back failed, -EOPNOTSUPP (no such page size),
+ * -ENODEV (no such node), or -errno.
  */
 int hugepages_grow(const char *root, uint64_t page_size, int node, uint64_t missing, uint64_t *ret_total);
 
 /*
  * Takes added pages out of the pool again, when its nr_hugepages is still
  * expected_total (what vmxrun left). Returns 0 and *ret_total when shrunk,
- * 1 when the pool changed since and was left alone (warned), or -errno.
+ * 1 and *ret_total (the pool's size now) when the pool changed since and was
+ * left alone, or -errno.
  */
 int hugepages_shrink(const char *root, uint64_t page_size, int node, uint64_t added, uint64_t expected_total,
                      uint64_t *ret_total);
@@ -78,8 +82,9 @@ int hugetlbfs_probe(const char *path, uint64_t *ret_page_size);
 int hugetlbfs_mount(const char *path, uint64_t page_size, bool *ret_created);
 
 /*
- * Unmounts the hugetlbfs at path. Returns 0 (also when nothing is mounted
- * there any more), -EBUSY when it is in use (left mounted, warned), or -errno.
+ * Unmounts the hugetlbfs at path. Returns 0 when unmounted, 1 when no
+ * hugetlbfs is mounted there any more, -EBUSY when it is in use (left
+ * mounted), or -errno.
  */
 int hugetlbfs_umount(const char *path);
 

@@ -69,6 +69,16 @@ static void ledger_write(struct vx_apply *a, uint64_t page_size, int node, uint6
                 log_warning_errno(r, "Failed to write %s, ignoring: %m", path);
 }
 
+/* " on node N", or "" for the whole host. */
+static const char *node_suffix(int node, char *buf, size_t len)
+{
+        if (node < 0)
+                buf[0] = '\0';
+        else
+                snprintf(buf, len, " on node %d", node);
+        return buf;
+}
+
 /* What the deployment's VMs need from one pool, added up. */
 struct huge_need {
         uint64_t page_size;
@@ -117,14 +127,13 @@ static int reserve_pool(struct vx_apply *a, const struct huge_need *h)
 {
         struct vx_hugepage_pool pool;
         _cleanup_close_ int lock = -EBADF;
-        char ps[32], pretty[32], node[32] = "";
+        char ps[32], pretty[32], node[32];
         uint64_t avail, missing, total;
         int r;
 
         hugepages_size_short(h->page_size, ps, sizeof(ps));
         hugepages_size_pretty(h->page_size, pretty, sizeof(pretty));
-        if (h->node >= 0)
-                snprintf(node, sizeof(node), " on node %d", h->node);
+        node_suffix(h->node, node, sizeof(node));
         if (find_pool_step(a->journal, ps, h->node))
                 return 0; /* reserved already (an adopted deployment) */
         r = apply_registry_lock(a, &lock);
@@ -146,8 +155,15 @@ static int reserve_pool(struct vx_apply *a, const struct huge_need *h)
                 total = pool.total;
         } else {
                 r = hugepages_grow(a->host_root, h->page_size, h->node, missing, &total);
+                if (r == -ENOSPC || r == -EBUSY)
+                        return apply_fail(NULL, -ENOSPC, "Hugepages: asked for %" PRIu64 " more %s pages%s, the kernel "
+                                          "could not give them (free memory is fragmented or short)%s; refusing.",
+                                          missing, pretty, node, r == -EBUSY ? ", and the ones it gave could not "
+                                          "be put back" : "");
                 if (r < 0)
-                        return r;
+                        return apply_fail(NULL, r, "Failed to grow the pool of %s hugepages%s: %m", pretty, node);
+                log_info("Hugepages: added %" PRIu64 " %s pages%s (pool: %" PRIu64 " -> %" PRIu64 ").", missing,
+                         pretty, node, pool.total, total);
                 ledger_write(a, h->page_size, h->node, total);
         }
         r = journal_push(a->journal, &(struct vx_undo){.kind = VX_UNDO_HUGEPAGES, .object = ps, .node = h->node,
@@ -177,8 +193,14 @@ static int mount_hugetlbfs(struct vx_apply *a, const struct vx_host_action *act)
                                 w);
         }
         r = hugetlbfs_mount(act->mount.path, want, &created);
-        if (r < 0)
-                return r;
+        if (r < 0) {
+                char ps[32];
+
+                hugepages_size_short(want, ps, sizeof(ps));
+                return apply_fail(NULL, r, "Failed to mount a hugetlbfs with pagesize=%s at %s: %m", ps,
+                                  act->mount.path);
+        }
+        log_info("Mounted a hugetlbfs at %s.", act->mount.path);
         /* Undone backwards: unmount, then remove the directory vmxrun created. */
         r = created ? journal_push(a->journal, UNDO(VX_UNDO_RMDIR, NULL, act->mount.path, NULL, NULL, 0)) : 0;
         k = journal_push(a->journal, UNDO(VX_UNDO_UMOUNT, NULL, act->mount.path, NULL, NULL, 0));
@@ -211,6 +233,7 @@ int apply_hugepages(struct vx_apply *a)
 int apply_hugepages_undo(struct vx_apply *a, const struct vx_undo *u)
 {
         _cleanup_close_ int lock = -EBADF;
+        char node[32];
         uint64_t ps, expected = u->total, after;
         int r;
 
@@ -226,9 +249,33 @@ int apply_hugepages_undo(struct vx_apply *a, const struct vx_undo *u)
         /* Another deployment may have grown or shrunk the pool since: the ledger has the size vmxrun left. */
         (void)ledger_read(a, ps, u->node, &expected);
         r = hugepages_shrink(a->host_root, ps, u->node, u->pages, expected, &after);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to give back %" PRIu64 " hugepages of %s%s, leaving them: %m",
+                                         u->pages, u->object, node_suffix(u->node, node, sizeof(node)));
+        if (r > 0) {
+                log_warning("Hugepages: the pool of %s pages%s has %" PRIu64 " pages, not the %" PRIu64 " vmxrun "
+                            "left; someone changed it, so the %" PRIu64 " pages vmxrun added stay.",
+                            u->object, node_suffix(u->node, node, sizeof(node)), after, expected, u->pages);
+                return 0;
+        }
+        log_info("Hugepages: gave back %" PRIu64 " %s pages%s (pool: %" PRIu64 " -> %" PRIu64 ").", u->pages,
+                 u->object, node_suffix(u->node, node, sizeof(node)), expected, after);
+        ledger_write(a, ps, u->node, after);
+        return 0;
+}
+
+/* The undo of a mount: what cannot be unmounted now stays, said once. */
+int apply_hugetlbfs_umount(const char *path)
+{
+        int r = hugetlbfs_umount(path);
+
+        if (r == -EBUSY)
+                return log_warning_errno(r, "The hugetlbfs at %s is still in use; leaving it mounted.", path);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to unmount the hugetlbfs at %s, leaving it: %m", path);
         if (r == 0)
-                ledger_write(a, ps, u->node, after);
-        return r < 0 ? r : 0;
+                log_info("Unmounted the hugetlbfs at %s.", path);
+        return 0;
 }
 
 int apply_undo_rmdir(const char *path)

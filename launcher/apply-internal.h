@@ -57,3 +57,4 @@ int apply_tap_check_bridge(struct vx_apply *a, const struct vx_vm_plan *vp, cons
 int apply_hugepages(struct vx_apply *a);
 int apply_hugepages_undo(struct vx_apply *a, const struct vx_undo *u);
 int apply_undo_rmdir(const char *path);
+int apply_hugetlbfs_umount(const char *path);

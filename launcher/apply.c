@@ -151,7 +151,7 @@ int apply_run_undo(const struct vx_undo *u, void *userdata)
         case VX_UNDO_HUGEPAGES: /* these log their own failures */
                 return apply_hugepages_undo(a, u);
         case VX_UNDO_UMOUNT:
-                return hugetlbfs_umount(u->object);
+                return apply_hugetlbfs_umount(u->object);
         case VX_UNDO_RMDIR:
                 return apply_undo_rmdir(u->object);
         default:
