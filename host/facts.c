@@ -12,13 +12,14 @@
 
 #include "cleanup.h"
 #include "cpuset.h"
-#include "log.h"
 
 /* The facts own their strings; the public struct exposes them as const. */
 struct facts_storage {
         struct vx_host_facts pub;
         struct vx_vf_fact *vfs;
         struct vx_hugetlbfs_fact *hugetlbfs;
+        struct vx_hugepage_pool_fact *pools;
+        struct vx_sriov_fact *sriov;
 };
 
 static char *path_join(const char *root, const char *path)
@@ -193,6 +194,126 @@ static int read_vfs(const char *root, struct facts_storage *s)
         return r;
 }
 
+static bool exists(const char *root, const char *path)
+{
+        _cleanup_free_ char *p = path_join(root, path);
+
+        return p && access(p, F_OK) == 0;
+}
+
+static size_t count_entries(const char *root, const char *path)
+{
+        _cleanup_free_ char *dir = path_join(root, path);
+        struct dirent *de;
+        size_t n = 0;
+        DIR *d;
+
+        if (!dir || !(d = opendir(dir)))
+                return 0;
+        while ((de = readdir(d)))
+                n += de->d_name[0] != '.';
+        closedir(d);
+        return n;
+}
+
+static int read_u64_file(const char *path, uint64_t *ret)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        unsigned long long v;
+
+        if (!f)
+                return -errno;
+        if (fscanf(f, "%llu", &v) != 1)
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+/* The whole-host hugepage pools, one per page size the kernel offers. */
+static int read_pools(const char *root, struct facts_storage *s)
+{
+        _cleanup_free_ char *dir = path_join(root, "/sys/kernel/mm/hugepages");
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        if (!dir)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return 0;
+        while (r >= 0 && (de = readdir(d))) {
+                _cleanup_free_ char *total = NULL, *free_path = NULL;
+                struct vx_hugepage_pool_fact pool = {0};
+                struct vx_hugepage_pool_fact *n;
+                unsigned long long kib;
+
+                if (sscanf(de->d_name, "hugepages-%llukB", &kib) != 1)
+                        continue;
+                if (asprintf(&total, "%s/%s/nr_hugepages", dir, de->d_name) < 0 ||
+                    asprintf(&free_path, "%s/%s/free_hugepages", dir, de->d_name) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                pool.page_size = (uint64_t)kib << 10;
+                (void)read_u64_file(total, &pool.total);
+                (void)read_u64_file(free_path, &pool.free);
+                n = realloc(s->pools, (s->pub.n_pools + 1) * sizeof(*n));
+                if (!n) {
+                        r = -ENOMEM;
+                        break;
+                }
+                s->pools = n;
+                n[s->pub.n_pools++] = pool;
+        }
+        closedir(d);
+        return r;
+}
+
+/* PCI devices that can have VFs. */
+static int read_sriov(const char *root, struct facts_storage *s)
+{
+        _cleanup_free_ char *dir = path_join(root, "/sys/bus/pci/devices");
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        if (!dir)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return 0;
+        while (r >= 0 && (de = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+                struct vx_sriov_fact *n;
+                uint64_t total;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (asprintf(&p, "%s/%s/sriov_totalvfs", dir, de->d_name) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (read_u64_file(p, &total) < 0 || total == 0)
+                        continue;
+                n = realloc(s->sriov, (s->pub.n_sriov + 1) * sizeof(*n));
+                if (!n) {
+                        r = -ENOMEM;
+                        break;
+                }
+                s->sriov = n;
+                n[s->pub.n_sriov] = (struct vx_sriov_fact){.pci_address = strdup(de->d_name),
+                                                           .total_vfs = (unsigned)total};
+                if (!n[s->pub.n_sriov].pci_address) {
+                        r = -ENOMEM;
+                        break;
+                }
+                s->pub.n_sriov++;
+        }
+        closedir(d);
+        return r;
+}
+
 int host_facts_gather(const char *root, struct vx_host_facts **ret)
 {
         struct facts_storage *s;
@@ -206,13 +327,21 @@ int host_facts_gather(const char *root, struct vx_host_facts **ret)
                 return -ENOMEM;
         s->pub.kvm_usable = device_opens(root, "/dev/kvm");
         s->pub.vhost_net = device_opens(root, "/dev/vhost-net");
+        s->pub.tun = exists(root, "/dev/net/tun");
         s->pub.n_cpus = count_online_cpus(root);
+        s->pub.n_iommu_groups = count_entries(root, "/sys/kernel/iommu_groups");
 
         r = read_hugetlbfs_mounts(root, s);
         if (r >= 0)
                 r = read_vfs(root, s);
+        if (r >= 0)
+                r = read_pools(root, s);
+        if (r >= 0)
+                r = read_sriov(root, s);
         s->pub.vfs = s->vfs;
         s->pub.hugetlbfs = s->hugetlbfs;
+        s->pub.pools = s->pools;
+        s->pub.sriov = s->sriov;
         if (r < 0) {
                 host_facts_free(&s->pub);
                 return r;
@@ -233,8 +362,12 @@ struct vx_host_facts *host_facts_free(struct vx_host_facts *facts)
         }
         for (size_t i = 0; i < facts->n_hugetlbfs; i++)
                 free((char *)s->hugetlbfs[i].path);
+        for (size_t i = 0; i < facts->n_sriov; i++)
+                free((char *)s->sriov[i].pci_address);
         free(s->vfs);
         free(s->hugetlbfs);
+        free(s->pools);
+        free(s->sriov);
         free(s);
         return NULL;
 }
