@@ -12,10 +12,8 @@
 #include <jansson.h>
 
 #include "cleanup.h"
-#include "plan.h"
-#include "profile.h"
+#include "launcher.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_profile *, profile_free)
 
 /* Exit statuses, documented in README.md. */
 enum {
@@ -121,8 +119,12 @@ int cli_print_argv(char *const *items, size_t n);
  */
 int cli_print_json(json_t *v);
 
-/* A whole file as a string (NUL-terminated), or NULL with errno set. */
-char *cli_read_text(const char *path);
+/*
+ * The one mapping from a negative errno (launcher.h's contract) to an exit
+ * status: -EINVAL/-EFBIG invalid input, -ESRCH not running, -EBUSY already
+ * running, any other error 1. 0 is 0; a positive value is returned as is.
+ */
+int cli_exit_status(int r);
 
 
 /* Parses an accelerator name for --accel / VMXRUN_ACCEL. Returns 0 or -EINVAL. */

@@ -8,7 +8,6 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "log.h"
-#include "runtime.h"
 
 static void help(FILE *out)
 {
@@ -96,11 +95,11 @@ static int run(int argc, char **argv)
                 return r;
         if (refuse_incomplete(plan) > 0)
                 return VX_EXIT_FAILURE;
-        if (runtime_is_locked(plan->deployment_dir)) {
+        if (launcher_is_running(plan->deployment_dir)) {
                 log_error("%s is already running; nothing was changed.", profile->name);
                 return VX_EXIT_RUNNING;
         }
-        text = cli_read_text(argv[optind]);
+        text = launcher_read_text(argv[optind]);
         return cli_supervise(TAKE_PTR(profile), TAKE_PTR(plan), argv[optind], text, &popts, foreground, wait_ready);
 }
 

@@ -5,82 +5,55 @@
 #include <string.h>
 
 #include "cli.h"
-#include "facts.h"
+#include <sys/stat.h>
+
+#include "launcher.h"
 #include "log.h"
-#include "vmxconf.h"
 
-/*
- * A vmx.conf where a profile is expected: import it in memory, print the
- * import's warnings, and load the profile it gives. Returns an exit status.
- */
-static int load_vmxconf(const char *path, const char *text, size_t len, struct vx_profile **ret)
+int cli_exit_status(int r)
 {
-        _cleanup_free_ char *profile_text = NULL, *name = NULL;
-        struct vx_import_source src = {.name = path, .text = text, .len = len};
-        struct vx_import_options opts = {.first_cpu = 1};
-        struct vx_diags diags = {};
-        struct vx_profile *p = NULL;
-        int r;
+        switch (r) {
+        case 0:
+                return VX_EXIT_OK;
+        case -EINVAL:
+        case -EFBIG:
+                return VX_EXIT_INVALID;
+        case -ESRCH:
+                return VX_EXIT_NOT_RUNNING;
+        case -EBUSY:
+                return VX_EXIT_RUNNING;
+        default:
+                return r > 0 ? r : VX_EXIT_FAILURE;
+        }
+}
 
-        log_debug("%s is a vmx.conf: importing it (vmxrun import shows the profile).", path);
-        r = vmxconf_import(&src, 1, NULL, &opts, &diags, &profile_text);
-        diag_print(&diags, stderr);
-        diag_done(&diags);
-        if (r == -ENOMEM) {
-                log_error_errno(r, "Failed to import %s: %m", path);
-                return VX_EXIT_FAILURE;
-        }
-        if (r < 0)
-                return VX_EXIT_INVALID;
-        /* Later messages point into the imported text, which `vmxrun import` prints. */
-        if (asprintf(&name, "%s (imported)", path) < 0)
-                return VX_EXIT_FAILURE;
-        r = profile_load_string(name, profile_text, strlen(profile_text), &diags, &p);
-        diag_print(&diags, stderr);
-        diag_done(&diags);
-        if (r == -ENOMEM) {
-                log_error_errno(r, "Failed to load %s: %m", name);
-                return VX_EXIT_FAILURE;
-        }
-        if (r < 0)
-                return VX_EXIT_INVALID;
-        *ret = p;
-        return VX_EXIT_OK;
+/* Bad input (errors, a file too large) is 3; a file that could not be read is 1 (the diagnostics said why). */
+static int load_status(int r)
+{
+        return r == -EINVAL || r == -EFBIG ? VX_EXIT_INVALID : r < 0 ? VX_EXIT_FAILURE : VX_EXIT_OK;
+}
+
+static int print_diags(struct vx_diags *diags, int r)
+{
+        diag_print(diags, stderr);
+        diag_done(diags);
+        return r;
 }
 
 int cli_load_profile(const char *path, struct vx_profile **ret)
 {
-        _cleanup_free_ char *text = NULL;
         struct vx_diags diags = {};
-        struct vx_profile *p = NULL;
-        size_t len = 0;
-        int r;
+        int r = print_diags(&diags, launcher_load_profile(path, &diags, ret));
 
-        /* An unreadable file falls through to profile_load, which says why. */
-        if (vmxconf_read_file(path, &text, &len) >= 0 && vmxconf_detect(text, len))
-                return load_vmxconf(path, text, len, ret);
-
-        r = profile_load(path, &diags, &p);
-        diag_print(&diags, stderr);
-        diag_done(&diags);
-        if (r == -ENOMEM) {
+        if (r == -ENOMEM)
                 log_error_errno(r, "Failed to load %s: %m", path);
-                return VX_EXIT_FAILURE;
-        }
-        if (r == -EINVAL)
-                return VX_EXIT_INVALID;
-        if (r < 0)
-                return VX_EXIT_FAILURE; /* could not read it; the diagnostics said why */
-        *ret = p;
-        return VX_EXIT_OK;
+        return load_status(r);
 }
 
 int cli_plan_profile(const char *path, const char *accel, const char *root, struct vx_plan_options *opts,
                      struct vx_profile **ret_profile, struct vx_plan **ret_plan)
 {
-        _cleanup_(profile_freep) struct vx_profile *profile = NULL;
-        struct vx_host_facts *facts = NULL;
-        struct vx_plan *plan = NULL;
+        struct vx_diags diags = {};
         int r;
 
         if (accel && *accel) {
@@ -90,24 +63,79 @@ int cli_plan_profile(const char *path, const char *accel, const char *root, stru
                 }
                 opts->force_accel = true;
         }
-        r = cli_load_profile(path, &profile);
-        if (r != VX_EXIT_OK)
-                return r;
-        if (!root || !*root)
-                root = "/";
-        r = host_facts_gather(root, &facts);
-        if (r < 0) {
-                log_error_errno(r, "Failed to read host facts under %s: %m", root);
-                return VX_EXIT_FAILURE;
+        r = print_diags(&diags, launcher_plan_profile(path, root, opts, &diags, ret_profile, ret_plan));
+        if (r == -ENOMEM)
+                log_error_errno(r, "Failed to load %s: %m", path);
+        return load_status(r);
+}
+
+int cli_supervise(struct vx_profile *profile, struct vx_plan *plan, const char *profile_path, const char *profile_text,
+                  const struct vx_plan_options *plan_options, bool foreground, bool wait_ready)
+{
+        struct vx_launch_options lo = {
+                .profile_path = profile_path,
+                .profile_text = profile_text,
+                .plan_options = *plan_options,
+                .foreground = foreground,
+                .wait_ready = wait_ready,
+        };
+        int r = launcher_start(profile, plan, &lo);
+
+        /* Not ready in time is a failed --wait (1); the VMs keep running. */
+        return r == -ETIME ? VX_EXIT_FAILURE : cli_exit_status(r);
+}
+
+int cli_ensure_supervisor(const char *deployment_dir)
+{
+        return cli_exit_status(launcher_ensure_supervisor(deployment_dir));
+}
+
+int cli_call(const char *deployment_dir, json_t *request, int timeout_ms, json_t **ret)
+{
+        return cli_exit_status(launcher_call(deployment_dir, request, timeout_ms, ret));
+}
+
+const char *cli_runtime_dir(const char *option)
+{
+        if (option)
+                return option;
+        return getenv("VMXRUN_RUNTIME_DIR");
+}
+
+static bool looks_like_profile(const char *arg)
+{
+        size_t len = strlen(arg);
+        struct stat st;
+
+        if ((len > 5 && strcmp(arg + len - 5, ".yaml") == 0) || (len > 4 && strcmp(arg + len - 4, ".yml") == 0))
+                return true;
+        return strchr(arg, '/') && stat(arg, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int cli_resolve_deployment(const char *arg, const char *runtime_dir, char **ret_dir)
+{
+        _cleanup_(profile_freep) struct vx_profile *profile = NULL;
+        const char *root = runtime_dir, *name = arg;
+        char *dir;
+        int r;
+
+        if (looks_like_profile(arg)) {
+                r = cli_load_profile(arg, &profile);
+                if (r != VX_EXIT_OK)
+                        return r;
+                name = profile->name;
+                if (!root)
+                        root = profile->host.runtime_dir;
         }
-        r = plan_build(profile, facts, opts, &plan);
-        host_facts_free(facts); /* the plan copies what it needs from the facts */
-        if (r < 0) {
-                log_error_errno(r, "Failed to build the plan of %s: %m", path);
-                return VX_EXIT_FAILURE;
+        if (!root)
+                root = VX_DEFAULT_RUNTIME_DIR;
+        if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+                log_error("'%s' is not a deployment name.", name);
+                return VX_EXIT_USAGE;
         }
-        *ret_profile = TAKE_PTR(profile);
-        *ret_plan = plan;
+        if (asprintf(&dir, "%s/%s", root, name) < 0)
+                return log_error("Out of memory."), VX_EXIT_FAILURE;
+        *ret_dir = dir;
         return VX_EXIT_OK;
 }
 
@@ -122,22 +150,4 @@ int cli_parse_accel(const char *s, enum vx_accel *ret)
         else
                 return -EINVAL;
         return 0;
-}
-
-char *cli_read_text(const char *path)
-{
-        char *text = NULL;
-        size_t len = 0;
-        FILE *f = fopen(path, "re");
-
-        if (!f)
-                return NULL;
-        if (getdelim(&text, &len, '\0', f) < 0) {
-                int saved = errno;
-                free(text);
-                text = NULL;
-                errno = saved;
-        }
-        fclose(f);
-        return text;
 }

@@ -424,6 +424,7 @@ int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const str
                      struct vx_supervisor **ret)
 {
         struct vx_supervisor *sv;
+        bool lost_race = false;
         int r;
 
         sv = calloc(1, sizeof(*sv));
@@ -456,9 +457,14 @@ int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const str
                 r = runtime_lock(plan->deployment_dir, &sv->lock_fd);
                 if (r < 0 && r != -EBUSY)
                         log_error_errno(r, "Failed to lock %s: %m", plan->deployment_dir);
+                lost_race = r == -EBUSY;
         }
-        if (r >= 0)
+        if (r >= 0) {
                 r = start_locked(sv, opts);
+                /* -EBUSY means "another supervisor runs it" to our callers; a busy host object was logged. */
+                if (r == -EBUSY)
+                        r = -EIO;
+        }
         if (r < 0) {
                 /* Nothing of ours may stay behind when nothing runs: the deployment dir goes with the lock. */
                 if (sv->lock_fd >= 0 && supervisor_running(sv) == 0) {
@@ -468,6 +474,11 @@ int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const str
                 }
                 sv->profile = NULL; /* the caller still owns them on failure */
                 sv->plan = NULL;
+                if (lost_race) {
+                        /* Another supervisor holds the lock: "already running", not "failed". */
+                        supervisor_notify(sv->notify_fd, VX_NOTIFY_RUNNING);
+                        sv->notify_fd = -EBADF;
+                }
                 supervisor_free(sv);
                 return r;
         }

@@ -31,6 +31,7 @@ enum {
         VX_NOTIFY_STARTED = 0,   /* every VM runs (and is ready, with wait_ready) */
         VX_NOTIFY_FAILED = 1,    /* nothing runs; the reason was logged */
         VX_NOTIFY_NOT_READY = 2, /* VMs run, but one was not ready within its ready.timeout */
+        VX_NOTIFY_RUNNING = 3,   /* another supervisor runs the deployment; nothing was changed */
 };
 
 /*

@@ -82,9 +82,19 @@ check_pinning() { # check_pinning PID: vCPU 0 on CPU 1, vCPU 1 on CPU 0, the res
         [ "$(jq -r '.vms[0].vcpus[] | select(.index == 0) | .cpus' <<<"$json")" = 1 ] || return 1
 }
 
-# --- start ----------------------------------------------------------------
-"$VMXRUN" start "$WORK/demo.yaml" --wait
-check "start --wait exits 0 once the guest is ready" [ $? -eq 0 ]
+# --- start: two at once, as two shells or units might -------------------------
+"$VMXRUN" start "$WORK/demo.yaml" --wait 2>"$WORK/start-a.err" &
+start_a=$!
+"$VMXRUN" start "$WORK/demo.yaml" --wait 2>"$WORK/start-b.err" &
+start_b=$!
+wait $start_a
+rc_a=$?
+wait $start_b
+rc_b=$?
+check "two racing start --wait: one exits 0 once the guest is ready, the other 5 (got $rc_a and $rc_b)" \
+        bash -c "[ '$rc_a $rc_b' = '0 5' ] || [ '$rc_a $rc_b' = '5 0' ]"
+check "the loser says the deployment is already running" \
+        grep -q "already running" "$WORK/start-a.err" "$WORK/start-b.err"
 PID=$(qemu_pid)
 check "status reports a live QEMU pid" kill -0 "${PID:-0}"
 check "status says running" [ "$(status_json | jq -r '.vms[0].state + "/" + .vms[0].run_state')" = running/running ]
@@ -164,6 +174,8 @@ wait_for 10 grep -q "VMXRUN-GUEST ready" "$WORK/console.copy"
 "$VMXRUN" stop demo --timeout 60
 check "stop exits 0" [ $? -eq 0 ]
 check "QEMU is gone" gone "$PID2"
+# tail holds the log open after the teardown removed it; on a loaded machine it may lag behind.
+wait_for 20 grep -q "VMXRUN-GUEST powerdown" "$WORK/console.copy"
 kill "$tail_pid" 2>/dev/null
 check "the guest powered off on the ACPI power button (it said so)" grep -q "VMXRUN-GUEST powerdown" "$WORK/console.copy"
 check "the runtime dir of the deployment is gone" [ ! -e "$RT/demo" ]

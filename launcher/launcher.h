@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The launcher's public interface: everything cli/ calls. The other headers
+ * of launcher/ are the library's own (plan.h is public too: cmdline and
+ * explain print plans).
+ *
+ * Error contract: every function returns 0 (or a documented positive value)
+ * or a negative errno, and logs what went wrong once, here; profile problems
+ * come back as diagnostics for the caller to print. The meaning of the
+ * errnos that commands turn into exit statuses:
+ *   -EINVAL  the input (profile, vmx.conf) has errors (diagnostics say which)
+ *   -ESRCH   the deployment is not running
+ *   -EBUSY   the deployment is already running; nothing was changed
+ *   -ETIME   the VMs run, but not every one became ready in time
+ */
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "diag.h"
+#include "plan.h"
+#include "profile.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_profile *, profile_free)
+
+/*
+ * Loads a profile, or a vmx.conf (found by its content: HOST, CONTROL_PLANE
+ * or FORWARDING_PLANE at the top level), which is imported in memory first.
+ * Every problem goes to diags (the import's warnings too). Returns 0 and
+ * *ret, -EINVAL when diags holds errors, -ENOMEM, or -errno when the file
+ * could not be read (diags says why).
+ */
+int launcher_load_profile(const char *path, struct vx_diags *diags, struct vx_profile **ret);
+
+/*
+ * Loads path and plans it for this host: host facts read under root (NULL,
+ * "" or "/": the real host) and opts (may be NULL). Returns 0 with *ret_profile
+ * and *ret_plan (the plan points into the profile), or the errors of
+ * launcher_load_profile(), or -errno (logged) when the facts or the plan
+ * could not be had.
+ */
+int launcher_plan_profile(const char *path, const char *root, const struct vx_plan_options *opts,
+                          struct vx_diags *diags, struct vx_profile **ret_profile, struct vx_plan **ret_plan);
+
+/* A whole file as a string (NUL-terminated), or NULL with errno set. */
+char *launcher_read_text(const char *path);
+
+struct vx_launch_options {
+        const char *profile_path; /* as given; recorded (absolute) in the state file */
+        const char *profile_text; /* the profile as started, kept for adoption; may be NULL */
+        struct vx_plan_options plan_options;
+        bool foreground; /* supervise in this process; else a daemon reports back once the start is over */
+        bool wait_ready; /* the start is over once every VM is ready */
+        bool quiet;      /* print nothing on success (adoption) */
+};
+
+/*
+ * Starts the deployment's supervisor and, through it, every VM. Takes
+ * ownership of profile and plan. In the foreground it returns when the
+ * supervisor ends (every VM stopped); otherwise once the daemon reports the
+ * start. Returns 0, -EBUSY, -ETIME (started, not ready in time), or -errno
+ * (logged; nothing is left behind).
+ */
+int launcher_start(struct vx_profile *profile, struct vx_plan *plan, const struct vx_launch_options *opts);
+
+/* True when a live supervisor runs the deployment (it holds the deployment's lock). */
+bool launcher_is_running(const char *deployment_dir);
+
+/*
+ * Makes sure a supervisor serves the deployment: when the last one died and
+ * left VMs running, a new one adopts them (from the state file and the
+ * profile copy in the runtime dir); when none are left, the leftovers are
+ * cleared. Returns 0 (served), -ESRCH (not running), or -errno (logged).
+ */
+int launcher_ensure_supervisor(const char *deployment_dir);
+
+/*
+ * Sends a control request to the deployment's supervisor and waits up to
+ * timeout_ms for its answer. Returns 0 with *ret (json_decref()) when the
+ * answer says ok; -ESRCH when nothing runs; -EREMOTEIO when the supervisor
+ * refused the request (its message is logged); or -errno (logged).
+ */
+int launcher_call(const char *deployment_dir, json_t *request, int timeout_ms, json_t **ret);
