@@ -53,6 +53,60 @@ static json_t *thread_info(pid_t pid, pid_t tid, unsigned ncpus)
                          "cpu", last_cpu, "cpu_time_s", (double)ns / 1e9, "affinity", mask ?: "", "cpus", list ?: "");
 }
 
+/* Every thread of QEMU pid, read live: the vCPUs the status names, then the rest. */
+static json_t *collect(json_t *status, pid_t pid)
+{
+        unsigned ncpus = (unsigned)sysconf(_SC_NPROCESSORS_CONF);
+        _cleanup_free_ pid_t *tids = NULL;
+        json_t *out, *vcpus, *emulator, *v;
+        size_t n_tids = 0, i;
+
+        out = json_pack("{s:s, s:i, s:[], s:[]}", "name", json_string_value(json_object_get(status, "name")), "pid",
+                        (int)pid, "vcpus", "emulator");
+        if (!out)
+                return NULL;
+        vcpus = json_object_get(out, "vcpus");
+        emulator = json_object_get(out, "emulator");
+        json_array_foreach(json_object_get(status, "vcpus"), i, v) {
+                json_t *t = thread_info(pid, (pid_t)json_integer_value(json_object_get(v, "thread_id")), ncpus);
+                if (t) {
+                        json_object_set_new(t, "vcpu", json_integer(json_integer_value(json_object_get(v, "index"))));
+                        json_array_append_new(vcpus, t);
+                }
+        }
+        if (affinity_list_threads(NULL, pid, &tids, &n_tids) >= 0)
+                for (size_t k = 0; k < n_tids; k++) {
+                        bool is_vcpu = false;
+                        json_array_foreach(json_object_get(status, "vcpus"), i, v)
+                                is_vcpu = is_vcpu || json_integer_value(json_object_get(v, "thread_id")) == tids[k];
+                        if (!is_vcpu) {
+                                json_t *t = thread_info(pid, tids[k], ncpus);
+                                if (t)
+                                        json_array_append_new(emulator, t);
+                        }
+                }
+        return out;
+}
+
+/* As virsh vcpuinfo prints it, then one line per emulator thread. */
+static void print_text(json_t *out)
+{
+        json_t *v;
+        size_t i;
+
+        json_array_foreach(json_object_get(out, "vcpus"), i, v)
+                printf("VCPU:           %lld\nThread:         %lld\nCPU:            %lld\n"
+                       "CPU time:       %.1fs\nCPU Affinity:   %s\n\n",
+                       json_integer_value(json_object_get(v, "vcpu")), json_integer_value(json_object_get(v, "thread_id")),
+                       json_integer_value(json_object_get(v, "cpu")), json_real_value(json_object_get(v, "cpu_time_s")),
+                       json_string_value(json_object_get(v, "affinity")));
+        json_array_foreach(json_object_get(out, "emulator"), i, v)
+                printf("Emulator thread %-8lld %-16s CPU %-3lld time %7.1fs  affinity %s\n",
+                       json_integer_value(json_object_get(v, "thread_id")), json_string_value(json_object_get(v, "name")),
+                       json_integer_value(json_object_get(v, "cpu")), json_real_value(json_object_get(v, "cpu_time_s")),
+                       json_string_value(json_object_get(v, "affinity")));
+}
+
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -64,11 +118,8 @@ static int run(int argc, char **argv)
         };
         const char *vm = NULL, *runtime_opt = NULL;
         _cleanup_free_ char *dir = NULL;
-        _cleanup_free_ pid_t *tids = NULL;
-        json_t *status = NULL, *out, *vcpus, *emulator, *v;
-        unsigned ncpus = (unsigned)sysconf(_SC_NPROCESSORS_CONF);
+        json_t *status = NULL, *out;
         bool json = false;
-        size_t n_tids = 0, i;
         pid_t pid;
         int c, r;
 
@@ -105,47 +156,15 @@ static int run(int argc, char **argv)
                 json_decref(status);
                 return VX_EXIT_NOT_RUNNING;
         }
-        out = json_pack("{s:s, s:i, s:[], s:[]}", "name", json_string_value(json_object_get(status, "name")), "pid",
-                        (int)pid, "vcpus", "emulator");
-        vcpus = json_object_get(out, "vcpus");
-        emulator = json_object_get(out, "emulator");
-        json_array_foreach(json_object_get(status, "vcpus"), i, v) {
-                json_t *t = thread_info(pid, (pid_t)json_integer_value(json_object_get(v, "thread_id")), ncpus);
-                if (t) {
-                        json_object_set_new(t, "vcpu", json_integer(json_integer_value(json_object_get(v, "index"))));
-                        json_array_append_new(vcpus, t);
-                }
+        out = collect(status, pid);
+        if (!out) {
+                json_decref(status);
+                return log_error("Out of memory."), VX_EXIT_FAILURE;
         }
-        if (affinity_list_threads(NULL, pid, &tids, &n_tids) >= 0)
-                for (size_t k = 0; k < n_tids; k++) {
-                        bool is_vcpu = false;
-                        json_array_foreach(json_object_get(status, "vcpus"), i, v)
-                                is_vcpu = is_vcpu || json_integer_value(json_object_get(v, "thread_id")) == tids[k];
-                        if (!is_vcpu) {
-                                json_t *t = thread_info(pid, tids[k], ncpus);
-                                if (t)
-                                        json_array_append_new(emulator, t);
-                        }
-                }
-        if (json) {
+        if (json)
                 (void)cli_print_json(out);
-        } else {
-                json_array_foreach(vcpus, i, v)
-                        printf("VCPU:           %lld\nThread:         %lld\nCPU:            %lld\n"
-                               "CPU time:       %.1fs\nCPU Affinity:   %s\n\n",
-                               json_integer_value(json_object_get(v, "vcpu")),
-                               json_integer_value(json_object_get(v, "thread_id")),
-                               json_integer_value(json_object_get(v, "cpu")),
-                               json_real_value(json_object_get(v, "cpu_time_s")),
-                               json_string_value(json_object_get(v, "affinity")));
-                json_array_foreach(emulator, i, v)
-                        printf("Emulator thread %-8lld %-16s CPU %-3lld time %7.1fs  affinity %s\n",
-                               json_integer_value(json_object_get(v, "thread_id")),
-                               json_string_value(json_object_get(v, "name")),
-                               json_integer_value(json_object_get(v, "cpu")),
-                               json_real_value(json_object_get(v, "cpu_time_s")),
-                               json_string_value(json_object_get(v, "affinity")));
-        }
+        else
+                print_text(out);
         json_decref(out);
         json_decref(status);
         return VX_EXIT_OK;

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The supervisor's control socket: one JSON request per connection, one answer. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cleanup.h"
+#include "control.h"
+#include "log.h"
+#include "state.h"
+#include "supervisor-internal.h"
+
+/* ---- control requests ---- */
+
+static struct vm_slot *find_slot(struct vx_supervisor *sv, const char *name)
+{
+        for (size_t i = 0; i < sv->n_slots; i++)
+                if (strcmp(sv->slots[i].inst.plan->name, name) == 0)
+                        return &sv->slots[i];
+        return NULL;
+}
+
+static json_t *handle_status(struct vx_supervisor *sv)
+{
+        _cleanup_free_ struct vx_vm_instance **insts = calloc(sv->n_slots ? sv->n_slots : 1, sizeof(*insts));
+        json_t *status;
+
+        if (!insts)
+                return control_error(-ENOMEM, "out of memory");
+        for (size_t i = 0; i < sv->n_slots; i++)
+                insts[i] = &sv->slots[i].inst;
+        status = state_status_json(sv->plan, sv->profile_path, insts, sv->n_slots);
+        if (!status)
+                return control_error(-ENOMEM, "out of memory");
+        json_object_set_new(status, "ok", json_true());
+        return status;
+}
+
+/* Returns NULL when the answer is deferred (the client waits for the stop). */
+static json_t *handle_stop(struct vx_supervisor *sv, json_t *req, int *client_fd)
+{
+        const char *vm = json_string_value(json_object_get(req, "vm"));
+        json_t *timeout = json_object_get(req, "timeout");
+        bool force = json_is_true(json_object_get(req, "force"));
+        unsigned timeout_s = json_is_integer(timeout) && json_integer_value(timeout) >= 0
+                                     ? (unsigned)json_integer_value(timeout)
+                                     : VX_STOP_TIMEOUT_DEFAULT_S;
+        struct pending_stop *p;
+
+        if (vm && !find_slot(sv, vm))
+                return control_error(-ENOENT, "no VM named '%s' in this deployment", vm);
+        p = realloc(sv->pending, (sv->n_pending + 1) * sizeof(*p));
+        if (!p)
+                return control_error(-ENOMEM, "out of memory");
+        sv->pending = p;
+        sv->pending[sv->n_pending++] = (struct pending_stop){.fd = TAKE_FD(*client_fd), .vm = vm ? strdup(vm) : NULL};
+        for (size_t i = 0; i < sv->n_slots; i++)
+                if (!vm || strcmp(vm, sv->slots[i].inst.plan->name) == 0)
+                        sv_begin_stop(&sv->slots[i], timeout_s, force);
+        sv_save_state(sv);
+        sv_answer_pending(sv, false);
+        return NULL;
+}
+
+static json_t *handle_monitor(struct vx_supervisor *sv, json_t *req, bool hmp)
+{
+        const char *vm = json_string_value(json_object_get(req, "vm"));
+        _cleanup_(qmp_error_done) struct vx_qmp_error err = {0};
+        struct vm_slot *slot;
+        json_t *result = NULL;
+        int r;
+
+        if (!vm)
+                return control_error(-EINVAL, "which VM? (--vm)");
+        slot = find_slot(sv, vm);
+        if (!slot)
+                return control_error(-ENOENT, "no VM named '%s' in this deployment", vm);
+        if (!slot->inst.qmp)
+                return control_error(-ENOTCONN, "%s is %s", vm, vx_vm_state_to_string(slot->inst.state));
+        if (hmp) {
+                _cleanup_free_ char *out = NULL;
+                const char *line = json_string_value(json_object_get(req, "command"));
+                if (!line)
+                        return control_error(-EINVAL, "no HMP command");
+                r = qmp_hmp(slot->inst.qmp, line, VX_QMP_COMMAND_TIMEOUT_MS, &out, &err);
+                if (r >= 0)
+                        return json_pack("{s:b, s:s}", "ok", 1, "output", out);
+        } else {
+                const char *cmd = json_string_value(json_object_get(req, "execute"));
+                if (!cmd)
+                        return control_error(-EINVAL, "no \"execute\" in the QMP command");
+                r = qmp_execute(slot->inst.qmp, cmd, json_object_get(req, "arguments"), VX_QMP_COMMAND_TIMEOUT_MS,
+                                &result, &err);
+                if (r >= 0)
+                        return json_pack("{s:b, s:o}", "ok", 1, "return", result);
+        }
+        if (r == -EREMOTEIO)
+                return json_pack("{s:b, s:s, s:s, s:i}", "ok", 0, "error", err.desc ?: "", "class",
+                                 err.class ?: "", "errno", EREMOTEIO);
+        return control_error(r, "QMP: %s", strerror(-r));
+}
+
+/* `vmxrun bind` / `unbind`: a tap of ours or a host interface into a named bridge, journaled. */
+static json_t *handle_bind(struct vx_supervisor *sv, json_t *req, bool bind)
+{
+        const char *iface = json_string_value(json_object_get(req, "interface"));
+        const char *bridge = json_string_value(json_object_get(req, "bridge"));
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        if (!iface || (bind && !bridge))
+                return control_error(-EINVAL, bind ? "bind needs an interface and a bridge" : "unbind needs an interface");
+        r = bind ? apply_bind(sv->apply, iface, bridge, &error) : apply_unbind(sv->apply, iface, &error);
+        if (r < 0)
+                return control_error(r, "%s", error ?: strerror(-r));
+        return json_pack("{s:b}", "ok", 1);
+}
+
+void sv_on_control(struct vx_supervisor *sv)
+{
+        _cleanup_close_ int fd = -EBADF;
+        json_t *req = NULL, *answer = NULL;
+        const char *cmd;
+        int r;
+
+        fd = accept4(sv->control_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+                return;
+        /* Root-only socket; a client sends its request at once, so a short bound is enough. */
+        r = control_read_request(fd, 2000, &req);
+        if (r < 0) {
+                log_debug_errno(r, "Bad control request, ignoring: %m");
+                return;
+        }
+        cmd = json_string_value(json_object_get(req, "cmd"));
+        if (!cmd)
+                answer = control_error(-EINVAL, "no \"cmd\"");
+        else if (strcmp(cmd, "status") == 0)
+                answer = handle_status(sv);
+        else if (strcmp(cmd, "stop") == 0)
+                answer = handle_stop(sv, req, &fd);
+        else if (strcmp(cmd, "qmp") == 0)
+                answer = handle_monitor(sv, req, false);
+        else if (strcmp(cmd, "hmp") == 0)
+                answer = handle_monitor(sv, req, true);
+        else if (strcmp(cmd, "bind") == 0 || strcmp(cmd, "unbind") == 0)
+                answer = handle_bind(sv, req, strcmp(cmd, "bind") == 0);
+        else
+                answer = control_error(-EOPNOTSUPP, "unknown command '%s'", cmd);
+        if (answer && fd >= 0)
+                (void)control_write_answer(fd, answer);
+        json_decref(answer);
+        json_decref(req);
+}
+

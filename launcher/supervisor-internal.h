@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The supervisor's state, shared by its three files (private to them):
+ *   supervisor.c          the event loop: QEMU exits and restarts, stop
+ *                         escalation, signals, teardown
+ *   supervisor-start.c    the start sequence (adopt or spawn every VM, set
+ *                         the loop up, attach, pin, run) and reporting it
+ *   supervisor-control.c  the control socket's requests (status, stop, qmp,
+ *                         hmp, bind, unbind)
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "apply.h"
+#include "readiness.h"
+#include "supervisor.h"
+
+enum event_kind {
+        EV_SIGNAL,
+        EV_CONTROL,
+        EV_PIDFD,
+        EV_QMP,
+        EV_TIMER,
+        EV_CONSOLE,
+        EV_READY_TIMEOUT,
+};
+
+#define EV(kind, index) (((uint64_t)(kind) << 32) | (uint32_t)(index))
+#define EV_KIND(u) ((enum event_kind)((u) >> 32))
+#define EV_INDEX(u) ((size_t)(uint32_t)(u))
+
+/* After powerdown's timeout, `quit`; if QEMU still lives this long after, SIGKILL. */
+#define VX_QUIT_GRACE_MS 5000
+#define VX_RESTART_BACKOFF_MAX_MS 60000
+#define VX_STOP_TIMEOUT_DEFAULT_S 60
+
+enum stop_stage {
+        STOP_NONE,
+        STOP_POWERDOWN, /* system_powerdown sent, waiting for the guest */
+        STOP_QUIT,      /* quit sent */
+        STOP_KILL,      /* SIGKILL sent */
+};
+
+struct vm_slot {
+        struct vx_vm_instance inst;
+        int timer_fd;
+        enum stop_stage stop_stage;
+        bool stop_requested;
+        bool panicked;
+        int64_t *restart_times; /* CLOCK_MONOTONIC ms of recent restarts, max_restarts entries */
+        size_t n_restart_times;
+        struct vx_readiness *readiness;
+};
+
+struct pending_stop {
+        int fd;
+        char *vm; /* NULL: the whole deployment */
+};
+
+struct vx_supervisor {
+        struct vx_profile *profile;
+        struct vx_plan *plan;
+        struct vx_apply *apply; /* host networking and its undo journal */
+        char *profile_path;
+        struct vx_plan_options plan_options;
+        struct vm_slot *slots;
+        size_t n_slots;
+        int lock_fd, epoll_fd, signal_fd, control_fd;
+        int notify_fd, ready_timer_fd;
+        bool wait_ready;
+        void (*notified)(const char *deployment_dir);
+        struct pending_stop *pending;
+        size_t n_pending;
+        bool exit_loop;
+};
+
+
+int sv_epoll_add(struct vx_supervisor *sv, int fd, enum event_kind kind, size_t index);
+/* Writes state.json (a failure is logged). */
+void sv_save_state(struct vx_supervisor *sv);
+/* Watches a freshly started or adopted VM: its pidfd, its QMP socket and its console. */
+int sv_watch_vm(struct vx_supervisor *sv, size_t i);
+/* A whole (re)start of one VM: taps, QEMU paused, attach, pin, run. */
+int sv_start_vm(struct vx_supervisor *sv, struct vx_vm_instance *inst);
+/* Lets `start` return: at once, or with --wait once every VM is ready (or timed_out). */
+void sv_maybe_notify(struct vx_supervisor *sv, bool timed_out);
+int sv_arm_ready_timeout(struct vx_supervisor *sv);
+void sv_begin_stop(struct vm_slot *slot, unsigned timeout_s, bool force);
+/* Answers the stop requests that are done (all: every one, after teardown). */
+void sv_answer_pending(struct vx_supervisor *sv, bool all);
+void sv_on_control(struct vx_supervisor *sv);

@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The start sequence: adopt what a dead supervisor left running, spawn every
+ * other QEMU paused, set the event loop up while they initialise, then
+ * attach, pin and run each; and telling the waiting `start` how it went.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "control.h"
+#include "log.h"
+#include "runtime.h"
+#include "state.h"
+#include "supervisor-internal.h"
+
+static void rollback_started(struct vx_supervisor *sv, const bool *started)
+{
+        for (size_t i = 0; i < sv->n_slots; i++) {
+                if (!started[i])
+                        continue;
+                log_info("%s: stopping it again: the deployment did not start.", sv->slots[i].inst.plan->name);
+                vm_kill(&sv->slots[i].inst);
+                runtime_remove_vm_dir(sv->slots[i].inst.plan->runtime_dir);
+                (void)apply_vm_undo(sv->apply, sv->slots[i].inst.plan);
+                sv->slots[i].inst.state = VX_VM_STOPPED;
+        }
+}
+
+/*
+ * Creates the VM's taps (new ones: those of a previous QEMU died with it) and
+ * starts QEMU, paused, with the plan's fd table. Our copies are closed once
+ * QEMU has them, so the taps live exactly as long as QEMU.
+ */
+static int spawn_vm(struct vx_supervisor *sv, struct vx_vm_instance *inst)
+{
+        size_t n = inst->plan->n_fds;
+        _cleanup_free_ int *fds = malloc((n ? n : 1) * sizeof(int));
+        int r;
+
+        if (!fds)
+                return log_error_errno(-ENOMEM, "Out of memory.");
+        for (size_t i = 0; i < n; i++)
+                fds[i] = -EBADF;
+        r = apply_vm(sv->apply, inst->plan, fds);
+        if (r < 0) {
+                free(inst->last_error);
+                inst->last_error = strdup("host networking failed; see the supervisor log");
+                inst->state = VX_VM_FAILED;
+                return r;
+        }
+        r = vm_spawn(inst, fds);
+        apply_close_fds(fds, n);
+        if (r < 0)
+                (void)apply_vm_undo(sv->apply, inst->plan);
+        return r;
+}
+
+static int attach_vm(struct vx_supervisor *sv, struct vx_vm_instance *inst)
+{
+        int r = vm_attach(inst);
+
+        if (r < 0)
+                (void)apply_vm_undo(sv->apply, inst->plan);
+        return r;
+}
+
+/* A whole (re)start of one VM. */
+int sv_start_vm(struct vx_supervisor *sv, struct vx_vm_instance *inst)
+{
+        int r = spawn_vm(sv, inst);
+
+        return r < 0 ? r : attach_vm(sv, inst);
+}
+
+static int setup_loop(struct vx_supervisor *sv)
+{
+        sigset_t mask;
+        int r;
+
+        sv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (sv->epoll_fd < 0)
+                return log_error_errno(-errno, "Failed to create epoll: %m");
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGPIPE);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(-errno, "Failed to block signals: %m");
+        sigdelset(&mask, SIGPIPE); /* blocked only: a closed control client must not kill us */
+        sv->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sv->signal_fd < 0)
+                return log_error_errno(-errno, "Failed to create signalfd: %m");
+        r = sv_epoll_add(sv, sv->signal_fd, EV_SIGNAL, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch signals: %m");
+
+        r = control_listen(sv->plan->deployment_dir, &sv->control_fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the control socket in %s: %m",
+                                       sv->plan->deployment_dir);
+        r = sv_epoll_add(sv, sv->control_fd, EV_CONTROL, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the control socket: %m");
+
+        for (size_t i = 0; i < sv->n_slots; i++) {
+                sv->slots[i].timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+                if (sv->slots[i].timer_fd < 0)
+                        return log_error_errno(-errno, "Failed to create a timer: %m");
+                r = sv_epoll_add(sv, sv->slots[i].timer_fd, EV_TIMER, i);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int watch_running(struct vx_supervisor *sv)
+{
+        for (size_t i = 0; i < sv->n_slots; i++)
+                if (sv->slots[i].inst.state == VX_VM_RUNNING) {
+                        int r = sv_watch_vm(sv, i);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+/*
+ * First phase of a start: adopt what a dead supervisor left running, spawn
+ * every other QEMU paused. They initialise in parallel while the supervisor
+ * sets itself up; attach_all() then pins and runs them.
+ */
+static int spawn_all(struct vx_supervisor *sv, const struct vx_saved_state *saved, bool *spawned)
+{
+        for (size_t i = 0; i < sv->n_slots; i++) {
+                struct vx_vm_instance *inst = &sv->slots[i].inst;
+                const struct vx_saved_vm *old = saved ? state_find_vm(saved, inst->plan->name) : NULL;
+                int r;
+
+                if (old && old->pid > 0) {
+                        r = vm_adopt(inst, old->pid, old->start_ticks);
+                        if (r >= 0) {
+                                inst->restarts = old->restarts;
+                                inst->started_usec = old->started_usec;
+                                inst->ready = old->ready || (!inst->plan->vm->ready.console_pattern &&
+                                                             !inst->plan->vm->ready.qmp_status);
+                                log_info("%s: adopted running QEMU (pid %d).", inst->plan->name, (int)old->pid);
+                                continue;
+                        }
+                        vm_instance_done(inst);
+                        *inst = (struct vx_vm_instance){.plan = inst->plan, .pidfd = -EBADF};
+                        if (r != -ESRCH)
+                                return r;
+                        log_info("%s: the QEMU recorded as pid %d is gone; starting it.", inst->plan->name,
+                                 (int)old->pid);
+                }
+                if (!inst->plan->complete)
+                        return log_error_errno(-EOPNOTSUPP, "%s: the plan is not complete on this host (%s); refusing.",
+                                               inst->plan->name,
+                                               inst->plan->n_notes ? inst->plan->notes[0] : "see `vmxrun cmdline`");
+                r = spawn_vm(sv, inst);
+                if (r < 0)
+                        return r;
+                spawned[i] = true;
+        }
+        return 0;
+}
+
+static int attach_all(struct vx_supervisor *sv, const bool *spawned)
+{
+        for (size_t i = 0; i < sv->n_slots; i++) {
+                struct vx_vm_instance *inst = &sv->slots[i].inst;
+                int r;
+
+                if (!spawned[i])
+                        continue;
+                r = attach_vm(sv, inst);
+                if (r < 0)
+                        return r;
+                log_info("%s: running (pid %d, %zu vCPUs pinned).", inst->plan->name, (int)inst->pid,
+                         inst->plan->pinning.n_vcpus);
+        }
+        return 0;
+}
+
+static void write_profile_copy(const struct vx_plan *plan, const char *text)
+{
+        _cleanup_free_ char *copy = NULL;
+
+        if (text && asprintf(&copy, "%s/profile.yaml", plan->deployment_dir) >= 0)
+                (void)runtime_write_atomic(copy, text, strlen(text));
+}
+
+/* Everything a start does after the lock; on failure, stops what this call started. */
+static int start_locked(struct vx_supervisor *sv, const struct vx_supervisor_options *opts)
+{
+        _cleanup_(state_freep) struct vx_saved_state *saved = NULL;
+        _cleanup_free_ bool *spawned = calloc(sv->n_slots ? sv->n_slots : 1, sizeof(bool));
+        int r;
+
+        if (!spawned)
+                return -ENOMEM;
+        (void)state_load(sv->plan->deployment_dir, &saved);
+        /* The journal a dead supervisor left says what is ours; bridges come before any VM. */
+        r = apply_open(sv->plan, &sv->apply);
+        if (r >= 0)
+                r = apply_deployment(sv->apply);
+        if (r >= 0)
+                r = spawn_all(sv, saved, spawned);
+        if (r >= 0) {
+                /* While the QEMUs initialise. */
+                write_profile_copy(sv->plan, opts->profile_copy);
+                r = setup_loop(sv);
+        }
+        if (r >= 0)
+                r = attach_all(sv, spawned);
+        if (r >= 0) {
+                /* On record as soon as they run: a supervisor that dies from here on leaves VMs to adopt. */
+                sv_save_state(sv);
+                r = watch_running(sv);
+        }
+        if (r < 0) {
+                rollback_started(sv, spawned);
+                if (supervisor_running(sv) == 0)
+                        state_remove(sv->plan->deployment_dir);
+        }
+        return r;
+}
+
+int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const struct vx_supervisor_options *opts,
+                     struct vx_supervisor **ret)
+{
+        struct vx_supervisor *sv;
+        bool lost_race = false;
+        int r;
+
+        sv = calloc(1, sizeof(*sv));
+        if (!sv)
+                return -ENOMEM;
+        sv->profile = profile;
+        sv->plan = plan;
+        sv->lock_fd = sv->epoll_fd = sv->signal_fd = sv->control_fd = sv->ready_timer_fd = -EBADF;
+        sv->notify_fd = opts->notify_fd;
+        sv->wait_ready = opts->wait_ready;
+        sv->notified = opts->notified;
+        sv->plan_options = opts->plan_options;
+        sv->profile_path = strdup(opts->profile_path);
+        sv->n_slots = plan->n_vms;
+        sv->slots = calloc(sv->n_slots ? sv->n_slots : 1, sizeof(*sv->slots));
+        if (!sv->profile_path || !sv->slots) {
+                supervisor_free(sv);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < sv->n_slots; i++)
+                sv->slots[i] = (struct vm_slot){
+                        .inst = {.plan = &plan->vms[i], .pidfd = -EBADF},
+                        .timer_fd = -EBADF,
+                };
+
+        r = runtime_mkdir(plan->deployment_dir);
+        if (r < 0)
+                log_error_errno(r, "Failed to create %s: %m", plan->deployment_dir);
+        else {
+                r = runtime_lock(plan->deployment_dir, &sv->lock_fd);
+                if (r < 0 && r != -EBUSY)
+                        log_error_errno(r, "Failed to lock %s: %m", plan->deployment_dir);
+                lost_race = r == -EBUSY;
+        }
+        if (r >= 0) {
+                r = start_locked(sv, opts);
+                /* -EBUSY means "another supervisor runs it" to our callers; a busy host object was logged. */
+                if (r == -EBUSY)
+                        r = -EIO;
+        }
+        if (r < 0) {
+                /* Nothing of ours may stay behind when nothing runs: the deployment dir goes with the lock. */
+                if (sv->lock_fd >= 0 && supervisor_running(sv) == 0) {
+                        if (sv->apply)
+                                (void)apply_teardown(sv->apply);
+                        runtime_remove_deployment_dir(plan->deployment_dir);
+                }
+                sv->profile = NULL; /* the caller still owns them on failure */
+                sv->plan = NULL;
+                if (lost_race) {
+                        /* Another supervisor holds the lock: "already running", not "failed". */
+                        supervisor_notify(sv->notify_fd, VX_NOTIFY_RUNNING);
+                        sv->notify_fd = -EBADF;
+                }
+                supervisor_free(sv);
+                return r;
+        }
+        sv_save_state(sv);
+        *ret = sv;
+        return 0;
+}
+
+void supervisor_notify(int fd, int status)
+{
+        unsigned char b = (unsigned char)status;
+
+        if (fd < 0)
+                return;
+        (void)!write(fd, &b, 1);
+        close(fd);
+}
+
+static bool all_ready(const struct vx_supervisor *sv)
+{
+        for (size_t i = 0; i < sv->n_slots; i++)
+                if (sv->slots[i].inst.state == VX_VM_RUNNING && !sv->slots[i].inst.ready)
+                        return false;
+        return true;
+}
+
+/* Lets `start` return: at once, or with --wait once every VM is ready. */
+void sv_maybe_notify(struct vx_supervisor *sv, bool timed_out)
+{
+        if (sv->notify_fd < 0)
+                return;
+        if (!sv->wait_ready || all_ready(sv)) {
+                supervisor_notify(sv->notify_fd, VX_NOTIFY_STARTED);
+                sv->notify_fd = -EBADF;
+                if (sv->notified)
+                        sv->notified(sv->plan->deployment_dir);
+        } else if (timed_out) {
+                for (size_t i = 0; i < sv->n_slots; i++) {
+                        const struct vx_vm *vm = sv->slots[i].inst.plan->vm;
+
+                        if (sv->slots[i].inst.state != VX_VM_RUNNING || sv->slots[i].inst.ready)
+                                continue;
+                        if (vm->ready.console_pattern)
+                                log_error("%s: not ready after %us (the console never printed '%s').", vm->name,
+                                          vm->ready.timeout_s, vm->ready.console_pattern);
+                        else
+                                log_error("%s: not ready after %us (QEMU never was '%s').", vm->name,
+                                          vm->ready.timeout_s, vm->ready.qmp_status);
+                }
+                supervisor_notify(sv->notify_fd, VX_NOTIFY_NOT_READY);
+                sv->notify_fd = -EBADF;
+                if (sv->notified)
+                        sv->notified(sv->plan->deployment_dir);
+        }
+}
+
+/* With --wait, the longest ready.timeout of the VMs that are not ready yet bounds the wait. */
+int sv_arm_ready_timeout(struct vx_supervisor *sv)
+{
+        unsigned longest = 0;
+        struct itimerspec its = {0};
+        int r;
+
+        if (!sv->wait_ready || all_ready(sv))
+                return 0;
+        for (size_t i = 0; i < sv->n_slots; i++)
+                if (!sv->slots[i].inst.ready && sv->slots[i].inst.plan->vm->ready.timeout_s > longest)
+                        longest = sv->slots[i].inst.plan->vm->ready.timeout_s;
+        sv->ready_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (sv->ready_timer_fd < 0)
+                return -errno;
+        its.it_value.tv_sec = longest ? longest : 1;
+        if (timerfd_settime(sv->ready_timer_fd, 0, &its, NULL) < 0)
+                return -errno;
+        r = sv_epoll_add(sv, sv->ready_timer_fd, EV_READY_TIMEOUT, 0);
+        return r;
+}
+
