@@ -111,6 +111,11 @@ static int print_text(const struct vx_plan *plan, const struct vx_vm_plan *only,
         bool first = true;
         int r;
 
+        if (with_plan) {
+                printf("# QEMU runs as %s%s, with no capability, no_new_privs and an empty bounding set\n",
+                       plan->qemu_user ? "user " : "", plan->qemu_user ? plan->qemu_user : "root");
+                first = false;
+        }
         for (size_t i = 0; i < plan->n_actions; i++)
                 if (plan->actions[i].vm < 0)
                         first = false;

@@ -27,6 +27,16 @@ int cli_exit_status(int r)
         }
 }
 
+/* What useradd takes: [a-z_][a-z0-9_-]*, up to 32 bytes. */
+static bool valid_user_name(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 32 || !(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z')))
+                return false;
+        return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
 /* Bad input (errors, a file too large) is 3; a file that could not be read is 1 (the diagnostics said why). */
 static int load_status(int r)
 {
@@ -62,6 +72,12 @@ int cli_plan_profile(const char *path, const char *accel, const char *root, stru
                         return VX_EXIT_USAGE;
                 }
                 opts->force_accel = true;
+        }
+        if (!opts->qemu_user)
+                opts->qemu_user = getenv("VMXRUN_QEMU_USER");
+        if (opts->qemu_user && !valid_user_name(opts->qemu_user)) {
+                log_error("VMXRUN_QEMU_USER: '%s' is not a user name.", opts->qemu_user);
+                return VX_EXIT_USAGE;
         }
         r = print_diags(&diags, launcher_plan_profile(path, root, opts, &diags, ret_profile, ret_plan));
         if (r == -ENOMEM)

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "cpuset.h"
+#include "users.h"
 
 struct vx_spawn_fd {
         int fd;     /* open in the parent (CLOEXEC) */
@@ -25,7 +26,8 @@ struct vx_spawn_options {
         const struct vx_spawn_fd *fds;
         size_t n_fds;
         int log_fd;             /* stdout and stderr of the child; -EBADF: /dev/null */
-        bool drop_capabilities; /* clear every capability and set no_new_privs before exec */
+        bool drop_capabilities; /* clear every capability and the bounding set, set no_new_privs before exec */
+        const struct vx_user *user; /* become this user (its groups only) before the capability drop; NULL: stay */
         uint64_t memlock_bytes; /* RLIMIT_MEMLOCK for the child: 0 leave it, UINT64_MAX unlimited */
         const struct vx_cpuset *affinity; /* CPU set of the child before exec, or NULL: every thread
                                            * QEMU creates inherits it, so this pins the emulator */

@@ -12,11 +12,13 @@
  *   apply-bridge.c     bridges and uplinks (host-wide registry), bind/unbind
  *   apply-tap.c        taps and vhost-net fds of a VM
  *   apply-hugepages.c  hugetlbfs mounts and hugepage pools (host-wide ledger)
+ *   apply-access.c     QEMU's user: what it must open, ownership given and given back
  */
 
 #include <stdarg.h>
 
 #include "apply.h"
+#include "users.h"
 
 struct vx_apply {
         const struct vx_plan *plan;
@@ -25,6 +27,7 @@ struct vx_apply {
         const char *runtime_root; /* the parent of the deployment dir: where .shared/ lives */
         const char *deployment;
         const char *host_root; /* where /sys is read and written (hugepage pools); NULL: "/" */
+        struct vx_user qemu_user; /* resolved by apply_deployment(); uid 0 when QEMU stays root */
 };
 
 /* Logs an error once and keeps its text for a control client (*ret_error, when not NULL). Returns r. */
@@ -52,6 +55,11 @@ int apply_tap(struct vx_apply *a, const struct vx_vm_plan *vp, const char *owner
               int *fds);
 /* Checks that the bridge of a tap that the profile does not declare exists. */
 int apply_tap_check_bridge(struct vx_apply *a, const struct vx_vm_plan *vp, const struct vx_host_action *act);
+
+/* apply-access.c */
+int apply_qemu_user_resolve(struct vx_apply *a);
+int apply_access(struct vx_apply *a);
+int apply_undo_chown(const struct vx_undo *u);
 
 /* apply-hugepages.c */
 int apply_hugepages(struct vx_apply *a);

@@ -154,6 +154,8 @@ int apply_run_undo(const struct vx_undo *u, void *userdata)
                 return apply_hugetlbfs_umount(u->object);
         case VX_UNDO_RMDIR:
                 return apply_undo_rmdir(u->object);
+        case VX_UNDO_CHOWN:
+                return apply_undo_chown(u);
         default:
                 r = -EINVAL;
         }
@@ -197,10 +199,14 @@ int apply_deployment(struct vx_apply *a)
         int r;
 
         r = refuse_unbuilt(a);
+        if (r >= 0)
+                r = apply_qemu_user_resolve(a);
         if (r < 0)
                 return r;
         /* Hugepages first: a host short of memory fails before the network is touched. */
         r = apply_hugepages(a);
+        if (r >= 0)
+                r = apply_access(a); /* after the mounts: QEMU's backing-file directories are in them */
         for (size_t i = 0; r >= 0 && i < plan->n_actions; i++) {
                 const struct vx_host_action *act = &plan->actions[i];
 

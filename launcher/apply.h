@@ -36,6 +36,7 @@
 #include "journal.h"
 #include "netsetup.h"
 #include "plan.h"
+#include "users.h"
 
 struct vx_apply;
 
@@ -75,6 +76,19 @@ int apply_vm(struct vx_apply *a, const struct vx_vm_plan *vp, int *fds);
 
 /* Closes the open fds of the table and sets each slot to -EBADF. */
 void apply_close_fds(int *fds, size_t n);
+
+/*
+ * The user QEMU runs as, resolved by apply_deployment() (created when it
+ * does not exist yet); uid 0 when the plan keeps QEMU as root.
+ */
+const struct vx_user *apply_qemu_user(const struct vx_apply *a);
+
+/*
+ * Gives a runtime directory vmxrun made to QEMU's group with mode (0710: it
+ * may pass; 0770: it may create its sockets and logs there). A no-op when
+ * QEMU stays root. Returns 0 or -errno.
+ */
+int apply_runtime_dir_for_qemu(const struct vx_apply *a, const char *dir, mode_t mode);
 
 /* Undoes the VM's steps (after its QEMU is gone for good). Returns 0 or -errno (logged). */
 int apply_vm_undo(struct vx_apply *a, const struct vx_vm_plan *vp);

@@ -167,6 +167,7 @@ static int adopt(const char *deployment_dir, const struct vx_saved_state *saved)
                 .runtime_dir = saved->runtime_dir,
                 .force_accel = saved->force_accel,
                 .accel = saved->accel,
+                .qemu_user = saved->qemu_user ? saved->qemu_user : "root",
         };
         int r;
 

@@ -23,6 +23,7 @@ static const char *const kind_names[_VX_UNDO_KIND_MAX] = {
         [VX_UNDO_ROUTE_ADD] = "route-add",       [VX_UNDO_ROUTE_DEL] = "route-del",
         [VX_UNDO_BRIDGE_CLAIM] = "bridge-claim", [VX_UNDO_HUGEPAGES] = "hugepages",
         [VX_UNDO_UMOUNT] = "umount",             [VX_UNDO_RMDIR] = "rmdir",
+        [VX_UNDO_CHOWN] = "chown",
 };
 
 const char *journal_kind_to_string(enum vx_undo_kind k)

@@ -37,6 +37,8 @@ enum vx_undo_kind {
                                * take them out again when the pool still has total pages */
         VX_UNDO_UMOUNT,       /* "umount": a hugetlbfs was mounted at object; unmount it */
         VX_UNDO_RMDIR,        /* "rmdir": directory object was created; remove it when empty */
+        VX_UNDO_CHOWN,        /* "chown": file object was given to QEMU's user `to` ("UID:GID"); give it back to
+                               * `from` ("UID:GID:MODE", mode in octal) when it still has `to` */
         _VX_UNDO_KIND_MAX,
 };
 

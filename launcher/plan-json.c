@@ -62,7 +62,10 @@ static json_t *action_params(const struct vx_host_action *a)
                 return json_pack("{s:I, s:i, s:I}", "page_size", (json_int_t)a->huge.page_size, "node", a->huge.node,
                                  "pages", (json_int_t)a->huge.pages);
         case VX_ACTION_HUGETLBFS_MOUNT:
+        case VX_ACTION_MEM_DIR:
                 return json_pack("{s:s, s:I}", "path", a->mount.path, "page_size", (json_int_t)a->mount.page_size);
+        case VX_ACTION_FILE_ACCESS:
+                return json_pack("{s:s, s:b}", "path", a->file.path, "writable", a->file.writable);
         default:
                 return json_object();
         }
@@ -127,8 +130,9 @@ static json_t *vm_json(const struct vx_vm_plan *vp)
 json_t *plan_to_json(const struct vx_plan *plan, const struct vx_vm_plan *only)
 {
         json_t *vms = json_array(), *actions = json_array();
-        json_t *root = json_pack("{s:i, s:s, s:s, s:o*, s:o*}", "version", 1, "deployment", plan->deployment,
-                                 "deployment_dir", plan->deployment_dir, "vms", vms, "host_actions", actions);
+        json_t *root = json_pack("{s:i, s:s, s:s, s:s, s:o*, s:o*}", "version", 1, "deployment", plan->deployment,
+                                 "deployment_dir", plan->deployment_dir, "qemu_user",
+                                 plan->qemu_user ? plan->qemu_user : "root", "vms", vms, "host_actions", actions);
 
         if (!root || !vms || !actions) {
                 json_decref(root);

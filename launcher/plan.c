@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "users.h"
 
 #define MIB (UINT64_C(1) << 20)
 #define GIB (UINT64_C(1) << 30)
@@ -107,7 +108,11 @@ static void plan_action_done(struct vx_host_action *a)
                 free(a->bind.pf);
                 break;
         case VX_ACTION_HUGETLBFS_MOUNT:
+        case VX_ACTION_MEM_DIR:
                 free(a->mount.path);
+                break;
+        case VX_ACTION_FILE_ACCESS:
+                free(a->file.path);
                 break;
         case VX_ACTION_HUGEPAGES:
         default:
@@ -560,7 +565,7 @@ static void build_memory(struct builder *b)
         if (m->hugepages) {
                 uint64_t page_size = m->page_size ? m->page_size : 2 * MIB;
                 const char *path = m->path;
-                _cleanup_free_ char *fallback = NULL;
+                _cleanup_free_ char *fallback = NULL, *memdir = NULL;
                 char ps[32], node[32] = "";
                 uint64_t pages = (m->size + page_size - 1) / page_size;
 
@@ -581,6 +586,21 @@ static void build_memory(struct builder *b)
                                                         .mount = {.path = dup_or_null(b, path),
                                                                   .page_size = page_size}},
                                path, K(b, "memory.hugepages"), "mount hugetlbfs with pagesize=%s at %s", ps, path);
+                }
+                if (b->plan->qemu_user) {
+                        /*
+                         * QEMU creates its backing file in mem-path; as its own user it gets
+                         * a directory of its own there, as libvirt does (/dev/hugepages/libvirt/qemu/...).
+                         */
+                        if (asprintf(&memdir, "%s/vmxrun-%s-%s", path, b->plan->deployment, vm->name) < 0)
+                                return fail(b, -ENOMEM);
+                        action(b, (int)b->vp->vm_index,
+                               &(struct vx_host_action){.kind = VX_ACTION_MEM_DIR,
+                                                        .mount = {.path = dup_or_null(b, memdir),
+                                                                  .page_size = page_size}},
+                               memdir, K(b, "memory.hugepages"), "create %s for %s's backing file, owned by %s",
+                               memdir, vm->name, b->plan->qemu_user);
+                        path = memdir;
                 }
                 if (m->node >= 0)
                         snprintf(node, sizeof(node), " on node %d", m->node);
@@ -631,6 +651,18 @@ static void build_qmp(struct builder *b)
         opt(b, NULL, "-boot", "strict=on");
 }
 
+/* A file QEMU opens itself: when it runs as its own user, that user must be able to. */
+static void file_access(struct builder *b, const char *path, bool writable, const char *key)
+{
+        if (!b->plan->qemu_user)
+                return;
+        action(b, (int)b->vp->vm_index,
+               &(struct vx_host_action){.kind = VX_ACTION_FILE_ACCESS,
+                                        .file = {.path = dup_or_null(b, path), .writable = writable}},
+               path, key, "let %s %s %s (ownership restored at stop)", b->plan->qemu_user,
+               writable ? "read and write" : "read", path);
+}
+
 static void build_boot(struct builder *b)
 {
         const struct vx_boot *boot = &b->vm->boot;
@@ -638,8 +670,11 @@ static void build_boot(struct builder *b)
         if (!boot->kernel)
                 return;
         opt(b, K(b, "boot.kernel"), "-kernel", "%s", boot->kernel);
-        if (boot->initrd)
+        file_access(b, boot->kernel, false, K(b, "boot.kernel"));
+        if (boot->initrd) {
                 opt(b, K(b, "boot.initrd"), "-initrd", "%s", boot->initrd);
+                file_access(b, boot->initrd, false, K(b, "boot.initrd"));
+        }
         if (boot->cmdline)
                 opt(b, K(b, "boot.cmdline"), "-append", "%s", boot->cmdline);
 }
@@ -711,6 +746,7 @@ static void build_disks(struct builder *b)
                 if (d->boot_order > 0)
                         sb_addf(&dev, ",bootindex=%u", d->boot_order);
 
+                file_access(b, d->file, !d->readonly, K(b, "disks[%zu].file", i));
                 sb_addf(&drive, "file=%s,if=none,id=drive-%s,format=%s,cache=%s", d->file, id,
                         d->format == VX_DISK_FORMAT_RAW ? "raw" : "qcow2", cache_mode(d->cache));
                 if (d->readonly)
@@ -1128,6 +1164,11 @@ int plan_build(const struct vx_profile *p, const struct vx_host_facts *facts,
         runtime = opts && opts->runtime_dir ? opts->runtime_dir
                   : p->host.runtime_dir     ? p->host.runtime_dir
                                             : VX_DEFAULT_RUNTIME_DIR;
+        if (!opts || !opts->qemu_user || strcmp(opts->qemu_user, "root") != 0) {
+                plan->qemu_user = strdup(opts && opts->qemu_user ? opts->qemu_user : VX_QEMU_USER);
+                if (!plan->qemu_user)
+                        return -ENOMEM;
+        }
         plan->deployment = strdup(p->name);
         plan->runtime_root = strdup(runtime);
         if (!plan->deployment || !plan->runtime_root ||
@@ -1181,6 +1222,7 @@ struct vx_plan *plan_free(struct vx_plan *plan)
         for (size_t i = 0; i < plan->n_actions; i++)
                 plan_action_done(&plan->actions[i]);
         free(plan->actions);
+        free(plan->qemu_user);
         free(plan->deployment);
         free(plan->runtime_root);
         free(plan->deployment_dir);
@@ -1230,6 +1272,8 @@ const char *plan_action_kind_to_string(enum vx_host_action_kind k)
             [VX_ACTION_VFIO_BIND] = "vfio-bind",
             [VX_ACTION_HUGEPAGES] = "hugepages",
             [VX_ACTION_HUGETLBFS_MOUNT] = "hugetlbfs-mount",
+            [VX_ACTION_FILE_ACCESS] = "file-access",
+            [VX_ACTION_MEM_DIR] = "mem-dir",
         };
         return (size_t)k < ELEMENTSOF(names) ? names[k] : NULL;
 }

@@ -24,6 +24,7 @@ struct vx_plan_options {
         const char *runtime_dir; /* overrides host.runtime-dir; NULL = profile's or default */
         bool force_accel;        /* use accel below for every VM (--accel, VMXRUN_ACCEL) */
         enum vx_accel accel;
+        const char *qemu_user;   /* the user QEMU runs as (VMXRUN_QEMU_USER); NULL: vmxrun-qemu; "root": stays root */
 };
 
 /*
@@ -60,6 +61,8 @@ enum vx_host_action_kind {
         VX_ACTION_VFIO_BIND,       /* bind a PCI device to vfio-pci */
         VX_ACTION_HUGEPAGES,       /* enough free pages in a hugepage pool */
         VX_ACTION_HUGETLBFS_MOUNT, /* mount a hugetlbfs with a page size */
+        VX_ACTION_FILE_ACCESS,     /* a file QEMU opens (disk, kernel, initrd): its user must be able to */
+        VX_ACTION_MEM_DIR,         /* a directory for QEMU's hugepage backing file, owned by its user */
         _VX_HOST_ACTION_KIND_MAX,
 };
 
@@ -115,6 +118,11 @@ struct vx_action_mount {
         uint64_t page_size;
 };
 
+struct vx_action_file_access {
+        char *path;
+        bool writable; /* read and write (a disk), else read only */
+};
+
 /*
  * One host action, with every parameter apply needs resolved here: apply
  * reads nothing but the plan.
@@ -132,7 +140,8 @@ struct vx_host_action {
                 struct vx_action_vf_config vf;
                 struct vx_action_vfio_bind bind;
                 struct vx_action_hugepages huge;
-                struct vx_action_mount mount;
+                struct vx_action_mount mount;      /* HUGETLBFS_MOUNT; MEM_DIR uses path only */
+                struct vx_action_file_access file;
         };
 };
 
@@ -172,6 +181,7 @@ struct vx_vm_plan {
 
 struct vx_plan {
         const struct vx_profile *profile;
+        char *qemu_user;      /* the user every QEMU runs as; NULL: root (with no capabilities) */
         char *deployment;     /* the deployment's name */
         char *runtime_root;   /* <runtime>: where .shared/ lives */
         char *deployment_dir; /* <runtime>/<deployment> */

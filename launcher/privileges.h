@@ -8,7 +8,10 @@
  * jobs need: CAP_NET_ADMIN (taps for restarts, bind, tearing down bridges),
  * CAP_SYS_NICE (pinning after a restart), CAP_SYS_RESOURCE (the memlock
  * limit of a restarted QEMU), CAP_SYS_ADMIN only when the plan mounts a
- * hugetlbfs it must unmount at stop, and CAP_KILL for a QEMU it adopted.
+ * hugetlbfs it must unmount at stop, CAP_KILL for a QEMU it adopted,
+ * CAP_SETPCAP so that a restarted QEMU can still empty its bounding set, and
+ * when QEMU runs as its own user CAP_SETUID, CAP_SETGID (to become it) and
+ * CAP_CHOWN (its runtime dir, made anew at each restart).
  * Everything else (reading any file, ptrace, module loading, raw I/O, ...)
  * is dropped from the effective, permitted and bounding sets.
  * Returns 0, or -errno when the kernel refused (logged by the caller).

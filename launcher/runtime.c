@@ -49,7 +49,11 @@ int runtime_mkdir(const char *path)
         /* A directory someone else made must not stay readable or writable by others. */
         if (st.st_uid != geteuid())
                 return -EPERM;
-        if ((st.st_mode & 07777) != 0700 && chmod(path, 0700) < 0)
+        /*
+         * Group bits stay: they are how vmxrun lets QEMU's group in (apply_runtime_dir_for_qemu()),
+         * and a second `start` racing the first must not take that away from a running QEMU.
+         */
+        if ((st.st_mode & 07007) != 0 && chmod(path, (st.st_mode & 0770) | 0700) < 0)
                 return -errno;
         return 0;
 }

@@ -13,7 +13,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Creates path (and missing parents, 0755) as a directory of mode 0700. Returns 0 or -errno. */
+/*
+ * Creates path (and missing parents, 0755) as a directory of mode 0700; one
+ * that exists loses every permission for others (its group's stay, see
+ * runtime.c). Returns 0, -EPERM when another user owns it, or -errno.
+ */
 int runtime_mkdir(const char *path);
 
 /*

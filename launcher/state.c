@@ -243,6 +243,8 @@ int state_save(const struct vx_plan *plan, const char *profile_path, const struc
         }
         json_object_set_new(o, "accel", opts->force_accel ? json_string(vx_accel_to_string(opts->accel)) : json_null());
         json_object_set_new(o, "runtime_dir", opts->runtime_dir ? json_string(opts->runtime_dir) : json_null());
+        /* The user QEMU runs as: an adopting supervisor plans with the same one. */
+        json_object_set_new(o, "qemu_user", json_string(plan->qemu_user ? plan->qemu_user : "root"));
         text = json_dumps(o, JSON_INDENT(2));
         json_decref(o);
         if (!text)
@@ -304,6 +306,8 @@ int state_load(const char *deployment_dir, struct vx_saved_state **ret)
         s->accel = s->force_accel && strcmp(json_string_value(accel), "tcg") == 0 ? VX_ACCEL_TCG : VX_ACCEL_KVM;
         rt = json_object_get(o, "runtime_dir");
         s->runtime_dir = json_is_string(rt) ? strdup(json_string_value(rt)) : NULL;
+        rt = json_object_get(o, "qemu_user");
+        s->qemu_user = json_is_string(rt) ? strdup(json_string_value(rt)) : NULL;
         s->vms = calloc(json_array_size(vms) + 1, sizeof(*s->vms));
         if (!s->vms || !s->deployment || !s->profile_path)
                 r = -ENOMEM;
@@ -347,6 +351,7 @@ struct vx_saved_state *state_free(struct vx_saved_state *s)
         free(s->deployment);
         free(s->profile_path);
         free(s->runtime_dir);
+        free(s->qemu_user);
         free(s);
         return NULL;
 }

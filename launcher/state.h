@@ -32,6 +32,7 @@ struct vx_saved_state {
         bool force_accel;
         enum vx_accel accel;
         char *runtime_dir;
+        char *qemu_user; /* the plan's ("root" when QEMU stays root); NULL in a state file of an older vmxrun */
         struct vx_saved_vm *vms;
         size_t n_vms;
 };

@@ -56,6 +56,7 @@ static int spawn_vm(struct vx_supervisor *sv, struct vx_vm_instance *inst)
                 inst->state = VX_VM_FAILED;
                 return r;
         }
+        inst->qemu_user = apply_qemu_user(sv->apply);
         r = vm_spawn(inst, fds);
         apply_close_fds(fds, n);
         if (r < 0)

@@ -293,6 +293,7 @@ static int spawn_paused(struct vx_vm_instance *inst, int qmp_listen_fd, int log_
         struct vx_spawn_options opts = {
                 .log_fd = log_fd,
                 .drop_capabilities = true,
+                .user = inst->qemu_user && inst->qemu_user->uid != 0 ? inst->qemu_user : NULL,
                 .memlock_bytes = vp->memlock_bytes,
                 .affinity = vp->pinning.has_emulator ? &vp->pinning.emulator : NULL,
         };
@@ -343,6 +344,11 @@ static int spawn_steps(struct vx_vm_instance *inst, const int *fds)
         r = runtime_mkdir(vp->runtime_dir);
         if (r < 0)
                 return log_error_errno(r, "%s: failed to create %s: %m", vp->name, vp->runtime_dir);
+        /* QEMU as its own user creates its console socket and log here: root's dir, QEMU's group. */
+        if (inst->qemu_user && inst->qemu_user->uid != 0 &&
+            (chown(vp->runtime_dir, 0, inst->qemu_user->gid) < 0 || chmod(vp->runtime_dir, 0770) < 0))
+                return log_error_errno(-errno, "%s: failed to let QEMU's user into %s: %m", vp->name,
+                                       vp->runtime_dir);
         r = open_log(vp->runtime_dir, &log_fd);
         if (r < 0)
                 return log_error_errno(r, "%s: failed to open the QEMU log: %m", vp->name);

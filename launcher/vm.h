@@ -13,6 +13,7 @@
 
 #include "plan.h"
 #include "qmp.h"
+#include "users.h"
 
 enum vx_vm_state {
         VX_VM_STOPPED,  /* not running (never started, stopped, or gave up restarting) */
@@ -38,6 +39,7 @@ struct vx_vm_instance {
         bool ready;              /* the readiness pattern was seen (or none is asked for) */
         bool guest_shutdown;     /* QEMU reported a SHUTDOWN the guest asked for */
         char *last_error;        /* why the last start or run failed, for status */
+        const struct vx_user *qemu_user; /* who QEMU runs as; NULL or uid 0: root, with no capabilities */
 };
 
 /* Timeouts for the steps of a start, in milliseconds. */

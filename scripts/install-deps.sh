@@ -33,3 +33,11 @@ if [ -n "$missing" ]; then
         # shellcheck disable=SC2086
         apt-get install -y -q --no-install-recommends $missing
 fi
+
+# The system user QEMU runs as (vmxrun creates it on first use too; the .deb's
+# sysusers.d entry does the same). A lab VM that shares this root read-only
+# finds it here.
+if ! getent passwd vmxrun-qemu >/dev/null; then
+        useradd --system --user-group --no-create-home --home-dir /nonexistent \
+                --shell /usr/sbin/nologin --comment "vmxrun QEMU" vmxrun-qemu
+fi

@@ -59,10 +59,10 @@ struct deployment {
         struct vx_apply *apply;
 };
 
-static void deployment_load(struct deployment *d, const char *yaml)
+static void deployment_load_as(struct deployment *d, const char *yaml, const char *qemu_user)
 {
         static const struct vx_host_facts facts = {.kvm_usable = false};
-        struct vx_plan_options opts = {.runtime_dir = runtime};
+        struct vx_plan_options opts = {.runtime_dir = runtime, .qemu_user = qemu_user};
         struct vx_diags diags = {0};
         int r;
 
@@ -74,6 +74,12 @@ static void deployment_load(struct deployment *d, const char *yaml)
         assert_int_equal(plan_build(d->profile, &facts, &opts, &d->plan), 0);
         assert_int_equal(runtime_mkdir(d->plan->deployment_dir), 0);
         assert_int_equal(apply_open(d->plan, &d->apply), 0);
+}
+
+/* QEMU as root: what most tests here look at is the network. */
+static void deployment_load(struct deployment *d, const char *yaml)
+{
+        deployment_load_as(d, yaml, "root");
 }
 
 static void deployment_done(struct deployment *d)
@@ -435,6 +441,55 @@ static void test_unbuilt_actions_refused_first(void **state)
         deployment_done(&d);
 }
 
+/*
+ * QEMU as its own user (vmxrun-qemu, which scripts/install-deps.sh makes): a
+ * kernel it cannot read is given to it and given back at teardown; one behind
+ * a directory that does not let it through is refused, naming the directory.
+ */
+static void test_qemu_user_access(void **state)
+{
+        char files[] = "/tmp/vx-access-XXXXXX";
+        _cleanup_free_ char *kernel = NULL, *hidden = NULL, *yaml = NULL, *yaml2 = NULL;
+        struct deployment d = {0};
+        struct stat st;
+
+        if (system("getent passwd vmxrun-qemu >/dev/null") != 0) {
+                print_message("SKIP: no user vmxrun-qemu (scripts/install-deps.sh makes it)\n");
+                skip();
+        }
+        assert_non_null(mkdtemp(files));
+        assert_int_equal(chmod(files, 0755), 0);
+        assert_true(asprintf(&kernel, "%s/vmlinuz", files) > 0);
+        assert_true(asprintf(&hidden, "%s/private/vmlinuz", files) > 0);
+        assert_int_equal(sh("touch %s && chmod 600 %s && mkdir -m 700 %s/private && touch %s", kernel, kernel, files,
+                            hidden), 0);
+        assert_true(asprintf(&yaml, "name: acc\nvms:\n  - name: v\n    accel: tcg\n    memory: {size: 64MiB}\n"
+                                    "    boot: {kernel: %s}\n", kernel) > 0);
+        deployment_load_as(&d, yaml, NULL);
+        assert_string_equal(d.plan->qemu_user, "vmxrun-qemu");
+        assert_int_equal(apply_deployment(d.apply), 0);
+        assert_int_equal(stat(kernel, &st), 0);
+        assert_int_equal(st.st_uid, apply_qemu_user(d.apply)->uid);
+        assert_int_equal(stat(d.plan->deployment_dir, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0710);
+        assert_int_equal(st.st_gid, apply_qemu_user(d.apply)->gid);
+        assert_int_equal(apply_teardown(d.apply), 0);
+        assert_int_equal(stat(kernel, &st), 0);
+        assert_int_equal(st.st_uid, 0); /* given back, mode too */
+        assert_int_equal(st.st_mode & 07777, 0600);
+        deployment_done(&d);
+
+        assert_true(asprintf(&yaml2, "name: acc2\nvms:\n  - name: v\n    accel: tcg\n    memory: {size: 64MiB}\n"
+                                     "    boot: {kernel: %s}\n", hidden) > 0);
+        deployment_load_as(&d, yaml2, NULL);
+        assert_int_equal(apply_deployment(d.apply), -EACCES);
+        assert_int_equal(stat(hidden, &st), 0);
+        assert_int_equal(st.st_uid, 0); /* nothing was given away */
+        assert_int_equal(journal_size(apply_journal(d.apply)), 0);
+        deployment_done(&d);
+        assert_int_equal(sh("rm -rf %s", files), 0);
+}
+
 static void test_bind_unbind(void **state)
 {
         struct deployment d = {0};
@@ -500,12 +555,13 @@ int main(void)
                 cmocka_unit_test_setup(test_inject_tap_failure_halfway, reset),
                 cmocka_unit_test_setup(test_tap_name_taken, reset),
                 cmocka_unit_test_setup(test_unbuilt_actions_refused_first, reset),
+                cmocka_unit_test_setup(test_qemu_user_access, reset),
                 cmocka_unit_test_setup(test_bind_unbind, reset),
         };
         int r;
 
         netns_enter_or_skip();
-        if (!mkdtemp(runtime))
+        if (!mkdtemp(runtime) || chmod(runtime, 0755) < 0)
                 return 1;
         r = cmocka_run_group_tests(tests, NULL, NULL);
         (void)sh("rm -rf %s", runtime);

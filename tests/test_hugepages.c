@@ -314,7 +314,8 @@ static void deployment_load(struct deployment *d, const char *yaml)
         static const struct vx_hugetlbfs_fact fs[] = {{2 * MIB, "/dev/hugepages"},
                                                       {GIB, "/dev/hugepages1G"}};
         static const struct vx_host_facts facts = {.hugetlbfs = fs, .n_hugetlbfs = 2};
-        struct vx_plan_options opts = {.runtime_dir = runtime};
+        /* QEMU as root: the pools are what this tests (test_apply.c tests QEMU's own user). */
+        struct vx_plan_options opts = {.runtime_dir = runtime, .qemu_user = "root"};
         struct vx_diags diags = {0};
         int r;
 

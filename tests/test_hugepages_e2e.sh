@@ -29,6 +29,8 @@ exec 9>/run/vmxrun-hugepages-test.lock
 flock -w 600 9 || skip "another hugepage test holds /run/vmxrun-hugepages-test.lock"
 
 RT=$(mktemp -d /tmp/vx-huge-rt-XXXXXX)
+# /run/vmxrun is searchable by all; QEMU, which runs as vmxrun-qemu, must get through this one too.
+chmod 755 "$RT"
 export VMXRUN_RUNTIME_DIR=$RT
 WORK=$(mktemp -d /tmp/vx-huge-work-XXXXXX)
 failures=0
@@ -114,7 +116,10 @@ eq "status: backend" "$(jq -r '.vms[0].memory.backend' <<<"$JSON")" hugepages
 eq "status: page size" "$(jq -r '.vms[0].memory.page_size_kib' <<<"$JSON")" 2048
 eq "status: QEMU maps 64 MiB of hugetlbfs" "$(jq -r '.vms[0].memory.hugetlb_kib' <<<"$JSON")" 65536
 if [ -z "$MOUNTS0" ]; then
-        eq "no hugetlbfs was mounted: vmxrun mounted one at /dev/hugepages" "$MEMPATH" /dev/hugepages
+        # QEMU runs as vmxrun-qemu: its backing file lives in a directory of its own in the mount.
+        eq "no hugetlbfs was mounted: vmxrun mounted one at /dev/hugepages (QEMU's directory in it)" \
+                "$MEMPATH" /dev/hugepages/vmxrun-huge-hvm
+        check "that directory is QEMU's user's" [ "$(stat -c %U "$MEMPATH")" = vmxrun-qemu ]
         check "with pagesize=2M" bash -c "awk '\$2 == \"/dev/hugepages\" && \$3 == \"hugetlbfs\"' /proc/mounts | grep -q pagesize=2M"
 fi
 check "/proc/$PID/numa_maps shows the RAM as huge, from $MEMPATH" \

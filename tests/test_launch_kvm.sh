@@ -18,6 +18,8 @@ exec 3<>/dev/kvm 2>/dev/null || skip "/dev/kvm exists but does not open: the KVM
 exec 3>&-
 
 RT=$(mktemp -d /tmp/vx-kvm-XXXXXX)
+# /run/vmxrun is searchable by all; QEMU, which runs as vmxrun-qemu, must get through this one too.
+chmod 755 "$RT"
 export VMXRUN_RUNTIME_DIR=$RT
 trap '"$VMXRUN" stop kvmtest --force >/dev/null 2>&1; rm -rf "$RT"' EXIT
 

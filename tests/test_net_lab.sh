@@ -29,6 +29,8 @@ fi
 NS=vx-lab-$$
 ip netns add "$NS" || skip "cannot create a network namespace"
 RT=$(mktemp -d /tmp/vx-netlab-XXXXXX)
+# /run/vmxrun is searchable by all; QEMU, which runs as vmxrun-qemu, must get through this one too.
+chmod 755 "$RT"
 WORK=$(mktemp -d /tmp/vx-netlab-work-XXXXXX)
 export VMXRUN_RUNTIME_DIR=$RT
 failures=0

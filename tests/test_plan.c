@@ -259,6 +259,8 @@ static void test_hugepage_backend(void **state)
         };
         struct vx_host_facts facts = {.kvm_usable = true, .hugetlbfs = mounts, .n_hugetlbfs = 2};
         const struct vx_host_action *a;
+        /* The mount logic first, with QEMU as root: mem-path is the mount itself. */
+        static const struct vx_plan_options as_root = {.qemu_user = "root"};
         struct vx_plan *plan;
 
         vm.memory = (struct vx_memory){.size = 16 * GIB,
@@ -268,7 +270,7 @@ static void test_hugepage_backend(void **state)
                                        .policy = VX_MEM_POLICY_BIND,
                                        .prealloc = true,
                                        .merge = false};
-        plan = build(&p, &facts, NULL);
+        plan = build(&p, &facts, &as_root);
         assert_string_equal(value_of(&plan->vms[0], "-machine", 0),
                             "pc,usb=off,dump-guest-core=off,mem-merge=off,memory-backend=mem0");
         assert_string_equal(
@@ -288,7 +290,7 @@ static void test_hugepage_backend(void **state)
         facts.n_hugetlbfs = 1;
         vm.memory.node = -1;
         vm.memory.prealloc = false;
-        plan = build(&p, &facts, NULL);
+        plan = build(&p, &facts, &as_root);
         assert_string_equal(value_of(&plan->vms[0], "-object", 0),
                             "memory-backend-file,id=mem0,size=16384M,mem-path=/dev/hugepages1G,prealloc=off,"
                             "share=off");
@@ -304,13 +306,27 @@ static void test_hugepage_backend(void **state)
         vm.memory.path = (char *)"/HugePage_vPFE";
         vm.memory.policy = VX_MEM_POLICY_PREFERRED;
         vm.memory.node = 0;
-        plan = build(&p, &facts, NULL);
+        plan = build(&p, &facts, &as_root);
         assert_string_equal(
             value_of(&plan->vms[0], "-object", 0),
             "memory-backend-file,id=mem0,size=16384M,mem-path=/HugePage_vPFE,prealloc=off,share=off,"
             "host-nodes=0,policy=preferred");
         assert_non_null(
             strstr(find_action(plan, VX_ACTION_HUGEPAGES)->description, "8192 free 2M hugepages"));
+        plan_free(plan);
+
+        /* QEMU as its own user gets a directory of its own in the mount, and mem-dir makes it. */
+        vm.memory.path = NULL;
+        vm.memory.node = -1;
+        plan = build(&p, &facts, NULL);
+        assert_string_equal(plan->qemu_user, "vmxrun-qemu");
+        assert_string_equal(value_of(&plan->vms[0], "-object", 0),
+                            "memory-backend-file,id=mem0,size=16384M,mem-path=/dev/hugepages/vmxrun-lab-vfp,"
+                            "prealloc=off,share=off");
+        a = find_action(plan, VX_ACTION_MEM_DIR);
+        assert_non_null(a);
+        assert_string_equal(a->mount.path, "/dev/hugepages/vmxrun-lab-vfp");
+        assert_int_equal(a->vm, 0);
         plan_free(plan);
 
         /* Anonymous memory: no backend object. */
@@ -645,6 +661,43 @@ static void test_smbios_uuid_boot(void **state)
         assert_string_equal(value_of(vp, "-cpu", 0), "max,+invtsc,-hle");
 }
 
+/* Files QEMU opens are file-access actions when it runs as its own user, none as root. */
+static void test_qemu_user_file_access(void **state)
+{
+        struct vx_vm vm = base_vm("vcp");
+        struct vx_profile p = one_vm_profile(&vm);
+        struct vx_disk disks[2] = {
+            {.file = (char *)"/img/junos.qcow2", .bus = VX_DISK_BUS_VIRTIO, .format = VX_DISK_FORMAT_QCOW2},
+            {.file = (char *)"/img/meta.img", .bus = VX_DISK_BUS_VIRTIO, .format = VX_DISK_FORMAT_RAW, .readonly = true},
+        };
+        static const struct vx_plan_options as_root = {.qemu_user = "root"}, as_other = {.qemu_user = "kvmuser"};
+        size_t n = 0;
+        struct vx_plan *plan;
+
+        vm.disks = disks;
+        vm.n_disks = 2;
+        vm.boot = (struct vx_boot){.kernel = (char *)"/boot/vmlinuz", .initrd = (char *)"/boot/initrd"};
+        plan = build(&p, &kvm_host, &as_other);
+        assert_string_equal(plan->qemu_user, "kvmuser");
+        for (size_t i = 0; i < plan->n_actions; i++) {
+                const struct vx_host_action *a = &plan->actions[i];
+                if (a->kind != VX_ACTION_FILE_ACCESS)
+                        continue;
+                n++;
+                if (strcmp(a->file.path, "/img/junos.qcow2") == 0)
+                        assert_true(a->file.writable);
+                else
+                        assert_false(a->file.writable); /* the read-only disk, the kernel, the initrd */
+        }
+        assert_int_equal(n, 4);
+        plan_free(plan);
+
+        plan = build(&p, &kvm_host, &as_root);
+        assert_null(plan->qemu_user);
+        assert_null(find_action(plan, VX_ACTION_FILE_ACCESS));
+        plan_free(plan);
+}
+
 static void test_bridges(void **state)
 {
         struct vx_bridge bridges[] = {
@@ -964,6 +1017,7 @@ int main(int argc, char *argv[])
             cmocka_unit_test(test_vf_placeholder),   cmocka_unit_test(test_origins_parallel),
             cmocka_unit_test(test_fd_numbering),     cmocka_unit_test(test_pci_slots_and_disks),
             cmocka_unit_test(test_smbios_uuid_boot), cmocka_unit_test(test_bridges),
+            cmocka_unit_test(test_qemu_user_file_access),
         };
 
         if (argc > 1 && strcmp(argv[1], "--qemu") == 0) {

@@ -21,6 +21,7 @@ command -v jq >/dev/null || skip "jq is not installed"
 [ -f "$GUEST_DIR/vmlinuz" ] || skip "no test guest in $GUEST_DIR (guest/build.sh)"
 
 RT=$(mktemp -d /tmp/vx-showcmd-XXXXXX)
+chmod 755 "$RT" # as /run/vmxrun: QEMU runs as vmxrun-qemu and must get through
 export VMXRUN_RUNTIME_DIR=$RT
 unset VMXRUN_ACCEL VMXRUN_ROOT
 failed=0 passed=0
