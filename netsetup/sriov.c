@@ -63,7 +63,7 @@ static int get_link_vfs(struct vx_netsetup *ns, const char *name, struct rtnl_li
         _cleanup_(nlmsg_freep) struct nl_msg *msg = NULL;
         struct rtnl_link *link = NULL;
         struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
-        struct nl_cb *cb;
+        struct nl_cb *cb, *clone;
         uint32_t mask = RTEXT_FILTER_VF;
         int r;
 
@@ -79,7 +79,11 @@ static int get_link_vfs(struct vx_netsetup *ns, const char *name, struct rtnl_li
         r = nl_send_auto(ns->sk, msg);
         if (r < 0)
                 return nl_errno(r);
-        cb = nl_cb_clone(nl_socket_get_cb(ns->sk));
+        cb = nl_socket_get_cb(ns->sk); /* a new reference */
+        clone = cb ? nl_cb_clone(cb) : NULL;
+        if (cb)
+                nl_cb_put(cb);
+        cb = clone;
         if (!cb)
                 return -ENOMEM;
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, parse_link_msg, &link);

@@ -71,10 +71,42 @@ static int set_override(const char *root, const char *bdf, const char *override)
         return sysfs_write(root, override && *override ? override : "\n", DEV "/driver_override", bdf);
 }
 
-int vfio_unbind(const char *root, const char *bdf, const char *driver, const char *override, char **why)
+/* Puts bdf on driver (the override is set already): a probe first, as at boot, then an explicit bind. */
+static int rebind(const char *root, const char *bdf, const char *driver, char **why)
 {
         char cur[VX_VFIO_DRIVER_SIZE];
         int r;
+
+        r = vfio_read_driver(root, bdf, cur);
+        if (r < 0)
+                return r;
+        if (!*cur) {
+                /* A failed probe is no error of its own: the check below says what came of it. */
+                (void)sysfs_write(root, bdf, "/sys/bus/pci/drivers_probe");
+                r = vfio_read_driver(root, bdf, cur);
+                if (r < 0)
+                        return r;
+        }
+        if (strcmp(cur, driver) == 0)
+                return 0;
+        if (*cur && unbind_from(root, bdf, cur) < 0)
+                return vfio_say(-EIO, why, "%s went to %s instead of %s and cannot be unbound from it.", bdf, cur,
+                                driver);
+        r = sysfs_write(root, bdf, "/sys/bus/pci/drivers/%s/bind", driver);
+        if (r < 0)
+                return vfio_say(r, why, "Failed to bind %s back to %s.", bdf, driver);
+        r = vfio_read_driver(root, bdf, cur);
+        if (r < 0)
+                return r;
+        if (strcmp(cur, driver) != 0)
+                return vfio_say(-EIO, why, "%s is on %s, not back on %s.", bdf, *cur ? cur : "no driver", driver);
+        return 0;
+}
+
+int vfio_unbind(const char *root, const char *bdf, const char *driver, const char *override, char **why)
+{
+        char cur[VX_VFIO_DRIVER_SIZE];
+        int r, q;
 
         driver = driver ?: "";
         if (vfio_check_bdf(bdf) < 0)
@@ -89,36 +121,14 @@ int vfio_unbind(const char *root, const char *bdf, const char *driver, const cha
                 if (r < 0)
                         return vfio_say(r, why, "Failed to unbind %s from %s.", bdf, cur);
         }
+        /* Best effort from here: a device left without its driver is worse than a stale override. */
         r = set_override(root, bdf, override);
         if (r < 0)
-                return vfio_say(r, why, "Failed to restore driver_override of %s.", bdf);
+                (void)vfio_say(r, why, "Failed to restore driver_override of %s.", bdf);
         if (!*driver)
-                return 0;
-        r = vfio_read_driver(root, bdf, cur);
-        if (r < 0)
                 return r;
-        if (!*cur) {
-                /* A probe lets the kernel pick as it did at boot; a failed probe is checked below. */
-                (void)sysfs_write(root, bdf, "/sys/bus/pci/drivers_probe");
-                r = vfio_read_driver(root, bdf, cur);
-                if (r < 0)
-                        return r;
-        }
-        if (strcmp(cur, driver) != 0) {
-                if (*cur && unbind_from(root, bdf, cur) < 0)
-                        return vfio_say(-EIO, why, "%s went to %s instead of %s and cannot be unbound from it.",
-                                        bdf, cur, driver);
-                r = sysfs_write(root, bdf, "/sys/bus/pci/drivers/%s/bind", driver);
-                if (r < 0)
-                        return vfio_say(r, why, "Failed to bind %s back to %s.", bdf, driver);
-                r = vfio_read_driver(root, bdf, cur);
-                if (r < 0)
-                        return r;
-                if (strcmp(cur, driver) != 0)
-                        return vfio_say(-EIO, why, "%s is on %s, not back on %s.", bdf, *cur ? cur : "no driver",
-                                        driver);
-        }
-        return 0;
+        q = rebind(root, bdf, driver, r < 0 ? NULL : why);
+        return r < 0 ? r : q;
 }
 
 static void save_driver(const struct vx_vfio_device *d, struct vx_vfio_record *saved)

@@ -167,7 +167,7 @@ int vfio_device_get(const char *root, const char *bdf, struct vx_vfio_device *re
                 return r;
         r = sysfs_read(root, d->driver_override, sizeof(d->driver_override), DEV "/driver_override", bdf);
         if (r == -ENOENT || (r >= 0 && strcmp(d->driver_override, "(null)") == 0))
-                d->driver_override[0] = 0;
+                memset(d->driver_override, 0, sizeof(d->driver_override));
         else if (r < 0)
                 return r;
         d->numa_node = read_numa(root, bdf);
