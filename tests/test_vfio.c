@@ -8,7 +8,7 @@
  * kernel: an unbind removes the driver link, drivers_probe binds by
  * driver_override (or the device's own driver), a bind to vfio-pci creates
  * /dev/vfio/<group>, sriov_numvfs creates or removes the VFs. Failures are
- * injected by path. The netns tests (PF flags on a dummy link, "up with
+ * injected by path. The netns tests (PF flags on a bridge, "up with
  * addresses") need root and skip without it.
  */
 #include <fcntl.h>

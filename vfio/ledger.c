@@ -12,8 +12,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int mkdir_one(const char *p)
+/* mkdir -p, 0700 for what it creates. */
+static int mkdir_p(const char *path)
 {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, 0700) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
         return mkdir(p, 0700) < 0 && errno != EEXIST ? -errno : 0;
 }
 
@@ -27,10 +40,7 @@ static int ledger_lock(const char *dir, int *ret_fd)
                 return -EINVAL;
         if (asprintf(&claims, "%s/claims", dir) < 0 || asprintf(&lock, "%s/lock", dir) < 0)
                 return -ENOMEM;
-        r = mkdir_one(dir);
-        if (r < 0)
-                return r;
-        r = mkdir_one(claims);
+        r = mkdir_p(claims);
         if (r < 0)
                 return r;
         fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

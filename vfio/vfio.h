@@ -180,7 +180,8 @@ int vfio_pf_set_num_vfs(const char *root, const char *ifname, unsigned count, ch
  * per claimed address, dir/claims/<BDF>, holding the owner (a deployment
  * name), changed only under flock(dir/lock). A claim whose owner is not
  * alive (alive() returns false, e.g. its journal is gone) is stale and is
- * dropped; alive NULL treats every owner as alive.
+ * dropped; alive NULL treats every owner as alive. dir and its missing
+ * parents are created (0700) on first use.
  */
 typedef bool (*vx_vfio_alive)(const char *owner, void *userdata);
 
