@@ -129,6 +129,32 @@ static bool group_viable(int group)
         return r == 0 && (st.flags & VFIO_GROUP_FLAGS_VIABLE);
 }
 
+/*
+ * A QEMU takes the VF: bookworm's QEMU from the host's root starts paused
+ * with -device vfio-pci,host=BDF (realizing it opens the group and maps the
+ * guest's RAM for DMA) and QMP query-pci lists the VF's PCI IDs (igbvf:
+ * 8086:10ca, 32902:4298). Returns what QEMU said, in buf.
+ */
+static bool qemu_takes(const char *bdf, char *buf, size_t size)
+{
+        char cmd[512];
+        size_t len = 0;
+        FILE *f;
+
+        snprintf(cmd, sizeof(cmd),
+                 "printf '%%s\\n' '{\"execute\":\"qmp_capabilities\"}' '{\"execute\":\"query-pci\"}' "
+                 "'{\"execute\":\"quit\"}' | timeout 300 qemu-system-x86_64 -machine q35,accel=tcg -m 64 "
+                 "-nodefaults -display none -S -qmp stdio -device vfio-pci,host=%s 2>&1",
+                 bdf);
+        f = popen(cmd, "r");
+        if (!f)
+                return false;
+        while (len + 1 < size && fgets(buf + len, (int)(size - len), f))
+                len += strlen(buf + len);
+        buf[len] = 0;
+        return pclose(f) == 0 && strstr(buf, "\"device\": 4298") && strstr(buf, "\"vendor\": 32902");
+}
+
 static const struct vx_netsetup_vf want[2] = {
         {.index = 0, .mac = "02:04:17:01:02:01", .vlan = 100, .qos = 3, .max_rate = 500, .spoofchk = 0, .trust = 1},
         {.index = 1, .mac = "02:04:17:01:02:02", .vlan = 200, .qos = 0, .max_rate = 100, .spoofchk = 0, .trust = 1},
@@ -202,6 +228,12 @@ static void bind_vf0(struct vx_netsetup *ns, struct vx_vfio_pf *p)
               d.driver, d.driver_override);
         check(group >= 0 && group_viable(group), "VFIO_GROUP_GET_STATUS: the group is viable for a VMM", "group %d",
               group);
+        {
+                static char out[65536];
+
+                check(qemu_takes(p->vfs[0], out, sizeof(out)), "QEMU takes VF 0 (vfio-pci) and query-pci shows 8086:10ca",
+                      "%s", out);
+        }
         r = vfio_device_get(NULL, p->vfs[1], &d);
         check(r == 0 && strcmp(d.driver, "igbvf") == 0, "VF 1 stays on igbvf", "driver=%s", d.driver);
 }
