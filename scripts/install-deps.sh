@@ -33,3 +33,10 @@ if [ -n "$missing" ]; then
         # shellcheck disable=SC2086
         apt-get install -y -q --no-install-recommends $missing
 fi
+
+# The SR-IOV lab (tests/lab/run) needs QEMU 10 for its igb: downloaded from
+# bookworm-backports and unpacked into /var/cache/vmxrun/qemu-10 (never
+# installed), with the bookworm libraries it links against. Not fatal: the
+# lab skips without it.
+"$(dirname "$0")/../tests/lab/fetch-qemu.sh" >/dev/null ||
+        echo "install-deps.sh: QEMU 10 for the SR-IOV lab is not available; tests/lab/run will skip" >&2
