@@ -402,19 +402,17 @@ static int emulate(const char *rel, const char *value)
 int __wrap_vfio_sysfs_write(const char *path, const char *value);
 int __wrap_vfio_sysfs_write(const char *path, const char *value)
 {
-        char rel[PATH_MAX], shown[64];
-        const char *at;
+        _cleanup_free_ char *rel = NULL;
+        const char *at, *sub = path + strlen(T);
+        char shown[64];
         size_t n;
 
         assert_true(strncmp(path, T, strlen(T)) == 0); /* never outside the fake tree */
-        snprintf(rel, sizeof(rel), "%s", path + strlen(T));
         /* The sysfs links in the tree point into T: resolve /sys/bus/pci/devices/BDF/ to the device dir. */
-        if (strncmp(rel, "/sys/bus/pci/devices/", 21) == 0 && strlen(rel) > 21 + 12) {
-                char tmp[PATH_MAX];
-
-                snprintf(tmp, sizeof(tmp), "/sys/devices/pci0000:00/%s", rel + 21);
-                snprintf(rel, sizeof(rel), "%s", tmp);
-        }
+        if (strncmp(sub, "/sys/bus/pci/devices/", 21) == 0 && strlen(sub) > 21 + 12)
+                assert_true(asprintf(&rel, "/sys/devices/pci0000:00/%s", sub + 21) > 0);
+        else
+                assert_non_null(rel = strdup(sub));
         snprintf(shown, sizeof(shown), "%s", strcmp(value, "\n") == 0 ? "\\n" : value);
         at = strrchr(rel, '/');
         n = strlen(writes);
