@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * SR-IOV over rtnetlink: a PF's VFs are read and set through libnl-route-3's
- * SR-IOV API (netlink/route/link/sriov.h); libnl fills IFLA_VFINFO_LIST from
- * a change link that carries rtnl_link_vf objects, so every setting has a
- * setter there. The one thing built by hand is the read request: an
- * RTM_GETLINK with IFLA_EXT_MASK = RTEXT_FILTER_VF (libnl 3.7's
- * rtnl_link_get_kernel() does not ask for the VF list; without the mask the
- * kernel leaves it out), parsed back with nl_msg_parse().
+ * SR-IOV over rtnetlink, entirely with libnl-route-3's SR-IOV API
+ * (netlink/route/link/sriov.h): libnl 3.7 reads IFLA_VFINFO_LIST into
+ * rtnl_link_vf objects (its RTM_GETLINK asks for it with RTEXT_FILTER_VF;
+ * the kernel leaves VFs out without that mask), and fills IFLA_VFINFO_LIST
+ * from a change link that carries rtnl_link_vf objects, so every VF setting
+ * (MAC, VLAN/QoS, rate, spoofchk, trust, link state) has a setter there and
+ * no message is built by hand.
  */
 #include "netsetup.h"
 #include "netsetup-private.h"
@@ -19,13 +19,11 @@
 
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
-#include <netlink/msg.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/sriov.h>
 
 DEFINE_TRIVIAL_VOID_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put)
 DEFINE_TRIVIAL_VOID_CLEANUP_FUNC(struct rtnl_link_vf *, rtnl_link_vf_put)
-DEFINE_TRIVIAL_VOID_CLEANUP_FUNC(struct nl_msg *, nlmsg_free)
 DEFINE_TRIVIAL_VOID_CLEANUP_FUNC(struct nl_addr *, nl_addr_put)
 DEFINE_TRIVIAL_VOID_CLEANUP_FUNC(nl_vf_vlans_t *, rtnl_link_vf_vlan_put)
 
@@ -41,69 +39,16 @@ int netsetup_parse_mac(const char *s, unsigned char ret[6])
         return 0;
 }
 
-static void parse_link_cb(struct nl_object *obj, void *arg)
-{
-        struct rtnl_link **link = arg;
-
-        if (!*link) {
-                nl_object_get(obj);
-                *link = (struct rtnl_link *)obj;
-        }
-}
-
-static int parse_link_msg(struct nl_msg *msg, void *arg)
-{
-        (void)nl_msg_parse(msg, parse_link_cb, arg);
-        return NL_OK;
-}
-
-/* RTM_GETLINK for name with the VF list. */
+/* The link with its VF list: libnl 3.7's RTM_GETLINK carries IFLA_EXT_MASK = RTEXT_FILTER_VF. */
 static int get_link_vfs(struct vx_netsetup *ns, const char *name, struct rtnl_link **ret)
 {
-        _cleanup_(nlmsg_freep) struct nl_msg *msg = NULL;
-        struct rtnl_link *link = NULL;
-        struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
-        struct nl_cb *cb, *clone;
-        uint32_t mask = RTEXT_FILTER_VF;
         int r;
 
         r = netsetup_check_ifname(name);
         if (r < 0)
                 return r;
-        msg = nlmsg_alloc_simple(RTM_GETLINK, 0);
-        if (!msg)
-                return -ENOMEM;
-        if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 || nla_put_string(msg, IFLA_IFNAME, name) < 0 ||
-            nla_put_u32(msg, IFLA_EXT_MASK, mask) < 0)
-                return -EMSGSIZE;
-        r = nl_send_auto(ns->sk, msg);
-        if (r < 0)
-                return nl_errno(r);
-        cb = nl_socket_get_cb(ns->sk); /* a new reference */
-        clone = cb ? nl_cb_clone(cb) : NULL;
-        if (cb)
-                nl_cb_put(cb);
-        cb = clone;
-        if (!cb)
-                return -ENOMEM;
-        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, parse_link_msg, &link);
-        /* The reply and the kernel's ACK (auto-ack) come as two datagrams; an error comes alone. */
-        r = nl_recvmsgs(ns->sk, cb);
-        nl_cb_put(cb);
-        if (r < 0) {
-                if (link)
-                        rtnl_link_put(link);
-                return nl_errno(r);
-        }
-        if (!link)
-                return -ENODEV;
-        r = nl_wait_for_ack(ns->sk);
-        if (r < 0) {
-                rtnl_link_put(link);
-                return nl_errno(r);
-        }
-        *ret = link;
-        return 0;
+        r = rtnl_link_get_kernel(ns->sk, 0, name, ret);
+        return r < 0 ? nl_errno(r) : 0;
 }
 
 static void vf_from_libnl(struct rtnl_link_vf *v, struct vx_netsetup_vf *ret)
