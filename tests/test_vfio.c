@@ -651,6 +651,17 @@ static void test_group_viability(void **state)
         assert_int_equal(vfio_check_group(T, "0000:05:00.0", NULL), 0);
         do_bind(fake_find("0000:05:00.1"), "vfio-pci");
         assert_int_equal(vfio_check_group(T, "0000:05:00.0", NULL), 0);
+        /* A PCI bridge in the group may keep its driver (pcieport), as the kernel's vfio allows. */
+        fake_device("0000:04:00.0", 0x8086, 0x1901, "pcieport", 40, NULL, false, 0);
+        fake_driver("pcieport");
+        do_bind(fake_find("0000:04:00.0"), "pcieport");
+        put("/sys/devices/pci0000:00/0000:04:00.0/class", "0x060400\n");
+        assert_int_equal(vfio_check_group(T, "0000:05:00.0", NULL), 0);
+        put("/sys/devices/pci0000:00/0000:04:00.0/class", "0x020000\n"); /* no bridge: not viable */
+        assert_int_equal(vfio_check_group(T, "0000:05:00.0", &why), -EBUSY);
+        assert_non_null(strstr(why, "0000:04:00.0 (pcieport) is bound"));
+        free(why);
+        why = NULL;
         /* A VF alone in its group is viable as it is. */
         assert_int_equal(vfio_pf_set_num_vfs(T, "p2p1", 1, NULL), 1);
         assert_int_equal(vfio_check_group(T, "0000:02:10.0", NULL), 0);

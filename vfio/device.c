@@ -113,6 +113,7 @@ int vfio_pf_vf(const char *root, const char *ifname, unsigned vf, char ret[VX_VF
 static int read_group_peers(const char *root, struct vx_vfio_device *d)
 {
         char **l = NULL;
+        long class;
         int r;
 
         r = sysfs_list(root, &l, "/sys/kernel/iommu_groups/%d/devices", d->iommu_group);
@@ -130,6 +131,7 @@ static int read_group_peers(const char *root, struct vx_vfio_device *d)
                 }
                 p = &d->peers[d->n_peers++];
                 snprintf(p->bdf, sizeof(p->bdf), "%s", *i);
+                p->bridge = sysfs_read_long(root, &class, DEV "/class", p->bdf) >= 0 && (class >> 8) == 0x0604;
                 r = vfio_read_driver(root, p->bdf, p->driver);
                 if (r < 0) {
                         sysfs_strv_free(l);
@@ -251,9 +253,9 @@ int vfio_check_driver(const char *root, char **why)
                    "has no vfio-pci module (modprobe vfio-pci, or install a kernel with CONFIG_VFIO_PCI).");
 }
 
-static bool viable_driver(const char *driver)
+static bool viable_peer(const struct vx_vfio_peer *p)
 {
-        return !*driver || strcmp(driver, "vfio-pci") == 0 || strcmp(driver, "pci-stub") == 0;
+        return !*p->driver || strcmp(p->driver, "vfio-pci") == 0 || strcmp(p->driver, "pci-stub") == 0 || p->bridge;
 }
 
 int vfio_check_group(const char *root, const char *bdf, char **why)
@@ -274,7 +276,7 @@ int vfio_check_group(const char *root, const char *bdf, char **why)
         if (!f)
                 return -ENOMEM;
         for (size_t i = 0, n = 0; i < d->n_peers; i++)
-                if (!viable_driver(d->peers[i].driver))
+                if (!viable_peer(&d->peers[i]))
                         fprintf(f, "%s%s (%s)", n++ ? ", " : "", d->peers[i].bdf, d->peers[i].driver);
         if (fclose(f) != 0)
                 return -ENOMEM;

@@ -65,6 +65,7 @@ int vfio_pf_vf(const char *root, const char *ifname, unsigned vf, char ret[VX_VF
 struct vx_vfio_peer {
         char bdf[VX_VFIO_BDF_SIZE];
         char driver[VX_VFIO_DRIVER_SIZE]; /* "" when unbound */
+        bool bridge;                      /* a PCI bridge (class 0x0604): vfio lets it stay on its driver */
 };
 
 /* A PCI function by address. */
@@ -110,7 +111,8 @@ int vfio_check_driver(const char *root, char **why);
 
 /*
  * The IOMMU group of bdf is viable, as libvirt checks it: every other device
- * in the group is unbound, bound to vfio-pci or to pci-stub. Returns 0;
+ * in the group is unbound, bound to vfio-pci or to pci-stub, or a PCI bridge
+ * (the kernel's vfio lets bridges keep pcieport). Returns 0;
  * -EBUSY with *why naming the others and their drivers ("0000:03:00.1
  * (ixgbe), ..."); -ENXIO (*why) when the device has no group (IOMMU off);
  * -ENODEV, or -errno.
@@ -210,11 +212,14 @@ struct vx_vfio_choice {
 
 /*
  * `vf: auto`: under the ledger lock, picks a VF among the PFs (n of them)
- * that is not claimed, not bound to a driver other than its VF net driver or
- * vfio-pci, and not up with addresses on the host (asked of ns; NULL: not
- * checked), and claims it for owner. Prefers a PF on numa_node (-1: any),
- * then the PF with most free VFs, then the order given; the lowest free VF
- * index on that PF. PFs that do not exist are skipped. Returns 0 and *ret,
+ * that is free: not claimed, and unbound or held by its VF net driver (it
+ * has a net interface) that is not up with addresses on the host (asked of
+ * ns; NULL: not checked). A VF on vfio-pci or pci-stub without a claim is
+ * someone else's passthrough, never free. Claims it for owner. Prefers a
+ * PF on numa_node (-1: any), then the PF with most free VFs, then the order
+ * given; the lowest free VF index on that PF. Only existing VFs count (raise
+ * sriov_numvfs first). PFs that do not exist or are no SR-IOV PF are
+ * skipped. Returns 0 and *ret,
  * -ENOSPC (*why: which PFs were looked at) when no VF is free, or -errno.
  */
 int vfio_vf_claim_auto(const char *root, struct vx_netsetup *ns, const char *dir, const char *const *pfs, size_t n,
