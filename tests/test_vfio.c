@@ -527,6 +527,17 @@ static void test_pf_facts_and_numvfs(void **state)
         free(why);
         assert_string_equal(writes, "");
 
+        /* What a start asks: enough VFs. 4 are there: 3 or 4 is no change, 5 is refused. */
+        assert_int_equal(vfio_pf_ensure_vfs(T, "p3p1", 3, NULL), 0);
+        assert_int_equal(vfio_pf_ensure_vfs(T, "p3p1", 4, NULL), 0);
+        why = NULL;
+        assert_int_equal(vfio_pf_ensure_vfs(T, "p3p1", 5, &why), -EBUSY);
+        assert_non_null(strstr(why, "has 4 VFs but 5 are needed"));
+        free(why);
+        assert_int_equal(vfio_pf_ensure_vfs(T, "p2p1", 2, NULL), 1);
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p2p1", 0, NULL), 1);
+        assert_string_equal(writes, "sriov_numvfs=2;sriov_numvfs=0;");
+
         /* Back to 0: the VFs are gone. */
         assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 0, NULL), 1);
         assert_int_equal(vfio_pf_get(T, "p3p1", &pf), 0);

@@ -229,3 +229,21 @@ int vfio_pf_set_num_vfs(const char *root, const char *ifname, unsigned count, ch
                                 count);
         return 1;
 }
+
+int vfio_pf_ensure_vfs(const char *root, const char *ifname, unsigned needed, char **why)
+{
+        _cleanup_free_ struct vx_vfio_pf *pf = NULL;
+        int r;
+
+        r = vfio_pf_new(root, ifname, &pf);
+        if (r < 0)
+                return r;
+        if (pf->num_vfs >= needed)
+                return 0;
+        if (pf->num_vfs > 0)
+                return vfio_say(-EBUSY, why,
+                                "%s has %u VFs but %u are needed: vmxrun only raises sriov_numvfs from 0, since "
+                                "changing it destroys the VFs others may be using.",
+                                ifname, pf->num_vfs, needed);
+        return vfio_pf_set_num_vfs(root, ifname, needed, why);
+}

@@ -175,6 +175,14 @@ int vfio_sysfs_write(const char *path, const char *value);
  */
 int vfio_pf_set_num_vfs(const char *root, const char *ifname, unsigned count, char **why);
 
+/*
+ * What a start needs: PF ifname has at least needed VFs. 0 when it has
+ * (nothing changed); 1 when it had none and sriov_numvfs was raised to
+ * needed; -EBUSY (*why) when it has some but fewer than needed (vmxrun only
+ * raises from 0); -ERANGE (*why) when needed > sriov_totalvfs; or -errno.
+ */
+int vfio_pf_ensure_vfs(const char *root, const char *ifname, unsigned needed, char **why);
+
 /* ---- the ledger of claimed PCI addresses ---- */
 
 /*
