@@ -585,6 +585,52 @@ static void test_device_facts(void **state)
         assert_int_equal(vfio_device_get(T, "0000:03:00.0/../x", &d), -EINVAL);
 }
 
+static void test_doctor_facts(void **state)
+{
+        _cleanup_free_ struct vx_vfio_pf *pfs = NULL;
+        struct vx_vfio_iommu_info info;
+        struct vx_vfio_vf_status st;
+
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p2p1", 1, NULL), 1);
+        assert_int_equal(vfio_pfs(T, &pfs), 2); /* em1 has no SR-IOV, lo no device */
+        assert_string_equal(pfs[0].ifname, "p2p1");
+        assert_int_equal(pfs[0].num_vfs, 1);
+        assert_int_equal(pfs[0].numa_node, 0);
+        assert_string_equal(pfs[1].ifname, "p3p1");
+        assert_int_equal(pfs[1].total_vfs, 7);
+        assert_int_equal(vfio_vf_status(T, NULL, "p2p1", 4, &st), -ERANGE);
+        assert_int_equal(vfio_vf_status(T, NULL, "p2p1", 1, &st), -ENXIO);
+
+        /* Nothing but groups: no command line, no interrupt facts. */
+        assert_int_equal(vfio_iommu_info(T, &info), 0);
+        assert_true(info.n_groups >= 3);
+        assert_false(info.cmdline_intel);
+        assert_int_equal(info.intremap_supported, -1);
+        assert_false(info.intremap_enabled);
+        assert_false(info.unsafe_interrupts);
+        assert_int_equal(info.vfio_pci, 0);
+
+        xmkdir("/proc");
+        put("/proc/cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/sda1 intel_iommu=on iommu=pt\n");
+        put("/proc/interrupts", "  24:  0  IR-PCI-MSI 327680-edge  xhci_hcd\n");
+        xmkdir("/sys/class/iommu/dmar0/intel-iommu");
+        put("/sys/class/iommu/dmar0/intel-iommu/ecap", "f050da\n"); /* bit 3 (IR) set */
+        xmkdir("/sys/module/vfio_iommu_type1/parameters");
+        put("/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "N\n");
+        assert_int_equal(vfio_iommu_info(T, &info), 0);
+        assert_true(info.cmdline_intel);
+        assert_false(info.cmdline_amd);
+        assert_int_equal(info.intremap_supported, 1);
+        assert_true(info.intremap_enabled);
+        assert_false(info.unsafe_interrupts);
+        put("/sys/class/iommu/dmar0/intel-iommu/ecap", "f050d2\n"); /* bit 3 clear */
+        put("/proc/cmdline", "root=/dev/sda1 xintel_iommu=on amd_iommu=on\n");
+        assert_int_equal(vfio_iommu_info(T, &info), 0);
+        assert_int_equal(info.intremap_supported, 0);
+        assert_false(info.cmdline_intel);
+        assert_true(info.cmdline_amd);
+}
+
 /* ---- preconditions ---- */
 
 static void test_iommu_off(void **state)
@@ -1107,7 +1153,7 @@ static void test_pf_settings_record(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                T_(test_pf_facts_and_numvfs), T_(test_pf_missing),         T_(test_device_facts),
+                T_(test_pf_facts_and_numvfs), T_(test_pf_missing),         T_(test_device_facts), T_(test_doctor_facts),
                 T_(test_iommu_off),           T_(test_driver_available),   T_(test_group_viability),
                 T_(test_bind_unbind_restore), T_(test_unbind_explicit_bind), T_(test_bind_fails_half_way),
                 T_(test_ledger),              T_(test_auto_selection),     T_(test_auto_concurrent),

@@ -93,6 +93,41 @@ int vfio_device_get(const char *root, const char *bdf, struct vx_vfio_device *re
 /* Checks "DDDD:BB:DD.F" (lower-case hex). Returns 0 or -EINVAL. */
 int vfio_check_bdf(const char *bdf);
 
+/*
+ * Every SR-IOV PF of the host, by interface (each /sys/class/net/IF whose
+ * device has sriov_totalvfs > 0), in name order, for `vmxrun doctor`.
+ * Returns their number with *ret (free it; NULL when 0), or -errno.
+ */
+int vfio_pfs(const char *root, struct vx_vfio_pf **ret);
+
+/* What `vmxrun status` shows for a VF NIC, as read back from the host. */
+struct vx_vfio_vf_status {
+        char pf[VX_NETSETUP_IFNAMSIZ];
+        unsigned vf;
+        char bdf[VX_VFIO_BDF_SIZE];
+        int iommu_group;                  /* -1: none */
+        char driver[VX_VFIO_DRIVER_SIZE]; /* "" when unbound */
+        struct vx_netsetup_vf settings;   /* MAC, VLAN, QoS, rate, spoofchk, trust, link state */
+};
+
+/* Reads VF vf of PF pf: sysfs, and its settings from ns. Returns 0 and *ret, or the errors of vfio_pf_vf(). */
+int vfio_vf_status(const char *root, struct vx_netsetup *ns, const char *pf, unsigned vf,
+                   struct vx_vfio_vf_status *ret);
+
+/* The IOMMU as `vmxrun doctor` reports it. */
+struct vx_vfio_iommu_info {
+        size_t n_groups;           /* entries of /sys/kernel/iommu_groups; 0: off */
+        bool cmdline_intel;        /* intel_iommu=on on /proc/cmdline */
+        bool cmdline_amd;          /* amd_iommu=on */
+        int intremap_supported;    /* an Intel IOMMU's ECAP.IR (/sys/class/iommu/dmar* /intel-iommu/ecap bit 3); -1 unknown */
+        bool intremap_enabled;     /* /proc/interrupts has IR- interrupt chips */
+        bool unsafe_interrupts;    /* vfio_iommu_type1 allow_unsafe_interrupts=Y */
+        int vfio_pci;              /* vfio_check_driver(): 0 registered, 1 loadable, -ENOENT */
+};
+
+/* Fills *ret; missing files are facts (0, false, -1). Returns 0 or -ENOMEM. */
+int vfio_iommu_info(const char *root, struct vx_vfio_iommu_info *ret);
+
 /* ---- preconditions ---- */
 
 /*

@@ -292,6 +292,20 @@ static int lab_iommu(const char *pf)
         check(r == 0, "the IOMMU is on (iommu_groups)", "%s", why ?: strerror(-r));
         r = vfio_check_driver(NULL, &why);
         check(r == 0, "vfio-pci is registered", "r=%d %s", r, why ?: "");
+        {
+                struct vx_vfio_iommu_info info;
+                _cleanup_free_ struct vx_vfio_pf *pfs = NULL;
+                int n = vfio_pfs(NULL, &pfs);
+
+                r = vfio_iommu_info(NULL, &info);
+                check(r == 0 && info.n_groups > 0 && info.cmdline_intel && info.intremap_supported == 1 &&
+                              info.intremap_enabled && info.vfio_pci == 0,
+                      "doctor: groups, intel_iommu=on, interrupt remapping supported and on, vfio-pci",
+                      "groups=%zu cmdline=%d ir=%d/%d vfio-pci=%d", info.n_groups, info.cmdline_intel,
+                      info.intremap_supported, info.intremap_enabled, info.vfio_pci);
+                check(n == 1 && strcmp(pfs[0].ifname, pf) == 0 && pfs[0].total_vfs == 7,
+                      "doctor: one SR-IOV PF, the igb", "n=%d", n);
+        }
         r = vfio_pf_get(NULL, pf, &p);
         check(r == 0 && p.total_vfs == 7 && p.num_vfs == 0 && strcmp(p.driver, "igb") == 0,
               "the igb PF offers 7 VFs, none enabled", "r=%d total=%u num=%u driver=%s", r, p.total_vfs, p.num_vfs,
@@ -324,6 +338,16 @@ static int lab_iommu(const char *pf)
         }
 
         configure_vfs(ns, pf, &p, rec);
+        {
+                struct vx_vfio_vf_status st;
+
+                r = vfio_vf_status(NULL, ns, pf, 0, &st);
+                check(r == 0 && strcmp(st.bdf, p.vfs[0]) == 0 && st.iommu_group >= 0 &&
+                              strcmp(st.driver, "igbvf") == 0 && strcmp(st.settings.mac, want[0].mac) == 0 &&
+                              st.settings.vlan == 100 && st.settings.trust == 1,
+                      "status of VF 0: address, group, driver, settings", "r=%d bdf=%s group=%d driver=%s mac=%s", r,
+                      st.bdf, st.iommu_group, st.driver, st.settings.mac);
+        }
         r = netsetup_vf_set(ns, pf, &ls, VX_NETSETUP_VF_LINK_STATE, &failed);
         check(r == -EOPNOTSUPP && failed == VX_NETSETUP_VF_LINK_STATE,
               "igb has no VF link state: EOPNOTSUPP, the field named", "r=%d field=%#x", r, failed);
@@ -349,6 +373,14 @@ static int lab_no_iommu(const char *pf)
         struct vx_vfio_pf p;
         int r, group = -1;
 
+        struct vx_vfio_iommu_info info;
+
+        r = vfio_iommu_info(NULL, &info);
+        check(r == 0 && info.n_groups == 0 && info.cmdline_intel && info.intremap_supported == -1 &&
+                      !info.intremap_enabled,
+              "doctor without an IOMMU: no groups though intel_iommu=on, no interrupt remapping",
+              "groups=%zu cmdline=%d ir=%d/%d", info.n_groups, info.cmdline_intel, info.intremap_supported,
+              info.intremap_enabled);
         r = vfio_check_iommu(NULL, &why);
         check(r == -ENODEV && why && strstr(why, "intel_iommu=on") && strstr(why, "amd_iommu=on"),
               "without an IOMMU: refused, naming intel_iommu=on / amd_iommu=on", "r=%d %s", r, why ?: "");
