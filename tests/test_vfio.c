@@ -465,6 +465,7 @@ static void assert_record_equal(const struct vx_vfio_record *a, const struct vx_
         assert_string_equal(a->driver_override, b->driver_override);
         assert_string_equal(a->pf, b->pf);
         assert_int_equal(a->vf, b->vf);
+        assert_int_equal(a->num_vfs, b->num_vfs);
         if (a->parts & VX_VFIO_REC_VF) {
                 const struct vx_netsetup_vf *x = &a->vf_settings, *y = &b->vf_settings;
 
@@ -896,6 +897,58 @@ static void test_ledger(void **state)
         assert_int_equal(vfio_ledger_count_pf(T, dir, "p2p1", NULL, NULL), 0);
 }
 
+/* Two deployments on one PF: the state from before the first is kept, and given back when the last goes. */
+static void test_shared_pf_record(void **state)
+{
+        const char *dir = ledger_dir();
+        struct vx_vfio_record first = {0}, second = {0}, back;
+        struct vx_vfio_pf pf;
+
+        assert_int_equal(vfio_record_save(T, NULL, VX_VFIO_REC_NUMVFS, NULL, "p3p1", 0, &first), 0);
+        assert_int_equal(first.num_vfs, 0);
+        first.parts |= VX_VFIO_REC_PF; /* as netsetup would have read it */
+        first.pf_settings = (struct vx_netsetup_pf){.up = false, .mtu = 1500};
+        assert_int_equal(vfio_ledger_pf_keep(dir, &first), 1);
+        assert_int_equal(vfio_pf_ensure_vfs(T, "p3p1", 2, NULL), 1);
+        assert_int_equal(vfio_ledger_claim(dir, "0000:03:10.0", "dep1", NULL, NULL, NULL), 0);
+
+        /* The second deployment sees the changed PF; its record does not replace the first. */
+        assert_int_equal(vfio_record_save(T, NULL, VX_VFIO_REC_NUMVFS, NULL, "p3p1", 0, &second), 0);
+        assert_int_equal(second.num_vfs, 2);
+        assert_int_equal(vfio_ledger_pf_keep(dir, &second), 0);
+        assert_int_equal(vfio_ledger_claim(dir, "0000:03:10.1", "dep2", NULL, NULL, NULL), 0);
+
+        /* dep1 stops first: dep2 still holds a VF, nothing is given back. */
+        assert_int_equal(vfio_ledger_release(dir, "0000:03:10.0", "dep1"), 0);
+        assert_int_equal(vfio_ledger_pf_last(T, dir, "p3p1", NULL, NULL, &back), 0);
+        /* dep2 stops: the first record comes back, once. */
+        assert_int_equal(vfio_ledger_release(dir, "0000:03:10.1", "dep2"), 0);
+        assert_int_equal(vfio_ledger_pf_last(T, dir, "p3p1", NULL, NULL, &back), 1);
+        assert_record_equal(&back, &first);
+        assert_int_equal(vfio_ledger_pf_last(T, dir, "p3p1", NULL, NULL, &back), -ENOENT);
+
+        /* Restoring its NUMVFS part takes the VFs away again (its PF part needs netlink: the lab does it). */
+        back.parts = VX_VFIO_REC_NUMVFS;
+        writes[0] = 0;
+        assert_int_equal(vfio_record_restore(T, NULL, &back, NULL), 0);
+        assert_string_equal(writes, "sriov_numvfs=0;");
+        assert_int_equal(vfio_pf_get(T, "p3p1", &pf), 0);
+        assert_int_equal(pf.num_vfs, 0);
+        /* A host that had VFs of its own keeps them: restoring a count that is there writes nothing. */
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 3, NULL), 1);
+        back.num_vfs = 3;
+        writes[0] = 0;
+        assert_int_equal(vfio_record_restore(T, NULL, &back, NULL), 0);
+        assert_string_equal(writes, "");
+        back.num_vfs = 1; /* another count: through 0, as the kernel wants */
+        assert_int_equal(vfio_record_restore(T, NULL, &back, NULL), 0);
+        assert_string_equal(writes, "sriov_numvfs=0;sriov_numvfs=1;");
+
+        assert_int_equal(vfio_ledger_pf_keep(dir, &(struct vx_vfio_record){.parts = VX_VFIO_REC_DRIVER}), -EINVAL);
+        assert_int_equal(vfio_ledger_pf_keep(dir, &(struct vx_vfio_record){.parts = VX_VFIO_REC_PF, .pf = "../x"}),
+                         -EINVAL);
+}
+
 static void test_auto_selection(void **state)
 {
         const char *dir = ledger_dir();
@@ -1015,7 +1068,8 @@ static void test_auto_concurrent(void **state)
 static void test_record_json(void **state)
 {
         struct vx_vfio_record rec = {
-                .parts = VX_VFIO_REC_DRIVER | VX_VFIO_REC_VF | VX_VFIO_REC_PF,
+                .parts = VX_VFIO_REC_DRIVER | VX_VFIO_REC_VF | VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS,
+                .num_vfs = 2,
                 .bdf = "0000:03:10.0",
                 .driver = "igbvf",
                 .driver_override = "",
@@ -1028,7 +1082,7 @@ static void test_record_json(void **state)
         _cleanup_free_ char *s = NULL;
 
         assert_int_equal(vfio_record_to_json(&rec, &s), 0);
-        assert_non_null(strstr(s, "\"parts\":[\"driver\",\"vf\",\"pf\"]"));
+        assert_non_null(strstr(s, "\"parts\":[\"driver\",\"vf\",\"pf\",\"num_vfs\"]"));
         assert_non_null(strstr(s, "\"mac\":\"02:04:17:01:02:01\""));
         assert_int_equal(vfio_record_from_json(s, &back), 0);
         assert_record_equal(&back, &rec);
@@ -1156,7 +1210,7 @@ int main(void)
                 T_(test_pf_facts_and_numvfs), T_(test_pf_missing),         T_(test_device_facts), T_(test_doctor_facts),
                 T_(test_iommu_off),           T_(test_driver_available),   T_(test_group_viability),
                 T_(test_bind_unbind_restore), T_(test_unbind_explicit_bind), T_(test_bind_fails_half_way),
-                T_(test_ledger),              T_(test_auto_selection),     T_(test_auto_concurrent),
+                T_(test_ledger),              T_(test_shared_pf_record), T_(test_auto_selection),     T_(test_auto_concurrent),
                 T_(test_record_json),         T_(test_not_in_use),         T_(test_pf_settings_record),
         };
 

@@ -171,29 +171,39 @@ int vfio_ledger_owner(const char *dir, const char *bdf, vx_vfio_alive alive, voi
         return holder(dir, bdf, alive, userdata, ret_owner);
 }
 
-int vfio_ledger_count_pf(const char *root, const char *dir, const char *pf_ifname, vx_vfio_alive alive,
-                         void *userdata)
+/* Live claims on VFs of PF pf, the lock held; 0 for a PF that is gone. */
+static int count_claims(const char *root, const char *dir, const char *pf, vx_vfio_alive alive, void *userdata)
 {
-        _cleanup_free_ struct vx_vfio_pf *pf = NULL;
-        _cleanup_close_ int lock = -EBADF;
+        _cleanup_free_ struct vx_vfio_pf *p = NULL;
         int r, n = 0;
 
-        r = vfio_pf_new(root, pf_ifname, &pf);
+        r = vfio_pf_new(root, pf, &p);
+        if (r == -ENODEV)
+                return 0;
         if (r < 0)
                 return r;
-        r = ledger_lock(dir, &lock);
-        if (r < 0)
-                return r;
-        for (unsigned i = 0; i < pf->num_vfs; i++) {
+        for (unsigned i = 0; i < p->num_vfs; i++) {
                 _cleanup_free_ char *held = NULL;
 
-                r = holder(dir, pf->vfs[i], alive, userdata, &held);
+                r = holder(dir, p->vfs[i], alive, userdata, &held);
                 if (r >= 0)
                         n++;
                 else if (r != -ENOENT)
                         return r;
         }
         return n;
+}
+
+int vfio_ledger_count_pf(const char *root, const char *dir, const char *pf_ifname, vx_vfio_alive alive,
+                         void *userdata)
+{
+        _cleanup_close_ int lock = -EBADF;
+        int r;
+
+        r = ledger_lock(dir, &lock);
+        if (r < 0)
+                return r;
+        return count_claims(root, dir, pf_ifname, alive, userdata);
 }
 
 /*
@@ -327,4 +337,86 @@ int vfio_vf_claim_auto(const char *root, struct vx_netsetup *ns, const char *dir
         ret->vf = (unsigned)best.first_free;
         memcpy(ret->bdf, best.bdf, sizeof(ret->bdf));
         return 0;
+}
+
+static char *pf_record_path(const char *dir, const char *pf)
+{
+        char *p;
+
+        if (!pf || !*pf || strchr(pf, '/') || pf[0] == '.' || strlen(pf) >= VX_NETSETUP_IFNAMSIZ)
+                return NULL;
+        if (asprintf(&p, "%s/pfs/%s.json", dir, pf) < 0)
+                return NULL;
+        return p;
+}
+
+int vfio_ledger_pf_keep(const char *dir, const struct vx_vfio_record *rec)
+{
+        _cleanup_free_ char *path = NULL, *pfs = NULL, *json = NULL, *tmp = NULL;
+        _cleanup_close_ int lock = -EBADF, fd = -EBADF;
+        size_t len;
+        int r;
+
+        if (!(rec->parts & (VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS)) || (rec->parts & ~(unsigned)(VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS)))
+                return -EINVAL;
+        path = pf_record_path(dir, rec->pf);
+        if (!path || asprintf(&pfs, "%s/pfs", dir) < 0 || asprintf(&tmp, "%s.tmp", path) < 0)
+                return -EINVAL;
+        r = vfio_record_to_json(rec, &json);
+        if (r < 0)
+                return r;
+        r = ledger_lock(dir, &lock);
+        if (r < 0)
+                return r;
+        if (access(path, F_OK) == 0)
+                return 0;
+        r = mkdir_p(pfs);
+        if (r < 0)
+                return r;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        len = strlen(json);
+        if (write(fd, json, len) != (ssize_t)len || rename(tmp, path) < 0) {
+                r = -errno ?: -EIO;
+                (void)unlink(tmp);
+                return r;
+        }
+        return 1;
+}
+
+int vfio_ledger_pf_last(const char *root, const char *dir, const char *pf, vx_vfio_alive alive, void *userdata,
+                        struct vx_vfio_record *ret)
+{
+        _cleanup_free_ char *path = pf_record_path(dir, pf), *json = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        struct vx_vfio_record rec;
+        size_t len = 0;
+        int r;
+
+        if (!path)
+                return -EINVAL;
+        r = ledger_lock(dir, &lock);
+        if (r < 0)
+                return r;
+        if (access(path, F_OK) < 0)
+                return -errno;
+        r = count_claims(root, dir, pf, alive, userdata);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        {
+                _cleanup_fclose_ FILE *f = fopen(path, "re");
+
+                if (!f)
+                        return -errno;
+                if (getdelim(&json, &len, 0, f) < 0)
+                        return -EBADMSG;
+        }
+        r = vfio_record_from_json(json, &rec);
+        if (r < 0)
+                return r;
+        if (unlink(path) < 0)
+                return -errno;
+        *ret = rec;
+        return 1;
 }

@@ -17,11 +17,13 @@ int vfio_record_save(const char *root, struct vx_netsetup *ns, unsigned parts, c
         struct vx_vfio_record rec = {.parts = parts, .vf = vf};
         int r;
 
-        if (!parts || parts & ~(unsigned)(VX_VFIO_REC_DRIVER | VX_VFIO_REC_VF | VX_VFIO_REC_PF))
+        if (!parts || parts & ~(unsigned)(VX_VFIO_REC_DRIVER | VX_VFIO_REC_VF | VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS))
                 return -EINVAL;
         if ((parts & VX_VFIO_REC_DRIVER) && !bdf)
                 return -EINVAL;
-        if ((parts & (VX_VFIO_REC_VF | VX_VFIO_REC_PF)) && (!pf || !ns || strlen(pf) >= sizeof(rec.pf)))
+        if ((parts & (VX_VFIO_REC_VF | VX_VFIO_REC_PF)) && !ns)
+                return -EINVAL;
+        if ((parts & (VX_VFIO_REC_VF | VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS)) && (!pf || strlen(pf) >= sizeof(rec.pf)))
                 return -EINVAL;
         if (pf)
                 snprintf(rec.pf, sizeof(rec.pf), "%s", pf);
@@ -44,6 +46,14 @@ int vfio_record_save(const char *root, struct vx_netsetup *ns, unsigned parts, c
                 r = netsetup_pf_get(ns, pf, &rec.pf_settings);
                 if (r < 0)
                         return r;
+        }
+        if (parts & VX_VFIO_REC_NUMVFS) {
+                _cleanup_free_ struct vx_vfio_pf *p = NULL;
+
+                r = vfio_pf_new(root, pf, &p);
+                if (r < 0)
+                        return r;
+                rec.num_vfs = p->num_vfs;
         }
         *ret = rec;
         return 0;
@@ -109,6 +119,23 @@ static int restore_pf(struct vx_netsetup *ns, const struct vx_vfio_record *rec)
         return mask ? netsetup_pf_set(ns, rec->pf, &rec->pf_settings, mask) : 0;
 }
 
+/* Back to the recorded count; from one non-zero count to another only through 0, as the kernel wants. */
+static int restore_num_vfs(const char *root, const struct vx_vfio_record *rec, char **why)
+{
+        _cleanup_free_ struct vx_vfio_pf *p = NULL;
+        int r;
+
+        r = vfio_pf_new(root, rec->pf, &p);
+        if (r < 0)
+                return r;
+        if (p->num_vfs == rec->num_vfs)
+                return 0;
+        r = vfio_pf_set_num_vfs(root, rec->pf, 0, why);
+        if (r < 0 || rec->num_vfs == 0)
+                return r;
+        return vfio_pf_set_num_vfs(root, rec->pf, rec->num_vfs, why);
+}
+
 int vfio_record_restore(const char *root, struct vx_netsetup *ns, const struct vx_vfio_record *rec, char **why)
 {
         int r = 0, q;
@@ -127,6 +154,11 @@ int vfio_record_restore(const char *root, struct vx_netsetup *ns, const struct v
         }
         if (rec->parts & VX_VFIO_REC_VF) {
                 q = restore_vf(ns, rec);
+                if (q < 0 && r == 0)
+                        r = q;
+        }
+        if (rec->parts & VX_VFIO_REC_NUMVFS) {
+                q = restore_num_vfs(root, rec, why);
                 if (q < 0 && r == 0)
                         r = q;
         }
@@ -159,6 +191,8 @@ int vfio_record_to_json(const struct vx_vfio_record *rec, char **ret)
                 return -ENOMEM;
         if ((rec->parts & VX_VFIO_REC_PF) && json_array_append_new(parts, json_string("pf")) < 0)
                 return -ENOMEM;
+        if ((rec->parts & VX_VFIO_REC_NUMVFS) && json_array_append_new(parts, json_string("num_vfs")) < 0)
+                return -ENOMEM;
         if (json_object_set(o, "parts", parts) < 0)
                 return -ENOMEM;
         if (rec->parts & VX_VFIO_REC_DRIVER) {
@@ -167,7 +201,10 @@ int vfio_record_to_json(const struct vx_vfio_record *rec, char **ret)
                     json_object_set_new(o, "driver_override", json_string(rec->driver_override)) < 0)
                         return -ENOMEM;
         }
-        if (rec->parts & (VX_VFIO_REC_VF | VX_VFIO_REC_PF) && json_object_set_new(o, "pf", json_string(rec->pf)) < 0)
+        if (rec->parts & (VX_VFIO_REC_VF | VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS) &&
+            json_object_set_new(o, "pf", json_string(rec->pf)) < 0)
+                return -ENOMEM;
+        if (rec->parts & VX_VFIO_REC_NUMVFS && json_object_set_new(o, "num_vfs", json_integer(rec->num_vfs)) < 0)
                 return -ENOMEM;
         if (rec->parts & VX_VFIO_REC_VF) {
                 if (json_object_set_new(o, "vf", json_integer(rec->vf)) < 0 ||
@@ -264,6 +301,8 @@ static int parts_from_json(json_t *a, unsigned *ret)
                         parts |= VX_VFIO_REC_VF;
                 else if (strcmp(s, "pf") == 0)
                         parts |= VX_VFIO_REC_PF;
+                else if (strcmp(s, "num_vfs") == 0)
+                        parts |= VX_VFIO_REC_NUMVFS;
                 else
                         return -EBADMSG;
         }
@@ -291,8 +330,11 @@ int vfio_record_from_json(const char *s, struct vx_vfio_record *ret)
                              json_object_get(o, "driver_override")) < 0)
                         return -EBADMSG;
         }
-        if (rec.parts & (VX_VFIO_REC_VF | VX_VFIO_REC_PF) &&
+        if (rec.parts & (VX_VFIO_REC_VF | VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS) &&
             (copy_str(rec.pf, sizeof(rec.pf), json_object_get(o, "pf")) < 0 || !*rec.pf))
+                return -EBADMSG;
+        if (rec.parts & VX_VFIO_REC_NUMVFS &&
+            uint_of(json_object_get(o, "num_vfs"), VX_VFIO_MAX_VFS, &rec.num_vfs) < 0)
                 return -EBADMSG;
         if (rec.parts & VX_VFIO_REC_VF) {
                 if (uint_of(json_object_get(o, "vf"), VX_VFIO_MAX_VFS - 1, &rec.vf) < 0 ||

@@ -247,6 +247,27 @@ int vfio_ledger_owner(const char *dir, const char *bdf, vx_vfio_alive alive, voi
 int vfio_ledger_count_pf(const char *root, const char *dir, const char *pf_ifname, vx_vfio_alive alive,
                          void *userdata);
 
+/*
+ * A PF is shared by every deployment that uses one of its VFs, and so is
+ * what was changed on it (its flags, sriov_numvfs): the state from before
+ * the first deployment changed it is kept in the ledger,
+ * dir/pfs/<IFNAME>.json, and given back when the last one goes.
+ *
+ * vfio_ledger_pf_keep() stores rec (parts PF and/or NUMVFS, saved before
+ * this deployment changes anything on the PF) unless a record of that PF is
+ * kept already, which then stays (it is the older, original state).
+ * Returns 1 when stored, 0 when one was kept already, or -errno.
+ *
+ * vfio_ledger_pf_last() is for a stop, after its claims are released: when
+ * no live claim on any VF of the PF remains, hands the kept record back in
+ * *ret, removes it, and returns 1 (the caller restores it with
+ * vfio_record_restore()); returns 0 while VFs of it are still claimed,
+ * -ENOENT when no record is kept, or -errno.
+ */
+int vfio_ledger_pf_keep(const char *dir, const struct vx_vfio_record *rec);
+int vfio_ledger_pf_last(const char *root, const char *dir, const char *pf, vx_vfio_alive alive, void *userdata,
+                        struct vx_vfio_record *ret);
+
 struct vx_vfio_choice {
         char pf[VX_NETSETUP_IFNAMSIZ];
         unsigned vf;
@@ -275,6 +296,7 @@ enum {
         VX_VFIO_REC_DRIVER = 1 << 0, /* bdf, driver, driver_override */
         VX_VFIO_REC_VF = 1 << 1,     /* pf, vf, vf_settings */
         VX_VFIO_REC_PF = 1 << 2,     /* pf, pf_settings */
+        VX_VFIO_REC_NUMVFS = 1 << 3, /* pf, num_vfs */
 };
 
 /*
@@ -290,13 +312,15 @@ struct vx_vfio_record {
         unsigned vf;
         struct vx_netsetup_vf vf_settings;
         struct vx_netsetup_pf pf_settings;
+        unsigned num_vfs; /* the PF's sriov_numvfs */
 };
 
 /*
  * Fills *ret with the current state of what parts names: the driver and
  * driver_override of bdf (DRIVER), VF vf of PF pf's settings (VF), PF pf's
- * flags (PF). bdf or pf may be NULL when their parts are not asked for; ns
- * may be NULL without VF and PF. Returns 0 or -errno.
+ * flags (PF), its sriov_numvfs (NUMVFS). bdf or pf may be NULL when their
+ * parts are not asked for; ns may be NULL without VF and PF. Returns 0 or
+ * -errno.
  */
 int vfio_record_save(const char *root, struct vx_netsetup *ns, unsigned parts, const char *bdf, const char *pf,
                      unsigned vf, struct vx_vfio_record *ret);
@@ -304,8 +328,9 @@ int vfio_record_save(const char *root, struct vx_netsetup *ns, unsigned parts, c
 /*
  * Puts back what the record holds: the driver first (vfio_unbind, when the
  * device is not on its recorded driver or override), then the VF's settings
- * (netsetup_vf_set, MAC before spoofchk), then the PF's flags. Every part is
- * tried; returns 0 or the first error (*why for the driver part).
+ * (netsetup_vf_set, MAC before spoofchk), then sriov_numvfs (which resets
+ * some PFs), then the PF's flags. Every part is tried; returns 0 or the
+ * first error (*why for the driver and sriov_numvfs parts).
  */
 int vfio_record_restore(const char *root, struct vx_netsetup *ns, const struct vx_vfio_record *rec, char **why);
 

@@ -26,6 +26,8 @@
 
 #include "vfio.h"
 
+#define LEDGER "/run/vx/.shared/vfio"
+
 static int failures;
 
 static void check(bool ok, const char *what, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -214,7 +216,7 @@ static void bind_vf0(struct vx_netsetup *ns, struct vx_vfio_pf *p)
         check(r == 0, "VF 0's group is viable", "%s", why ?: strerror(-r));
         r = vfio_check_not_in_use(NULL, ns, p->vfs[0], &why);
         check(r == 0, "VF 0 is not a host interface in use", "%s", why ?: strerror(-r));
-        r = vfio_ledger_claim("/run/vx/.shared/vfio", p->vfs[0], "lab", NULL, NULL, &why);
+        r = vfio_ledger_claim(LEDGER, p->vfs[0], "lab", NULL, NULL, &why);
         check(r == 0, "VF 0 claimed in the ledger", "%s", why ?: strerror(-r));
 
         r = vfio_bind(NULL, p->vfs[0], 60000, &saved, &group, &why);
@@ -267,7 +269,7 @@ static void restore_and_check(struct vx_netsetup *ns, const char *pf, const stru
                 check(r == 0 && vf_equal(&got, &rec[i].vf_settings), what, "mac=%s vlan=%u rate=%u spoofchk=%d trust=%d",
                       got.mac, got.vlan, got.max_rate, got.spoofchk, got.trust);
         }
-        r = vfio_ledger_release("/run/vx/.shared/vfio", rec[0].bdf, "lab");
+        r = vfio_ledger_release(LEDGER, rec[0].bdf, "lab");
         check(r == 0, "VF 0's claim released", "%s", strerror(-r));
 }
 
@@ -314,8 +316,10 @@ static int lab_iommu(const char *pf)
                 return 1;
 
         /* The PF as the seed set it by hand: up promisc allmulti mtu 2000. */
-        r = vfio_record_save(NULL, ns, VX_VFIO_REC_PF, NULL, pf, 0, &pf_rec);
-        check(r == 0, "PF flags saved", "%s", strerror(-r));
+        r = vfio_record_save(NULL, ns, VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS, NULL, pf, 0, &pf_rec);
+        if (r == 0)
+                r = vfio_ledger_pf_keep(LEDGER, &pf_rec);
+        check(r == 1 && pf_rec.num_vfs == 0, "PF flags and sriov_numvfs saved, kept in the ledger", "r=%d", r);
         r = netsetup_pf_set(ns, pf, &pf_want, VX_NETSETUP_PF_ALL);
         check(r == 0 && netsetup_pf_get(ns, pf, &pf_now) == 0 && pf_equal(&pf_now, &pf_want),
               "PF up, MTU 2000, promisc, allmulti", "r=%d", r);
@@ -355,11 +359,18 @@ static int lab_iommu(const char *pf)
         bind_vf0(ns, &p);
         restore_and_check(ns, pf, rec);
 
-        r = vfio_pf_set_num_vfs(NULL, pf, 0, &why);
+        /* The last user of the PF is gone (VF 0's claim is released): the kept record comes back and is restored. */
+        {
+                struct vx_vfio_record kept;
+
+                r = vfio_ledger_pf_last(NULL, LEDGER, pf, NULL, NULL, &kept);
+                check(r == 1 && kept.num_vfs == 0 && pf_equal(&kept.pf_settings, &pf_rec.pf_settings),
+                      "the PF's kept record comes back with its last user", "r=%d", r);
+                r = vfio_record_restore(NULL, ns, &kept, &why);
+        }
         snprintf(virtfn, sizeof(virtfn), "/sys/class/net/%s/device/virtfn0", pf);
-        check(r == 1 && vfio_pf_get(NULL, pf, &p) == 0 && p.num_vfs == 0 && access(virtfn, F_OK) < 0,
+        check(r == 0 && vfio_pf_get(NULL, pf, &p) == 0 && p.num_vfs == 0 && access(virtfn, F_OK) < 0,
               "sriov_numvfs back to 0, the VFs gone", "r=%d %s", r, why ?: "");
-        r = vfio_record_restore(NULL, ns, &pf_rec, &why);
         check(r == 0 && netsetup_pf_get(ns, pf, &pf_now) == 0 && pf_equal(&pf_now, &pf_rec.pf_settings),
               "PF flags exactly as before", "r=%d up=%d mtu=%u promisc=%d allmulti=%d", r, pf_now.up, pf_now.mtu,
               pf_now.promisc, pf_now.allmulti);
