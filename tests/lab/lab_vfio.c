@@ -10,6 +10,8 @@
  *
  * Prints "LAB ok WHAT" or "LAB FAIL WHAT: DETAIL" per check; the runner
  * matches the ok lines against its list. Exits 0 when every check passed.
+ * check()'s arguments are evaluated in any order, so every struct they read
+ * starts zeroed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -168,7 +170,7 @@ static const unsigned vf_fields = VX_NETSETUP_VF_MAC | VX_NETSETUP_VF_VLAN | VX_
 static void configure_vfs(struct vx_netsetup *ns, const char *pf, struct vx_vfio_pf *p, struct vx_vfio_record rec[2])
 {
         for (unsigned i = 0; i < 2; i++) {
-                struct vx_netsetup_vf got;
+                struct vx_netsetup_vf got = {0};
                 unsigned failed = 0;
                 char what[128], rate[32], vlan[32];
                 int r;
@@ -202,8 +204,8 @@ static void configure_vfs(struct vx_netsetup *ns, const char *pf, struct vx_vfio
 
 static void bind_vf0(struct vx_netsetup *ns, struct vx_vfio_pf *p)
 {
-        struct vx_vfio_device d;
-        struct vx_vfio_record saved;
+        struct vx_vfio_device d = {0};
+        struct vx_vfio_record saved = {0};
         _cleanup_free_ char *why = NULL;
         struct stat st;
         char node[64];
@@ -246,9 +248,9 @@ static void restore_and_check(struct vx_netsetup *ns, const char *pf, const stru
         int r;
 
         for (unsigned i = 0; i < 2; i++) {
-                struct vx_netsetup_vf got;
-                struct vx_vfio_device d;
-                struct vx_vfio_record back;
+                struct vx_netsetup_vf got = {0};
+                struct vx_vfio_device d = {0};
+                struct vx_vfio_record back = {0};
                 _cleanup_free_ char *json = NULL;
                 char what[128];
 
@@ -273,16 +275,60 @@ static void restore_and_check(struct vx_netsetup *ns, const char *pf, const stru
         check(r == 0, "VF 0's claim released", "%s", strerror(-r));
 }
 
+/* The preconditions, and what doctor would show. */
+static void host_checks(const char *pf)
+{
+        _cleanup_free_ struct vx_vfio_pf *pfs = NULL;
+        _cleanup_free_ char *why = NULL;
+        struct vx_vfio_iommu_info info = {0};
+        int r, n;
+
+        r = vfio_check_iommu(NULL, &why);
+        check(r == 0, "the IOMMU is on (iommu_groups)", "%s", why ?: strerror(-r));
+        r = vfio_check_driver(NULL, &why);
+        check(r == 0, "vfio-pci is registered", "r=%d %s", r, why ?: "");
+        r = vfio_iommu_info(NULL, &info);
+        check(r == 0 && info.n_groups > 0 && info.cmdline_intel && info.intremap_supported == 1 &&
+                      info.intremap_enabled && info.vfio_pci == 0,
+              "doctor: groups, intel_iommu=on, interrupt remapping supported and on, vfio-pci",
+              "groups=%zu cmdline=%d ir=%d/%d vfio-pci=%d", info.n_groups, info.cmdline_intel, info.intremap_supported,
+              info.intremap_enabled, info.vfio_pci);
+        n = vfio_pfs(NULL, &pfs);
+        check(n == 1 && strcmp(pfs[0].ifname, pf) == 0 && pfs[0].total_vfs == 7, "doctor: one SR-IOV PF, the igb",
+              "n=%d", n);
+}
+
+/* The PF's end: its kept record comes back with its last user and is restored. */
+static void pf_last_checks(struct vx_netsetup *ns, const char *pf, const struct vx_vfio_record *pf_rec)
+{
+        _cleanup_free_ char *why = NULL;
+        struct vx_vfio_record kept = {0};
+        struct vx_netsetup_pf now = {0};
+        struct vx_vfio_pf p = {0};
+        char virtfn[128];
+        int r;
+
+        r = vfio_ledger_pf_last(NULL, LEDGER, pf, NULL, NULL, &kept);
+        check(r == 1 && kept.num_vfs == 0 && pf_equal(&kept.pf_settings, &pf_rec->pf_settings),
+              "the PF's kept record comes back with its last user", "r=%d", r);
+        r = vfio_record_restore(NULL, ns, &kept, &why);
+        snprintf(virtfn, sizeof(virtfn), "/sys/class/net/%s/device/virtfn0", pf);
+        check(r == 0 && vfio_pf_get(NULL, pf, &p) == 0 && p.num_vfs == 0 && access(virtfn, F_OK) < 0,
+              "sriov_numvfs back to 0, the VFs gone", "r=%d %s", r, why ?: "");
+        check(r == 0 && netsetup_pf_get(ns, pf, &now) == 0 && pf_equal(&now, &pf_rec->pf_settings),
+              "PF flags exactly as before", "r=%d up=%d mtu=%u promisc=%d allmulti=%d", r, now.up, now.mtu, now.promisc,
+              now.allmulti);
+}
+
 static int lab_iommu(const char *pf)
 {
         _cleanup_(netsetup_freep) struct vx_netsetup *ns = NULL;
         _cleanup_free_ char *why = NULL;
-        struct vx_vfio_record pf_rec, rec[2];
-        struct vx_netsetup_pf pf_now, pf_want = {.up = true, .mtu = 2000, .promisc = true, .allmulti = true};
-        struct vx_vfio_pf p;
+        struct vx_vfio_record pf_rec = {0}, rec[2] = {0};
+        struct vx_netsetup_pf pf_now = {0}, pf_want = {.up = true, .mtu = 2000, .promisc = true, .allmulti = true};
+        struct vx_vfio_pf p = {0};
         struct vx_netsetup_vf ls = {.index = 0, .link_state = VX_NETSETUP_VF_LINK_ENABLE};
         unsigned failed = 0;
-        char virtfn[128];
         int r;
 
         r = netsetup_open(&ns);
@@ -290,24 +336,7 @@ static int lab_iommu(const char *pf)
                 check(false, "netlink", "%s", strerror(-r));
                 return 1;
         }
-        r = vfio_check_iommu(NULL, &why);
-        check(r == 0, "the IOMMU is on (iommu_groups)", "%s", why ?: strerror(-r));
-        r = vfio_check_driver(NULL, &why);
-        check(r == 0, "vfio-pci is registered", "r=%d %s", r, why ?: "");
-        {
-                struct vx_vfio_iommu_info info;
-                _cleanup_free_ struct vx_vfio_pf *pfs = NULL;
-                int n = vfio_pfs(NULL, &pfs);
-
-                r = vfio_iommu_info(NULL, &info);
-                check(r == 0 && info.n_groups > 0 && info.cmdline_intel && info.intremap_supported == 1 &&
-                              info.intremap_enabled && info.vfio_pci == 0,
-                      "doctor: groups, intel_iommu=on, interrupt remapping supported and on, vfio-pci",
-                      "groups=%zu cmdline=%d ir=%d/%d vfio-pci=%d", info.n_groups, info.cmdline_intel,
-                      info.intremap_supported, info.intremap_enabled, info.vfio_pci);
-                check(n == 1 && strcmp(pfs[0].ifname, pf) == 0 && pfs[0].total_vfs == 7,
-                      "doctor: one SR-IOV PF, the igb", "n=%d", n);
-        }
+        host_checks(pf);
         r = vfio_pf_get(NULL, pf, &p);
         check(r == 0 && p.total_vfs == 7 && p.num_vfs == 0 && strcmp(p.driver, "igb") == 0,
               "the igb PF offers 7 VFs, none enabled", "r=%d total=%u num=%u driver=%s", r, p.total_vfs, p.num_vfs,
@@ -343,7 +372,7 @@ static int lab_iommu(const char *pf)
 
         configure_vfs(ns, pf, &p, rec);
         {
-                struct vx_vfio_vf_status st;
+                struct vx_vfio_vf_status st = {0};
 
                 r = vfio_vf_status(NULL, ns, pf, 0, &st);
                 check(r == 0 && strcmp(st.bdf, p.vfs[0]) == 0 && st.iommu_group >= 0 &&
@@ -359,32 +388,18 @@ static int lab_iommu(const char *pf)
         bind_vf0(ns, &p);
         restore_and_check(ns, pf, rec);
 
-        /* The last user of the PF is gone (VF 0's claim is released): the kept record comes back and is restored. */
-        {
-                struct vx_vfio_record kept;
-
-                r = vfio_ledger_pf_last(NULL, LEDGER, pf, NULL, NULL, &kept);
-                check(r == 1 && kept.num_vfs == 0 && pf_equal(&kept.pf_settings, &pf_rec.pf_settings),
-                      "the PF's kept record comes back with its last user", "r=%d", r);
-                r = vfio_record_restore(NULL, ns, &kept, &why);
-        }
-        snprintf(virtfn, sizeof(virtfn), "/sys/class/net/%s/device/virtfn0", pf);
-        check(r == 0 && vfio_pf_get(NULL, pf, &p) == 0 && p.num_vfs == 0 && access(virtfn, F_OK) < 0,
-              "sriov_numvfs back to 0, the VFs gone", "r=%d %s", r, why ?: "");
-        check(r == 0 && netsetup_pf_get(ns, pf, &pf_now) == 0 && pf_equal(&pf_now, &pf_rec.pf_settings),
-              "PF flags exactly as before", "r=%d up=%d mtu=%u promisc=%d allmulti=%d", r, pf_now.up, pf_now.mtu,
-              pf_now.promisc, pf_now.allmulti);
+        pf_last_checks(ns, pf, &pf_rec);
         return failures ? 1 : 0;
 }
 
 static int lab_no_iommu(const char *pf)
 {
         _cleanup_free_ char *why = NULL;
-        struct vx_vfio_device d;
-        struct vx_vfio_pf p;
+        struct vx_vfio_device d = {0};
+        struct vx_vfio_pf p = {0};
         int r, group = -1;
 
-        struct vx_vfio_iommu_info info;
+        struct vx_vfio_iommu_info info = {0};
 
         r = vfio_iommu_info(NULL, &info);
         check(r == 0 && info.n_groups == 0 && info.cmdline_intel && info.intremap_supported == -1 &&
