@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -298,6 +299,29 @@ static void host_checks(const char *pf)
               "n=%d", n);
 }
 
+/*
+ * A bind that fails half way on the real kernel: with vfio_pci unloaded
+ * (delete_module: the host's root has no kmod), the unbind and
+ * driver_override work, the probe finds no driver for the VF, and vfio_bind()
+ * must put it back on igbvf with driver_override cleared. Last, since the
+ * module cannot be loaded again from the host's root.
+ */
+static void bind_fails_half_way(const struct vx_vfio_pf *p)
+{
+        _cleanup_free_ char *why = NULL;
+        struct vx_vfio_device d = {0};
+        int r, group = -1;
+
+        r = (int)syscall(SYS_delete_module, "vfio_pci", O_NONBLOCK);
+        check(r == 0 && vfio_check_driver(NULL, NULL) != 0, "vfio_pci unloaded: vfio-pci is not available", "%s",
+              r < 0 ? strerror(errno) : "still registered");
+        r = vfio_bind(NULL, p->vfs[1], 10000, NULL, &group, &why);
+        check(r == -EIO && why && strstr(why, "vfio-pci did not take") && vfio_device_get(NULL, p->vfs[1], &d) == 0 &&
+                      strcmp(d.driver, "igbvf") == 0 && d.driver_override[0] == 0,
+              "a bind failing half way (no vfio-pci) puts VF 1 back on igbvf, driver_override cleared",
+              "r=%d driver=%s override=%s %s", r, d.driver, d.driver_override, why ?: "");
+}
+
 /* The PF's end: its kept record comes back with its last user and is restored. */
 static void pf_last_checks(struct vx_netsetup *ns, const char *pf, const struct vx_vfio_record *pf_rec)
 {
@@ -388,6 +412,7 @@ static int lab_iommu(const char *pf)
         bind_vf0(ns, &p);
         restore_and_check(ns, pf, rec);
 
+        bind_fails_half_way(&p);
         pf_last_checks(ns, pf, &pf_rec);
         return failures ? 1 : 0;
 }
