@@ -772,6 +772,11 @@ static void test_bind_unbind_restore(void **state)
         writes[0] = 0;
         assert_int_equal(vfio_record_restore(T, NULL, &back, NULL), 0);
         assert_string_equal(writes, "");
+        /* A VF that is gone (the PF's VFs removed) has nothing left to put back. */
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 0, NULL), 1);
+        writes[0] = 0;
+        assert_int_equal(vfio_record_restore(T, NULL, &back, NULL), 0);
+        assert_string_equal(writes, "");
 }
 
 /* A probe that leaves the device unbound: the explicit bind to the original driver puts it back. */

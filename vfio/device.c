@@ -94,12 +94,10 @@ int vfio_pf_get(const char *root, const char *ifname, struct vx_vfio_pf *ret)
 
 int vfio_pf_vf(const char *root, const char *ifname, unsigned vf, char ret[VX_VFIO_BDF_SIZE])
 {
-        _cleanup_free_ struct vx_vfio_pf *pf = malloc(sizeof(*pf));
+        _cleanup_free_ struct vx_vfio_pf *pf = NULL;
         int r;
 
-        if (!pf)
-                return -ENOMEM;
-        r = vfio_pf_get(root, ifname, pf);
+        r = vfio_pf_new(root, ifname, &pf);
         if (r < 0)
                 return r;
         if (vf >= pf->total_vfs)
@@ -290,12 +288,12 @@ int vfio_check_group(const char *root, const char *bdf, char **why)
 
 int vfio_check_not_in_use(const char *root, struct vx_netsetup *ns, const char *bdf, char **why)
 {
-        _cleanup_free_ struct vx_vfio_device *d = malloc(sizeof(*d));
+        _cleanup_free_ struct vx_vfio_device *d = NULL;
         int r;
 
-        if (!d)
-                return -ENOMEM;
-        r = vfio_device_get(root, bdf, d);
+        if (!ns)
+                return -EINVAL;
+        r = vfio_device_new(root, bdf, &d);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < d->n_net; i++) {

@@ -146,7 +146,9 @@ int vfio_record_restore(const char *root, struct vx_netsetup *ns, const struct v
                 _cleanup_free_ struct vx_vfio_device *d = NULL;
 
                 q = vfio_device_new(root, rec->bdf, &d);
-                if (q >= 0 && (strcmp(d->driver, rec->driver) != 0 ||
+                if (q == -ENODEV)
+                        q = 0; /* the device is gone (its VFs removed): nothing left to put back */
+                else if (q >= 0 && (strcmp(d->driver, rec->driver) != 0 ||
                                strcmp(d->driver_override, rec->driver_override) != 0))
                         q = vfio_unbind(root, rec->bdf, rec->driver, rec->driver_override, why);
                 if (q < 0 && r == 0)
@@ -154,6 +156,8 @@ int vfio_record_restore(const char *root, struct vx_netsetup *ns, const struct v
         }
         if (rec->parts & VX_VFIO_REC_VF) {
                 q = restore_vf(ns, rec);
+                if (q == -ENOENT)
+                        q = 0; /* no such VF any more */
                 if (q < 0 && r == 0)
                         r = q;
         }

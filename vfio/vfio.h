@@ -156,8 +156,9 @@ int vfio_check_group(const char *root, const char *bdf, char **why);
 
 /*
  * None of the device's interfaces is up with a global address on the host
- * (asked of ns; interfaces ns does not see count as down). Returns 0, or
- * -EBUSY with *why naming the interface and its addresses, or -errno.
+ * (asked of ns, which must be open; interfaces ns does not see count as
+ * down). Returns 0, or -EBUSY with *why naming the interface and its
+ * addresses, or -errno.
  */
 int vfio_check_not_in_use(const char *root, struct vx_netsetup *ns, const char *bdf, char **why);
 
@@ -329,8 +330,10 @@ int vfio_record_save(const char *root, struct vx_netsetup *ns, unsigned parts, c
  * Puts back what the record holds: the driver first (vfio_unbind, when the
  * device is not on its recorded driver or override), then the VF's settings
  * (netsetup_vf_set, MAC before spoofchk), then sriov_numvfs (which resets
- * some PFs), then the PF's flags. Every part is tried; returns 0 or the
- * first error (*why for the driver and sriov_numvfs parts).
+ * some PFs), then the PF's flags. A device or VF that no longer exists
+ * (its PF's VFs were removed) has nothing left to put back: that part is
+ * done. Every part is tried; returns 0 or the first error (*why for the
+ * driver and sriov_numvfs parts).
  */
 int vfio_record_restore(const char *root, struct vx_netsetup *ns, const struct vx_vfio_record *rec, char **why);
 
