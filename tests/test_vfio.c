@@ -741,8 +741,8 @@ static void test_bind_unbind_restore(void **state)
         assert_int_equal(vfio_bind(T, "0000:03:10.1", 5000, &saved, &group, &why), 0);
         assert_null(why);
         assert_int_equal(group, d.iommu_group);
-        /* The kernel's order: unbind from the host driver, driver_override, drivers_probe. */
-        assert_string_equal(writes, "unbind=0000:03:10.1;driver_override=vfio-pci;drivers_probe=0000:03:10.1;");
+        /* driver_override first (nothing else can take it once unbound), the unbind, drivers_probe. */
+        assert_string_equal(writes, "driver_override=vfio-pci;unbind=0000:03:10.1;drivers_probe=0000:03:10.1;");
         assert_string_equal(driver_of("0000:03:10.1"), "vfio-pci");
         assert_string_equal(override_of("0000:03:10.1"), "vfio-pci");
         assert_true(there("/dev/vfio/%d", group));
@@ -828,12 +828,26 @@ static void test_bind_fails_half_way(void **state)
         assert_non_null(strstr(writes, "driver_override=\\n;"));
         assert_non_null(strstr(writes, ";bind=0000:03:10.0;")); /* the probe's failure left it unbound */
 
-        /* driver_override fails right after the unbind. */
+        /* driver_override fails: it is the first write, the device stays where it is. */
         snprintf(fail_suffix, sizeof(fail_suffix), "0000:03:10.0/driver_override");
         fail_errno = EACCES;
+        writes[0] = 0;
         assert_int_equal(vfio_bind(T, "0000:03:10.0", 5000, NULL, &group, NULL), -EACCES);
         fail_suffix[0] = 0;
-        assert_string_equal(driver_of("0000:03:10.0"), "igbvf");
+        assert_null(strstr(writes, "unbind="));
+        check_put_back("0000:03:10.0");
+
+        /* The unbind fails after the override was set: the override is cleared again. */
+        snprintf(fail_suffix, sizeof(fail_suffix), "igbvf/unbind");
+        fail_errno = EBUSY;
+        writes[0] = 0;
+        assert_int_equal(vfio_bind(T, "0000:03:10.0", 5000, NULL, &group, &why), -EBUSY);
+        fail_suffix[0] = 0;
+        assert_non_null(strstr(why, "Failed to unbind 0000:03:10.0 from igbvf"));
+        free(why);
+        why = NULL;
+        assert_string_equal(writes, "driver_override=vfio-pci;unbind=0000:03:10.0;driver_override=\\n;");
+        check_put_back("0000:03:10.0");
 
         /* vfio-pci is not loaded: the probe finds no driver, nothing takes the device. */
         rm_tree("/sys/bus/pci/drivers/vfio-pci");

@@ -142,20 +142,25 @@ static void save_driver(const struct vx_vfio_device *d, struct vx_vfio_record *s
         memcpy(saved->driver_override, d->driver_override, sizeof(saved->driver_override));
 }
 
-/* The steps of a bind after the facts are read; any failure is undone by the caller. */
+/*
+ * The steps of a bind after the facts are read; any failure is undone by the
+ * caller. driver_override goes first, as libvirt does it: it changes nothing
+ * while the device is bound, and once it is unbound no other driver (a udev
+ * rule, someone's drivers_probe) can take it before vfio-pci does.
+ */
 static int bind_steps(const char *root, const struct vx_vfio_device *d, unsigned timeout_ms, char **why)
 {
         char cur[VX_VFIO_DRIVER_SIZE];
         int r;
 
+        r = set_override(root, d->bdf, "vfio-pci");
+        if (r < 0)
+                return vfio_say(r, why, "Failed to set driver_override of %s to vfio-pci.", d->bdf);
         if (*d->driver) {
                 r = unbind_from(root, d->bdf, d->driver);
                 if (r < 0)
                         return vfio_say(r, why, "Failed to unbind %s from %s.", d->bdf, d->driver);
         }
-        r = set_override(root, d->bdf, "vfio-pci");
-        if (r < 0)
-                return vfio_say(r, why, "Failed to set driver_override of %s to vfio-pci.", d->bdf);
         r = sysfs_write(root, d->bdf, "/sys/bus/pci/drivers_probe");
         if (r < 0)
                 return vfio_say(r, why, "Failed to probe %s for vfio-pci (drivers_probe).", d->bdf);

@@ -165,8 +165,9 @@ int vfio_check_not_in_use(const char *root, struct vx_netsetup *ns, const char *
 /* ---- bind and unbind ---- */
 
 /*
- * Binds bdf to vfio-pci: unbinds it from its driver, writes "vfio-pci" to
- * driver_override, writes bdf to /sys/bus/pci/drivers_probe, checks that
+ * Binds bdf to vfio-pci: writes "vfio-pci" to driver_override (first, as
+ * libvirt does: no other driver can take the device once it is unbound),
+ * unbinds it from its driver, writes bdf to /sys/bus/pci/drivers_probe, checks that
  * vfio-pci took it, and waits (inotify on /dev/vfio, bounded by timeout_ms)
  * for /dev/vfio/<group>. A device already bound to vfio-pci is left as it is.
  * The caller has checked the preconditions. Before changing anything, fills
