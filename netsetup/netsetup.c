@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "netsetup.h"
+#include "netsetup-private.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,12 +27,8 @@
 #define IFF_LOWER_UP 0x10000 /* linux/if.h, which clashes with net/if.h */
 #endif
 
-struct vx_netsetup {
-        struct nl_sock *sk;
-};
-
 /* libnl speaks NLE_*; the rest of vmxrun speaks -errno. */
-static int nl_errno(int nlerr)
+int nl_errno(int nlerr)
 {
         switch (nlerr < 0 ? -nlerr : nlerr) {
         case NLE_SUCCESS:

@@ -136,3 +136,88 @@ int netsetup_default_route_del(struct vx_netsetup *ns, const char *name, const c
 
 /* Frees a NULL-terminated string array; returns NULL. */
 char **netsetup_strv_free(char **l);
+
+/* ---- SR-IOV: a PF's VFs and the PF's own flags (sriov.c) ---- */
+
+/* IFLA_VF_LINK_STATE_* */
+enum {
+        VX_NETSETUP_VF_LINK_AUTO = 0,
+        VX_NETSETUP_VF_LINK_ENABLE = 1,
+        VX_NETSETUP_VF_LINK_DISABLE = 2,
+};
+
+/* One VF of a PF, as the PF's driver reports it (IFLA_VFINFO_LIST). */
+struct vx_netsetup_vf {
+        unsigned index;
+        char mac[18];        /* "02:04:17:01:02:01"; "00:00:00:00:00:00" when none */
+        unsigned vlan;       /* 0: none */
+        unsigned qos;        /* 802.1p priority with the VLAN */
+        unsigned max_rate;   /* Mbps, 0: unlimited */
+        unsigned min_rate;   /* Mbps, 0: none */
+        int spoofchk;        /* 1 on, 0 off, -1 not reported by the driver */
+        int trust;           /* 1 on, 0 off, -1 not reported */
+        int link_state;      /* VX_NETSETUP_VF_LINK_*, -1 not reported */
+};
+
+/* Which fields of a struct vx_netsetup_vf netsetup_vf_set() applies. */
+enum {
+        VX_NETSETUP_VF_MAC = 1 << 0,
+        VX_NETSETUP_VF_VLAN = 1 << 1,  /* vlan and qos */
+        VX_NETSETUP_VF_RATE = 1 << 2,  /* max_rate and min_rate */
+        VX_NETSETUP_VF_SPOOFCHK = 1 << 3,
+        VX_NETSETUP_VF_TRUST = 1 << 4,
+        VX_NETSETUP_VF_LINK_STATE = 1 << 5,
+        VX_NETSETUP_VF_ALL = (1 << 6) - 1,
+};
+
+/*
+ * Reads every VF of PF pf (RTM_GETLINK with RTEXT_FILTER_VF). Returns the
+ * number of VFs (0 when it has none or is no PF) with *ret (an array of that
+ * many, index order; free it, NULL when 0), -ENODEV when there is no pf, or
+ * -errno.
+ */
+int netsetup_vfs_get(struct vx_netsetup *ns, const char *pf, struct vx_netsetup_vf **ret);
+
+/* Reads VF index of pf. Returns 0 and *ret, -ENODEV (no pf), -ENOENT (no such VF), or -errno. */
+int netsetup_vf_get(struct vx_netsetup *ns, const char *pf, unsigned index, struct vx_netsetup_vf *ret);
+
+/*
+ * Sets the fields of vf that mask names on VF vf->index of pf, one
+ * RTM_SETLINK per field in this order: MAC, VLAN/QoS, rate, spoofchk, trust,
+ * link state (the MAC before spoof checking, as Intel NICs need). Stops at
+ * the first failure: returns 0, or -errno with *ret_failed (when not NULL)
+ * the VX_NETSETUP_VF_* field the driver refused (-EOPNOTSUPP when it has no
+ * such setting, e.g. igb and link state; -EINVAL for a rate while the PF has
+ * no link on igb). The fields set before the failure stay set.
+ */
+int netsetup_vf_set(struct vx_netsetup *ns, const char *pf, const struct vx_netsetup_vf *vf, unsigned mask,
+                    unsigned *ret_failed);
+
+/* A PF's own settings that the seed set with `ifconfig p3p1 up promisc allmulti mtu 2000`. */
+struct vx_netsetup_pf {
+        bool up;       /* IFF_UP */
+        unsigned mtu;
+        bool promisc;  /* IFF_PROMISC */
+        bool allmulti; /* IFF_ALLMULTI */
+};
+
+enum {
+        VX_NETSETUP_PF_UP = 1 << 0,
+        VX_NETSETUP_PF_MTU = 1 << 1,
+        VX_NETSETUP_PF_PROMISC = 1 << 2,
+        VX_NETSETUP_PF_ALLMULTI = 1 << 3,
+        VX_NETSETUP_PF_ALL = (1 << 4) - 1,
+};
+
+/* Reads link name's flags and MTU. Returns 0 and *ret, -ENODEV, or -errno. */
+int netsetup_pf_get(struct vx_netsetup *ns, const char *name, struct vx_netsetup_pf *ret);
+
+/*
+ * Sets what mask names: the MTU first, then promisc and allmulti, then up
+ * (so a PF comes up with its MTU, and goes down last when restored).
+ * Returns 0, -ENODEV, or -errno (the fields set before it stay set).
+ */
+int netsetup_pf_set(struct vx_netsetup *ns, const char *name, const struct vx_netsetup_pf *pf, unsigned mask);
+
+/* "02:04:17:01:02:01" to 6 bytes. Returns 0 or -EINVAL. */
+int netsetup_parse_mac(const char *s, unsigned char ret[6]);

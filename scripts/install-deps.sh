@@ -41,3 +41,10 @@ if ! getent passwd vmxrun-qemu >/dev/null; then
         useradd --system --user-group --no-create-home --home-dir /nonexistent \
                 --shell /usr/sbin/nologin --comment "vmxrun QEMU" vmxrun-qemu
 fi
+
+# The SR-IOV lab (tests/lab/run) needs QEMU 10 for its igb: downloaded from
+# bookworm-backports and unpacked into /var/cache/vmxrun/qemu-10 (never
+# installed), with the bookworm libraries it links against. Not fatal: the
+# lab skips without it.
+"$(dirname "$0")/../tests/lab/fetch-qemu.sh" >/dev/null ||
+        echo "install-deps.sh: QEMU 10 for the SR-IOV lab is not available; tests/lab/run will skip" >&2

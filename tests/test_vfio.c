@@ -1,0 +1,1237 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio/ against a fake sysfs tree that each test builds in a temp dir, laid
+ * out like the kernel's (/sys/devices/pci0000:00/BDF with the
+ * /sys/bus/pci/devices/BDF links, drivers with bind/unbind, drivers_probe,
+ * iommu_groups, /sys/class/net, /dev/vfio). vfio/ writes to sysfs only
+ * through vfio_sysfs_write(), which this test wraps (-Wl,--wrap) to play the
+ * kernel: an unbind removes the driver link, drivers_probe binds by
+ * driver_override (or the device's own driver), a bind to vfio-pci creates
+ * /dev/vfio/<group>, sriov_numvfs creates or removes the VFs. Failures are
+ * injected by path. The netns tests (PF flags on a bridge, "up with
+ * addresses") need root and skip without it.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vfio.h"
+
+/* ---- the fake tree ---- */
+
+static char T[PATH_MAX];       /* its root */
+static char writes[4096];      /* every write, "REL=VALUE;" in order */
+static char fail_suffix[128];  /* a write to a path ending so fails ... */
+static int fail_errno;         /* ... with this */
+static bool no_dev_nodes;      /* vfio-pci binds but /dev/vfio/N never appears */
+
+#define MAX_FAKE 32
+static struct fake {
+        char bdf[VX_VFIO_BDF_SIZE];
+        char native[32]; /* the driver whose id table matches it */
+        int group;       /* -1: none */
+        char pf[VX_VFIO_BDF_SIZE];
+        char ifname[16];
+} fakes[MAX_FAKE];
+static size_t n_fakes;
+static int next_group = 10;
+
+static void xmkdir(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void xmkdir(const char *fmt, ...)
+{
+        char rel[PATH_MAX], p[PATH_MAX * 2], *s;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(rel, sizeof(rel), fmt, ap);
+        va_end(ap);
+        snprintf(p, sizeof(p), "%s%s", T, rel);
+        for (s = p + strlen(T) + 1; (s = strchr(s, '/')); s++) {
+                *s = 0;
+                (void)mkdir(p, 0755);
+                *s = '/';
+        }
+        (void)mkdir(p, 0755);
+}
+
+/* Writes a file T + dir + "/" + name (name NULL: T + dir). */
+static void put_at(const char *dir, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void put_at(const char *dir, const char *name, const char *fmt, ...)
+{
+        char p[PATH_MAX * 2];
+        va_list ap;
+        FILE *f;
+
+        snprintf(p, sizeof(p), "%s%s%s%s", T, dir, name ? "/" : "", name ?: "");
+        f = fopen(p, "we");
+        assert_non_null(f);
+        va_start(ap, fmt);
+        vfprintf(f, fmt, ap);
+        va_end(ap);
+        fclose(f);
+}
+#define put(rel, ...) put_at(rel, NULL, __VA_ARGS__)
+
+/* A symlink at rel pointing at T + target_rel (the kernel's are relative; only the last component is read). */
+static void ln(const char *target_rel, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ln(const char *target_rel, const char *fmt, ...)
+{
+        char rel[PATH_MAX], p[PATH_MAX * 2], t[PATH_MAX * 2];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(rel, sizeof(rel), fmt, ap);
+        va_end(ap);
+        snprintf(p, sizeof(p), "%s%s", T, rel);
+        snprintf(t, sizeof(t), "%s%s", T, target_rel);
+        (void)unlink(p);
+        assert_int_equal(symlink(t, p), 0);
+}
+
+static void rm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void rm(const char *fmt, ...)
+{
+        char rel[PATH_MAX], p[PATH_MAX * 2];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(rel, sizeof(rel), fmt, ap);
+        va_end(ap);
+        snprintf(p, sizeof(p), "%s%s", T, rel);
+        (void)unlink(p);
+        (void)rmdir(p);
+}
+
+static bool there(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* rm -rf T + rel. */
+static void rm_tree(const char *rel)
+{
+        char cmd[PATH_MAX * 2 + 32];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s%s'", T, rel);
+        assert_int_equal(system(cmd), 0);
+}
+
+static bool there(const char *fmt, ...)
+{
+        char rel[PATH_MAX], p[PATH_MAX * 2];
+        struct stat st;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(rel, sizeof(rel), fmt, ap);
+        va_end(ap);
+        snprintf(p, sizeof(p), "%s%s", T, rel);
+        return lstat(p, &st) == 0;
+}
+
+/* The current driver of a fake device, "" when none. */
+static const char *driver_of(const char *bdf)
+{
+        static char buf[PATH_MAX];
+        char p[PATH_MAX * 2];
+        ssize_t n;
+
+        snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/%s/driver", T, bdf);
+        n = readlink(p, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return "";
+        buf[n] = 0;
+        return strrchr(buf, '/') + 1;
+}
+
+static const char *override_of(const char *bdf)
+{
+        static char buf[128];
+        char p[PATH_MAX * 2];
+        FILE *f;
+
+        snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/%s/driver_override", T, bdf);
+        f = fopen(p, "re");
+        assert_non_null(f);
+        if (!fgets(buf, sizeof(buf), f))
+                buf[0] = 0;
+        fclose(f);
+        buf[strcspn(buf, "\n")] = 0;
+        return buf;
+}
+
+static struct fake *fake_find(const char *bdf)
+{
+        for (size_t i = 0; i < n_fakes; i++)
+                if (strcmp(fakes[i].bdf, bdf) == 0)
+                        return &fakes[i];
+        return NULL;
+}
+
+/* A registered PCI driver: its directory with bind and unbind. */
+static void fake_driver(const char *name)
+{
+        char d[PATH_MAX];
+
+        snprintf(d, sizeof(d), "/sys/bus/pci/drivers/%s", name);
+        xmkdir("%s", d);
+        put_at(d, "bind", "%s", "");
+        put_at(d, "unbind", "%s", "");
+}
+
+/* The net interface of a function exists while its own (net) driver holds it, as in the kernel. */
+static void net_add(struct fake *f)
+{
+        char net[PATH_MAX], target[PATH_MAX];
+
+        if (!f->ifname[0])
+                return;
+        snprintf(net, sizeof(net), "/sys/devices/pci0000:00/%s/net/%s", f->bdf, f->ifname);
+        snprintf(target, sizeof(target), "/sys/devices/pci0000:00/%s", f->bdf);
+        xmkdir("%s", net);
+        xmkdir("/sys/class/net");
+        ln(net, "/sys/class/net/%s", f->ifname);
+        ln(target, "%s/device", net);
+}
+
+static void net_remove(struct fake *f)
+{
+        if (!f->ifname[0])
+                return;
+        rm("/sys/devices/pci0000:00/%s/net/%s/device", f->bdf, f->ifname);
+        rm("/sys/devices/pci0000:00/%s/net/%s", f->bdf, f->ifname);
+        rm("/sys/devices/pci0000:00/%s/net", f->bdf);
+        rm("/sys/class/net/%s", f->ifname);
+}
+
+static void do_bind(struct fake *f, const char *driver)
+{
+        char target[PATH_MAX];
+
+        snprintf(target, sizeof(target), "/sys/bus/pci/drivers/%s", driver);
+        ln(target, "/sys/devices/pci0000:00/%s/driver", f->bdf);
+        snprintf(target, sizeof(target), "/sys/devices/pci0000:00/%s", f->bdf);
+        ln(target, "/sys/bus/pci/drivers/%s/%s", driver, f->bdf);
+        if (strcmp(driver, f->native) == 0)
+                net_add(f);
+        if (strcmp(driver, "vfio-pci") == 0 && f->group >= 0 && !no_dev_nodes) {
+                char node[16];
+
+                snprintf(node, sizeof(node), "%d", f->group);
+                put_at("/dev/vfio", node, "%s", "");
+        }
+}
+
+static void do_unbind(struct fake *f)
+{
+        const char *drv = driver_of(f->bdf);
+
+        if (!*drv)
+                return;
+        if (strcmp(drv, "vfio-pci") == 0 && f->group >= 0)
+                rm("/dev/vfio/%d", f->group);
+        rm("/sys/bus/pci/drivers/%s/%s", drv, f->bdf);
+        rm("/sys/devices/pci0000:00/%s/driver", f->bdf);
+        net_remove(f);
+}
+
+/* A PCI function; ifname: its net interface (bound to native), NULL for none; group -1: IOMMU off for it. */
+static struct fake *fake_device(const char *bdf, unsigned vendor, unsigned device, const char *native, int group,
+                                const char *ifname, bool bound, int numa)
+{
+        struct fake *f = &fakes[n_fakes++];
+        char target[PATH_MAX];
+
+        assert_true(n_fakes <= MAX_FAKE);
+        memset(f, 0, sizeof(*f));
+        snprintf(f->bdf, sizeof(f->bdf), "%s", bdf);
+        snprintf(f->native, sizeof(f->native), "%s", native);
+        f->group = group;
+        xmkdir("/sys/devices/pci0000:00/%s", bdf);
+        snprintf(target, sizeof(target), "/sys/devices/pci0000:00/%s", bdf);
+        ln(target, "/sys/bus/pci/devices/%s", bdf);
+        put_at(target, "vendor", "0x%04x\n", vendor);
+        put_at(target, "device", "0x%04x\n", device);
+        put_at(target, "driver_override", "(null)\n");
+        put_at(target, "numa_node", "%d\n", numa);
+        if (group >= 0) {
+                char g[64];
+
+                snprintf(g, sizeof(g), "/sys/kernel/iommu_groups/%d", group);
+                xmkdir("%s/devices", g);
+                ln(g, "/sys/devices/pci0000:00/%s/iommu_group", bdf);
+                ln(target, "%s/devices/%s", g, bdf);
+        }
+        if (ifname)
+                snprintf(f->ifname, sizeof(f->ifname), "%s", ifname);
+        if (bound)
+                do_bind(f, native);
+        return f;
+}
+
+/* An igb PF with total VFs (none enabled yet). */
+static void fake_pf(const char *bdf, const char *ifname, unsigned total, int numa)
+{
+        char dir[PATH_MAX];
+
+        fake_device(bdf, 0x8086, 0x10c9, "igb", next_group++, ifname, true, numa);
+        snprintf(dir, sizeof(dir), "/sys/devices/pci0000:00/%s", bdf);
+        put_at(dir, "sriov_totalvfs", "%u\n", total);
+        put_at(dir, "sriov_numvfs", "0\n");
+}
+
+/* What the kernel does on sriov_numvfs: VF i at bus:10.i (function bits), each in a group of its own, on igbvf. */
+static int emulate_numvfs(const char *pf_bdf, const char *value)
+{
+        struct fake *pf = fake_find(pf_bdf);
+        char rel[PATH_MAX * 2], cur_s[16];
+        unsigned n = (unsigned)atoi(value), cur, total;
+        FILE *f;
+
+        assert_non_null(pf);
+        snprintf(rel, sizeof(rel), "%s/sys/devices/pci0000:00/%s/sriov_numvfs", T, pf_bdf);
+        f = fopen(rel, "re");
+        assert_non_null(f);
+        assert_non_null(fgets(cur_s, sizeof(cur_s), f));
+        fclose(f);
+        cur = (unsigned)atoi(cur_s);
+        snprintf(rel, sizeof(rel), "%s/sys/devices/pci0000:00/%s/sriov_totalvfs", T, pf_bdf);
+        f = fopen(rel, "re");
+        assert_non_null(f);
+        assert_non_null(fgets(cur_s, sizeof(cur_s), f));
+        fclose(f);
+        total = (unsigned)atoi(cur_s);
+        if (n > total)
+                return -ERANGE;
+        if (n && cur)
+                return -EBUSY;
+        if (n == 0) {
+                for (unsigned i = 0; i < cur; i++) {
+                        char vf[32];
+                        struct fake *v;
+
+                        snprintf(vf, sizeof(vf), "%.8s%02x.%u", pf_bdf, 0x10 + i / 8, i % 8);
+                        v = fake_find(vf);
+                        assert_non_null(v);
+                        do_unbind(v);
+                        rm("/sys/devices/pci0000:00/%s/virtfn%u", pf_bdf, i);
+                        rm("/sys/bus/pci/devices/%s", vf);
+                        if (v->ifname[0])
+                                rm("/sys/class/net/%s", v->ifname);
+                        v->bdf[0] = 0; /* gone */
+                }
+        }
+        for (unsigned i = 0; i < n; i++) {
+                char vf[32], ifn[32], target[PATH_MAX];
+                struct fake *v;
+
+                snprintf(vf, sizeof(vf), "%.8s%02x.%u", pf_bdf, 0x10 + i / 8, i % 8);
+                snprintf(ifn, sizeof(ifn), "%sv%u", pf->ifname, i);
+                v = fake_device(vf, 0x8086, 0x10ca, "igbvf", next_group++, ifn, true, -1);
+                snprintf(v->pf, sizeof(v->pf), "%s", pf_bdf);
+                snprintf(target, sizeof(target), "/sys/devices/pci0000:00/%s", vf);
+                ln(target, "/sys/devices/pci0000:00/%s/virtfn%u", pf_bdf, i);
+                snprintf(target, sizeof(target), "/sys/devices/pci0000:00/%s", pf_bdf);
+                ln(target, "/sys/devices/pci0000:00/%s/physfn", vf);
+        }
+        snprintf(rel, sizeof(rel), "/sys/devices/pci0000:00/%s/sriov_numvfs", pf_bdf);
+        put(rel, "%u\n", n);
+        return 0;
+}
+
+/* Plays the kernel for one write; path is under T. */
+static int emulate(const char *rel, const char *value)
+{
+        char bdf[VX_VFIO_BDF_SIZE] = "", drv[64] = "", attr[64] = "";
+        struct fake *f;
+
+        if (sscanf(rel, "/sys/bus/pci/drivers/%63[^/]/%63s", drv, attr) == 2 && strcmp(attr, "unbind") == 0) {
+                f = fake_find(value);
+                if (!f || strcmp(driver_of(value), drv) != 0)
+                        return -ENODEV;
+                do_unbind(f);
+                return 0;
+        }
+        if (sscanf(rel, "/sys/bus/pci/drivers/%63[^/]/%63s", drv, attr) == 2 && strcmp(attr, "bind") == 0) {
+                const char *ov;
+
+                f = fake_find(value);
+                if (!f)
+                        return -ENODEV;
+                if (*driver_of(value))
+                        return -EBUSY;
+                ov = override_of(value);
+                if (strcmp(ov, "(null)") != 0 ? strcmp(ov, drv) != 0 : strcmp(f->native, drv) != 0)
+                        return -ENODEV;
+                do_bind(f, drv);
+                return 0;
+        }
+        if (strcmp(rel, "/sys/bus/pci/drivers_probe") == 0) {
+                const char *ov, *want;
+
+                f = fake_find(value);
+                if (!f)
+                        return -ENODEV;
+                if (*driver_of(value))
+                        return 0;
+                ov = override_of(value);
+                want = strcmp(ov, "(null)") != 0 ? ov : f->native;
+                if (there("/sys/bus/pci/drivers/%s", want))
+                        do_bind(f, want);
+                return 0; /* no driver matched: the kernel's write still succeeds */
+        }
+        if (sscanf(rel, "/sys/devices/pci0000:00/%12[^/]/%63s", bdf, attr) == 2) {
+                if (strcmp(attr, "driver_override") == 0) {
+                        put(rel, "%s\n", strcmp(value, "\n") == 0 ? "(null)" : value);
+                        return 0;
+                }
+                if (strcmp(attr, "sriov_numvfs") == 0)
+                        return emulate_numvfs(bdf, value);
+        }
+        return -EACCES; /* nothing else is writable */
+}
+
+int __wrap_vfio_sysfs_write(const char *path, const char *value);
+int __wrap_vfio_sysfs_write(const char *path, const char *value)
+{
+        _cleanup_free_ char *rel = NULL;
+        const char *at, *sub = path + strlen(T);
+        char shown[64];
+        size_t n;
+
+        assert_true(strncmp(path, T, strlen(T)) == 0); /* never outside the fake tree */
+        /* The sysfs links in the tree point into T: resolve /sys/bus/pci/devices/BDF/ to the device dir. */
+        if (strncmp(sub, "/sys/bus/pci/devices/", 21) == 0 && strlen(sub) > 21 + 12)
+                assert_true(asprintf(&rel, "/sys/devices/pci0000:00/%s", sub + 21) > 0);
+        else
+                assert_non_null(rel = strdup(sub));
+        snprintf(shown, sizeof(shown), "%s", strcmp(value, "\n") == 0 ? "\\n" : value);
+        at = strrchr(rel, '/');
+        n = strlen(writes);
+        snprintf(writes + n, sizeof(writes) - n, "%s=%s;", at ? at + 1 : rel, shown);
+        if (fail_suffix[0] && strlen(rel) >= strlen(fail_suffix) &&
+            strcmp(rel + strlen(rel) - strlen(fail_suffix), fail_suffix) == 0)
+                return -fail_errno;
+        return emulate(rel, value);
+}
+
+static int tree_setup(void **state)
+{
+        snprintf(T, sizeof(T), "/tmp/vx-vfio-test-XXXXXX");
+        if (!mkdtemp(T))
+                return -1;
+        n_fakes = 0;
+        next_group = 10;
+        writes[0] = fail_suffix[0] = 0;
+        fail_errno = 0;
+        no_dev_nodes = false;
+        xmkdir("/sys/bus/pci/devices");
+        put("/sys/bus/pci/drivers_probe", "%s", "");
+        for (const char *const *d = (const char *const[]){"igb", "igbvf", "ixgbe", "vfio-pci", "pci-stub", NULL}; *d;
+             d++)
+                fake_driver(*d);
+        xmkdir("/sys/kernel/iommu_groups");
+        xmkdir("/dev/vfio");
+        fake_pf("0000:03:00.0", "p3p1", 7, 1);
+        fake_pf("0000:02:00.0", "p2p1", 4, 0);
+        /* A NIC without SR-IOV, and an interface without a device. */
+        fake_device("0000:01:00.0", 0x8086, 0x1533, "igb", next_group++, "em1", true, 0);
+        xmkdir("/sys/class/net/lo");
+        return 0;
+}
+
+static int tree_teardown(void **state)
+{
+        char cmd[PATH_MAX + 16];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", T);
+        return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Field by field: the structs' padding is not part of a record. */
+static void assert_record_equal(const struct vx_vfio_record *a, const struct vx_vfio_record *b)
+{
+        assert_int_equal(a->parts, b->parts);
+        assert_string_equal(a->bdf, b->bdf);
+        assert_string_equal(a->driver, b->driver);
+        assert_string_equal(a->driver_override, b->driver_override);
+        assert_string_equal(a->pf, b->pf);
+        assert_int_equal(a->vf, b->vf);
+        assert_int_equal(a->num_vfs, b->num_vfs);
+        if (a->parts & VX_VFIO_REC_VF) {
+                const struct vx_netsetup_vf *x = &a->vf_settings, *y = &b->vf_settings;
+
+                assert_int_equal(x->index, y->index);
+                assert_string_equal(x->mac, y->mac);
+                assert_int_equal(x->vlan, y->vlan);
+                assert_int_equal(x->qos, y->qos);
+                assert_int_equal(x->max_rate, y->max_rate);
+                assert_int_equal(x->min_rate, y->min_rate);
+                assert_int_equal(x->spoofchk, y->spoofchk);
+                assert_int_equal(x->trust, y->trust);
+                assert_int_equal(x->link_state, y->link_state);
+        }
+        if (a->parts & VX_VFIO_REC_PF) {
+                assert_int_equal(a->pf_settings.up, b->pf_settings.up);
+                assert_int_equal(a->pf_settings.mtu, b->pf_settings.mtu);
+                assert_int_equal(a->pf_settings.promisc, b->pf_settings.promisc);
+                assert_int_equal(a->pf_settings.allmulti, b->pf_settings.allmulti);
+        }
+}
+
+/* ---- facts ---- */
+
+static void test_pf_facts_and_numvfs(void **state)
+{
+        struct vx_vfio_pf pf;
+        char bdf[VX_VFIO_BDF_SIZE], *why = NULL;
+
+        assert_int_equal(vfio_pf_get(T, "p3p1", &pf), 0);
+        assert_string_equal(pf.bdf, "0000:03:00.0");
+        assert_string_equal(pf.driver, "igb");
+        assert_int_equal(pf.numa_node, 1);
+        assert_int_equal(pf.total_vfs, 7);
+        assert_int_equal(pf.num_vfs, 0);
+        assert_int_equal(vfio_pf_vf(T, "p3p1", 0, bdf), -ENXIO);
+
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 4, &why), 1);
+        assert_null(why);
+        assert_string_equal(writes, "sriov_numvfs=4;");
+        assert_int_equal(vfio_pf_get(T, "p3p1", &pf), 0);
+        assert_int_equal(pf.num_vfs, 4);
+        assert_string_equal(pf.vfs[0], "0000:03:10.0");
+        assert_string_equal(pf.vfs[3], "0000:03:10.3");
+        assert_int_equal(vfio_pf_vf(T, "p3p1", 2, bdf), 0);
+        assert_string_equal(bdf, "0000:03:10.2");
+        /* VF index out of range: beyond sriov_totalvfs it can never exist; beyond numvfs it does not yet. */
+        assert_int_equal(vfio_pf_vf(T, "p3p1", 7, bdf), -ERANGE);
+        assert_int_equal(vfio_pf_vf(T, "p3p1", 5, bdf), -ENXIO);
+
+        /* The same count again is no change; another count with VFs present is refused, saying why. */
+        writes[0] = 0;
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 4, NULL), 0);
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 6, &why), -EBUSY);
+        assert_non_null(strstr(why, "only raises sriov_numvfs from 0"));
+        assert_string_equal(writes, "");
+        free(why);
+        why = NULL;
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p2p1", 5, &why), -ERANGE);
+        assert_non_null(strstr(why, "offers 4 VFs"));
+        free(why);
+        assert_string_equal(writes, "");
+
+        /* What a start asks: enough VFs. 4 are there: 3 or 4 is no change, 5 is refused. */
+        assert_int_equal(vfio_pf_ensure_vfs(T, "p3p1", 3, NULL), 0);
+        assert_int_equal(vfio_pf_ensure_vfs(T, "p3p1", 4, NULL), 0);
+        why = NULL;
+        assert_int_equal(vfio_pf_ensure_vfs(T, "p3p1", 5, &why), -EBUSY);
+        assert_non_null(strstr(why, "has 4 VFs but 5 are needed"));
+        free(why);
+        assert_int_equal(vfio_pf_ensure_vfs(T, "p2p1", 2, NULL), 1);
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p2p1", 0, NULL), 1);
+        assert_string_equal(writes, "sriov_numvfs=2;sriov_numvfs=0;");
+
+        /* Back to 0: the VFs are gone. */
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 0, NULL), 1);
+        assert_int_equal(vfio_pf_get(T, "p3p1", &pf), 0);
+        assert_int_equal(pf.num_vfs, 0);
+        assert_false(there("/sys/bus/pci/devices/0000:03:10.0"));
+        assert_false(there("/sys/devices/pci0000:00/0000:03:00.0/virtfn0"));
+}
+
+static void test_pf_missing(void **state)
+{
+        struct vx_vfio_pf pf;
+        char bdf[VX_VFIO_BDF_SIZE];
+
+        assert_int_equal(vfio_pf_get(T, "p9p9", &pf), -ENODEV);
+        assert_int_equal(vfio_pf_vf(T, "p9p9", 0, bdf), -ENODEV);
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p9p9", 2, NULL), -ENODEV);
+        assert_int_equal(vfio_pf_get(T, "em1", &pf), -ENOTSUP); /* a NIC without SR-IOV */
+        assert_int_equal(vfio_pf_get(T, "lo", &pf), -ENOTSUP);  /* no PCI device */
+        assert_int_equal(vfio_pf_get(T, "../x", &pf), -EINVAL);
+}
+
+static void test_device_facts(void **state)
+{
+        struct vx_vfio_device d;
+
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 2, NULL), 1);
+        assert_int_equal(vfio_device_get(T, "0000:03:10.1", &d), 0);
+        assert_int_equal(d.vendor, 0x8086);
+        assert_int_equal(d.device, 0x10ca);
+        assert_string_equal(d.driver, "igbvf");
+        assert_string_equal(d.driver_override, "");
+        assert_true(d.iommu_group >= 10);
+        assert_int_equal(d.n_peers, 0);
+        assert_int_equal(d.n_net, 1);
+        assert_string_equal(d.net[0], "p3p1v1");
+        assert_string_equal(d.physfn, "0000:03:00.0");
+        assert_int_equal(d.numa_node, -1);
+
+        assert_int_equal(vfio_device_get(T, "0000:03:00.0", &d), 0);
+        assert_string_equal(d.physfn, "");
+        assert_string_equal(d.net[0], "p3p1");
+        assert_int_equal(vfio_device_get(T, "0000:09:00.0", &d), -ENODEV);
+        assert_int_equal(vfio_device_get(T, "0000:03:00.8", &d), -EINVAL);
+        assert_int_equal(vfio_device_get(T, "03:00.0", &d), -EINVAL);
+        assert_int_equal(vfio_device_get(T, "0000:03:00.0/../x", &d), -EINVAL);
+}
+
+static void test_doctor_facts(void **state)
+{
+        _cleanup_free_ struct vx_vfio_pf *pfs = NULL;
+        struct vx_vfio_iommu_info info;
+        struct vx_vfio_vf_status st;
+
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p2p1", 1, NULL), 1);
+        assert_int_equal(vfio_pfs(T, &pfs), 2); /* em1 has no SR-IOV, lo no device */
+        assert_string_equal(pfs[0].ifname, "p2p1");
+        assert_int_equal(pfs[0].num_vfs, 1);
+        assert_int_equal(pfs[0].numa_node, 0);
+        assert_string_equal(pfs[1].ifname, "p3p1");
+        assert_int_equal(pfs[1].total_vfs, 7);
+        assert_int_equal(vfio_vf_status(T, NULL, "p2p1", 4, &st), -ERANGE);
+        assert_int_equal(vfio_vf_status(T, NULL, "p2p1", 1, &st), -ENXIO);
+
+        /* Nothing but groups: no command line, no interrupt facts. */
+        assert_int_equal(vfio_iommu_info(T, &info), 0);
+        assert_true(info.n_groups >= 3);
+        assert_false(info.cmdline_intel);
+        assert_int_equal(info.intremap_supported, -1);
+        assert_false(info.intremap_enabled);
+        assert_false(info.unsafe_interrupts);
+        assert_int_equal(info.vfio_pci, 0);
+
+        xmkdir("/proc");
+        put("/proc/cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/sda1 intel_iommu=on iommu=pt\n");
+        put("/proc/interrupts", "  24:  0  IR-PCI-MSI 327680-edge  xhci_hcd\n");
+        xmkdir("/sys/class/iommu/dmar0/intel-iommu");
+        put("/sys/class/iommu/dmar0/intel-iommu/ecap", "f050da\n"); /* bit 3 (IR) set */
+        xmkdir("/sys/module/vfio_iommu_type1/parameters");
+        put("/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "N\n");
+        assert_int_equal(vfio_iommu_info(T, &info), 0);
+        assert_true(info.cmdline_intel);
+        assert_false(info.cmdline_amd);
+        assert_int_equal(info.intremap_supported, 1);
+        assert_true(info.intremap_enabled);
+        assert_false(info.unsafe_interrupts);
+        put("/sys/class/iommu/dmar0/intel-iommu/ecap", "f050d2\n"); /* bit 3 clear */
+        put("/proc/cmdline", "root=/dev/sda1 xintel_iommu=on amd_iommu=on\n");
+        assert_int_equal(vfio_iommu_info(T, &info), 0);
+        assert_int_equal(info.intremap_supported, 0);
+        assert_false(info.cmdline_intel);
+        assert_true(info.cmdline_amd);
+}
+
+/* ---- preconditions ---- */
+
+static void test_iommu_off(void **state)
+{
+        char *why = NULL;
+        int group = -1;
+        struct vx_vfio_record saved;
+
+        assert_int_equal(vfio_check_iommu(T, NULL), 0);
+        /* No groups at all (the directory exists empty when the IOMMU is off on some kernels, or is missing). */
+        rm_tree("/sys/kernel/iommu_groups");
+        xmkdir("/sys/kernel/iommu_groups");
+        assert_int_equal(vfio_check_iommu(T, &why), -ENODEV);
+        assert_non_null(strstr(why, "intel_iommu=on"));
+        assert_non_null(strstr(why, "amd_iommu=on"));
+        free(why);
+        why = NULL;
+        rm("/sys/kernel/iommu_groups");
+        assert_int_equal(vfio_check_iommu(T, NULL), -ENODEV);
+
+        /* A device without a group is refused before anything is written. */
+        rm("/sys/devices/pci0000:00/0000:01:00.0/iommu_group");
+        assert_int_equal(vfio_check_group(T, "0000:01:00.0", &why), -ENXIO);
+        assert_non_null(strstr(why, "intel_iommu=on"));
+        free(why);
+        why = NULL;
+        assert_int_equal(vfio_bind(T, "0000:01:00.0", 1000, &saved, &group, &why), -ENXIO);
+        free(why);
+        assert_string_equal(writes, "");
+        assert_string_equal(driver_of("0000:01:00.0"), "igb");
+        assert_int_equal(group, -1);
+}
+
+static void test_driver_available(void **state)
+{
+        char *why = NULL;
+
+        assert_int_equal(vfio_check_driver(T, NULL), 0);
+        rm_tree("/sys/bus/pci/drivers/vfio-pci");
+        assert_int_equal(vfio_check_driver(T, &why), -ENOENT);
+        assert_non_null(strstr(why, "vfio-pci"));
+        free(why);
+        xmkdir("/proc/sys/kernel");
+        put("/proc/sys/kernel/osrelease", "6.1.0-test\n");
+        xmkdir("/lib/modules/6.1.0-test");
+        put("/lib/modules/6.1.0-test/modules.dep",
+            "kernel/drivers/net/ethernet/intel/igb/igb.ko.xz: kernel/drivers/dca/dca.ko.xz\n");
+        assert_int_equal(vfio_check_driver(T, NULL), -ENOENT);
+        put("/lib/modules/6.1.0-test/modules.dep",
+            "kernel/drivers/vfio/pci/vfio-pci.ko.xz: kernel/drivers/vfio/pci/vfio-pci-core.ko.xz\n");
+        assert_int_equal(vfio_check_driver(T, NULL), 1); /* loadable, not loaded */
+}
+
+static void test_group_viability(void **state)
+{
+        char *why = NULL;
+
+        /* A dual-port NIC whose two functions share group 40. */
+        fake_device("0000:05:00.0", 0x8086, 0x10fb, "ixgbe", 40, "p5p1", true, 0);
+        fake_device("0000:05:00.1", 0x8086, 0x10fb, "ixgbe", 40, "p5p2", true, 0);
+        assert_int_equal(vfio_check_group(T, "0000:05:00.0", &why), -EBUSY);
+        assert_non_null(strstr(why, "0000:05:00.1 (ixgbe) is bound to a host driver"));
+        free(why);
+        why = NULL;
+        fake_device("0000:05:00.2", 0x8086, 0x10fb, "ixgbe", 40, NULL, true, 0);
+        assert_int_equal(vfio_check_group(T, "0000:05:00.0", &why), -EBUSY);
+        assert_non_null(strstr(why, "0000:05:00.1 (ixgbe), 0000:05:00.2 (ixgbe) are bound"));
+        free(why);
+        why = NULL;
+
+        /* Unbound, on vfio-pci or on pci-stub: viable, as libvirt has it. */
+        do_unbind(fake_find("0000:05:00.1"));
+        do_unbind(fake_find("0000:05:00.2"));
+        do_bind(fake_find("0000:05:00.2"), "pci-stub");
+        assert_int_equal(vfio_check_group(T, "0000:05:00.0", NULL), 0);
+        do_bind(fake_find("0000:05:00.1"), "vfio-pci");
+        assert_int_equal(vfio_check_group(T, "0000:05:00.0", NULL), 0);
+        /* A PCI bridge in the group may keep its driver (pcieport), as the kernel's vfio allows. */
+        fake_device("0000:04:00.0", 0x8086, 0x1901, "pcieport", 40, NULL, false, 0);
+        fake_driver("pcieport");
+        do_bind(fake_find("0000:04:00.0"), "pcieport");
+        put("/sys/devices/pci0000:00/0000:04:00.0/class", "0x060400\n");
+        assert_int_equal(vfio_check_group(T, "0000:05:00.0", NULL), 0);
+        put("/sys/devices/pci0000:00/0000:04:00.0/class", "0x020000\n"); /* no bridge: not viable */
+        assert_int_equal(vfio_check_group(T, "0000:05:00.0", &why), -EBUSY);
+        assert_non_null(strstr(why, "0000:04:00.0 (pcieport) is bound"));
+        free(why);
+        why = NULL;
+        /* A VF alone in its group is viable as it is. */
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p2p1", 1, NULL), 1);
+        assert_int_equal(vfio_check_group(T, "0000:02:10.0", NULL), 0);
+}
+
+/* ---- bind, unbind, restore ---- */
+
+static void test_bind_unbind_restore(void **state)
+{
+        struct vx_vfio_record saved, back;
+        _cleanup_free_ char *json = NULL;
+        struct vx_vfio_device d;
+        char *why = NULL;
+        int group = -1;
+
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 2, NULL), 1);
+        assert_int_equal(vfio_device_get(T, "0000:03:10.1", &d), 0);
+        writes[0] = 0;
+        assert_int_equal(vfio_bind(T, "0000:03:10.1", 5000, &saved, &group, &why), 0);
+        assert_null(why);
+        assert_int_equal(group, d.iommu_group);
+        /* driver_override first (nothing else can take it once unbound), the unbind, drivers_probe. */
+        assert_string_equal(writes, "driver_override=vfio-pci;unbind=0000:03:10.1;drivers_probe=0000:03:10.1;");
+        assert_string_equal(driver_of("0000:03:10.1"), "vfio-pci");
+        assert_string_equal(override_of("0000:03:10.1"), "vfio-pci");
+        assert_true(there("/dev/vfio/%d", group));
+        assert_int_equal(saved.parts, VX_VFIO_REC_DRIVER);
+        assert_string_equal(saved.bdf, "0000:03:10.1");
+        assert_string_equal(saved.driver, "igbvf");
+        assert_string_equal(saved.driver_override, "");
+        assert_string_equal(driver_of("0000:03:10.0"), "igbvf"); /* the other VF untouched */
+
+        /* Binding again is no change. */
+        writes[0] = 0;
+        assert_int_equal(vfio_bind(T, "0000:03:10.1", 5000, NULL, &group, NULL), 0);
+        assert_string_equal(writes, "");
+
+        /* Through the journal's string and back, then restored. */
+        assert_int_equal(vfio_record_to_json(&saved, &json), 0);
+        assert_int_equal(vfio_record_from_json(json, &back), 0);
+        assert_record_equal(&back, &saved);
+        writes[0] = 0;
+        assert_int_equal(vfio_record_restore(T, NULL, &back, &why), 0);
+        assert_null(why);
+        assert_string_equal(writes, "unbind=0000:03:10.1;driver_override=\\n;drivers_probe=0000:03:10.1;");
+        assert_string_equal(driver_of("0000:03:10.1"), "igbvf");
+        assert_string_equal(override_of("0000:03:10.1"), "(null)");
+        assert_false(there("/dev/vfio/%d", group));
+        /* Restoring what is already so writes nothing. */
+        writes[0] = 0;
+        assert_int_equal(vfio_record_restore(T, NULL, &back, NULL), 0);
+        assert_string_equal(writes, "");
+        /* A VF that is gone (the PF's VFs removed) has nothing left to put back. */
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 0, NULL), 1);
+        writes[0] = 0;
+        assert_int_equal(vfio_record_restore(T, NULL, &back, NULL), 0);
+        assert_string_equal(writes, "");
+}
+
+/* A probe that leaves the device unbound: the explicit bind to the original driver puts it back. */
+static void test_unbind_explicit_bind(void **state)
+{
+        int group;
+
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 1, NULL), 1);
+        assert_int_equal(vfio_bind(T, "0000:03:10.0", 5000, NULL, &group, NULL), 0);
+        /* The device's own driver does not match it by probe any more (its id table was edited, say). */
+        snprintf(fake_find("0000:03:10.0")->native, sizeof(fakes[0].native), "%s", "none");
+        writes[0] = 0;
+        /* ... but an explicit bind is refused by the fake kernel too (no id match): the failure is said. */
+        char *why = NULL;
+        assert_int_equal(vfio_unbind(T, "0000:03:10.0", "igbvf", NULL, &why), -ENODEV);
+        assert_non_null(strstr(why, "back to igbvf"));
+        free(why);
+        snprintf(fake_find("0000:03:10.0")->native, sizeof(fakes[0].native), "%s", "igbvf");
+        assert_int_equal(vfio_unbind(T, "0000:03:10.0", "igbvf", NULL, NULL), 0);
+        assert_string_equal(driver_of("0000:03:10.0"), "igbvf");
+}
+
+static void check_put_back(const char *bdf)
+{
+        assert_string_equal(driver_of(bdf), "igbvf");
+        assert_string_equal(override_of(bdf), "(null)");
+}
+
+static void test_bind_fails_half_way(void **state)
+{
+        struct vx_vfio_record saved;
+        char *why = NULL;
+        int group = -1;
+
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 1, NULL), 1);
+
+        /* drivers_probe fails: already unbound and overridden, so both are put back. */
+        snprintf(fail_suffix, sizeof(fail_suffix), "/drivers_probe");
+        fail_errno = EIO;
+        writes[0] = 0;
+        assert_int_equal(vfio_bind(T, "0000:03:10.0", 5000, &saved, &group, &why), -EIO);
+        assert_non_null(strstr(why, "drivers_probe"));
+        free(why);
+        why = NULL;
+        assert_string_equal(saved.driver, "igbvf"); /* saved even on failure, for the journal */
+        assert_int_equal(group, -1);
+        fail_suffix[0] = 0;
+        check_put_back("0000:03:10.0");
+        assert_non_null(strstr(writes, "driver_override=\\n;"));
+        assert_non_null(strstr(writes, ";bind=0000:03:10.0;")); /* the probe's failure left it unbound */
+
+        /* driver_override fails: it is the first write, the device stays where it is. */
+        snprintf(fail_suffix, sizeof(fail_suffix), "0000:03:10.0/driver_override");
+        fail_errno = EACCES;
+        writes[0] = 0;
+        assert_int_equal(vfio_bind(T, "0000:03:10.0", 5000, NULL, &group, NULL), -EACCES);
+        fail_suffix[0] = 0;
+        assert_null(strstr(writes, "unbind="));
+        check_put_back("0000:03:10.0");
+
+        /* The unbind fails after the override was set: the override is cleared again. */
+        snprintf(fail_suffix, sizeof(fail_suffix), "igbvf/unbind");
+        fail_errno = EBUSY;
+        writes[0] = 0;
+        assert_int_equal(vfio_bind(T, "0000:03:10.0", 5000, NULL, &group, &why), -EBUSY);
+        fail_suffix[0] = 0;
+        assert_non_null(strstr(why, "Failed to unbind 0000:03:10.0 from igbvf"));
+        free(why);
+        why = NULL;
+        assert_string_equal(writes, "driver_override=vfio-pci;unbind=0000:03:10.0;driver_override=\\n;");
+        check_put_back("0000:03:10.0");
+
+        /* vfio-pci is not loaded: the probe finds no driver, nothing takes the device. */
+        rm_tree("/sys/bus/pci/drivers/vfio-pci");
+        assert_int_equal(vfio_bind(T, "0000:03:10.0", 5000, NULL, &group, &why), -EIO);
+        assert_non_null(strstr(why, "vfio-pci did not take 0000:03:10.0"));
+        free(why);
+        why = NULL;
+        check_put_back("0000:03:10.0");
+
+        /* vfio-pci takes it but /dev/vfio/<group> never comes: a bounded wait, then put back. */
+        fake_driver("vfio-pci");
+        no_dev_nodes = true;
+        assert_int_equal(vfio_bind(T, "0000:03:10.0", 300, NULL, &group, &why), -ETIMEDOUT);
+        assert_non_null(strstr(why, "did not appear within 300 ms"));
+        free(why);
+        check_put_back("0000:03:10.0");
+}
+
+/* ---- the ledger and vf: auto ---- */
+
+static bool alive_unless_dead(const char *owner, void *userdata)
+{
+        return strcmp(owner, "dead") != 0;
+}
+
+static char *ledger_dir(void)
+{
+        static char d[PATH_MAX + 32];
+
+        snprintf(d, sizeof(d), "%s/run/.shared/vfio", T);
+        xmkdir("/run/.shared");
+        return d;
+}
+
+static void test_ledger(void **state)
+{
+        const char *dir = ledger_dir();
+        char *why = NULL, *owner = NULL;
+
+        assert_int_equal(vfio_ledger_claim(dir, "0000:03:10.0", "dep1", NULL, NULL, NULL), 0);
+        assert_int_equal(vfio_ledger_claim(dir, "0000:03:10.0", "dep1", NULL, NULL, NULL), 0);
+        assert_int_equal(vfio_ledger_claim(dir, "0000:03:10.0", "dep2", NULL, NULL, &why), -EBUSY);
+        assert_non_null(strstr(why, "held by deployment dep1"));
+        free(why);
+        assert_int_equal(vfio_ledger_owner(dir, "0000:03:10.0", NULL, NULL, &owner), 0);
+        assert_string_equal(owner, "dep1");
+        free(owner);
+        assert_int_equal(vfio_ledger_release(dir, "0000:03:10.0", "dep2"), -ENOENT);
+        assert_int_equal(vfio_ledger_release(dir, "0000:03:10.0", "dep1"), 0);
+        assert_int_equal(vfio_ledger_owner(dir, "0000:03:10.0", NULL, NULL, &owner), -ENOENT);
+        assert_int_equal(vfio_ledger_release(dir, "0000:03:10.0", "dep1"), -ENOENT);
+
+        /* A claim whose owner is gone is stale: dropped when someone asks. */
+        assert_int_equal(vfio_ledger_claim(dir, "0000:03:10.1", "dead", NULL, NULL, NULL), 0);
+        assert_int_equal(vfio_ledger_claim(dir, "0000:03:10.1", "dep2", alive_unless_dead, NULL, NULL), 0);
+        assert_int_equal(vfio_ledger_owner(dir, "0000:03:10.1", NULL, NULL, &owner), 0);
+        assert_string_equal(owner, "dep2");
+        free(owner);
+
+        assert_int_equal(vfio_ledger_claim(dir, "0000:03:10.1", "bad\nname", NULL, NULL, NULL), -EINVAL);
+        assert_int_equal(vfio_ledger_claim(dir, "../../etc", "dep1", NULL, NULL, NULL), -EINVAL);
+
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 3, NULL), 1);
+        assert_int_equal(vfio_ledger_claim(dir, "0000:03:10.2", "dep1", NULL, NULL, NULL), 0);
+        assert_int_equal(vfio_ledger_count_pf(T, dir, "p3p1", NULL, NULL), 2);
+        assert_int_equal(vfio_ledger_count_pf(T, dir, "p2p1", NULL, NULL), 0);
+}
+
+/* Two deployments on one PF: the state from before the first is kept, and given back when the last goes. */
+static void test_shared_pf_record(void **state)
+{
+        const char *dir = ledger_dir();
+        struct vx_vfio_record first = {0}, second = {0}, back;
+        struct vx_vfio_pf pf;
+
+        assert_int_equal(vfio_record_save(T, NULL, VX_VFIO_REC_NUMVFS, NULL, "p3p1", 0, &first), 0);
+        assert_int_equal(first.num_vfs, 0);
+        first.parts |= VX_VFIO_REC_PF; /* as netsetup would have read it */
+        first.pf_settings = (struct vx_netsetup_pf){.up = false, .mtu = 1500};
+        assert_int_equal(vfio_ledger_pf_keep(dir, &first), 1);
+        assert_int_equal(vfio_pf_ensure_vfs(T, "p3p1", 2, NULL), 1);
+        assert_int_equal(vfio_ledger_claim(dir, "0000:03:10.0", "dep1", NULL, NULL, NULL), 0);
+
+        /* The second deployment sees the changed PF; its record does not replace the first. */
+        assert_int_equal(vfio_record_save(T, NULL, VX_VFIO_REC_NUMVFS, NULL, "p3p1", 0, &second), 0);
+        assert_int_equal(second.num_vfs, 2);
+        assert_int_equal(vfio_ledger_pf_keep(dir, &second), 0);
+        assert_int_equal(vfio_ledger_claim(dir, "0000:03:10.1", "dep2", NULL, NULL, NULL), 0);
+
+        /* dep1 stops first: dep2 still holds a VF, nothing is given back. */
+        assert_int_equal(vfio_ledger_release(dir, "0000:03:10.0", "dep1"), 0);
+        assert_int_equal(vfio_ledger_pf_last(T, dir, "p3p1", NULL, NULL, &back), 0);
+        /* dep2 stops: the first record comes back, once. */
+        assert_int_equal(vfio_ledger_release(dir, "0000:03:10.1", "dep2"), 0);
+        assert_int_equal(vfio_ledger_pf_last(T, dir, "p3p1", NULL, NULL, &back), 1);
+        assert_record_equal(&back, &first);
+        assert_int_equal(vfio_ledger_pf_last(T, dir, "p3p1", NULL, NULL, &back), -ENOENT);
+
+        /* Restoring its NUMVFS part takes the VFs away again (its PF part needs netlink: the lab does it). */
+        back.parts = VX_VFIO_REC_NUMVFS;
+        writes[0] = 0;
+        assert_int_equal(vfio_record_restore(T, NULL, &back, NULL), 0);
+        assert_string_equal(writes, "sriov_numvfs=0;");
+        assert_int_equal(vfio_pf_get(T, "p3p1", &pf), 0);
+        assert_int_equal(pf.num_vfs, 0);
+        /* A host that had VFs of its own keeps them: restoring a count that is there writes nothing. */
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 3, NULL), 1);
+        back.num_vfs = 3;
+        writes[0] = 0;
+        assert_int_equal(vfio_record_restore(T, NULL, &back, NULL), 0);
+        assert_string_equal(writes, "");
+        back.num_vfs = 1; /* another count: through 0, as the kernel wants */
+        assert_int_equal(vfio_record_restore(T, NULL, &back, NULL), 0);
+        assert_string_equal(writes, "sriov_numvfs=0;sriov_numvfs=1;");
+
+        assert_int_equal(vfio_ledger_pf_keep(dir, &(struct vx_vfio_record){.parts = VX_VFIO_REC_DRIVER}), -EINVAL);
+        assert_int_equal(vfio_ledger_pf_keep(dir, &(struct vx_vfio_record){.parts = VX_VFIO_REC_PF, .pf = "../x"}),
+                         -EINVAL);
+}
+
+static void test_auto_selection(void **state)
+{
+        const char *dir = ledger_dir();
+        const char *pfs[] = {"p3p1", "p2p1", "p9p9"};
+        struct vx_vfio_choice c;
+        char *why = NULL;
+
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 4, NULL), 1); /* NUMA node 1 */
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p2p1", 2, NULL), 1); /* NUMA node 0 */
+
+        /* The VM's node first ... */
+        assert_int_equal(vfio_vf_claim_auto(T, NULL, dir, pfs, 3, 0, "a", NULL, NULL, &c, NULL), 0);
+        assert_string_equal(c.pf, "p2p1");
+        assert_int_equal(c.vf, 0);
+        assert_string_equal(c.bdf, "0000:02:10.0");
+        assert_int_equal(vfio_vf_claim_auto(T, NULL, dir, pfs, 3, 0, "b", NULL, NULL, &c, NULL), 0);
+        assert_string_equal(c.bdf, "0000:02:10.1");
+        /* ... then, with that PF full, the other one. */
+        assert_int_equal(vfio_vf_claim_auto(T, NULL, dir, pfs, 3, 0, "c", NULL, NULL, &c, NULL), 0);
+        assert_string_equal(c.bdf, "0000:03:10.0");
+
+        /* Someone else's passthrough (vfio-pci or pci-stub without a claim) is not free. */
+        do_unbind(fake_find("0000:03:10.1"));
+        do_bind(fake_find("0000:03:10.1"), "vfio-pci");
+        do_unbind(fake_find("0000:03:10.2"));
+        do_bind(fake_find("0000:03:10.2"), "pci-stub");
+        assert_int_equal(vfio_vf_claim_auto(T, NULL, dir, pfs, 3, -1, "d", NULL, NULL, &c, NULL), 0);
+        assert_string_equal(c.bdf, "0000:03:10.3");
+        assert_int_equal(c.vf, 3);
+        assert_int_equal(vfio_vf_claim_auto(T, NULL, dir, pfs, 3, -1, "e", NULL, NULL, &c, &why), -ENOSPC);
+        assert_non_null(strstr(why, "p3p1, p2p1, p9p9"));
+        free(why);
+
+        /* Without a NUMA preference, the PF with most free VFs; an unbound VF is free. */
+        assert_int_equal(vfio_ledger_release(dir, "0000:02:10.0", "a"), 0);
+        do_unbind(fake_find("0000:03:10.2"));
+        assert_int_equal(vfio_ledger_release(dir, "0000:03:10.0", "c"), 0);
+        assert_int_equal(vfio_vf_claim_auto(T, NULL, dir, pfs, 3, -1, "f", NULL, NULL, &c, NULL), 0);
+        assert_string_equal(c.bdf, "0000:03:10.0"); /* p3p1: 2 free, p2p1: 1 */
+        assert_int_equal(vfio_vf_claim_auto(T, NULL, dir, pfs, 3, -1, "g", NULL, NULL, &c, NULL), 0);
+        assert_string_equal(c.bdf, "0000:03:10.2"); /* 1 and 1: the order given */
+        assert_int_equal(vfio_vf_claim_auto(T, NULL, dir, pfs, 3, -1, "h", NULL, NULL, &c, NULL), 0);
+        assert_string_equal(c.bdf, "0000:02:10.0");
+}
+
+/* Two processes claim `auto` VFs at once: every VF is claimed once, never twice. */
+static void test_auto_concurrent(void **state)
+{
+        const char *dir = ledger_dir();
+        const char *pfs[] = {"p2p1"};
+        int go[2], out[2];
+        pid_t pids[2];
+        char buf[4096] = "";
+        size_t len = 0;
+        ssize_t n;
+        int ok = 0, full = 0;
+
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p2p1", 4, NULL), 1);
+        assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+        for (int p = 0; p < 2; p++) {
+                pids[p] = fork();
+                assert_true(pids[p] >= 0);
+                if (pids[p] == 0) {
+                        char owner[16], c;
+
+                        close(go[1]);
+                        close(out[0]);
+                        snprintf(owner, sizeof(owner), "dep%d", p);
+                        if (read(go[0], &c, 1) < 0)
+                                _exit(2);
+                        for (int i = 0; i < 3; i++) {
+                                struct vx_vfio_choice ch;
+                                char line[64];
+                                int r = vfio_vf_claim_auto(T, NULL, dir, pfs, 1, -1, owner, NULL, NULL, &ch, NULL);
+
+                                snprintf(line, sizeof(line), "%s %s\n", owner, r == 0 ? ch.bdf : r == -ENOSPC ? "full" : "error");
+                                if (write(out[1], line, strlen(line)) < 0)
+                                        _exit(2);
+                        }
+                        _exit(0);
+                }
+        }
+        close(go[0]);
+        close(out[1]);
+        close(go[1]); /* both start at once */
+        while ((n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+                len += (size_t)n;
+        buf[len] = 0;
+        close(out[0]);
+        for (int p = 0; p < 2; p++) {
+                int st;
+
+                assert_int_equal(waitpid(pids[p], &st, 0), pids[p]);
+                assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        }
+        for (unsigned v = 0; v < 4; v++) {
+                char bdf[32], *first, *second;
+
+                snprintf(bdf, sizeof(bdf), " 0000:02:10.%u\n", v);
+                first = strstr(buf, bdf);
+                assert_non_null(first);
+                second = strstr(first + 1, bdf);
+                assert_null(second);
+                ok++;
+        }
+        for (char *s = buf; (s = strstr(s, " full\n")); s++)
+                full++;
+        assert_int_equal(ok, 4);
+        assert_int_equal(full, 2);
+        assert_null(strstr(buf, "error"));
+        assert_int_equal(vfio_ledger_count_pf(T, dir, "p2p1", NULL, NULL), 4);
+}
+
+/* ---- records ---- */
+
+static void test_record_json(void **state)
+{
+        struct vx_vfio_record rec = {
+                .parts = VX_VFIO_REC_DRIVER | VX_VFIO_REC_VF | VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS,
+                .num_vfs = 2,
+                .bdf = "0000:03:10.0",
+                .driver = "igbvf",
+                .driver_override = "",
+                .pf = "p3p1",
+                .vf = 3,
+                .vf_settings = {.index = 3, .mac = "02:04:17:01:02:01", .vlan = 100, .qos = 3, .max_rate = 10000,
+                                .min_rate = 0, .spoofchk = 0, .trust = 1, .link_state = -1},
+                .pf_settings = {.up = true, .mtu = 2000, .promisc = true, .allmulti = false},
+        }, back;
+        _cleanup_free_ char *s = NULL;
+
+        assert_int_equal(vfio_record_to_json(&rec, &s), 0);
+        assert_non_null(strstr(s, "\"parts\":[\"driver\",\"vf\",\"pf\",\"num_vfs\"]"));
+        assert_non_null(strstr(s, "\"mac\":\"02:04:17:01:02:01\""));
+        assert_int_equal(vfio_record_from_json(s, &back), 0);
+        assert_record_equal(&back, &rec);
+
+        assert_int_equal(vfio_record_from_json("", &back), -EBADMSG);
+        assert_int_equal(vfio_record_from_json("{\"parts\":[]}", &back), -EBADMSG);
+        assert_int_equal(vfio_record_from_json("{\"parts\":[\"disk\"]}", &back), -EBADMSG);
+        assert_int_equal(vfio_record_from_json("{\"parts\":[\"driver\"],\"bdf\":\"../x\",\"driver\":\"\","
+                                               "\"driver_override\":\"\"}",
+                                               &back),
+                         -EBADMSG);
+        assert_int_equal(vfio_record_from_json("{\"parts\":[\"vf\"],\"pf\":\"p3p1\",\"vf\":0,\"vf_settings\":"
+                                               "{\"mac\":\"zz\",\"vlan\":0,\"qos\":0,\"max_rate\":0,\"min_rate\":0,"
+                                               "\"spoofchk\":1,\"trust\":0,\"link_state\":0}}",
+                                               &back),
+                         -EBADMSG);
+        assert_int_equal(vfio_record_from_json("{\"parts\":[\"pf\"],\"pf\":\"p3p1\",\"pf_settings\":"
+                                               "{\"up\":true,\"mtu\":0,\"promisc\":false,\"allmulti\":false}}",
+                                               &back),
+                         -EBADMSG);
+}
+
+/* ---- against the kernel, in a network namespace of our own ---- */
+
+static bool in_netns;
+
+static void netns_or_skip(void)
+{
+        if (in_netns)
+                return;
+        if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0 || system("ip -V >/dev/null 2>&1") != 0) {
+                printf("SKIP: needs root, a network namespace and iproute2\n");
+                skip();
+        }
+        in_netns = true;
+}
+
+static void test_not_in_use(void **state)
+{
+        _cleanup_(netsetup_freep) struct vx_netsetup *ns = NULL;
+        const char *dir = ledger_dir(), *pfs[] = {"p3p1"};
+        struct vx_vfio_choice c;
+        char *why = NULL;
+
+        netns_or_skip();
+        assert_int_equal(netsetup_open(&ns), 0);
+        assert_int_equal(vfio_pf_set_num_vfs(T, "p3p1", 2, NULL), 1);
+        /* VF 0's host interface (a bridge of its name here) is up with an address; VF 1's is up without. */
+        assert_int_equal(system("ip link add p3p1v0 type bridge && ip addr add 192.0.2.7/24 dev p3p1v0 && "
+                                "ip link set p3p1v0 up && ip link add p3p1v1 type bridge && ip link set p3p1v1 up"),
+                         0);
+        assert_int_equal(vfio_check_not_in_use(T, ns, "0000:03:10.0", &why), -EBUSY);
+        assert_non_null(strstr(why, "p3p1v0, up with address 192.0.2.7/24"));
+        free(why);
+        assert_int_equal(vfio_check_not_in_use(T, ns, "0000:03:10.1", NULL), 0);
+        assert_int_equal(vfio_vf_claim_auto(T, ns, dir, pfs, 1, -1, "a", NULL, NULL, &c, NULL), 0);
+        assert_string_equal(c.bdf, "0000:03:10.1");
+        assert_int_equal(system("ip link del p3p1v0 && ip link del p3p1v1"), 0);
+}
+
+/* `ip -o link show NAME`: read back without netsetup. */
+static void ip_line(const char *name, char *buf, size_t size)
+{
+        char cmd[64];
+        FILE *f;
+
+        snprintf(cmd, sizeof(cmd), "ip -o link show %s", name);
+        f = popen(cmd, "r");
+        assert_non_null(f);
+        assert_non_null(fgets(buf, (int)size, f));
+        pclose(f);
+}
+
+/* PF flags (up, MTU, promisc, allmulti) on a bridge, read back with ip, then restored from a record. */
+static void test_pf_settings_record(void **state)
+{
+        _cleanup_(netsetup_freep) struct vx_netsetup *ns = NULL;
+        struct vx_netsetup_pf want = {.up = true, .mtu = 2000, .promisc = true, .allmulti = true}, got;
+        struct vx_netsetup_vf *vfs = NULL;
+        struct vx_vfio_record rec;
+        char line[512] = "";
+
+        netns_or_skip();
+        assert_int_equal(netsetup_open(&ns), 0);
+        assert_int_equal(system("ip link add vxpf0 type bridge"), 0);
+        assert_int_equal(vfio_record_save(T, ns, VX_VFIO_REC_PF, NULL, "vxpf0", 0, &rec), 0);
+        assert_false(rec.pf_settings.up);
+        assert_int_equal(rec.pf_settings.mtu, 1500);
+        assert_int_equal(netsetup_pf_set(ns, "vxpf0", &want, VX_NETSETUP_PF_ALL), 0);
+        ip_line("vxpf0", line, sizeof(line));
+        assert_non_null(strstr(line, "PROMISC"));
+        assert_non_null(strstr(line, "ALLMULTI"));
+        assert_non_null(strstr(line, ",UP"));
+        assert_non_null(strstr(line, "mtu 2000"));
+        assert_int_equal(netsetup_pf_get(ns, "vxpf0", &got), 0);
+        assert_int_equal(got.up, want.up);
+        assert_int_equal(got.mtu, want.mtu);
+        assert_int_equal(got.promisc, want.promisc);
+        assert_int_equal(got.allmulti, want.allmulti);
+
+        /* A bridge has no VFs: an empty list, and VF 0 does not exist. */
+        assert_int_equal(netsetup_vfs_get(ns, "vxpf0", &vfs), 0);
+        assert_null(vfs);
+        assert_int_equal(vfio_record_save(T, ns, VX_VFIO_REC_VF, NULL, "vxpf0", 0, &rec), -ENOENT);
+        assert_int_equal(netsetup_vfs_get(ns, "nosuch0", &vfs), -ENODEV);
+
+        assert_int_equal(vfio_record_save(T, ns, VX_VFIO_REC_PF, NULL, "vxpf0", 0, &rec), 0);
+        assert_int_equal(system("ip link set vxpf0 down mtu 1500 promisc off allmulticast off"), 0);
+        rec.pf_settings = (struct vx_netsetup_pf){.up = false, .mtu = 1500};
+        assert_int_equal(netsetup_pf_set(ns, "vxpf0", &want, VX_NETSETUP_PF_ALL), 0);
+        assert_int_equal(vfio_record_restore(T, ns, &rec, NULL), 0);
+        ip_line("vxpf0", line, sizeof(line));
+        assert_null(strstr(line, "PROMISC"));
+        assert_null(strstr(line, "ALLMULTI"));
+        assert_null(strstr(line, ",UP"));
+        assert_non_null(strstr(line, "mtu 1500"));
+        assert_int_equal(system("ip link del vxpf0"), 0);
+}
+
+#define T_(f) cmocka_unit_test_setup_teardown(f, tree_setup, tree_teardown)
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                T_(test_pf_facts_and_numvfs), T_(test_pf_missing),         T_(test_device_facts), T_(test_doctor_facts),
+                T_(test_iommu_off),           T_(test_driver_available),   T_(test_group_viability),
+                T_(test_bind_unbind_restore), T_(test_unbind_explicit_bind), T_(test_bind_fails_half_way),
+                T_(test_ledger),              T_(test_shared_pf_record), T_(test_auto_selection),     T_(test_auto_concurrent),
+                T_(test_record_json),         T_(test_not_in_use),         T_(test_pf_settings_record),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
