@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +43,25 @@ static void detach_output(const char *deployment_dir)
                 (void)dup2(fd, STDERR_FILENO);
                 close(fd);
         }
+}
+
+/*
+ * The daemon keeps stdin, stdout, stderr (until the start is reported) and
+ * the notify pipe, nothing else it inherited: an fd of the user's shell
+ * (`vmxrun start p.yaml 7>&1 | cat`) would otherwise keep that pipe open,
+ * and the shell waiting, as long as the VMs run. Returns the notify fd's new
+ * number (3), or -errno.
+ */
+static int keep_only(int notify_fd)
+{
+        if (notify_fd != 3) {
+                if (dup3(notify_fd, 3, O_CLOEXEC) < 0)
+                        return -errno;
+                close(notify_fd);
+        }
+        if (syscall(SYS_close_range, 4U, ~0U, 0) < 0)
+                return -errno;
+        return 3;
 }
 
 /* The daemon's life; its exit status matters to no one (the notify byte says how the start went). */
@@ -143,7 +163,9 @@ int launcher_start(struct vx_profile *profile, struct vx_plan *plan, const struc
         }
         if (pid == 0) {
                 close(pipe_fds[0]);
-                opts.notify_fd = pipe_fds[1];
+                opts.notify_fd = keep_only(pipe_fds[1]);
+                if (opts.notify_fd < 0)
+                        _exit(1);
                 opts.notified = detach_output;
                 _exit(run_daemon_child(profile, plan, &opts));
         }

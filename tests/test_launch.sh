@@ -215,6 +215,15 @@ check "the runtime dir of the deployment is gone" [ ! -e "$RT/demo" ]
 "$VMXRUN" status demo >/dev/null 2>&1
 check "status of a stopped deployment exits 4" [ $? -eq 4 ]
 
+# --- the daemon keeps no fd of the shell that started it ------------------------
+# fd 7 is the pipe to cat: a supervisor that kept it would hold the pipeline until the VM stops.
+timeout 120 sh -c "'$VMXRUN' start '$WORK/demo.yaml' 7>&1 | cat >/dev/null"
+check "start in a pipeline with an extra fd returns while the VM runs" \
+        bash -c "[ $? -eq 0 ] && kill -0 \$('$VMXRUN' status demo --json | jq -r '.vms[0].pid')"
+check "the supervisor holds no fd it did not open" \
+        bash -c "! ls -l /proc/\$('$VMXRUN' status demo --json | jq -r .supervisor_pid)/fd | grep -q 'pipe:'"
+"$VMXRUN" stop demo --force >/dev/null 2>&1
+
 # --- a failed start leaves nothing behind ---------------------------------------
 sed -e 's/^name: demo/name: failing/' -e "s|kernel: .*|kernel: $WORK/no-such-kernel|" "$WORK/demo.yaml" >"$WORK/failing.yaml"
 "$VMXRUN" start "$WORK/failing.yaml" >"$WORK/failing.out" 2>&1
