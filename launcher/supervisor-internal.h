@@ -75,6 +75,8 @@ struct vx_supervisor {
         struct pending_stop *pending;
         size_t n_pending;
         bool exit_loop;
+        struct vx_readiness **retired; /* console watches to close once the current event is answered */
+        size_t n_retired;
 };
 
 

@@ -117,12 +117,40 @@ static void check_qmp_ready(struct vx_supervisor *sv, struct vm_slot *slot)
         sv_maybe_notify(sv, false);
 }
 
+/*
+ * Closing an inotify fd waits for the kernel's SRCU grace period (about 12 ms
+ * measured): a VM's console watch is closed after the stop that ended it is
+ * answered, not before. Until then it is only out of epoll.
+ */
+static void retire_readiness(struct vx_supervisor *sv, struct vm_slot *slot)
+{
+        struct vx_readiness **n;
+
+        if (!slot->readiness)
+                return;
+        epoll_del(sv, readiness_fd(slot->readiness));
+        n = realloc(sv->retired, (sv->n_retired + 1) * sizeof(*n));
+        if (!n) {
+                slot->readiness = readiness_free(slot->readiness);
+                return;
+        }
+        sv->retired = n;
+        sv->retired[sv->n_retired++] = TAKE_PTR(slot->readiness);
+}
+
+static void free_retired(struct vx_supervisor *sv)
+{
+        for (size_t i = 0; i < sv->n_retired; i++)
+                readiness_free(sv->retired[i]);
+        sv->n_retired = 0;
+}
+
 static void unwatch_vm(struct vx_supervisor *sv, struct vm_slot *slot)
 {
         if (slot->inst.qmp)
                 epoll_del(sv, qmp_get_fd(slot->inst.qmp));
         epoll_del(sv, slot->inst.pidfd);
-        slot->readiness = readiness_free(slot->readiness); /* closing removes it from epoll */
+        retire_readiness(sv, slot);
 }
 
 static bool slot_active(const struct vm_slot *slot)
@@ -521,11 +549,13 @@ int supervisor_run(struct vx_supervisor *sv)
                         }
                 }
                 sv_answer_pending(sv, false);
+                free_retired(sv);
         }
 
         log_info("No VM of %s is running any more; cleaning up.", sv->profile->name);
         teardown(sv);
         sv_answer_pending(sv, true);
+        free_retired(sv);
         return 0;
 }
 
@@ -533,6 +563,8 @@ struct vx_supervisor *supervisor_free(struct vx_supervisor *sv)
 {
         if (!sv)
                 return NULL;
+        free_retired(sv);
+        free(sv->retired);
         for (size_t i = 0; i < sv->n_slots; i++) {
                 vm_instance_done(&sv->slots[i].inst);
                 safe_close(sv->slots[i].timer_fd);
