@@ -34,6 +34,8 @@ static json_t *handle_status(struct vx_supervisor *sv)
         status = state_status_json(sv->plan, sv->profile_path, insts, sv->n_slots);
         if (!status)
                 return control_error(-ENOMEM, "out of memory");
+        if (sv->state_error < 0)
+                json_object_set_new(status, "state_error", json_string(strerror(-sv->state_error)));
         json_object_set_new(status, "ok", json_true());
         return status;
 }

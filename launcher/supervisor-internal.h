@@ -75,14 +75,18 @@ struct vx_supervisor {
         struct pending_stop *pending;
         size_t n_pending;
         bool exit_loop;
+        int state_error; /* the last state write's error, 0 when it was written */
         struct vx_readiness **retired; /* console watches to close once the current event is answered */
         size_t n_retired;
 };
 
 
 int sv_epoll_add(struct vx_supervisor *sv, int fd, enum event_kind kind, size_t index);
-/* Writes state.json (a failure is logged). */
-void sv_save_state(struct vx_supervisor *sv);
+/*
+ * Writes state.json. A failure is logged (once until it is written again)
+ * and kept in sv->state_error for status. Returns 0 or -errno.
+ */
+int sv_save_state(struct vx_supervisor *sv);
 /* Watches a freshly started or adopted VM: its pidfd, its QMP socket and its console. */
 int sv_watch_vm(struct vx_supervisor *sv, size_t i);
 /* A whole (re)start of one VM: taps, QEMU paused, attach, pin, run. */

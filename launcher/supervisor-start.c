@@ -193,12 +193,20 @@ static int attach_all(struct vx_supervisor *sv, const bool *spawned)
         return 0;
 }
 
-static void write_profile_copy(const struct vx_plan *plan, const char *text)
+/* The profile as started: what an adopting supervisor plans from. Without it the VMs could not be adopted. */
+static int write_profile_copy(const struct vx_plan *plan, const char *text)
 {
         _cleanup_free_ char *copy = NULL;
+        int r;
 
-        if (text && asprintf(&copy, "%s/profile.yaml", plan->deployment_dir) >= 0)
-                (void)runtime_write_atomic(copy, text, strlen(text));
+        if (!text)
+                return 0;
+        if (asprintf(&copy, "%s/profile.yaml", plan->deployment_dir) < 0)
+                return log_error_errno(-ENOMEM, "Out of memory.");
+        r = runtime_write_atomic(copy, text, strlen(text));
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s: %m", copy);
+        return 0;
 }
 
 /* Everything a start does after the lock; on failure, stops what this call started. */
@@ -219,15 +227,20 @@ static int start_locked(struct vx_supervisor *sv, const struct vx_supervisor_opt
                 r = spawn_all(sv, saved, spawned);
         if (r >= 0) {
                 /* While the QEMUs initialise. */
-                write_profile_copy(sv->plan, opts->profile_copy);
-                r = setup_loop(sv);
+                r = write_profile_copy(sv->plan, opts->profile_copy);
+                if (r >= 0)
+                        r = setup_loop(sv);
         }
         if (r >= 0)
                 r = attach_all(sv, spawned);
         if (r >= 0) {
-                /* On record as soon as they run: a supervisor that dies from here on leaves VMs to adopt. */
-                sv_save_state(sv);
-                r = watch_running(sv);
+                /*
+                 * On record as soon as they run: a supervisor that dies from here on leaves VMs to
+                 * adopt. VMs no state file names could not be found again: a failed write fails the start.
+                 */
+                r = sv_save_state(sv);
+                if (r >= 0)
+                        r = watch_running(sv);
         }
         if (r < 0) {
                 rollback_started(sv, spawned);

@@ -62,18 +62,26 @@ static void disarm_timer(struct vm_slot *slot)
         (void)timerfd_settime(slot->timer_fd, 0, &none, NULL);
 }
 
-void sv_save_state(struct vx_supervisor *sv)
+int sv_save_state(struct vx_supervisor *sv)
 {
-        _cleanup_free_ struct vx_vm_instance **insts = calloc(sv->n_slots, sizeof(*insts));
+        _cleanup_free_ struct vx_vm_instance **insts = calloc(sv->n_slots ? sv->n_slots : 1, sizeof(*insts));
         int r;
 
         if (!insts)
-                return;
-        for (size_t i = 0; i < sv->n_slots; i++)
-                insts[i] = &sv->slots[i].inst;
-        r = state_save(sv->plan, sv->profile_path, &sv->plan_options, insts, sv->n_slots);
-        if (r < 0)
-                log_warning_errno(r, "Failed to write the state file, ignoring: %m");
+                r = -ENOMEM;
+        else {
+                for (size_t i = 0; i < sv->n_slots; i++)
+                        insts[i] = &sv->slots[i].inst;
+                /* Through a temporary file and rename: a failed write leaves the last good state in place. */
+                r = state_save(sv->plan, sv->profile_path, &sv->plan_options, insts, sv->n_slots);
+        }
+        if (r < 0 && sv->state_error != r)
+                log_error_errno(r, "Failed to write the state file in %s (the last one written stays): %m",
+                                sv->plan->deployment_dir);
+        else if (r >= 0 && sv->state_error < 0)
+                log_info("The state file is written again.");
+        sv->state_error = r < 0 ? r : 0;
+        return r;
 }
 
 /* Watches a freshly started or adopted VM: its pidfd, its QMP socket and its console. */

@@ -287,5 +287,21 @@ if command -v tmux >/dev/null; then
         tmux -S "$WORK/t2.sock" kill-server 2>/dev/null
 fi
 
+# --- a full runtime filesystem: start fails and leaves nothing running ---------
+FULL=$(mktemp -d /tmp/vx-full-XXXXXX)
+if mount -t tmpfs -o size=64k,mode=0755 tmpfs "$FULL" 2>/dev/null; then
+        dd if=/dev/zero of="$FULL/filler" bs=4k 2>/dev/null
+        VMXRUN_RUNTIME_DIR=$FULL "$VMXRUN" start "$WORK/demo.yaml" 2>"$WORK/full.err"
+        check "start on a full runtime filesystem exits 1" [ $? -eq 1 ]
+        check "and says which file it could not write" grep -q "No space left on device" "$WORK/full.err"
+        check "and no QEMU of it is left" bash -c "! pgrep -f 'guest=gues[t]1,.*$FULL' >/dev/null"
+        check "and no supervisor holds it" bash -c "! VMXRUN_RUNTIME_DIR='$FULL' '$VMXRUN' status demo >/dev/null 2>&1"
+        pkill -9 -f "guest=guest1,.*$FULL" 2>/dev/null
+        umount "$FULL"
+else
+        skip_check "start on a full runtime filesystem: cannot mount a tmpfs here"
+fi
+rmdir "$FULL"
+
 echo "$passes passed, $failures failed, $skipped skipped"
 [ $failures -eq 0 ]
