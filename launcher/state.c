@@ -200,8 +200,12 @@ static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_n
                 if (inst->qmp) {
                         _cleanup_free_ char *status = NULL;
                         bool running;
-                        if (qmp_query_status(inst->qmp, VX_QMP_COMMAND_TIMEOUT_MS, &status, &running, NULL) >= 0)
+                        int r = qmp_query_status(inst->qmp, VX_QMP_UNRESPONSIVE_MS, &status, &running, NULL);
+                        if (r >= 0)
                                 json_object_set_new(o, "run_state", json_string(status));
+                        else if (r == -ETIMEDOUT)
+                                /* A late answer is dropped by the QMP client: it has no waiter any more. */
+                                json_object_set_new(o, "run_state", json_string("unresponsive"));
                 }
         }
         return o;

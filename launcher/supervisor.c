@@ -185,7 +185,8 @@ static int qmp_simple(struct vm_slot *slot, const char *cmd)
 
         if (!slot->inst.qmp)
                 return -ENOTCONN;
-        r = qmp_execute(slot->inst.qmp, cmd, NULL, VX_QMP_COMMAND_TIMEOUT_MS, &result, NULL);
+        /* An unresponsive QEMU must not hold the loop: stop escalates instead. */
+        r = qmp_execute(slot->inst.qmp, cmd, NULL, VX_QMP_UNRESPONSIVE_MS, &result, NULL);
         json_decref(result);
         return r;
 }

@@ -45,6 +45,12 @@ struct vx_vm_instance {
 /* Timeouts for the steps of a start, in milliseconds. */
 #define VX_QMP_GREETING_TIMEOUT_MS 30000
 #define VX_QMP_COMMAND_TIMEOUT_MS 10000
+/*
+ * What status and stop wait for QEMU's answer before they call it
+ * unresponsive (SIGSTOPped, hung): status never blocks the supervisor, or
+ * the user, longer than this per VM, and stop moves on to quit and SIGKILL.
+ */
+#define VX_QMP_UNRESPONSIVE_MS 2000
 
 /*
  * Starts QEMU for inst->plan: vm_spawn() then vm_attach(). fds has one slot

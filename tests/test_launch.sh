@@ -287,6 +287,17 @@ if command -v tmux >/dev/null; then
         tmux -S "$WORK/t2.sock" kill-server 2>/dev/null
 fi
 
+# --- a QEMU that stops answering: status says so, stop still ends it ------------
+"$VMXRUN" start "$WORK/demo.yaml" --wait >/dev/null 2>&1
+PID4=$(qemu_pid)
+kill -STOP "$PID4"
+# The bound guards a hang, it measures nothing: status itself gives up after 2 s per VM.
+check "status of a SIGSTOPped QEMU says unresponsive" \
+        bash -c "[ \"\$(timeout 60 '$VMXRUN' status demo --json | jq -r '.vms[0].run_state')\" = unresponsive ]"
+timeout 120 "$VMXRUN" stop demo --timeout 5 >/dev/null 2>&1
+check "stop of an unresponsive QEMU escalates and ends it" gone "$PID4"
+kill -CONT "$PID4" 2>/dev/null
+
 # --- a full runtime filesystem: start fails and leaves nothing running ---------
 FULL=$(mktemp -d /tmp/vx-full-XXXXXX)
 if mount -t tmpfs -o size=64k,mode=0755 tmpfs "$FULL" 2>/dev/null; then
