@@ -27,6 +27,21 @@ int cli_exit_status(int r)
         }
 }
 
+/*
+ * A runtime directory from the command line or the environment goes into
+ * QEMU's options (-chardev ...,path=DIR/...): it passes the checks a profile
+ * value passes, so '/tmp/x,logfile=/tmp/i' cannot add an option.
+ */
+static bool valid_runtime_dir(const char *s)
+{
+        if (s[0] != '/')
+                return false;
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+                if (*p == ',' || *p == '=' || *p < 0x20 || *p == 0x7f)
+                        return false;
+        return true;
+}
+
 /* What useradd takes: [a-z_][a-z0-9_-]*, up to 32 bytes. */
 static bool valid_user_name(const char *s)
 {
@@ -72,6 +87,12 @@ int cli_plan_profile(const char *path, const char *accel, const char *root, stru
                         return VX_EXIT_USAGE;
                 }
                 opts->force_accel = true;
+        }
+        if (opts->runtime_dir && !valid_runtime_dir(opts->runtime_dir)) {
+                log_error("runtime directory '%s' (--runtime-dir or VMXRUN_RUNTIME_DIR): it must be an absolute "
+                          "path without ',', '=' or control characters, which QEMU's options cannot carry.",
+                          opts->runtime_dir);
+                return VX_EXIT_USAGE;
         }
         if (!opts->qemu_user)
                 opts->qemu_user = getenv("VMXRUN_QEMU_USER");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "cleanup.h"
 #include "users.h"
@@ -1089,6 +1090,13 @@ static int build_vm(struct vx_plan *plan, size_t index, const struct vx_host_fac
         if (asprintf(&vp->qmp_path, "%s/qmp.sock", vp->runtime_dir) < 0) {
                 vp->qmp_path = NULL;
                 return -ENOMEM;
+        }
+        /* sun_path holds 107 bytes: the longest socket here is console.sock. */
+        if (strlen(vp->runtime_dir) + strlen("/console.sock") >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+                vp->complete = false;
+                note(&b, "%s/console.sock is longer than a unix socket path may be (107 bytes): shorten the "
+                     "runtime directory, the deployment name or the VM name; start refuses this plan",
+                     vp->runtime_dir);
         }
 
         vp->accel = choose_accel(&b, opts);

@@ -287,6 +287,11 @@ if command -v tmux >/dev/null; then
         tmux -S "$WORK/t2.sock" kill-server 2>/dev/null
 fi
 
+# --- values from the environment pass the profile's checks ----------------------
+VMXRUN_RUNTIME_DIR='/tmp/x,logfile=/tmp/i' "$VMXRUN" start "$WORK/demo.yaml" 2>/dev/null
+check "a runtime dir that would add a QEMU option is a usage error (2)" [ $? -eq 2 ]
+check "and nothing was started" bash -c "! pgrep -f 'logfile=/tm[p]/i' >/dev/null"
+
 # --- a QEMU that stops answering: status says so, stop still ends it ------------
 "$VMXRUN" start "$WORK/demo.yaml" --wait >/dev/null 2>&1
 PID4=$(qemu_pid)

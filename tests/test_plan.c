@@ -195,6 +195,14 @@ static void test_runtime_dir_override(void **state)
         plan = plan_free(plan);
         plan = build(&p, &kvm_host, &opts);
         assert_string_equal(plan->vms[0].qmp_path, "/tmp/rt/lab/demo/qmp.sock");
+        assert_true(plan->vms[0].complete);
+        plan = plan_free(plan);
+
+        /* A runtime dir that makes console.sock longer than sun_path: a note, and start refuses it. */
+        opts.runtime_dir = "/tmp/a-runtime-directory-that-is-long-enough-that-the-deployment-and-vm-names-push-it-over";
+        plan = build(&p, &kvm_host, &opts);
+        assert_false(plan->vms[0].complete);
+        assert_true(has_note(&plan->vms[0], "longer than a unix socket path"));
 }
 
 static void test_accel_fallback(void **state)
