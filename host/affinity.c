@@ -136,6 +136,31 @@ int affinity_thread_stat(const char *proc_root, pid_t pid, pid_t tid, int *ret_l
         return 0;
 }
 
+int affinity_thread_sched(const char *proc_root, pid_t pid, pid_t tid, unsigned long long *ret_wait_ns,
+                          unsigned long long *ret_migrations)
+{
+        char buf[8192];
+        unsigned long long run, wait, m = 0;
+        const char *p;
+        int r;
+
+        /* schedstat: time on the CPU, time waiting on a run queue (ns), timeslices. */
+        r = read_task_file(proc_root, pid, tid, "schedstat", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
+                return -EBADMSG;
+        r = read_task_file(proc_root, pid, tid, "sched", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        p = strstr(buf, "se.nr_migrations");
+        if (!p || sscanf(p, "se.nr_migrations %*[ :] %llu", &m) != 1)
+                return -EBADMSG;
+        *ret_wait_ns = wait;
+        *ret_migrations = m;
+        return 0;
+}
+
 int affinity_read_status(const char *proc_root, pid_t pid, pid_t tid, struct vx_cpuset *ret)
 {
         char buf[8192];

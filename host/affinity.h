@@ -29,5 +29,13 @@ int affinity_list_threads(const char *proc_root, pid_t pid, pid_t **ret_tids, si
  */
 int affinity_thread_stat(const char *proc_root, pid_t pid, pid_t tid, int *ret_last_cpu, unsigned long long *ret_cpu_ns);
 
+/*
+ * How a thread has been scheduled: the time it waited on a run queue (ns,
+ * <proc_root>/proc/<pid>/task/<tid>/schedstat) and how often it moved to
+ * another CPU (se.nr_migrations of .../sched). Returns 0 or -errno.
+ */
+int affinity_thread_sched(const char *proc_root, pid_t pid, pid_t tid, unsigned long long *ret_wait_ns,
+                          unsigned long long *ret_migrations);
+
 /* Reads Cpus_allowed_list from <proc_root>/proc/<pid>/task/<tid>/status. */
 int affinity_read_status(const char *proc_root, pid_t pid, pid_t tid, struct vx_cpuset *ret);

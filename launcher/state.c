@@ -38,18 +38,76 @@ static void add_cpus(json_t *obj, pid_t pid, pid_t tid)
                 json_object_set_new(obj, "cpus", json_string(list));
 }
 
+/*
+ * Pin health of one thread, as the kernel has it now against the plan:
+ * "pinned" (its CPU list is the planned one), "drifted" (someone changed
+ * it), "unpinned" (the plan pins nothing for it); and how it has been
+ * scheduled: the CPU it last ran on, its migrations, its run-queue wait.
+ */
+static void add_pin_health(json_t *obj, pid_t pid, pid_t tid, const struct vx_cpuset *planned)
+{
+        unsigned long long cpu_ns, wait_ns, migrations;
+        struct vx_cpuset cur;
+        _cleanup_free_ char *want = planned ? vx_cpuset_format(planned) : NULL;
+        int last_cpu;
+
+        if (affinity_read_status(NULL, pid, tid, &cur) >= 0)
+                json_object_set_new(obj, "pin",
+                                    json_string(!planned                        ? "unpinned"
+                                                : vx_cpuset_equal(&cur, planned) ? "pinned"
+                                                                                 : "drifted"));
+        if (want)
+                json_object_set_new(obj, "planned_cpus", json_string(want));
+        if (affinity_thread_stat(NULL, pid, tid, &last_cpu, &cpu_ns) >= 0)
+                json_object_set_new(obj, "last_cpu", json_integer(last_cpu));
+        if (affinity_thread_sched(NULL, pid, tid, &wait_ns, &migrations) >= 0) {
+                json_object_set_new(obj, "migrations", json_integer((json_int_t)migrations));
+                json_object_set_new(obj, "run_queue_wait_ns", json_integer((json_int_t)wait_ns));
+        }
+}
+
 static json_t *vcpus_json(const struct vx_vm_instance *inst, bool live)
 {
+        const struct vx_plan_pinning *pin = &inst->plan->pinning;
         json_t *arr = json_array();
 
         for (size_t i = 0; arr && i < inst->n_vcpus; i++) {
+                size_t idx = (size_t)inst->vcpus[i].cpu_index;
                 json_t *v = json_pack("{s:i, s:i}", "index", inst->vcpus[i].cpu_index, "thread_id",
                                       (int)inst->vcpus[i].thread_id);
                 if (!v)
                         continue;
-                if (live)
+                if (live) {
                         add_cpus(v, inst->pid, inst->vcpus[i].thread_id);
+                        add_pin_health(v, inst->pid, inst->vcpus[i].thread_id,
+                                       idx < pin->n_vcpus ? &pin->vcpus[idx] : NULL);
+                }
                 json_array_append_new(arr, v);
+        }
+        return arr;
+}
+
+/* The emulator threads (every thread that is not a vCPU's), each with its pin health. */
+static json_t *emulator_threads_json(const struct vx_vm_instance *inst)
+{
+        const struct vx_plan_pinning *pin = &inst->plan->pinning;
+        _cleanup_free_ pid_t *tids = NULL;
+        json_t *arr = json_array();
+        size_t n = 0;
+
+        if (!arr || affinity_list_threads(NULL, inst->pid, &tids, &n) < 0)
+                return arr;
+        for (size_t i = 0; i < n; i++) {
+                bool vcpu = false;
+                json_t *t;
+
+                for (size_t k = 0; k < inst->n_vcpus && !vcpu; k++)
+                        vcpu = inst->vcpus[k].thread_id == tids[i];
+                if (vcpu || !(t = json_pack("{s:i}", "thread_id", (int)tids[i])))
+                        continue;
+                add_cpus(t, inst->pid, tids[i]);
+                add_pin_health(t, inst->pid, tids[i], pin->has_emulator ? &pin->emulator : NULL);
+                json_array_append_new(arr, t);
         }
         return arr;
 }
@@ -196,7 +254,9 @@ static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_n
                                     json_integer(ts.tv_sec - (json_int_t)(inst->started_usec / 1000000)));
                 /* The main thread stands for the emulator threads: they share its CPU set. */
                 add_cpus(emu, inst->pid, inst->pid);
+                json_object_set_new(emu, "threads", emulator_threads_json(inst));
                 json_object_set_new(o, "emulator", emu);
+                json_object_set_new(o, "pin_repairs", json_integer(inst->pin_repairs));
                 if (inst->qmp) {
                         _cleanup_free_ char *status = NULL;
                         bool running;

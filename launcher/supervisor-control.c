@@ -31,7 +31,11 @@ static json_t *handle_status(struct vx_supervisor *sv)
                 return control_error(-ENOMEM, "out of memory");
         for (size_t i = 0; i < sv->n_slots; i++)
                 insts[i] = &sv->slots[i].inst;
+        /* What status reports is what the kernel has now; a drift it shows is repaired right after. */
         status = state_status_json(sv->plan, sv->profile_path, insts, sv->n_slots);
+        for (size_t i = 0; i < sv->n_slots; i++)
+                if (sv->slots[i].inst.state == VX_VM_RUNNING)
+                        (void)vm_pin_repair(&sv->slots[i].inst);
         if (!status)
                 return control_error(-ENOMEM, "out of memory");
         if (sv->state_error < 0)

@@ -245,6 +245,43 @@ int vm_pin(struct vx_vm_instance *inst)
         return 0;
 }
 
+int vm_pin_repair(struct vx_vm_instance *inst)
+{
+        const struct vx_plan_pinning *pin = &inst->plan->pinning;
+        _cleanup_free_ pid_t *tids = NULL;
+        size_t n_tids = 0, drifted = 0;
+        struct vx_cpuset cur;
+        int r;
+
+        if (inst->pid <= 0 || (pin->n_vcpus == 0 && !pin->has_emulator))
+                return 0;
+        r = affinity_list_threads(NULL, inst->pid, &tids, &n_tids);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_tids; i++) {
+                const struct vx_cpuset *want = pin->has_emulator ? &pin->emulator : NULL;
+
+                for (size_t k = 0; k < inst->n_vcpus; k++)
+                        if (inst->vcpus[k].thread_id == tids[i])
+                                want = (size_t)inst->vcpus[k].cpu_index < pin->n_vcpus
+                                               ? &pin->vcpus[inst->vcpus[k].cpu_index]
+                                               : NULL;
+                if (want && affinity_get(tids[i], &cur) >= 0 && !vx_cpuset_equal(&cur, want)) {
+                        _cleanup_free_ char *c = vx_cpuset_format(&cur), *w = vx_cpuset_format(want);
+                        log_warning("%s: thread %d runs on CPUs %s, the plan says %s: pinning it again.",
+                                    inst->plan->name, (int)tids[i], c ?: "?", w ?: "?");
+                        drifted++;
+                }
+        }
+        if (drifted == 0)
+                return 0;
+        r = vm_pin(inst);
+        if (r < 0)
+                return r;
+        inst->pin_repairs++;
+        return (int)drifted;
+}
+
 /* Reads the vCPU threads; QEMU must be paused (-S) or running. */
 static int read_vcpus(struct vx_vm_instance *inst)
 {

@@ -40,6 +40,7 @@ struct vx_vm_instance {
         bool guest_shutdown;     /* QEMU reported a SHUTDOWN the guest asked for */
         char *last_error;        /* why the last start or run failed, for status */
         const struct vx_user *qemu_user; /* who QEMU runs as; NULL or uid 0: root, with no capabilities */
+        unsigned pin_repairs;    /* times a drifted pinning was put back (vm_pin_repair) */
 };
 
 /* Timeouts for the steps of a start, in milliseconds. */
@@ -86,6 +87,14 @@ int vm_attach(struct vx_vm_instance *inst);
  * -EPROTO when QEMU's vCPUs do not match the plan).
  */
 int vm_pin(struct vx_vm_instance *inst);
+
+/*
+ * Reads every thread's affinity back and compares it with the plan: a vCPU
+ * or emulator thread that drifted (someone ran taskset on it, a new thread
+ * was not pinned) is pinned again, logged, and counted in inst->pin_repairs.
+ * Returns the number of threads that had drifted, or -errno.
+ */
+int vm_pin_repair(struct vx_vm_instance *inst);
 
 /*
  * Takes over a QEMU that a previous supervisor started: checks that pid is

@@ -136,6 +136,17 @@ expected_caps=$(printf '%016x' $((0x$(sed -n 's/^CapPrm:\s*//p' /proc/self/statu
 check "the supervisor keeps only the capabilities it needs ($expected_caps)" \
         [ "$(cap_eff "$(sup_pid)")" = "$expected_caps" ]
 check "vcpuinfo shows the affinity masks" bash -c "'$VMXRUN' vcpuinfo demo | grep -q 'CPU Affinity:   -y'"
+check "status: every vCPU and emulator thread is pinned as planned" \
+        bash -c "status_json() { '$VMXRUN' status demo --json; }; [ \"\$(status_json | jq -r '[.vms[0].vcpus[].pin, .vms[0].emulator.threads[].pin] | unique | join(\",\")')\" = pinned ]"
+# A pin changed behind vmxrun's back: status reports it, and the supervisor puts it back.
+TID0=$(status_json | jq -r '.vms[0].vcpus[] | select(.index == 0) | .thread_id')
+taskset -p -c 0 "$TID0" >/dev/null
+check "a vCPU moved behind vmxrun's back shows as drifted" \
+        [ "$(status_json | jq -r '.vms[0].vcpus[] | select(.index == 0) | .pin')" = drifted ]
+check "and is pinned again (status counts the repair)" \
+        bash -c "[ \"\$('$VMXRUN' status demo --json | jq -r '.vms[0].pin_repairs')\" = 1 ] && [ \"\$(sed -n 's/^Cpus_allowed_list:\\s*//p' /proc/$PID/task/$TID0/status)\" = 1 ]"
+check "status says how each vCPU was scheduled (migrations, run-queue wait, last CPU)" \
+        bash -c "'$VMXRUN' status demo --json | jq -e '.vms[0].vcpus[0] | has(\"migrations\") and has(\"run_queue_wait_ns\") and has(\"last_cpu\")' >/dev/null"
 check "qmp pass-through answers query-status" \
         bash -c "'$VMXRUN' qmp demo query-status | jq -e '.status == \"running\"' >/dev/null"
 check "hmp pass-through answers info cpus" bash -c "'$VMXRUN' hmp demo 'info cpus' | grep -q 'thread_id='"
