@@ -66,6 +66,15 @@ static void add_pin_health(json_t *obj, pid_t pid, pid_t tid, const struct vx_cp
         }
 }
 
+static size_t strv_length(char *const *v)
+{
+        size_t n = 0;
+
+        while (v[n])
+                n++;
+        return n;
+}
+
 static json_t *vcpus_json(const struct vx_vm_instance *inst, bool live)
 {
         const struct vx_plan_pinning *pin = &inst->plan->pinning;
@@ -257,6 +266,9 @@ static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_n
                 json_object_set_new(emu, "threads", emulator_threads_json(inst));
                 json_object_set_new(o, "emulator", emu);
                 json_object_set_new(o, "pin_repairs", json_integer(inst->pin_repairs));
+                if (inst->argv_drift)
+                        json_object_set_new(o, "differs_from_profile",
+                                            plan_json_strv(inst->argv_drift, strv_length(inst->argv_drift)));
                 if (inst->qmp) {
                         _cleanup_free_ char *status = NULL;
                         bool running;

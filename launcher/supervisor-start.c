@@ -16,6 +16,8 @@
 
 #include "cleanup.h"
 #include "control.h"
+#include "drift.h"
+#include "launcher.h"
 #include "log.h"
 #include "runtime.h"
 #include "state.h"
@@ -136,12 +138,58 @@ static int watch_running(struct vx_supervisor *sv)
 }
 
 /*
+ * An adopted QEMU runs what the profile said when it was started; the
+ * profile may have been edited since. Plans the profile as it is now and
+ * says, per VM, how the running command line differs (status shows it;
+ * stop and start apply it). Nothing is changed: a difference is a report.
+ */
+static void check_drift(struct vx_supervisor *sv, const bool *adopted)
+{
+        _cleanup_(profile_freep) struct vx_profile *profile = NULL;
+        _cleanup_(plan_freep) struct vx_plan *now = NULL;
+        struct vx_diags diags = {};
+        int r;
+
+        r = launcher_plan_profile(sv->profile_path, getenv("VMXRUN_ROOT"), &sv->plan_options, &diags, &profile, &now);
+        diag_done(&diags);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot plan %s as it is now, so the adopted VMs are not compared with it: %m",
+                                  sv->profile_path);
+                return;
+        }
+        for (size_t i = 0; i < sv->n_slots; i++) {
+                struct vx_vm_instance *inst = &sv->slots[i].inst;
+                const struct vx_vm_plan *vp = adopted[i] ? plan_find_vm(now, inst->plan->name) : NULL;
+                _cleanup_free_ char *buf = NULL;
+                _cleanup_free_ char **argv = NULL;
+                size_t n = 0;
+
+                if (!vp || vm_read_cmdline(inst->pid, &buf, &argv, &n) < 0)
+                        continue;
+                inst->argv_drift = drift_free(inst->argv_drift);
+                if (drift_argv(argv, n, vp->argv.items, vp->argv.n, &inst->argv_drift) < 0 || !inst->argv_drift[0]) {
+                        inst->argv_drift = drift_free(inst->argv_drift);
+                        continue;
+                }
+                log_warning("%s: the running QEMU differs from %s as it is now (stop and start apply it):",
+                            inst->plan->name, sv->profile_path);
+                for (size_t k = 0; inst->argv_drift[k]; k++)
+                        log_warning("%s:   %s", inst->plan->name, inst->argv_drift[k]);
+        }
+}
+
+/*
  * First phase of a start: adopt what a dead supervisor left running, spawn
  * every other QEMU paused. They initialise in parallel while the supervisor
  * sets itself up; attach_all() then pins and runs them.
  */
 static int spawn_all(struct vx_supervisor *sv, const struct vx_saved_state *saved, bool *spawned)
 {
+        _cleanup_free_ bool *adopted = calloc(sv->n_slots ? sv->n_slots : 1, sizeof(bool));
+        bool any_adopted = false;
+
+        if (!adopted)
+                return -ENOMEM;
         for (size_t i = 0; i < sv->n_slots; i++) {
                 struct vx_vm_instance *inst = &sv->slots[i].inst;
                 const struct vx_saved_vm *old = saved ? state_find_vm(saved, inst->plan->name) : NULL;
@@ -155,6 +203,7 @@ static int spawn_all(struct vx_supervisor *sv, const struct vx_saved_state *save
                                 inst->ready = old->ready || (!inst->plan->vm->ready.console_pattern &&
                                                              !inst->plan->vm->ready.qmp_status);
                                 log_info("%s: adopted running QEMU (pid %d).", inst->plan->name, (int)old->pid);
+                                adopted[i] = any_adopted = true;
                                 continue;
                         }
                         vm_instance_done(inst);
@@ -173,6 +222,8 @@ static int spawn_all(struct vx_supervisor *sv, const struct vx_saved_state *save
                         return r;
                 spawned[i] = true;
         }
+        if (any_adopted)
+                check_drift(sv, adopted);
         return 0;
 }
 

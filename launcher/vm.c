@@ -18,6 +18,7 @@
 
 #include "affinity.h"
 #include "cleanup.h"
+#include "drift.h"
 #include "log.h"
 #include "runtime.h"
 #include "spawn.h"
@@ -528,8 +529,48 @@ int vm_reap(struct vx_vm_instance *inst)
         return status;
 }
 
+int vm_read_cmdline(pid_t pid, char **ret_buf, char ***ret_argv, size_t *ret_n)
+{
+        _cleanup_free_ char *path = NULL, *buf = NULL;
+        _cleanup_free_ char **argv = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        size_t len = 0, cap = 0, n = 0, got;
+
+        if (asprintf(&path, "/proc/%d/cmdline", (int)pid) < 0)
+                return -ENOMEM;
+        f = fopen(path, "re");
+        if (!f)
+                return errno == ENOENT ? -ESRCH : -errno;
+        do {
+                char *b;
+
+                if (len + 4096 + 1 > cap) {
+                        cap = (len + 4096 + 1) * 2;
+                        b = realloc(buf, cap);
+                        if (!b)
+                                return -ENOMEM;
+                        buf = b;
+                }
+                got = fread(buf + len, 1, 4096, f);
+                len += got;
+        } while (got > 0);
+        if (ferror(f))
+                return -EIO;
+        buf[len] = '\0';
+        argv = calloc(len + 1, sizeof(*argv));
+        if (!argv)
+                return -ENOMEM;
+        for (size_t off = 0; off < len; off += strlen(buf + off) + 1)
+                argv[n++] = buf + off;
+        *ret_buf = TAKE_PTR(buf);
+        *ret_argv = TAKE_PTR(argv);
+        *ret_n = n;
+        return 0;
+}
+
 void vm_instance_done(struct vx_vm_instance *inst)
 {
+        inst->argv_drift = drift_free(inst->argv_drift);
         inst->qmp = qmp_free(inst->qmp);
         inst->pidfd = safe_close(inst->pidfd);
         free(inst->vcpus);

@@ -41,6 +41,7 @@ struct vx_vm_instance {
         char *last_error;        /* why the last start or run failed, for status */
         const struct vx_user *qemu_user; /* who QEMU runs as; NULL or uid 0: root, with no capabilities */
         unsigned pin_repairs;    /* times a drifted pinning was put back (vm_pin_repair) */
+        char **argv_drift;       /* adopted: how its command line differs from the profile's now (drift.h); NULL: none */
 };
 
 /* Timeouts for the steps of a start, in milliseconds. */
@@ -103,6 +104,12 @@ int vm_pin_repair(struct vx_vm_instance *inst);
  * or -errno.
  */
 int vm_adopt(struct vx_vm_instance *inst, pid_t pid, unsigned long long start_ticks);
+
+/*
+ * The command line of process pid: one buffer (free) and an array of
+ * pointers into it (free) of *ret_n words. Returns 0, -ESRCH or -errno.
+ */
+int vm_read_cmdline(pid_t pid, char **ret_buf, char ***ret_argv, size_t *ret_n);
 
 /* Kills QEMU with SIGKILL and reaps it if it is ours. Safe on a stopped VM. */
 void vm_kill(struct vx_vm_instance *inst);

@@ -202,6 +202,17 @@ check "status adopts it: same QEMU, a new supervisor" \
         bash -c "[ \"\$('$VMXRUN' status demo --json | jq -r '.vms[0].pid')\" = $PID2 ]"
 check "the new supervisor is another process" [ "$(sup_pid)" != "$SUP" ]
 check "the adopted VM is still pinned" check_pinning "$PID2"
+check "the adopted VM runs what the profile says: no difference reported" \
+        bash -c "[ \"\$('$VMXRUN' status demo --json | jq -r '.vms[0].differs_from_profile // [] | length')\" = 0 ]"
+# The profile edited while no supervisor runs: the next one says what differs, option by option.
+SUP2=$(sup_pid)
+kill -9 "$SUP2"
+wait_for 10 gone "$SUP2" # not status: status would adopt the VM before the edit
+cp "$WORK/demo.yaml" "$WORK/demo.yaml.orig"
+sed -i 's/size: 256MiB/size: 320MiB/' "$WORK/demo.yaml"
+check "an adopted VM that differs from the edited profile: status names the option" \
+        bash -c "'$VMXRUN' status demo --json | jq -e '.vms[0].differs_from_profile | index(\"-m 256M -> 320M\")' >/dev/null"
+mv "$WORK/demo.yaml.orig" "$WORK/demo.yaml"
 
 # --- graceful stop -----------------------------------------------------------
 # The console log goes with the runtime dir; keep what the guest says while it stops.

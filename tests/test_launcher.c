@@ -29,6 +29,7 @@
 #include "runtime.h"
 #include "spawn.h"
 #include "affinity.h"
+#include "drift.h"
 #include "vm.h"
 
 static char *make_tmpdir(void)
@@ -339,6 +340,35 @@ static void test_pin_by_cpu_index(void **state)
         close(park_pipe[0]);
 }
 
+/* How a running command line differs from the profile's, option by option. */
+static void test_argv_drift(void **state)
+{
+        char *running[] = {"/usr/bin/qemu", "-S", "-smp", "4,cores=4", "-m", "2048M", "-device", "a,id=x",
+                           "-device", "b,id=y"};
+        char *planned[] = {"/usr/bin/qemu", "-S", "-smp", "6,cores=6", "-m", "2048M", "-device", "a,id=x",
+                           "-device", "c,id=z", "-nodefaults"};
+        char **lines = NULL;
+
+        assert_int_equal(drift_argv(running, ELEMENTSOF(running), planned, ELEMENTSOF(planned), &lines), 0);
+        assert_string_equal(lines[0], "-smp 4,cores=4 -> 6,cores=6");
+        assert_string_equal(lines[1], "-device b,id=y -> c,id=z");
+        assert_string_equal(lines[2], "+ -nodefaults");
+        assert_null(lines[3]);
+        lines = drift_free(lines);
+
+        /* The same command line: no line at all. */
+        assert_int_equal(drift_argv(running, ELEMENTSOF(running), running, ELEMENTSOF(running), &lines), 0);
+        assert_null(lines[0]);
+        lines = drift_free(lines);
+
+        /* Two -device more on one side: each is a line of its own. */
+        assert_int_equal(drift_argv(planned, 8, running, ELEMENTSOF(running), &lines), 0);
+        assert_string_equal(lines[0], "-smp 6,cores=6 -> 4,cores=4");
+        assert_string_equal(lines[1], "+ -device b,id=y");
+        assert_null(lines[2]);
+        drift_free(lines);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -348,6 +378,7 @@ int main(void)
                 cmocka_unit_test(test_readiness_straddling_pattern),
                 cmocka_unit_test(test_spawn_keeps_only_listed_fds),
                 cmocka_unit_test(test_pin_by_cpu_index),
+                cmocka_unit_test(test_argv_drift),
         };
         signal(SIGPIPE, SIG_IGN);
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * How a running QEMU's command line differs from the one the profile gives
+ * now (after the profile was edited while its supervisor was gone): one
+ * line per difference, option by option, e.g. "-smp 4,... -> 6,...",
+ * "+ -device virtio-net-pci,..." (the profile adds it), "- -device ..." (the
+ * running VM has it, the profile no longer). Pure.
+ */
+
+#include <stddef.h>
+
+/*
+ * Compares running (argv[0] is the binary) with planned. Returns 0 and a
+ * NULL-terminated array of lines in *ret (none: an empty array; free each
+ * and the array), or -ENOMEM.
+ */
+int drift_argv(char *const *running, size_t n_running, char *const *planned, size_t n_planned, char ***ret);
+
+/* Frees a NULL-terminated string array; returns NULL. */
+char **drift_free(char **lines);
