@@ -239,7 +239,7 @@ static void report_enum_error(struct pctx *c, const struct vx_ynode *v, const ch
                 return;
         }
         pctx_oom(c, vx_suggest(v->value, candidates, n, &hint));
-        perr_at(c, v, path, hint, "'%s' is not one of: %s", v->value, list);
+        perr_at(c, v, path, hint, "%s is not one of: %s", DIAG_QUOTE(v->value), list);
 }
 
 static int lookup_enum(const struct vx_enum_name *names, const char *s)
@@ -317,7 +317,7 @@ static void parse_value(struct pctx *c, const struct field *f, const struct vx_y
                 if (!s)
                         return;
                 if (parse_bool_text(s, &b) < 0) {
-                        perr_at(c, v, path, NULL, "expected true or false, got '%s'", s);
+                        perr_at(c, v, path, NULL, "expected true or false, got %s", DIAG_QUOTE(s));
                         return;
                 }
                 *(bool *)ptr = b;
@@ -330,8 +330,8 @@ static void parse_value(struct pctx *c, const struct field *f, const struct vx_y
                         return;
                 r = parse_integer_text(s, &ll);
                 if (r < 0 || ll < f->min || ll > f->max) {
-                        perr_at(c, v, path, NULL, "expected an integer from %lld to %lld, got '%s'", f->min,
-                                f->max, s);
+                        perr_at(c, v, path, NULL, "expected an integer from %lld to %lld, got %s", f->min,
+                                f->max, DIAG_QUOTE(s));
                         return;
                 }
                 if (f->type == T_UINT)
@@ -361,7 +361,7 @@ static void parse_value(struct pctx *c, const struct field *f, const struct vx_y
                 else
                         r = lookup_enum(vx_tristate_names, s);
                 if (r < 0) {
-                        perr_at(c, v, path, NULL, "expected auto, on or off, got '%s'", s);
+                        perr_at(c, v, path, NULL, "expected auto, on or off, got %s", DIAG_QUOTE(s));
                         return;
                 }
                 *(int *)ptr = r;
@@ -374,22 +374,24 @@ static void parse_value(struct pctx *c, const struct field *f, const struct vx_y
                 r = parse_duration_text(s, &u64);
                 if (r == -EBADMSG) {
                         perr_at(c, v, path, "units are ms, s, m and h; a plain number is seconds",
-                                "unknown unit in '%s'", s);
+                                "unknown unit in %s", DIAG_QUOTE(s));
                         return;
                 }
                 if (r < 0) {
-                        perr_at(c, v, path, NULL, "expected a duration such as 30s, 500ms or 5m, got '%s'", s);
+                        perr_at(c, v, path, NULL, "expected a duration such as 30s, 500ms or 5m, got %s",
+                                DIAG_QUOTE(s));
                         return;
                 }
                 if (u64 % f->unit_ms != 0) {
-                        perr_at(c, v, path, NULL, "must be a whole number of %s, got '%s'",
-                                f->unit_ms == 1000 ? "seconds" : "milliseconds", s);
+                        perr_at(c, v, path, NULL, "must be a whole number of %s, got %s",
+                                f->unit_ms == 1000 ? "seconds" : "milliseconds", DIAG_QUOTE(s));
                         return;
                 }
                 u64 /= f->unit_ms;
                 if (u64 < (uint64_t)f->min || u64 > (uint64_t)f->max) {
-                        perr_at(c, v, path, NULL, "must be from %lld%s to %lld%s, got '%s'", f->min,
-                                f->unit_ms == 1000 ? "s" : "ms", f->max, f->unit_ms == 1000 ? "s" : "ms", s);
+                        perr_at(c, v, path, NULL, "must be from %lld%s to %lld%s, got %s", f->min,
+                                f->unit_ms == 1000 ? "s" : "ms", f->max, f->unit_ms == 1000 ? "s" : "ms",
+                                DIAG_QUOTE(s));
                         return;
                 }
                 *(unsigned *)ptr = (unsigned)u64;
@@ -410,7 +412,7 @@ static void report_unknown_key(struct pctx *c, const struct vx_ypair *pair, cons
         for (size_t i = 0; i < n_fields && n < ELEMENTSOF(candidates); i++)
                 candidates[n++] = fields[i].key;
         pctx_oom(c, vx_suggest(pair->key, candidates, n, &hint));
-        perr(c, pair->line, pair->column, path, hint, "unknown key '%s'", pair->key);
+        perr(c, pair->line, pair->column, path, hint, "unknown key %s", DIAG_QUOTE(pair->key));
 }
 
 /* A null value counts as an empty mapping: "vnc:" alone turns VNC on with defaults. */
@@ -542,7 +544,7 @@ static void parse_accel_fallback(struct pctx *c, const struct vx_ynode *v, const
         else if (strcmp(s, "none") == 0)
                 *(bool *)ptr = false;
         else
-                perr_at(c, v, path, NULL, "expected 'tcg' or 'none', got '%s'", s);
+                perr_at(c, v, path, NULL, "expected 'tcg' or 'none', got %s", DIAG_QUOTE(s));
 }
 
 static void parse_memory_size(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
@@ -555,16 +557,21 @@ static void parse_memory_size(struct pctx *c, const struct vx_ynode *v, const ch
                 return;
         r = parse_size_text(s, &size);
         if (r == -ENODATA)
-                perr_at(c, v, path, "add a unit, e.g. 2048MiB", "'%s' has no unit and is ambiguous", s);
+                perr_at(c, v, path, "add a unit, e.g. 2048MiB", "%s has no unit and is ambiguous",
+                        DIAG_QUOTE(s));
         else if (r == -EBADMSG)
                 perr_at(c, v, path, "units are B, K/KiB, M/MiB, G/GiB and T/TiB, all powers of 1024",
-                        "unknown unit in '%s'", s);
+                        "unknown unit in %s", DIAG_QUOTE(s));
         else if (r == -ERANGE)
-                perr_at(c, v, path, NULL, "'%s' is too large", s);
+                perr_at(c, v, path, NULL, "%s is too large", DIAG_QUOTE(s));
         else if (r < 0)
-                perr_at(c, v, path, NULL, "expected a size such as 2048MiB or 16GiB, got '%s'", s);
+                perr_at(c, v, path, NULL, "expected a size such as 2048MiB or 16GiB, got %s", DIAG_QUOTE(s));
         else if (size < 1024 * 1024)
-                perr_at(c, v, path, NULL, "'%s' is less than 1MiB", s);
+                perr_at(c, v, path, NULL, "%s is less than 1MiB", DIAG_QUOTE(s));
+        else if (size > VX_MEMORY_MAX)
+                perr_at(c, v, path, NULL,
+                        "%s is more than 4096TiB (4 PiB, 2^52 bytes), all that an x86_64 guest can address",
+                        DIAG_QUOTE(s));
         else
                 *(uint64_t *)ptr = size;
 }
@@ -577,7 +584,7 @@ static void parse_page_size(struct pctx *c, const struct vx_ynode *v, const char
         if (!s)
                 return;
         if (parse_size_text(s, &size) != 0 || (size != 2ULL << 20 && size != 1ULL << 30)) {
-                perr_at(c, v, path, NULL, "expected 2M (2MiB) or 1G (1GiB), got '%s'", s);
+                perr_at(c, v, path, NULL, "expected 2M (2MiB) or 1G (1GiB), got %s", DIAG_QUOTE(s));
                 return;
         }
         *(uint64_t *)ptr = size;
@@ -604,7 +611,8 @@ static void parse_switch(struct pctx *c, const struct vx_ynode *v, const char *p
 
         if (v->type == VX_YNODE_SCALAR && !vx_ynode_is_null(v)) {
                 if (parse_bool_text(v->value, &b) < 0) {
-                        perr_at(c, v, path, NULL, "expected a mapping or true/false, got '%s'", v->value);
+                        perr_at(c, v, path, NULL, "expected a mapping or true/false, got %s",
+                                DIAG_QUOTE(v->value));
                         return;
                 }
                 *enabled = b;
@@ -639,9 +647,10 @@ static bool parse_cpuset_node(struct pctx *c, const struct vx_ynode *v, const ch
                 return false;
         r = vx_cpuset_parse(s, ret);
         if (r == -ERANGE)
-                perr_at(c, v, path, NULL, "CPU number in '%s' too large (the limit is %d)", s, VX_CPUSET_MAX - 1);
+                perr_at(c, v, path, NULL, "CPU number in %s too large (the limit is %d)", DIAG_QUOTE(s),
+                        VX_CPUSET_MAX - 1);
         else if (r < 0)
-                perr_at(c, v, path, NULL, "expected a CPU list such as \"0-3,8\", got '%s'", s);
+                perr_at(c, v, path, NULL, "expected a CPU list such as \"0-3,8\", got %s", DIAG_QUOTE(s));
         return r >= 0;
 }
 
@@ -718,7 +727,8 @@ static void parse_pci_slot(struct pctx *c, const struct vx_ynode *v, const char 
         else
                 end = (char *)s;
         if (*end || end == s || errno != 0 || slot < 1 || slot > 31) {
-                perr_at(c, v, path, NULL, "expected a PCI slot from 1 to 31 (or 0x1 to 0x1f), got '%s'", s);
+                perr_at(c, v, path, NULL, "expected a PCI slot from 1 to 31 (or 0x1 to 0x1f), got %s",
+                        DIAG_QUOTE(s));
                 return;
         }
         *(int *)ptr = (int)slot;
@@ -800,6 +810,7 @@ static const struct field serial_fields[] = {
 static void parse_serial(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
 {
         struct vx_serial *serial = ptr;
+        const struct vx_ypair *type;
 
         if (v->type == VX_YNODE_SCALAR && v->plain && strcmp(v->value, "none") == 0) {
                 serial->type = VX_SERIAL_NONE;
@@ -812,6 +823,9 @@ static void parse_serial(struct pctx *c, const struct vx_ynode *v, const char *p
         parse_fields(c, v, path, serial_fields, ELEMENTSOF(serial_fields), serial);
 
         /* Keys that make no sense for the type are mistakes, not something to ignore. */
+        type = vx_ynode_pair(v, "type");
+        if (!type || lookup_enum(vx_serial_type_names, type->value->value ?: "") < 0)
+                return;
         for (size_t i = 0; i < v->n_pairs; i++) {
                 const struct vx_ypair *pp = &v->pairs[i];
                 bool tcp = serial->type == VX_SERIAL_TELNET || serial->type == VX_SERIAL_TCP;
@@ -819,8 +833,7 @@ static void parse_serial(struct pctx *c, const struct vx_ynode *v, const char *p
                                  (strcmp(pp->key, "path") == 0 && serial->type != VX_SERIAL_UNIX);
                 _cleanup_free_ char *child = NULL;
 
-                if (!misplaced || !vx_ynode_pair(v, "type") ||
-                    lookup_enum(vx_serial_type_names, vx_ynode_pair(v, "type")->value->value ?: "") < 0)
+                if (!misplaced)
                         continue;
                 child = path_key(c, path, pp->key);
                 if (child)
