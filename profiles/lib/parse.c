@@ -785,7 +785,7 @@ static void check_nic_keys(struct pctx *c, const struct vx_ynode *v, const char 
 
         for (size_t i = 0; i < v->n_pairs; i++)
                 for (size_t j = 0; j < ELEMENTSOF(nic_key_types); j++) {
-                        _cleanup_free_ char *child = NULL, *kinds = NULL;
+                        _cleanup_free_ char *child = NULL;
 
                         if (strcmp(v->pairs[i].key, nic_key_types[j].key) != 0 ||
                             (nic_key_types[j].types & (1u << nic->type)))
