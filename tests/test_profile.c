@@ -920,6 +920,7 @@ static void test_big_file(void **state)
 
         /* Just under the cap is read (and found to be empty). */
         big = malloc(1024 * 1024);
+        assert_non_null(big);
         memset(big, '\n', 1024 * 1024);
         big[0] = '#';
         assert_int_equal(profile_load_string("almost.yaml", big, 1024 * 1024, &d, &p), -EINVAL);

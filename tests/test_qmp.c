@@ -156,6 +156,9 @@ static _Noreturn void child_run(int fd, const struct step *steps)
 {
         char *id = strdup("null");
 
+        if (!id)
+                _exit(99);
+
         for (int i = 0; steps[i].kind != STEP_END; i++) {
                 const struct step *s = &steps[i];
                 char *text;

@@ -144,6 +144,7 @@ int vx_suggest(const char *word, const char *const *candidates, size_t n, char *
 {
         const char *best = NULL;
         size_t best_distance = SIZE_MAX, len = strlen(word);
+        char *hint;
         /* Near enough to be a typo: a third of the word, but always allow two edits. */
         size_t limit = len / 3 > 2 ? len / 3 : 2;
 
@@ -165,8 +166,10 @@ int vx_suggest(const char *word, const char *const *candidates, size_t n, char *
                 *ret = NULL;
                 return 0;
         }
-        if (asprintf(ret, "did you mean '%s'?", best) < 0)
+        /* asprintf() leaves its pointer undefined on failure: *ret is written on success only. */
+        if (asprintf(&hint, "did you mean '%s'?", best) < 0)
                 return -ENOMEM;
+        *ret = hint;
         return 0;
 }
 
