@@ -13,7 +13,7 @@
 #                  bridges made unique
 #   vms-N.yaml     N VMs, each with a telnet console, a VNC display and a tap
 #                  NIC (every "also used by" check has something to look at),
-#                  for N = MAX/4, MAX/2, MAX; MAX (default 7000) is about what
+#                  for N = MAX/4, MAX/2, MAX; MAX (default 5600) is about what
 #                  the 1 MiB profile limit admits with these VMs. The time of
 #                  MAX over that of MAX/4 is about 4 when validation is linear
 #                  (16 when quadratic).
@@ -29,7 +29,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
 BUILD_DIR=${BUILD_DIR:-$REPO/build-bench}
 N=${N:-5}
-MAX=${MAX:-7000}
+MAX=${MAX:-5600}
 TINY=${TINY:-20000}
 OUT=${OUT:-$(mktemp -d /tmp/vmxrun-bench-validate.XXXXXX)}
 mkdir -p "$OUT"
@@ -73,7 +73,7 @@ gen_vms() { # N
         awk -v n="$1" 'BEGIN {
                 print "name: big"; print "bridges:"; print "  - name: br0"; print "vms:"
                 for (i = 0; i < n; i++) {
-                        printf "  - name: v%d\n    memory: {size: 1G}\n    serial: {type: telnet, port: %d}\n", i, 10000 + i
+                        printf "  - name: v%d\n    memory: {size: 1G}\n    serial: {type: telnet, port: %d}\n", i, 20000 + i
                         printf "    vnc: {display: %d}\n", i
                         printf "    nics: [{type: tap, bridge: br0, tap: t%d, mac: \"02:00:00:%02x:%02x:%02x\"}]\n",
                                 i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
@@ -98,7 +98,7 @@ bench_one() { # FILE
         done
         t=$(awk '{print $1}' "$OUT/t.us" | median_of)
         printf '  %-16s %8s bytes %6s VMs   median %9.1f ms   peak RSS %6s KiB\n' "$(basename "$f")" \
-                "$(wc -c <"$f")" "$(grep -c -- '- name: \|- {name: ' "$f" | awk '{print $1}')" "$(awk -v t="$t" 'BEGIN{print t/1000}')" \
+                "$(wc -c <"$f")" "$(awk '/^vms:/{on=1; next} on && /^  - (name:|\{name:)/{n++} END{print n}' "$f")" "$(awk -v t="$t" 'BEGIN{print t/1000}')" \
                 "$(awk '{print $2}' "$OUT/t.us" | median_of)"
         echo "$t" >"$OUT/$(basename "$f" .yaml).median"
 }
