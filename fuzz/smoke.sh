@@ -16,8 +16,13 @@ seconds=${FUZZ_SECONDS:-25}
 out=${FUZZ_OUT:-$(mktemp -d /tmp/vmxrun-fuzz.XXXXXX)}
 targets=${FUZZ_TARGETS:-$(sed -n 's/^set(VX_FUZZ_TARGETS \(.*\))$/\1/p' fuzz/targets.cmake)}
 
-CC=clang cmake -S . -B build/fuzz -DVX_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build/fuzz -j"$(nproc 2>/dev/null || echo 2)" --target fuzzers >/dev/null
+mkdir -p "$out"
+if ! { CC=clang cmake -S . -B build/fuzz -DVX_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+        cmake --build build/fuzz -j"$(nproc 2>/dev/null || echo 2)" --target fuzzers; } >"$out/build.log" 2>&1; then
+        echo "fuzz: the build failed:"
+        tail -20 "$out/build.log"
+        exit 1
+fi
 
 status=0
 for t in $targets; do
