@@ -1400,6 +1400,9 @@ static void test_bounded_messages(void **state)
         assert_null(strchr(g->message, '\n'));
         assert_non_null(strstr(g->message, "'0\\n2:00'"));
         diag_done(&d);
+        /* A character outside the name set is shown whole, also when it is more than one byte. */
+        expect_error("name: v\xc3\xa9\nvms:\n  - name: a\n    memory: {size: 1G}\n", "name",
+                     "'v\xc3\xa9' contains '\xc3\xa9'", 1, 1);
         /* A key path made of a key with a newline in it is escaped as well. */
         assert_int_equal(load(HEAD "    \"a\\nb\": 1\n", &d, &p), -EINVAL);
         assert_null(strchr(d.items[0].path, '\n'));

@@ -198,8 +198,13 @@ static void check_name(struct vctx *c, const char *path, const char *s, size_t m
         }
         for (const char *q = s; *q; q++)
                 if (!is_name_char(*q)) {
+                        /* The whole character, not the first byte of a UTF-8 sequence (that is not text). */
+                        char ch[5] = {q[0]};
+
+                        for (size_t n = 1; n < 4 && ((unsigned char)q[n] & 0xC0) == 0x80; n++)
+                                ch[n] = q[n];
                         verr(c, path, "use letters, digits, '_', '.' and '-'", "%s contains %s",
-                             DIAG_QUOTE(s), DIAG_QUOTE(((char[2]){*q})));
+                             DIAG_QUOTE(s), DIAG_QUOTE(ch));
                         return;
                 }
         if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
