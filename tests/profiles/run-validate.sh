@@ -46,6 +46,13 @@ grep -q '"line": 7' "$tmp/out" || fail "--json: no line"
 "$VMXRUN" validate --json pass-minimal.yaml >"$tmp/out" 2>&1
 [ $? -eq 0 ] && [ "$(cat "$tmp/out")" = "[]" ] || fail "--json on a valid profile: expected []"
 
+# A non-ASCII character in a name: the message quotes it whole, so --json stays valid UTF-8.
+printf 'name: v\303\251\nvms:\n  - name: a\n    memory: {size: 1G}\n' >"$tmp/utf8.yaml"
+"$VMXRUN" validate --json "$tmp/utf8.yaml" >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 3 ] || fail "--json, non-ASCII name: exit status, expected 3"
+[ -s "$tmp/err" ] && { fail "--json, non-ASCII name: unexpected stderr:"; cat "$tmp/err"; }
+grep -q "contains '$(printf '\303\251')'" "$tmp/out" || fail "--json, non-ASCII name: the character is not quoted whole"
+
 "$VMXRUN" validate --help >"$tmp/out" 2>&1 || fail "--help: non-zero exit"
 grep -q "Usage: vmxrun validate" "$tmp/out" || fail "--help: no usage"
 "$VMXRUN" validate >/dev/null 2>&1
