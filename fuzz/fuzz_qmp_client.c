@@ -25,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         struct vx_qmp_error error = {};
+        struct vx_qmp_stats stats;
         struct vx_qmp_event *e;
         struct vx_qmp_vcpu *vcpus = NULL;
         struct vx_qmp *q = NULL;
@@ -59,6 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 (void)qmp_process(q);
                 while (qmp_pop_event(q, &e) == 1)
                         qmp_event_free(e);
+                qmp_get_stats(q, &stats);
                 qmp_free(q);
         }
         close(sv[1]);

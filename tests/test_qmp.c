@@ -531,6 +531,7 @@ static void test_timeout(void **state)
         };
         _cleanup_(qmp_freep) struct vx_qmp *q = NULL;
         _cleanup_free_ char *status = NULL;
+        struct vx_qmp_stats stats;
         struct timespec start;
         struct fake f;
         long ms;
@@ -545,6 +546,9 @@ static void test_timeout(void **state)
         /* Still usable: the late reply is recognised by its id and dropped. */
         assert_int_equal(qmp_query_status(q, 5000, &status, NULL, NULL), 0);
         assert_string_equal(status, "running");
+        qmp_get_stats(q, &stats);
+        assert_int_equal(stats.replies_dropped, 1);
+        assert_int_equal(stats.events_dropped + stats.messages_ignored, 0);
         fake_finish(&f, true);
 }
 
@@ -676,6 +680,7 @@ static void test_event_queue_cap(void **state)
         _cleanup_(qmp_freep) struct vx_qmp *q = NULL;
         _cleanup_(qmp_event_freep) struct vx_qmp_event *e = NULL;
         unsigned total = VX_QMP_MAX_EVENTS + 3;
+        struct vx_qmp_stats stats;
         char buf[128];
         struct fake f;
 
@@ -689,8 +694,10 @@ static void test_event_queue_cap(void **state)
         assert_true(qmp_process(q) >= 0);
         assert_int_equal(qmp_events_pending(q), VX_QMP_MAX_EVENTS);
         assert_int_equal(qmp_pop_event(q, &e), 1);
-        /* The oldest were dropped. */
+        /* The oldest were dropped, counted and not logged (qmp/ does not log). */
         assert_int_equal(json_integer_value(json_object_get(e->data, "i")), 3);
+        qmp_get_stats(q, &stats);
+        assert_int_equal(stats.events_dropped, 3);
         fake_finish(&f, true);
 }
 
