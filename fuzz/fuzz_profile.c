@@ -3,11 +3,14 @@
  * The profile parser, validator and plan on arbitrary bytes: profile_load_string(),
  * then, for a profile that loads, plan_build() with made-up host facts (as
  * tests/test_plan.c does), once on a KVM host with VFs and hugetlbfs mounts and
- * once on a bare one with a forced accelerator and runtime directory.
+ * once on a bare one with a forced accelerator and runtime directory, and the
+ * plan as JSON (plan_to_json(), what cmdline --plan --json prints).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <jansson.h>
 
 #include "diag.h"
 #include "plan.h"
@@ -47,8 +50,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 for (size_t i = 0; i < 2; i++) {
                         struct vx_plan *plan = NULL;
 
-                        if (plan_build(p, &facts[i], &opts[i], &plan) == 0)
+                        if (plan_build(p, &facts[i], &opts[i], &plan) == 0) {
+                                /* What cmdline --plan --json prints: all of the plan, argv and origins included. */
+                                json_t *j = plan_to_json(plan, NULL);
+
+                                if (j) {
+                                        free(json_dumps(j, JSON_COMPACT));
+                                        json_decref(j);
+                                }
                                 plan_free(plan);
+                        }
                 }
                 profile_position(p, "vms[0].nics[0].mac", &line, &column);
         }

@@ -7,7 +7,7 @@
 set(VX_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(VX_FUZZ_TARGETS fuzz_profile fuzz_vmxconf fuzz_qemuargs fuzz_qmp_framer fuzz_qmp_client)
 # plan_build() is in the launcher; the rest of the launcher is linked but not called.
-set(VX_FUZZ_LIBS_fuzz_profile vx_launcher vx_profile vx_common)
+set(VX_FUZZ_LIBS_fuzz_profile vx_launcher vx_profile vx_common PkgConfig::JANSSON)
 set(VX_FUZZ_LIBS_fuzz_vmxconf vx_import vx_profile vx_common)
 set(VX_FUZZ_LIBS_fuzz_qemuargs vx_qemuargs vx_common PkgConfig::JANSSON)
 set(VX_FUZZ_LIBS_fuzz_qmp_framer vx_qmp vx_common PkgConfig::JANSSON)
