@@ -30,8 +30,6 @@ struct vx_strmap;
 #define VX_MEMORY_MAX (UINT64_C(1) << 52)
 /* sun_path: a unix socket path holds at most 107 bytes and the NUL. */
 #define VX_SUN_PATH_MAX 108
-/* Where the runtime directory is when neither the profile nor the command line says. */
-#define VX_DEFAULT_RUNTIME_DIR "/run/vmxrun"
 
 /* host.runtime-dir's default: the one place it is spelled (the plan and the CLI use it too). */
 #define VX_DEFAULT_RUNTIME_DIR "/run/vmxrun"
