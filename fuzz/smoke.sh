@@ -9,10 +9,13 @@
 # a new /tmp/vmxrun-fuzz.XXXXXX) and named in the output.
 #
 # FUZZ_TARGETS limits the run to some targets (default: all of fuzz/targets.cmake).
+# FUZZ_SEED (default 1) fixes libFuzzer's random seed, so that a run mutates
+# the same way each time and a failure can be repeated (0: a new seed each run).
 set -eu
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-25}
+seed=${FUZZ_SEED:-1}
 out=${FUZZ_OUT:-$(mktemp -d /tmp/vmxrun-fuzz.XXXXXX)}
 targets=${FUZZ_TARGETS:-$(sed -n 's/^set(VX_FUZZ_TARGETS \(.*\))$/\1/p' fuzz/targets.cmake)}
 
@@ -27,7 +30,7 @@ fi
 status=0
 for t in $targets; do
         mkdir -p "$out/$t/new" "$out/$t/crash"
-        if build/fuzz/fuzz/"$t" -max_total_time="$seconds" -max_len=65536 -timeout=25 -print_final_stats=1 \
+        if build/fuzz/fuzz/"$t" -max_total_time="$seconds" -max_len=65536 -timeout=25 -seed="$seed" -print_final_stats=1 \
                 -artifact_prefix="$out/$t/crash/" "$out/$t/new" "fuzz/corpus/$t" >"$out/$t/log" 2>&1; then
                 echo "fuzz $t: clean, $(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t/log") runs in ${seconds}s," \
                         "$(grep -o 'cov: [0-9]*' "$out/$t/log" | tail -1)"
