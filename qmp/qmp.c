@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "qmp-internal.h"
 
 /* Bytes asked of one recv(); a 16 MiB reply takes 256 reads, each byte scanned once. */
@@ -31,6 +30,7 @@ struct vx_qmp {
         struct vx_qmp_event **events;
         size_t ev_head, ev_tail, ev_cap;
         uint64_t n_queued; /* events ever queued, so qmp_process() can count its own */
+        struct vx_qmp_stats stats;
 
         uint64_t next_id;
         bool eof;   /* recv() returned 0; values already buffered may still be parsed */
@@ -209,10 +209,8 @@ static int qmp_queue_event(struct vx_qmp *q, json_t *msg)
 
         /* A caller that never pops must not make us grow without bound. */
         if (qmp_events_pending(q) >= VX_QMP_MAX_EVENTS) {
-                struct vx_qmp_event *old = q->events[q->ev_head++];
-
-                log_warning("QMP event queue full, dropping the oldest event %s.", old->name);
-                qmp_event_free(old);
+                qmp_event_free(q->events[q->ev_head++]);
+                q->stats.events_dropped++;
         }
         r = qmp_event_push(q, e);
         if (r < 0)
@@ -245,13 +243,13 @@ static int qmp_dispatch(struct vx_qmp *q, json_t *v, const char *want_id, json_t
                         return 1;
                 }
                 /* A reply that arrives after its command timed out. */
-                log_debug("QMP: dropping reply with id %s that nobody waits for.", id ?: "(none)");
+                q->stats.replies_dropped++;
                 return 0;
         }
         if (json_object_get(msg, "QMP"))
                 return qmp_fail(q, -EPROTO); /* a second greeting: not the stream we think */
 
-        log_debug("QMP: ignoring a message that is neither reply nor event.");
+        q->stats.messages_ignored++;
         return 0;
 }
 
@@ -337,6 +335,13 @@ int qmp_pop_event(struct vx_qmp *q, struct vx_qmp_event **ret_event)
         else
                 qmp_event_free(e);
         return 1;
+}
+
+void qmp_get_stats(const struct vx_qmp *q, struct vx_qmp_stats *ret)
+{
+        assert(q);
+        assert(ret);
+        *ret = q->stats;
 }
 
 size_t qmp_events_pending(const struct vx_qmp *q)

@@ -46,7 +46,7 @@
 /* Largest single JSON value accepted from QEMU, by default. */
 #define VX_QMP_MAX_MESSAGE (16u * 1024u * 1024u)
 
-/* Queued events beyond this drop the oldest one (with a warning). */
+/* Queued events beyond this drop the oldest one (counted: qmp_get_stats()). */
 #define VX_QMP_MAX_EVENTS 4096u
 
 struct vx_qmp;
@@ -132,6 +132,20 @@ int qmp_process(struct vx_qmp *q);
  */
 int qmp_pop_event(struct vx_qmp *q, struct vx_qmp_event **ret_event);
 size_t qmp_events_pending(const struct vx_qmp *q);
+
+/*
+ * What the connection dropped instead of saying so (qmp/ does not log, and a
+ * QEMU flooding events must not flood a log): events pushed out of a full
+ * queue, replies that came after their command timed out (or with an id
+ * nobody sent), and messages that are neither reply nor event. Counts since
+ * the connection was made; a caller that logs compares with what it saw last.
+ */
+struct vx_qmp_stats {
+        uint64_t events_dropped;
+        uint64_t replies_dropped;
+        uint64_t messages_ignored;
+};
+void qmp_get_stats(const struct vx_qmp *q, struct vx_qmp_stats *ret);
 
 struct vx_qmp_event *qmp_event_free(struct vx_qmp_event *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_qmp_event *, qmp_event_free)

@@ -19,11 +19,13 @@ build_pkgs="build-essential cmake pkg-config
 run_pkgs="qemu-system-x86 qemu-utils iproute2 procps"
 # Tests read vmxrun's --json output with jq, and drive `vmxrun console` in tmux.
 test_pkgs="jq tmux"
+# The fuzz targets (clang, libFuzzer's runtime) and scripts/analyze.sh (valgrind, clang-tidy).
+check_pkgs="clang libclang-rt-14-dev valgrind clang-tidy"
 # The tiny test guest: a Debian kernel unpacked with dpkg-deb, busybox for its initramfs.
 guest_pkgs="busybox-static cpio gzip"
 
 missing=""
-for p in $build_pkgs $run_pkgs $guest_pkgs $test_pkgs; do
+for p in $build_pkgs $run_pkgs $guest_pkgs $test_pkgs $check_pkgs; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
                 missing="$missing $p"
 done

@@ -8,7 +8,8 @@
 #      counted as skipped);
 #   2. every test again with vmxrun built with AddressSanitizer and
 #      UndefinedBehaviorSanitizer (the supervisor's paths run in the
-#      end-to-end tests, so they are checked too).
+#      end-to-end tests, so they are checked too);
+#   3. each fuzz target (fuzz/) for about 25 s on its seed corpus (fuzz/smoke.sh).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -25,4 +26,6 @@ echo "== sanitizer build (ASan + UBSan): all tests"
 (cd build/asan && ctest --output-on-failure) || status=1
 echo "== release build: all tests"
 (cd build/release && ctest --output-on-failure) || status=1
+echo "== fuzz targets (clang, libFuzzer): each for a short time on its corpus"
+./fuzz/smoke.sh || status=1
 exit $status

@@ -898,7 +898,8 @@ static void test_big_file(void **state)
         for (size_t i = 0; i < size; i++)
                 big[i] = i % 64 == 63 ? '\n' : '#';
 
-        assert_int_equal(profile_load_string("big.yaml", big, size, &d, &p), -EFBIG);
+        /* Bad input like any other (exit status 3), not a failure to read. */
+        assert_int_equal(profile_load_string("big.yaml", big, size, &d, &p), -EINVAL);
         assert_null(p);
         assert_int_equal(d.n, 1);
         assert_non_null(strstr(d.items[0].message, "file too large"));
@@ -908,7 +909,7 @@ static void test_big_file(void **state)
         assert_true(fd >= 0);
         assert_int_equal(write(fd, big, size), (ssize_t)size);
         close(fd);
-        assert_int_equal(profile_load(path, &d, &p), -EFBIG);
+        assert_int_equal(profile_load(path, &d, &p), -EINVAL);
         assert_null(p);
         assert_int_equal(d.n, 1);
         assert_string_equal(d.items[0].file, path);
@@ -919,6 +920,7 @@ static void test_big_file(void **state)
 
         /* Just under the cap is read (and found to be empty). */
         big = malloc(1024 * 1024);
+        assert_non_null(big);
         memset(big, '\n', 1024 * 1024);
         big[0] = '#';
         assert_int_equal(profile_load_string("almost.yaml", big, 1024 * 1024, &d, &p), -EINVAL);
@@ -1242,41 +1244,388 @@ static void test_validate_model(void **state)
         assert_null(profile_free(NULL));
 }
 
+/* ---- hostile input (issue 11) ---- */
+
+/* The first diagnostic whose path is path, or fails. */
+static const struct vx_diag *find_diag(const struct vx_diags *d, const char *path)
+{
+        for (size_t i = 0; i < d->n; i++)
+                if (strcmp(d->items[i].path, path) == 0)
+                        return &d->items[i];
+        dump(d);
+        fail_msg("no diagnostic at %s", path);
+        return NULL;
+}
+
+static void test_caller_diags(void **state)
+{
+        struct vx_diags d = {};
+        struct vx_profile *p;
+
+        /* Nothing to sort: d.items stays NULL (load.c computed NULL + 0, which clang's UBSan reports). */
+        assert_int_equal(load(HEAD, &d, &p), 0);
+        assert_null(d.items);
+        assert_int_equal(d.n, 0);
+        profile_free(p);
+
+        /* What the caller had stays first and in its order; only the file's own are sorted. */
+        assert_int_equal(diag_add(&d, VX_DIAG_NOTE, "z.yaml", 9, 1, "", NULL, "first"), 0);
+        assert_int_equal(diag_add(&d, VX_DIAG_NOTE, "a.yaml", 1, 1, "", NULL, "second"), 0);
+        assert_int_equal(load(HEAD "    vcpus: x\n    accel: y\n", &d, &p), -EINVAL);
+        assert_int_equal(d.n, 4);
+        assert_string_equal(d.items[0].message, "first");
+        assert_string_equal(d.items[1].message, "second");
+        assert_string_equal(d.items[2].path, "vms[0].vcpus");
+        assert_string_equal(d.items[3].path, "vms[0].accel");
+        diag_done(&d);
+}
+
+static void test_bom(void **state)
+{
+        struct vx_diags d = {};
+        struct vx_profile *p;
+
+        /* A UTF-8 byte order mark (Windows editors write one) is not part of the text. */
+        p = expect_valid("\xEF\xBB\xBF" HEAD);
+        assert_string_equal(p->name, "t");
+        profile_free(p);
+        /* Positions after it are an editor's: the mark is not a column. */
+        expect_error("\xEF\xBB\xBF"
+                     "name: t\nvms: 1\n",
+                     "vms", "expected a list", 2, 6);
+        expect_error("\xEF\xBB\xBF"
+                     "nmae: t\n",
+                     "nmae", "unknown key", 1, 1);
+        /* Only one, and only at the start: another is a character like any other. */
+        expect_error("\xEF\xBB\xBF\xEF\xBB\xBF" HEAD, "", "", 0, 0);
+
+        /* UTF-16 (or UTF-32 LE) says what the file is. */
+        assert_int_equal(profile_load_string("t.yaml",
+                                             "\xff\xfen\x00"
+                                             "a\x00",
+                                             6, &d, &p),
+                         -EINVAL);
+        assert_int_equal(d.n, 1);
+        assert_string_equal(d.items[0].message,
+                            "invalid UTF-8: the file starts with the byte order mark of UTF-16 "
+                            "or UTF-32 (ff fe); profiles must be UTF-8 text");
+        assert_string_equal(d.items[0].hint, "convert it, e.g. with iconv -f UTF-16 -t UTF-8");
+        diag_done(&d);
+        assert_int_equal(profile_load_string("t.yaml", "\xfe\xff\x00n", 4, &d, &p), -EINVAL);
+        assert_non_null(strstr(d.items[0].message, "(fe ff)"));
+        diag_done(&d);
+}
+
+static void test_diag_quote(void **state)
+{
+        char buf[VX_DIAG_QUOTE_MAX], s[200];
+
+        assert_string_equal(diag_quote("abc", buf, sizeof(buf)), "'abc'");
+        assert_string_equal(diag_quote("", buf, sizeof(buf)), "''");
+        assert_string_equal(diag_quote(NULL, buf, sizeof(buf)), "''");
+        assert_string_equal(diag_quote("a\nb\tc\r\x01\x7f\\'", buf, sizeof(buf)),
+                            "'a\\nb\\tc\\r\\x01\\x7f\\\\\\''");
+
+        /* Cut after VX_DIAG_QUOTE_CHARS bytes, with the length. */
+        memset(s, 'x', 100);
+        s[100] = 0;
+        diag_quote(s, buf, sizeof(buf));
+        assert_int_equal(strlen(buf), 1 + VX_DIAG_QUOTE_CHARS + strlen("...' (100 bytes)"));
+        assert_string_equal(buf + 1 + VX_DIAG_QUOTE_CHARS, "...' (100 bytes)");
+        /* Exactly VX_DIAG_QUOTE_CHARS bytes are shown whole. */
+        s[VX_DIAG_QUOTE_CHARS] = 0;
+        assert_int_equal(strlen(diag_quote(s, buf, sizeof(buf))), VX_DIAG_QUOTE_CHARS + 2);
+
+        /* Never inside a UTF-8 sequence: 47 bytes and a 2-byte é are 49 bytes, shown whole before the cut.
+         */
+        memset(s, 'x', 47);
+        strcpy(s + 47, "\xc3\xa9yyyy");
+        diag_quote(s, buf, sizeof(buf));
+        assert_memory_equal(buf + 1 + 47, "\xc3\xa9...' (53 bytes)", strlen("\xc3\xa9...' (53 bytes)") + 1);
+
+        /* The worst case fits: every byte escaped. */
+        memset(s, 1, 199);
+        s[199] = 0;
+        assert_true(strlen(diag_quote(s, buf, sizeof(buf))) < sizeof(buf));
+
+        /* diag_excerpt: short printable values as they are. */
+        assert_string_equal(DIAG_EXCERPT("02:04:17:01:01:01"), "02:04:17:01:01:01");
+        assert_string_equal(DIAG_EXCERPT("a\nb"), "'a\\nb'");
+}
+
+static void test_bounded_messages(void **state)
+{
+        size_t n = 100000;
+        _cleanup_free_ char *text = malloc(n + 200), *key = malloc(n + 200);
+        struct vx_diags d = {};
+        const struct vx_diag *g;
+        struct vx_profile *p;
+
+        assert_non_null(text);
+        assert_non_null(key);
+
+        /* A 100 kB value in a message: an excerpt and the length, not the value. */
+        strcpy(text, HEAD "    vcpus: ");
+        memset(text + strlen(text), '7', n);
+        strcpy(text + strlen(HEAD "    vcpus: ") + n, "\n");
+        assert_int_equal(load(text, &d, &p), -EINVAL);
+        g = find_diag(&d, "vms[0].vcpus");
+        assert_true(strlen(g->message) < 200);
+        assert_non_null(strstr(g->message, "...' (100000 bytes)"));
+        diag_done(&d);
+
+        /* A key (libyaml takes at most 1024 characters in a plain key): the path is cut too. */
+        memset(key, 'k', 1000);
+        key[1000] = 0;
+        snprintf(text, n + 200, HEAD "    %s: 1\n", key);
+        assert_int_equal(load(text, &d, &p), -EINVAL);
+        assert_int_equal(d.n, 1);
+        assert_true(strlen(d.items[0].path) <= VX_DIAG_QUOTE_MAX);
+        assert_true(strlen(d.items[0].message) < 200);
+        assert_non_null(strstr(d.items[0].message, "unknown key 'kkk"));
+        diag_done(&d);
+
+        /* A raw newline (a double-quoted "\n") is shown escaped: one diagnostic, one line. */
+        assert_int_equal(load("name: \"a\\nb\"\nvms:\n  - name: a\n    memory: {size: 1G}\n", &d, &p),
+                         -EINVAL);
+        g = find_diag(&d, "name");
+        assert_string_equal(g->message, "'a\\nb' contains '\\n'");
+        diag_done(&d);
+        expect_error(HEAD "    machine: \"pc\\n-device x\"\n", "vms[0].machine",
+                     "contains a control character", 0, 0);
+        assert_int_equal(
+            load(HEAD "    nics:\n      - {type: tap, tap: t, bridge: b, mac: \"0\\n2:00\"}\n", &d, &p),
+            -EINVAL);
+        g = find_diag(&d, "vms[0].nics[0].mac");
+        assert_null(strchr(g->message, '\n'));
+        assert_non_null(strstr(g->message, "'0\\n2:00'"));
+        diag_done(&d);
+        /* A character outside the name set is shown whole, also when it is more than one byte. */
+        expect_error("name: v\xc3\xa9\nvms:\n  - name: a\n    memory: {size: 1G}\n", "name",
+                     "'v\xc3\xa9' contains '\xc3\xa9'", 1, 1);
+        /* A key path made of a key with a newline in it is escaped as well. */
+        assert_int_equal(load(HEAD "    \"a\\nb\": 1\n", &d, &p), -EINVAL);
+        assert_null(strchr(d.items[0].path, '\n'));
+        assert_null(strchr(d.items[0].message, '\n'));
+        diag_done(&d);
+}
+
+static void test_memory_bound(void **state)
+{
+        struct vx_profile *p;
+
+        /* 2^52 bytes, x86_64's physical address space, is the most. */
+        p = expect_valid(HEAD_NO_MEMORY "    memory: {size: 4096TiB}\n");
+        assert_true(p->vms[0].memory.size == VX_MEMORY_MAX);
+        profile_free(p);
+        expect_error(
+            HEAD_NO_MEMORY "    memory: {size: 4097TiB}\n", "vms[0].memory.size",
+            "'4097TiB' is more than 4096TiB (4 PiB, 2^52 bytes), all that an x86_64 guest can address", 5,
+            20);
+        /* 1 EiB, and the largest number the parser takes. */
+        expect_error(HEAD_NO_MEMORY "    memory: {size: 1048576TiB}\n", "vms[0].memory.size",
+                     "is more than 4096TiB", 0, 0);
+        expect_error(HEAD_NO_MEMORY "    memory: {size: 18446744073709551615B}\n", "vms[0].memory.size",
+                     "is more than 4096TiB", 0, 0);
+}
+
+static void test_clash_names_first(void **state)
+{
+        struct vx_diags d = {};
+        struct vx_profile *p;
+
+        /* Each clash names the first earlier NIC with the value, not any other. */
+        assert_int_equal(
+            load("name: t\nvms:\n"
+                 "  - name: a\n    memory: {size: 1G}\n    nics:\n"
+                 "      - {type: tap, tap: t0, bridge: b, mac: \"02:00:00:00:00:01\"}\n"
+                 "      - {type: tap, tap: t1, bridge: b, mac: \"02:00:00:00:00:02\", pci-slot: 5}\n"
+                 "  - name: b\n    memory: {size: 1G}\n    nics:\n"
+                 "      - {type: tap, tap: t2, bridge: b, mac: \"02:00:00:00:00:03\", pci-slot: 5}\n"
+                 "      - {type: tap, tap: t1, bridge: b, mac: \"02:00:00:00:00:02\"}\n"
+                 "      - {type: tap, tap: t3, bridge: b, mac: \"02:00:00:00:00:03\", pci-slot: 5}\n"
+                 "      - {type: vf, pf: p, vf: 1}\n"
+                 "  - name: a\n    memory: {size: 1G}\n    nics:\n"
+                 "      - {type: vf, pf: p, vf: 1}\n"
+                 "      - {type: tap, tap: t4, bridge: b, mac: \"02:00:00:00:00:02\"}\n"
+                 "  - name: a\n    memory: {size: 1G}\n",
+                 &d, &p),
+            -EINVAL);
+        assert_string_equal(find_diag(&d, "vms[1].nics[1].mac")->message,
+                            "MAC address 02:00:00:00:00:02 is also used by vms[0].nics[1]");
+        assert_string_equal(find_diag(&d, "vms[1].nics[1].tap")->message,
+                            "tap 't1' is also used by vms[0].nics[1]");
+        assert_string_equal(find_diag(&d, "vms[1].nics[2].mac")->message,
+                            "MAC address 02:00:00:00:00:03 is also used by vms[1].nics[0]");
+        /* A PCI slot clashes within its own VM only. */
+        assert_string_equal(find_diag(&d, "vms[1].nics[2].pci-slot")->message,
+                            "PCI slot 5 is also used by vms[1].nics[0]");
+        assert_string_equal(find_diag(&d, "vms[2].nics[0].vf")->message,
+                            "VF 1 of p is also used by vms[1].nics[3]");
+        assert_string_equal(find_diag(&d, "vms[2].nics[1].mac")->message,
+                            "MAC address 02:00:00:00:00:02 is also used by vms[0].nics[1]");
+        /* A name used three times: both repeats name the first. */
+        assert_string_equal(find_diag(&d, "vms[2].name")->message,
+                            "VM name 'a' is used twice (first at line 3)");
+        assert_string_equal(find_diag(&d, "vms[3].name")->message,
+                            "VM name 'a' is used twice (first at line 3)");
+        assert_int_equal(diag_count(&d, VX_DIAG_ERROR), 8);
+        diag_done(&d);
+
+        /* Boot order within a VM, the first disk named. */
+        expect_error(HEAD
+                     "    disks:\n      - {file: /a, boot-order: 2}\n      - {file: /b, boot-order: 1}\n"
+                     "      - {file: /c, boot-order: 2}\n      - {file: /d, boot-order: 2}\n",
+                     "vms[0].disks[3].boot-order", "boot-order 2 is also used by disks[0]", 0, 0);
+}
+
+static void test_listener_clash(void **state)
+{
+#define vm(name, serial) "  - name: " name "\n    memory: {size: 1G}\n    serial: " serial "\n"
+        struct vx_diags d = {};
+        struct vx_profile *p;
+
+        /* Same port: a clash when the addresses are equal or either is a wildcard; the first such VM is
+         * named. */
+        assert_int_equal(load("name: t\nvms:\n" vm("a", "{type: tcp, port: 5000, host: 127.0.0.1}")
+                                  vm("b", "{type: tcp, port: 5000, host: 10.0.0.1}")
+                                      vm("c", "{type: tcp, port: 5000, host: 0.0.0.0}")
+                                          vm("d", "{type: tcp, port: 5000, host: 10.0.0.1}")
+                                              vm("e", "{type: tcp, port: 5000, host: 10.0.0.2}")
+                                                  vm("f", "{type: tcp, port: 5001, host: \"::\"}")
+                                                      vm("g", "{type: tcp, port: 5001, host: 10.0.0.2}"),
+                              &d, &p),
+                         -EINVAL);
+        assert_string_equal(find_diag(&d, "vms[2].serial.port")->message,
+                            "port 5000 is also the console port of vms[0].serial.port");
+        assert_string_equal(find_diag(&d, "vms[3].serial.port")->message,
+                            "port 5000 is also the console port of vms[1].serial.port");
+        assert_string_equal(find_diag(&d, "vms[4].serial.port")->message,
+                            "port 5000 is also the console port of vms[2].serial.port");
+        assert_string_equal(find_diag(&d, "vms[6].serial.port")->message,
+                            "port 5001 is also the console port of vms[5].serial.port");
+        assert_int_equal(diag_count(&d, VX_DIAG_ERROR), 4);
+        diag_done(&d);
+
+        /* A console on the VNC port of a later VM; an earlier console clash is named before it. */
+        assert_int_equal(load("name: t\nvms:\n" vm("a", "{type: tcp, port: 5903}")
+                                  vm("b", "{type: tcp, port: 5903}\n    vnc: {display: 3}") vm(
+                                      "c", "{type: tcp, port: 5904}") vm("d", "none\n    vnc: {display: 4}"),
+                              &d, &p),
+                         -EINVAL);
+        assert_string_equal(find_diag(&d, "vms[0].serial.port")->message,
+                            "port 5903 is also the VNC port of vms[1].vnc.display (5900 + display 3)");
+        assert_string_equal(find_diag(&d, "vms[1].serial.port")->message,
+                            "port 5903 is also the console port of vms[0].serial.port");
+        assert_string_equal(find_diag(&d, "vms[2].serial.port")->message,
+                            "port 5904 is also the VNC port of vms[3].vnc.display (5900 + display 4)");
+        assert_int_equal(diag_count(&d, VX_DIAG_ERROR), 3);
+        diag_done(&d);
+#undef vm
+}
+
+/* A profile with a deployment name of dlen characters, one VM of vlen, and extra VM keys. */
+static char *socket_profile(const char *runtime, size_t dlen, size_t vlen, const char *extra)
+{
+        char d[128], v[128], *s;
+
+        assert_true(dlen < sizeof(d) && vlen < sizeof(v));
+        memset(d, 'd', dlen);
+        d[dlen] = 0;
+        memset(v, 'v', vlen);
+        v[vlen] = 0;
+        assert_true(asprintf(&s, "name: %s\n%s%s%svms:\n  - name: %s\n    memory: {size: 1G}\n%s", d,
+                             runtime ? "host:\n  runtime-dir: " : "", runtime ?: "", runtime ? "\n" : "", v,
+                             extra) > 0);
+        return s;
+}
+
+static void test_socket_paths(void **state)
+{
+        _cleanup_free_ char *ok = NULL, *probe = NULL, *edge = NULL, *console = NULL, *rt = NULL,
+                            *control = NULL;
+        char longdir[90];
+
+        /* /run/vmxrun/<32>/<53>/qmp.sock is 107 bytes: the most sun_path holds. */
+        ok = socket_profile(NULL, 32, 53, "");
+        check_valid(ok);
+        /* The probe's case: a 32-character deployment and a 64-character VM, 118 bytes. */
+        probe = socket_profile(NULL, 32, 64, "");
+        expect_error(
+            probe, "vms[0].name",
+            "the socket <host.runtime-dir>/<name>/<vm>/qmp.sock would be 118 bytes long; a unix socket "
+            "path holds at most 107",
+            3, 5);
+        edge = socket_profile(NULL, 32, 54, "");
+        expect_error(edge, "vms[0].name", "qmp.sock would be 108 bytes long", 0, 0);
+        /* A unix console without a path is console.sock beside it, 4 bytes longer. */
+        console = socket_profile(NULL, 32, 53, "    serial: {type: unix}\n");
+        expect_error(console, "vms[0].name", "console.sock would be 111 bytes long", 0, 0);
+        /* The profile's runtime directory counts, not the default's. */
+        rt = socket_profile("/r", 32, 63, "");
+        expect_error(rt, "vms[0].name", "qmp.sock would be 108 bytes long", 0, 0);
+        free(rt);
+        rt = socket_profile("/r", 32, 62, "");
+        check_valid(rt);
+        /* The deployment's control socket, for a long runtime directory. */
+        longdir[0] = '/';
+        memset(longdir + 1, 'r', 79);
+        longdir[80] = 0;
+        control = socket_profile(longdir, 20, 1, "");
+        expect_error(control, "name", "control.sock would be 114 bytes long", 0, 0);
+        /* A serial.path of its own is checked too. */
+        memset(longdir + 1, 's', 88);
+        longdir[89] = 0;
+        free(console);
+        assert_true(
+            asprintf(&console, HEAD "    serial: {type: unix, path: %s%s}\n", longdir, longdir + 70) > 0);
+        expect_error(console, "vms[0].serial.path",
+                     "is 108 bytes long; a unix socket path holds at most 107", 0, 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_full_profile),
-                cmocka_unit_test(test_defaults),
-                cmocka_unit_test(test_pass_tcg),
-                cmocka_unit_test(test_sizes),
-                cmocka_unit_test(test_page_size),
-                cmocka_unit_test(test_booleans),
-                cmocka_unit_test(test_tristate),
-                cmocka_unit_test(test_durations),
-                cmocka_unit_test(test_enums),
-                cmocka_unit_test(test_pinning),
-                cmocka_unit_test(test_cpu_forms),
-                cmocka_unit_test(test_pci_slot),
-                cmocka_unit_test(test_mac),
-                cmocka_unit_test(test_ifnames),
-                cmocka_unit_test(test_duplicates),
-                cmocka_unit_test(test_nic_rules),
-                cmocka_unit_test(test_cpu_and_topology),
-                cmocka_unit_test(test_ports),
-                cmocka_unit_test(test_qemu_strings),
-                cmocka_unit_test(test_names),
-                cmocka_unit_test(test_malformed_yaml),
-                cmocka_unit_test(test_binary_junk),
-                cmocka_unit_test(test_big_file),
-                cmocka_unit_test(test_load_errors),
-                cmocka_unit_test(test_positions),
-                cmocka_unit_test(test_did_you_mean),
-                cmocka_unit_test(test_many_errors),
-                cmocka_unit_test(test_error_cap),
-                cmocka_unit_test(test_fixtures),
-                cmocka_unit_test(test_diag),
-                cmocka_unit_test(test_enum_names),
-                cmocka_unit_test(test_validate_model),
+            cmocka_unit_test(test_full_profile),
+            cmocka_unit_test(test_defaults),
+            cmocka_unit_test(test_pass_tcg),
+            cmocka_unit_test(test_sizes),
+            cmocka_unit_test(test_page_size),
+            cmocka_unit_test(test_booleans),
+            cmocka_unit_test(test_tristate),
+            cmocka_unit_test(test_durations),
+            cmocka_unit_test(test_enums),
+            cmocka_unit_test(test_pinning),
+            cmocka_unit_test(test_cpu_forms),
+            cmocka_unit_test(test_pci_slot),
+            cmocka_unit_test(test_mac),
+            cmocka_unit_test(test_ifnames),
+            cmocka_unit_test(test_duplicates),
+            cmocka_unit_test(test_nic_rules),
+            cmocka_unit_test(test_cpu_and_topology),
+            cmocka_unit_test(test_ports),
+            cmocka_unit_test(test_qemu_strings),
+            cmocka_unit_test(test_names),
+            cmocka_unit_test(test_malformed_yaml),
+            cmocka_unit_test(test_binary_junk),
+            cmocka_unit_test(test_big_file),
+            cmocka_unit_test(test_load_errors),
+            cmocka_unit_test(test_positions),
+            cmocka_unit_test(test_did_you_mean),
+            cmocka_unit_test(test_many_errors),
+            cmocka_unit_test(test_error_cap),
+            cmocka_unit_test(test_fixtures),
+            cmocka_unit_test(test_diag),
+            cmocka_unit_test(test_enum_names),
+            cmocka_unit_test(test_validate_model),
+            cmocka_unit_test(test_caller_diags),
+            cmocka_unit_test(test_bom),
+            cmocka_unit_test(test_diag_quote),
+            cmocka_unit_test(test_bounded_messages),
+            cmocka_unit_test(test_memory_bound),
+            cmocka_unit_test(test_clash_names_first),
+            cmocka_unit_test(test_listener_clash),
+            cmocka_unit_test(test_socket_paths),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,11 +2,31 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
 #include "diag.h"
+
+/* Key paths are made of keys from the file: cut and escape them like values, but only when needed. */
+static char *path_copy(const char *path)
+{
+        size_t len = strlen(path);
+        char buf[VX_DIAG_QUOTE_MAX];
+
+        if (len <= VX_DIAG_PATH_MAX) {
+                bool plain = true;
+
+                for (const char *q = path; plain && *q; q++)
+                        plain = (unsigned char)*q >= 0x20 && *q != 0x7f;
+                if (plain)
+                        return strdup(path);
+        }
+        diag_quote(path, buf, sizeof(buf));
+        return strdup(buf);
+}
 
 int diag_add(struct vx_diags *d, enum vx_diag_severity severity, const char *file, unsigned line,
              unsigned column, const char *path, const char *hint, const char *fmt, ...)
@@ -27,7 +47,7 @@ int diag_add(struct vx_diags *d, enum vx_diag_severity severity, const char *fil
         }
 
         f = strdup(file ?: "");
-        p = strdup(path ?: "");
+        p = path_copy(path ?: "");
         if (!f || !p)
                 return -ENOMEM;
         if (hint) {
@@ -170,6 +190,48 @@ void diag_done(struct vx_diags *d)
         }
         free(d->items);
         *d = (struct vx_diags){0};
+}
+
+const char *diag_quote(const char *s, char *buf, size_t size)
+{
+        size_t len = s ? strlen(s) : 0, i = 0, o = 0;
+
+        assert(buf);
+        assert(size >= VX_DIAG_QUOTE_MAX);
+
+        if (!s)
+                s = "";
+        buf[o++] = '\'';
+        for (; i < len; i++) {
+                unsigned char ch = (unsigned char)s[i];
+
+                /* Cut only before a character's first byte, never inside a UTF-8 sequence. */
+                if (i >= VX_DIAG_QUOTE_CHARS && (ch & 0xC0) != 0x80)
+                        break;
+                if (ch == '\n' || ch == '\t' || ch == '\r' || ch == '\\' || ch == '\'') {
+                        buf[o++] = '\\';
+                        buf[o++] = ch == '\n' ? 'n' : ch == '\t' ? 't' : ch == '\r' ? 'r' : (char)ch;
+                } else if (ch < 0x20 || ch == 0x7f)
+                        o += (size_t)snprintf(buf + o, size - o, "\\x%02x", ch);
+                else
+                        buf[o++] = (char)ch;
+        }
+        if (i < len)
+                snprintf(buf + o, size - o, "...' (%zu bytes)", len);
+        else
+                snprintf(buf + o, size - o, "'");
+        return buf;
+}
+
+const char *diag_excerpt(const char *s, char *buf, size_t size)
+{
+        size_t len = 0;
+
+        for (; s && s[len]; len++)
+                if ((unsigned char)s[len] < 0x20 || s[len] == 0x7f || s[len] == '\'' ||
+                    len >= VX_DIAG_QUOTE_CHARS)
+                        return diag_quote(s, buf, size);
+        return s ?: "";
 }
 
 size_t diag_edit_distance(const char *a, const char *b)

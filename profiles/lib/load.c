@@ -59,6 +59,8 @@ int profile_load_string(const char *name, const char *text, size_t len, struct v
         assert(ret);
 
         r = vx_yaml_parse(name, text, len, &profile_yaml, diags, &s);
+        if (r == -EFBIG)
+                return -EINVAL; /* reported: bad input, as any other error in diags */
         if (r < 0)
                 return r;
 
@@ -76,8 +78,11 @@ int profile_load_string(const char *name, const char *text, size_t len, struct v
         if (r == -ENOMEM)
                 return r;
 
-        /* Sort only this file's diagnostics: what the caller had stays in its order. */
-        {
+        /*
+         * Sort only this file's diagnostics: what the caller had stays in its
+         * order. None at all is the common case, and items may then be NULL.
+         */
+        if (diags->n > start) {
                 struct vx_diags mine = {.items = diags->items + start, .n = diags->n - start};
 
                 diag_sort(&mine);
@@ -141,7 +146,7 @@ int profile_load(const char *path, struct vx_diags *diags, struct vx_profile **r
                 if (len > VX_YAML_MAX_SIZE) {
                         r = diag_add(diags, VX_DIAG_ERROR, path, 0, 0, "", NULL,
                                      "file too large (profiles are limited to %d bytes)", VX_YAML_MAX_SIZE);
-                        return r < 0 ? r : -EFBIG;
+                        return r < 0 ? r : -EINVAL; /* bad input, as any other error in diags */
                 }
         }
 

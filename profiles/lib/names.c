@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "profile-internal.h"
+#include "strmap.h"
 
 const struct vx_enum_name vx_accel_names[] = {
         {"kvm", VX_ACCEL_KVM},
@@ -143,11 +144,18 @@ int vx_suggest(const char *word, const char *const *candidates, size_t n, char *
 {
         const char *best = NULL;
         size_t best_distance = SIZE_MAX, len = strlen(word);
+        char *hint;
         /* Near enough to be a typo: a third of the word, but always allow two edits. */
         size_t limit = len / 3 > 2 ? len / 3 : 2;
 
         for (size_t i = 0; i < n; i++) {
-                size_t d = diag_edit_distance(word, candidates[i]);
+                size_t lc = strlen(candidates[i]), d;
+
+                /* The distance is at least the difference in length: skip the far ones (long hostile keys).
+                 */
+                if ((len > lc ? len - lc : lc - len) > limit)
+                        continue;
+                d = diag_edit_distance(word, candidates[i]);
 
                 if (d < best_distance) {
                         best_distance = d;
@@ -158,27 +166,54 @@ int vx_suggest(const char *word, const char *const *candidates, size_t n, char *
                 *ret = NULL;
                 return 0;
         }
-        if (asprintf(ret, "did you mean '%s'?", best) < 0)
+        /* asprintf() leaves its pointer undefined on failure: *ret is written on success only. */
+        if (asprintf(&hint, "did you mean '%s'?", best) < 0)
                 return -ENOMEM;
+        *ret = hint;
         return 0;
 }
 
 int vx_profile_add_position(struct vx_profile *p, const char *path, unsigned line, unsigned column)
 {
-        struct vx_key_position *positions;
-        char *copy;
+        _cleanup_free_ char *copy = NULL;
+        int r;
 
+        if (!p->position_index) {
+                p->position_index = calloc(1, sizeof(*p->position_index));
+                if (!p->position_index)
+                        return -ENOMEM;
+        }
+        /* A path given twice keeps its first position, as a lookup always found. */
+        r = vx_strmap_first(p->position_index, path, p->n_positions, 0, NULL, NULL);
+        if (r != 0)
+                return r < 0 ? r : 0;
         copy = strdup(path);
         if (!copy)
                 return -ENOMEM;
-        positions = reallocarray(p->positions, p->n_positions + 1, sizeof(*positions));
-        if (!positions) {
-                free(copy);
-                return -ENOMEM;
+        /* Doubling at each power of two: hostile input can hold hundreds of thousands of keys. */
+        if ((p->n_positions & (p->n_positions - 1)) == 0) {
+                struct vx_key_position *positions =
+                    reallocarray(p->positions, p->n_positions ? p->n_positions * 2 : 16, sizeof(*positions));
+
+                if (!positions)
+                        return -ENOMEM;
+                p->positions = positions;
         }
-        p->positions = positions;
-        p->positions[p->n_positions++] = (struct vx_key_position){copy, line, column};
+        p->positions[p->n_positions++] = (struct vx_key_position){TAKE_PTR(copy), line, column};
         return 0;
+}
+
+static const struct vx_key_position *find_position(const struct vx_profile *p, const char *path)
+{
+        size_t i;
+
+        if (p->position_index)
+                return vx_strmap_get(p->position_index, path, &i, NULL) ? &p->positions[i] : NULL;
+        /* A model built by hand has no index. */
+        for (i = 0; i < p->n_positions; i++)
+                if (strcmp(p->positions[i].path, path) == 0)
+                        return &p->positions[i];
+        return NULL;
 }
 
 void profile_position(const struct vx_profile *p, const char *path, unsigned *ret_line, unsigned *ret_column)
@@ -198,12 +233,13 @@ void profile_position(const struct vx_profile *p, const char *path, unsigned *re
                 return;
 
         for (len = strlen(copy);;) {
-                for (size_t i = 0; i < p->n_positions; i++)
-                        if (strcmp(p->positions[i].path, copy) == 0) {
-                                *ret_line = p->positions[i].line;
-                                *ret_column = p->positions[i].column;
-                                return;
-                        }
+                const struct vx_key_position *pos = find_position(p, copy);
+
+                if (pos) {
+                        *ret_line = pos->line;
+                        *ret_column = pos->column;
+                        return;
+                }
                 /* Drop the last component: ".key" or "[N]". */
                 while (len > 0 && copy[len - 1] != '.' && copy[len - 1] != '[')
                         len--;
@@ -287,6 +323,9 @@ struct vx_profile *profile_free(struct vx_profile *p)
         for (size_t i = 0; i < p->n_positions; i++)
                 free(p->positions[i].path);
         free(p->positions);
+        if (p->position_index)
+                vx_strmap_done(p->position_index);
+        free(p->position_index);
         free(p);
         return NULL;
 }

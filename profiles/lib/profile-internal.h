@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Private to profiles/lib: what parse.c, validate.c and names.c share. */
+/* Private to profiles/lib: what schema.c, fields.c, validate.c and names.c share. */
 
 #include "profile.h"
 #include "ytree.h"

@@ -19,7 +19,17 @@
 #include "cpuset.h"
 #include "diag.h"
 
+struct vx_strmap;
+
 #define VX_IFNAMSIZ 16 /* IFNAMSIZ: 15 bytes and the NUL */
+/*
+ * The largest memory.size: x86_64 physical addresses have at most 52 bits
+ * (4 PiB), and QEMU refuses guest RAM past the CPU's phys-bits (that of the
+ * host under KVM, often 39 to 46 bits: start fails there with QEMU's message).
+ */
+#define VX_MEMORY_MAX (UINT64_C(1) << 52)
+/* sun_path: a unix socket path holds at most 107 bytes and the NUL. */
+#define VX_SUN_PATH_MAX 108
 
 /* host.runtime-dir's default: the one place it is spelled (the plan and the CLI use it too). */
 #define VX_DEFAULT_RUNTIME_DIR "/run/vmxrun"
@@ -255,16 +265,18 @@ struct vx_profile {
 
         struct vx_key_position *positions;
         size_t n_positions;
+        struct vx_strmap *position_index; /* private to profiles/lib: path -> first position */
 };
 
 /*
  * Loads and validates a profile. Every problem found is appended to diags
  * (file:line:column, key path, message, suggestion); loading goes on after an
  * error so that all of them are reported. Returns 0 and *ret (owned by the
- * caller, free with profile_free) when there are no errors, -EINVAL when diags
- * holds at least one error, or another negative errno (-ENOENT, -ENOMEM,
- * -EFBIG, ...) when the file could not be read at all, in which case diags
- * also says why.
+ * caller, free with profile_free) when there are no errors; -EINVAL when diags
+ * holds at least one error, a file over the size limit (1 MiB) included: all
+ * of these are bad input; or another negative errno (-ENOENT, -EISDIR,
+ * -ENOMEM, ...) when the file could not be read at all, in which case diags
+ * also says why (except for -ENOMEM).
  */
 int profile_load(const char *path, struct vx_diags *diags, struct vx_profile **ret);
 

@@ -16,12 +16,56 @@
 
 #include "cleanup.h"
 #include "profile-internal.h"
+#include "strmap.h"
+
+/*
+ * What earlier VMs and NICs used, each to the first (VM, NIC) index that used
+ * it: every check of "also used by" is one lookup, so validation stays linear
+ * in the size of the profile.
+ */
+struct seen {
+        struct vx_strmap bridges;      /* bridge name -> bridge */
+        struct vx_strmap names;        /* VM name -> VM */
+        struct vx_strmap macs;         /* lower-case MAC -> VM, NIC */
+        struct vx_strmap taps;         /* tap name -> VM, NIC */
+        struct vx_strmap vfs;          /* "<vf> <pf>" -> VM, NIC */
+        struct vx_strmap hostdevs;     /* PCI address -> VM, NIC */
+        struct vx_strmap slots;        /* "<vm> <slot>" -> VM, NIC */
+        struct vx_strmap console_any;  /* "<port>" -> first VM with a TCP console on it */
+        struct vx_strmap console_wild; /* "<port>" -> first VM listening on it on every address */
+        struct vx_strmap console_at;   /* "<port> <host>" -> first VM */
+        struct vx_strmap display_any;  /* the same for VNC displays */
+        struct vx_strmap display_wild;
+        struct vx_strmap display_at;
+        struct vx_strmap vnc_ports; /* "<5900 + display>" -> first VM of all, not only earlier ones */
+};
 
 struct vctx {
         struct vx_profile *p;
         struct vx_diags *diags;
+        struct seen seen;
         int r; /* sticky -ENOMEM */
 };
+
+static void seen_done(struct seen *s)
+{
+        struct vx_strmap *maps[] = {
+            &s->bridges,     &s->names,        &s->macs,        &s->taps,         &s->vfs,
+            &s->hostdevs,    &s->slots,        &s->console_any, &s->console_wild, &s->console_at,
+            &s->display_any, &s->display_wild, &s->display_at,  &s->vnc_ports,
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(maps); i++)
+                vx_strmap_done(maps[i]);
+}
+
+/* vx_strmap_first() and vx_strmap_firstf() that keep -ENOMEM in c->r and say "not seen" then. */
+static bool seen_first(struct vctx *c, int r)
+{
+        if (r < 0 && c->r == 0)
+                c->r = r;
+        return r > 0;
+}
 
 static void vdiag(struct vctx *c, enum vx_diag_severity severity, const char *path, const char *hint,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -91,7 +135,8 @@ static void check_qemu_string(struct vctx *c, const char *path, const char *s)
 
                 if (ch == ',') {
                         verr(c, path, "vmxrun does not escape QEMU options; rename it",
-                             "'%s' contains a ',', which QEMU would read as an option separator", s);
+                             "%s contains a ',', which QEMU would read as an option separator",
+                             DIAG_QUOTE(s));
                         return;
                 }
                 if (ch < 0x20 || ch == 0x7f) {
@@ -134,7 +179,7 @@ static void check_ready(struct vctx *c, size_t i, const struct vx_vm *vm)
                 known = strcmp(*s, vm->ready.qmp_status) == 0;
         if (!known)
                 verr(c, status, "query-status answers running, paused, suspended, shutdown, ...",
-                     "'%s' is not a QEMU run state", vm->ready.qmp_status);
+                     "%s is not a QEMU run state", DIAG_QUOTE(vm->ready.qmp_status));
 }
 
 
@@ -148,16 +193,22 @@ static void check_name(struct vctx *c, const char *path, const char *s, size_t m
         if (!s)
                 return;
         if (strlen(s) > max) {
-                verr(c, path, NULL, "'%s' is longer than %zu bytes", s, max);
+                verr(c, path, NULL, "%s is longer than %zu bytes", DIAG_QUOTE(s), max);
                 return;
         }
         for (const char *q = s; *q; q++)
                 if (!is_name_char(*q)) {
-                        verr(c, path, "use letters, digits, '_', '.' and '-'", "'%s' contains '%c'", s, *q);
+                        /* The whole character, not the first byte of a UTF-8 sequence (that is not text). */
+                        char ch[5] = {q[0]};
+
+                        for (size_t n = 1; n < 4 && ((unsigned char)q[n] & 0xC0) == 0x80; n++)
+                                ch[n] = q[n];
+                        verr(c, path, "use letters, digits, '_', '.' and '-'", "%s contains %s",
+                             DIAG_QUOTE(s), DIAG_QUOTE(ch));
                         return;
                 }
         if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-                verr(c, path, NULL, "'%s' is not a usable name", s);
+                verr(c, path, NULL, "%s is not a usable name", DIAG_QUOTE(s));
 }
 
 /*
@@ -169,18 +220,19 @@ static void check_ifname(struct vctx *c, const char *path, const char *s)
         if (!s)
                 return;
         if (strlen(s) >= VX_IFNAMSIZ) {
-                verr(c, path, NULL, "interface name '%s' is longer than %d bytes", s, VX_IFNAMSIZ - 1);
+                verr(c, path, NULL, "interface name %s is longer than %d bytes", DIAG_QUOTE(s),
+                     VX_IFNAMSIZ - 1);
                 return;
         }
         if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
-                verr(c, path, NULL, "'%s' is not a valid interface name", s);
+                verr(c, path, NULL, "%s is not a valid interface name", DIAG_QUOTE(s));
                 return;
         }
         for (const char *q = s; *q; q++) {
                 unsigned char ch = (unsigned char)*q;
 
                 if (ch == '/' || ch == ':' || ch == '%' || ch <= 0x20 || ch == 0x7f) {
-                        verr(c, path, NULL, "interface name '%s' contains %s", s,
+                        verr(c, path, NULL, "interface name %s contains %s", DIAG_QUOTE(s),
                              ch == '/'   ? "'/'"
                              : ch == ':' ? "':'"
                              : ch == '%' ? "'%'"
@@ -208,7 +260,7 @@ static void check_mac(struct vctx *c, const char *path, char *mac)
 
         if (strlen(mac) != 17) {
                 verr(c, path, "write six hex pairs separated by ':', e.g. 02:04:17:01:01:01",
-                     "'%s' is not a MAC address", mac);
+                     "%s is not a MAC address", DIAG_QUOTE(mac));
                 return;
         }
         for (size_t i = 0; i < 6; i++) {
@@ -216,7 +268,7 @@ static void check_mac(struct vctx *c, const char *path, char *mac)
 
                 if (hi < 0 || lo < 0 || (i < 5 && mac[i * 3 + 2] != ':')) {
                         verr(c, path, "write six hex pairs separated by ':', e.g. 02:04:17:01:01:01",
-                             "'%s' is not a MAC address", mac);
+                             "%s is not a MAC address", DIAG_QUOTE(mac));
                         return;
                 }
                 bytes[i] = (unsigned)(hi << 4 | lo);
@@ -226,10 +278,11 @@ static void check_mac(struct vctx *c, const char *path, char *mac)
         for (char *q = mac; *q; q++)
                 *q = (char)tolower((unsigned char)*q);
         if (zero)
-                verr(c, path, NULL, "'%s' is the all-zero MAC address", mac);
+                verr(c, path, NULL, "%s is the all-zero MAC address", DIAG_QUOTE(mac));
         else if (bytes[0] & 1)
-                verr(c, path, "the low bit of the first byte must be 0; 02:... is a locally administered unicast",
-                     "'%s' is a multicast MAC address, not a unicast one", mac);
+                verr(c, path,
+                     "the low bit of the first byte must be 0; 02:... is a locally administered unicast",
+                     "%s is a multicast MAC address, not a unicast one", DIAG_QUOTE(mac));
 }
 
 /* "0000:23:10.0" or "23:10.0". Rewrites *addr in canonical form (with domain, lower case). */
@@ -246,17 +299,19 @@ static void check_pci_address(struct vctx *c, const char *path, char **addr)
                                   n == (int)strlen(s) && strlen(s) == 7)
                 ;
         else {
-                verr(c, path, "write it as in lspci -D, e.g. 0000:23:10.0", "'%s' is not a PCI address", s);
+                verr(c, path, "write it as in lspci -D, e.g. 0000:23:10.0", "%s is not a PCI address",
+                     DIAG_QUOTE(s));
                 return;
         }
         for (const char *q = s; *q; q++)
                 if (!isxdigit((unsigned char)*q) && *q != ':' && *q != '.') {
-                        verr(c, path, "write it as in lspci -D, e.g. 0000:23:10.0", "'%s' is not a PCI address",
-                             s);
+                        verr(c, path, "write it as in lspci -D, e.g. 0000:23:10.0",
+                             "%s is not a PCI address", DIAG_QUOTE(s));
                         return;
                 }
         if (slot > 0x1f || function > 7) {
-                verr(c, path, NULL, "'%s' is not a PCI address (slot is at most 1f, function at most 7)", s);
+                verr(c, path, NULL, "%s is not a PCI address (slot is at most 1f, function at most 7)",
+                     DIAG_QUOTE(s));
                 return;
         }
         if (asprintf(&canonical, "%04x:%02x:%02x.%u", domain, bus, slot, function) < 0) {
@@ -280,7 +335,8 @@ static void check_uuid(struct vctx *c, const char *path, char *uuid)
                 ok = dash ? uuid[i] == '-' : isxdigit((unsigned char)uuid[i]);
         }
         if (!ok) {
-                verr(c, path, "e.g. 2f1e8c3a-5b7d-4e2a-9c1b-0d3e4f5a6b7c", "'%s' is not a UUID", uuid);
+                verr(c, path, "e.g. 2f1e8c3a-5b7d-4e2a-9c1b-0d3e4f5a6b7c", "%s is not a UUID",
+                     DIAG_QUOTE(uuid));
                 return;
         }
         for (char *q = uuid; *q; q++)
@@ -290,12 +346,13 @@ static void check_uuid(struct vctx *c, const char *path, char *uuid)
 static void check_absolute(struct vctx *c, const char *path, const char *s)
 {
         if (s && s[0] != '/')
-                verr(c, path, NULL, "'%s' is not an absolute path", s);
+                verr(c, path, NULL, "%s is not an absolute path", DIAG_QUOTE(s));
 }
 
 static void check_bridges(struct vctx *c)
 {
         struct vx_profile *p = c->p;
+        _cleanup_(vx_strmap_done) struct vx_strmap uplinks = {};
 
         for (size_t i = 0; i < p->n_bridges && c->r == 0; i++) {
                 struct vx_bridge *b = &p->bridges[i];
@@ -303,23 +360,24 @@ static void check_bridges(struct vctx *c)
                 _cleanup_free_ char *uplink = vpath(c, "bridges[%zu].uplink", i);
                 _cleanup_free_ char *move = vpath(c, "bridges[%zu].move-host-address", i);
 
+                size_t j;
+
                 check_ifname(c, name, b->name);
                 check_ifname(c, uplink, b->uplink);
                 if (b->move_host_address && !b->uplink)
                         verr(c, move, NULL, "needs an uplink to move the address from");
 
-                for (size_t j = 0; j < i; j++) {
+                if (b->name && seen_first(c, vx_strmap_first(&c->seen.bridges, b->name, i, 0, &j, NULL))) {
                         _cleanup_free_ char *other = vpath(c, "bridges[%zu].name", j);
                         unsigned line;
 
                         line_of(c, other, &line);
-                        if (b->name && p->bridges[j].name && strcmp(b->name, p->bridges[j].name) == 0)
-                                verr(c, name, NULL, "bridge '%s' is declared twice (first at line %u)", b->name,
-                                     line);
-                        if (b->uplink && p->bridges[j].uplink && strcmp(b->uplink, p->bridges[j].uplink) == 0)
-                                verr(c, uplink, NULL, "'%s' is already the uplink of bridge %s", b->uplink,
-                                     p->bridges[j].name ?: "?");
+                        verr(c, name, NULL, "bridge %s is declared twice (first at line %u)",
+                             DIAG_QUOTE(b->name), line);
                 }
+                if (b->uplink && seen_first(c, vx_strmap_first(&uplinks, b->uplink, i, 0, &j, NULL)))
+                        verr(c, uplink, NULL, "%s is already the uplink of bridge %s", DIAG_QUOTE(b->uplink),
+                             DIAG_EXCERPT(p->bridges[j].name ?: "?"));
         }
 }
 
@@ -340,7 +398,7 @@ static void check_cpu(struct vctx *c, size_t i, struct vx_vm *vm)
                         ok = is_name_char(*q);
                 if (f && !ok)
                         verr(c, path, "write +name to add a feature or -name to remove it, e.g. +vmx",
-                             "'%s' is not a CPU feature", f);
+                             "%s is not a CPU feature", DIAG_QUOTE(f));
         }
 }
 
@@ -387,17 +445,20 @@ static void check_pinning(struct vctx *c, size_t i, struct vx_vm *vm)
 
 static void check_disks(struct vctx *c, size_t i, struct vx_vm *vm)
 {
-        for (size_t j = 0; j < vm->n_disks; j++) {
+        _cleanup_(vx_strmap_done) struct vx_strmap orders = {};
+
+        for (size_t j = 0; j < vm->n_disks && c->r == 0; j++) {
                 const struct vx_disk *d = &vm->disks[j];
                 _cleanup_free_ char *file = vpath(c, "vms[%zu].disks[%zu].file", i, j);
-                _cleanup_free_ char *order = vpath(c, "vms[%zu].disks[%zu].boot-order", i, j);
+                size_t k;
 
                 check_qemu_string(c, file, d->file);
-                for (size_t k = 0; d->boot_order > 0 && k < j; k++)
-                        if (vm->disks[k].boot_order == d->boot_order) {
-                                verr(c, order, NULL, "boot-order %u is also used by disks[%zu]", d->boot_order, k);
-                                break;
-                        }
+                if (d->boot_order > 0 &&
+                    seen_first(c, vx_strmap_firstf(&orders, j, 0, &k, NULL, "%u", d->boot_order))) {
+                        _cleanup_free_ char *order = vpath(c, "vms[%zu].disks[%zu].boot-order", i, j);
+
+                        verr(c, order, NULL, "boot-order %u is also used by disks[%zu]", d->boot_order, k);
+                }
         }
 }
 
@@ -443,55 +504,57 @@ static void check_nic_type_fields(struct vctx *c, size_t i, size_t j, struct vx_
         }
 }
 
-/* Two NICs anywhere in the profile that must not be the same; each clash is reported once. */
+/*
+ * Looks key up in map, the values of earlier NICs, and adds NIC (i, j): when
+ * an earlier one has it, reports "<what> <value> is also used by <that NIC>"
+ * at the NIC's field. Each clash is reported once, naming the first NIC.
+ */
+static void nic_clash(struct vctx *c, size_t i, size_t j, const char *field, struct vx_strmap *map,
+                      const char *key, const char *what, const char *value)
+{
+        _cleanup_free_ char *path = NULL, *where = NULL;
+        size_t k, l;
+
+        if (!key) {
+                c->r = -ENOMEM;
+                return;
+        }
+        if (!seen_first(c, vx_strmap_first(map, key, i, j, &k, &l)))
+                return;
+        path = vpath(c, "vms[%zu].nics[%zu].%s", i, j, field);
+        where = vpath(c, "vms[%zu].nics[%zu]", k, l);
+        verr(c, path, NULL, "%s %s is also used by %s", what, value, where ?: "?");
+}
+
 static void check_nic_against_earlier(struct vctx *c, size_t i, size_t j)
 {
-        struct vx_vm *vm = &c->p->vms[i];
-        const struct vx_nic *n = &vm->nics[j];
-        bool mac = false, tap = false, vf = false, host = false, slot = false;
+        struct seen *s = &c->seen;
+        const struct vx_nic *n = &c->p->vms[i].nics[j];
 
-        for (size_t k = 0; k <= i; k++) {
-                const struct vx_vm *other_vm = &c->p->vms[k];
-                size_t limit = k == i ? j : other_vm->n_nics;
+        if (n->mac) {
+                _cleanup_free_ char *lower = strdup(n->mac);
 
-                for (size_t l = 0; l < limit; l++) {
-                        const struct vx_nic *o = &other_vm->nics[l];
-                        _cleanup_free_ char *where = vpath(c, "vms[%zu].nics[%zu]", k, l);
-                        _cleanup_free_ char *path = NULL;
+                for (char *q = lower; q && *q; q++)
+                        *q = (char)tolower((unsigned char)*q);
+                nic_clash(c, i, j, "mac", &s->macs, lower, "MAC address", DIAG_EXCERPT(n->mac));
+        }
+        if (n->tap)
+                nic_clash(c, i, j, "tap", &s->taps, n->tap, "tap", DIAG_QUOTE(n->tap));
+        if (n->type == VX_NIC_VF && n->pf && n->vf >= 0) {
+                _cleanup_free_ char *key = vpath(c, "%d %s", n->vf, n->pf);
+                _cleanup_free_ char *value = vpath(c, "%d of %s", n->vf, DIAG_EXCERPT(n->pf));
 
-                        if (!mac && n->mac && o->mac && strcasecmp(n->mac, o->mac) == 0) {
-                                mac = true;
-                                free(path);
-                                path = vpath(c, "vms[%zu].nics[%zu].mac", i, j);
-                                verr(c, path, NULL, "MAC address %s is also used by %s", n->mac, where);
-                        }
-                        if (!tap && n->tap && o->tap && strcmp(n->tap, o->tap) == 0) {
-                                tap = true;
-                                free(path);
-                                path = vpath(c, "vms[%zu].nics[%zu].tap", i, j);
-                                verr(c, path, NULL, "tap '%s' is also used by %s", n->tap, where);
-                        }
-                        if (!vf && n->type == VX_NIC_VF && o->type == VX_NIC_VF && n->pf && o->pf &&
-                            n->vf >= 0 && strcmp(n->pf, o->pf) == 0 && n->vf == o->vf) {
-                                vf = true;
-                                free(path);
-                                path = vpath(c, "vms[%zu].nics[%zu].vf", i, j);
-                                verr(c, path, NULL, "VF %d of %s is also used by %s", n->vf, n->pf, where);
-                        }
-                        if (!host && n->type == VX_NIC_HOSTDEV && o->type == VX_NIC_HOSTDEV && n->host &&
-                            o->host && strcmp(n->host, o->host) == 0) {
-                                host = true;
-                                free(path);
-                                path = vpath(c, "vms[%zu].nics[%zu].host", i, j);
-                                verr(c, path, NULL, "PCI device %s is also used by %s", n->host, where);
-                        }
-                        if (!slot && k == i && n->pci_slot >= 0 && n->pci_slot == o->pci_slot) {
-                                slot = true;
-                                free(path);
-                                path = vpath(c, "vms[%zu].nics[%zu].pci-slot", i, j);
-                                verr(c, path, NULL, "PCI slot %d is also used by %s", n->pci_slot, where);
-                        }
-                }
+                if (value)
+                        nic_clash(c, i, j, "vf", &s->vfs, key, "VF", value);
+        }
+        if (n->type == VX_NIC_HOSTDEV && n->host)
+                nic_clash(c, i, j, "host", &s->hostdevs, n->host, "PCI device", DIAG_EXCERPT(n->host));
+        if (n->pci_slot >= 0) {
+                _cleanup_free_ char *key = vpath(c, "%zu %d", i, n->pci_slot);
+                char slot[16];
+
+                snprintf(slot, sizeof(slot), "%d", n->pci_slot);
+                nic_clash(c, i, j, "pci-slot", &s->slots, key, "PCI slot", slot);
         }
 }
 
@@ -505,9 +568,8 @@ static void check_nics(struct vctx *c, size_t i, struct vx_vm *vm)
                 if (n->mac)
                         check_mac(c, mac, n->mac);
                 check_nic_type_fields(c, i, j, n);
-                for (size_t b = 0; n->tap && b < c->p->n_bridges; b++)
-                        if (c->p->bridges[b].name && strcmp(n->tap, c->p->bridges[b].name) == 0)
-                                verr(c, tap, NULL, "'%s' is the name of a bridge", n->tap);
+                if (n->tap && vx_strmap_get(&c->seen.bridges, n->tap, NULL, NULL))
+                        verr(c, tap, NULL, "%s is the name of a bridge", DIAG_QUOTE(n->tap));
                 check_nic_against_earlier(c, i, j);
         }
 }
@@ -517,47 +579,76 @@ static bool is_wildcard(const char *host)
         return !host || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 || strcmp(host, "") == 0;
 }
 
-static bool same_listener(const char *a, const char *b)
-{
-        return is_wildcard(a) || is_wildcard(b) || strcmp(a, b) == 0;
-}
-
 static bool serial_is_tcp(const struct vx_serial *s)
 {
         return s->type == VX_SERIAL_TELNET || s->type == VX_SERIAL_TCP;
 }
 
+/*
+ * The first earlier VM listening on the same port (or display) as one on
+ * host, given the maps of what earlier VMs listen on; a wildcard address
+ * clashes with every address. SIZE_MAX when there is none. Adds this VM.
+ */
+static size_t listener_clash(struct vctx *c, struct vx_strmap *any, struct vx_strmap *wild,
+                             struct vx_strmap *at, size_t i, unsigned port, const char *host)
+{
+        size_t first = SIZE_MAX, k;
+        char key[16];
+
+        snprintf(key, sizeof(key), "%u", port);
+        if (is_wildcard(host)) {
+                if (vx_strmap_get(any, key, &k, NULL))
+                        first = k;
+                (void)seen_first(c, vx_strmap_first(wild, key, i, 0, NULL, NULL));
+        } else {
+                if (vx_strmap_get(wild, key, &k, NULL))
+                        first = k;
+                if (seen_first(c, vx_strmap_firstf(at, i, 0, &k, NULL, "%u %s", port, host)) && k < first)
+                        first = k;
+        }
+        (void)seen_first(c, vx_strmap_first(any, key, i, 0, NULL, NULL));
+        return first;
+}
+
 /* TCP ports: consoles and VNC displays must not collide anywhere in the deployment. */
 static void check_ports(struct vctx *c, size_t i, struct vx_vm *vm)
 {
+        struct seen *s = &c->seen;
         _cleanup_free_ char *port = vpath(c, "vms[%zu].serial.port", i);
-        _cleanup_free_ char *display = vpath(c, "vms[%zu].vnc.display", i);
-        bool port_clash = false, display_clash = false;
+        size_t console, vnc = SIZE_MAX, k;
+        char key[16];
 
         if (serial_is_tcp(&vm->serial) && vm->serial.port == 0)
                 verr(c, port, NULL, "a %s serial console needs 'port'", vx_serial_type_to_string(vm->serial.type));
 
-        for (size_t k = 0; k < c->p->n_vms; k++) {
-                const struct vx_vm *o = &c->p->vms[k];
-                _cleanup_free_ char *oport = vpath(c, "vms[%zu].serial.port", k);
-                _cleanup_free_ char *odisplay = vpath(c, "vms[%zu].vnc.display", k);
+        if (serial_is_tcp(&vm->serial) && vm->serial.port > 0) {
+                console = listener_clash(c, &s->console_any, &s->console_wild, &s->console_at, i,
+                                         vm->serial.port, vm->serial.host);
+                snprintf(key, sizeof(key), "%u", vm->serial.port);
+                if (vx_strmap_get(&s->vnc_ports, key, &k, NULL))
+                        vnc = k;
+                /* The first VM that clashes either way is named; its console before its VNC display. */
+                if (console != SIZE_MAX && console <= vnc) {
+                        _cleanup_free_ char *oport = vpath(c, "vms[%zu].serial.port", console);
 
-                if (!port_clash && serial_is_tcp(&vm->serial) && vm->serial.port > 0) {
-                        if (k < i && serial_is_tcp(&o->serial) && o->serial.port == vm->serial.port &&
-                            same_listener(vm->serial.host, o->serial.host)) {
-                                port_clash = true;
-                                verr(c, port, NULL, "port %u is also the console port of %s", vm->serial.port,
-                                     oport);
-                        } else if (o->vnc.enabled && vm->serial.port == 5900u + (unsigned)o->vnc.display) {
-                                port_clash = true;
-                                verr(c, port, NULL, "port %u is also the VNC port of %s (5900 + display %d)",
-                                     vm->serial.port, odisplay, o->vnc.display);
-                        }
+                        verr(c, port, NULL, "port %u is also the console port of %s", vm->serial.port,
+                             oport ?: "?");
+                } else if (vnc != SIZE_MAX) {
+                        _cleanup_free_ char *odisplay = vpath(c, "vms[%zu].vnc.display", vnc);
+
+                        verr(c, port, NULL, "port %u is also the VNC port of %s (5900 + display %d)",
+                             vm->serial.port, odisplay ?: "?", c->p->vms[vnc].vnc.display);
                 }
-                if (!display_clash && vm->vnc.enabled && o->vnc.enabled && k < i &&
-                    o->vnc.display == vm->vnc.display && same_listener(vm->vnc.listen, o->vnc.listen)) {
-                        display_clash = true;
-                        verr(c, display, NULL, "VNC display %d is also used by %s", vm->vnc.display, odisplay);
+        }
+        if (vm->vnc.enabled) {
+                k = listener_clash(c, &s->display_any, &s->display_wild, &s->display_at, i,
+                                   (unsigned)vm->vnc.display, vm->vnc.listen);
+                if (k != SIZE_MAX) {
+                        _cleanup_free_ char *display = vpath(c, "vms[%zu].vnc.display", i);
+                        _cleanup_free_ char *odisplay = vpath(c, "vms[%zu].vnc.display", k);
+
+                        verr(c, display, NULL, "VNC display %d is also used by %s", vm->vnc.display,
+                             odisplay ?: "?");
                 }
         }
 }
@@ -604,27 +695,78 @@ static void check_vm_strings(struct vctx *c, size_t i, struct vx_vm *vm)
                         for (const char *q = e->key; ok && *q; q++)
                                 ok = isascii(*q) && (isalnum(*q) || *q == '_' || *q == '-');
                         if (!ok)
-                                verr(c, path, smbios_hint, "'%s' is not a usable SMBIOS field name", e->key);
+                                verr(c, path, smbios_hint, "%s is not a usable SMBIOS field name",
+                                     DIAG_QUOTE(e->key));
                         check_qemu_string(c, path, e->value);
                 }
+}
+
+/*
+ * The unix sockets vmxrun and QEMU create under the runtime directory:
+ * <runtime-dir>/<name>/control.sock for the deployment, and per VM
+ * <runtime-dir>/<name>/<vm>/qmp.sock (and console.sock for a unix serial
+ * console without a path). A path that does not fit in sun_path would pass
+ * here and fail at start.
+ */
+static size_t runtime_dir_length(const struct vx_profile *p)
+{
+        return strlen(p->host.runtime_dir ?: VX_DEFAULT_RUNTIME_DIR) + 1 + (p->name ? strlen(p->name) : 0);
+}
+
+static void check_control_socket(struct vctx *c)
+{
+        size_t len = runtime_dir_length(c->p) + strlen("/control.sock");
+
+        if (c->p->name && strlen(c->p->name) <= 32 && len >= VX_SUN_PATH_MAX)
+                verr(c, "name", "shorten name or host.runtime-dir",
+                     "the control socket <host.runtime-dir>/<name>/control.sock would be %zu bytes long; a "
+                     "unix "
+                     "socket path holds at most %d",
+                     len, VX_SUN_PATH_MAX - 1);
+}
+
+static void check_vm_sockets(struct vctx *c, size_t i, const struct vx_vm *vm, const char *path)
+{
+        bool console = vm->serial.type == VX_SERIAL_UNIX && !vm->serial.path;
+        const char *sock = console ? "console.sock" : "qmp.sock";
+        size_t len;
+
+        /* Names over their own limits are reported as such, not once more here. */
+        if (!vm->name || !c->p->name || strlen(vm->name) > 64 || strlen(c->p->name) > 32)
+                return;
+        len = runtime_dir_length(c->p) + 1 + strlen(vm->name) + 1 + strlen(sock);
+        if (len >= VX_SUN_PATH_MAX)
+                verr(c, path, "shorten vms[].name, name or host.runtime-dir",
+                     "the socket <host.runtime-dir>/<name>/<vm>/%s would be %zu bytes long; a unix socket "
+                     "path "
+                     "holds at most %d",
+                     sock, len, VX_SUN_PATH_MAX - 1);
+        if (vm->serial.type == VX_SERIAL_UNIX && vm->serial.path &&
+            strlen(vm->serial.path) >= VX_SUN_PATH_MAX) {
+                _cleanup_free_ char *spath = vpath(c, "vms[%zu].serial.path", i);
+
+                verr(c, spath, NULL, "is %zu bytes long; a unix socket path holds at most %d",
+                     strlen(vm->serial.path), VX_SUN_PATH_MAX - 1);
+        }
 }
 
 static void check_vm(struct vctx *c, size_t i)
 {
         struct vx_vm *vm = &c->p->vms[i];
         _cleanup_free_ char *name = vpath(c, "vms[%zu].name", i);
+        size_t k;
 
         check_name(c, name, vm->name, 64);
-        for (size_t k = 0; vm->name && k < i; k++)
-                if (c->p->vms[k].name && strcmp(c->p->vms[k].name, vm->name) == 0) {
-                        _cleanup_free_ char *other = vpath(c, "vms[%zu].name", k);
-                        unsigned line;
+        if (vm->name && seen_first(c, vx_strmap_first(&c->seen.names, vm->name, i, 0, &k, NULL))) {
+                _cleanup_free_ char *other = vpath(c, "vms[%zu].name", k);
+                unsigned line;
 
-                        line_of(c, other, &line);
-                        verr(c, name, NULL, "VM name '%s' is used twice (first at line %u)", vm->name, line);
-                        break;
-                }
+                line_of(c, other, &line);
+                verr(c, name, NULL, "VM name %s is used twice (first at line %u)", DIAG_QUOTE(vm->name),
+                     line);
+        }
 
+        check_vm_sockets(c, i, vm, name);
         check_vm_strings(c, i, vm);
         check_cpu(c, i, vm);
         check_topology(c, i, vm);
@@ -649,9 +791,16 @@ int profile_validate(struct vx_profile *p, struct vx_diags *diags)
         check_name(&c, "name", p->name, 32);
         check_qemu_string(&c, "host.runtime-dir", p->host.runtime_dir);
         check_absolute(&c, "host.runtime-dir", p->host.runtime_dir);
+        check_control_socket(&c);
         check_bridges(&c);
+        /* A console may clash with the VNC port of any VM, a later one too. */
+        for (size_t k = 0; k < p->n_vms && c.r == 0; k++)
+                if (p->vms[k].vnc.enabled)
+                        (void)seen_first(&c, vx_strmap_firstf(&c.seen.vnc_ports, k, 0, NULL, NULL, "%u",
+                                                              5900u + (unsigned)p->vms[k].vnc.display));
         for (size_t i = 0; i < p->n_vms && c.r == 0; i++)
                 check_vm(&c, i);
+        seen_done(&c.seen);
 
         if (c.r < 0)
                 return c.r;

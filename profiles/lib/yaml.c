@@ -6,6 +6,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "strmap.h"
 #include "ytree.h"
 
 struct yaml_ctx {
@@ -175,6 +176,15 @@ static bool check_encoding(struct yaml_ctx *c)
 {
         const unsigned char *s = (const unsigned char *)c->text;
 
+        /* A UTF-16 or UTF-32 byte order mark: say what the file is, not which byte is wrong. */
+        if (c->len >= 2 && ((s[0] == 0xFF && s[1] == 0xFE) || (s[0] == 0xFE && s[1] == 0xFF))) {
+                yerror(c, 1, 1, "convert it, e.g. with iconv -f UTF-16 -t UTF-8",
+                       "invalid UTF-8: the file starts with the byte order mark of UTF-16 or UTF-32 (%02x "
+                       "%02x); "
+                       "profiles must be UTF-8 text",
+                       s[0], s[1]);
+                return false;
+        }
         for (size_t i = 0; i < c->len;) {
                 size_t l;
                 unsigned line, column;
@@ -257,8 +267,9 @@ static void explain_syntax_error(struct yaml_ctx *c, unsigned line, unsigned col
         else if (strstr(problem, "found unexpected end of stream"))
                 yerror(c, line, column, NULL, "unexpected end of file (an unclosed quote or bracket?)");
         else if (strstr(problem, "found character that cannot start any token"))
-                yerror(c, line, column, "quote the value", "a value cannot start with '%c'",
-                       p->problem_mark.index < c->len ? c->text[p->problem_mark.index] : '?');
+                yerror(c, line, column, "quote the value", "a value cannot start with %s",
+                       DIAG_QUOTE(((char[2]){p->problem_mark.index < c->len ? c->text[p->problem_mark.index]
+                                                                            : '?'})));
         else if (strstr(problem, "found unknown escape character"))
                 yerror(c, line, column, "use single quotes, or write '\\\\' for a backslash",
                        "unknown escape sequence in a double-quoted string");
@@ -296,6 +307,12 @@ static bool next_event(struct yaml_ctx *c, yaml_event_t *ev)
         return true;
 }
 
+/* Anchor names are printable and without spaces (YAML's ns-anchor-char): they need cutting, not escaping. */
+static const char *cut_mark(const char *name)
+{
+        return strlen(name) > VX_DIAG_QUOTE_CHARS ? "..." : "";
+}
+
 static void check_anchor_and_tag(struct yaml_ctx *c, const yaml_event_t *ev, const yaml_char_t *anchor,
                                  const yaml_char_t *tag, bool implicit)
 {
@@ -306,13 +323,15 @@ static void check_anchor_and_tag(struct yaml_ctx *c, const yaml_event_t *ev, con
                         yerror(c, line, column, "write the value out", "anchors are not supported in vmx.conf");
                 else
                         yerror(c, line, column, "write the value out where it is needed",
-                               "anchors ('&%s') are not supported in profiles", (const char *)anchor);
+                               "anchors ('&%.*s%s') are not supported in profiles", VX_DIAG_QUOTE_CHARS,
+                               (const char *)anchor, cut_mark((const char *)anchor));
         }
         if (tag && !implicit && !stopped(c)) {
                 if (vmxconf_words(c))
                         yerror(c, line, column, NULL, "tags are not supported in vmx.conf");
                 else
-                        yerror(c, line, column, NULL, "tags ('%s') are not supported in profiles", (const char *)tag);
+                        yerror(c, line, column, NULL, "tags (%s) are not supported in profiles",
+                               DIAG_QUOTE((const char *)tag));
         }
 }
 
@@ -359,16 +378,31 @@ static struct vx_ynode *parse_scalar(struct yaml_ctx *c, const yaml_event_t *ev)
         return TAKE_PTR(n);
 }
 
+/*
+ * Makes room for one more element in an array that holds n: the size doubles
+ * at each power of two, so that a list of a hundred thousand items is not
+ * copied a hundred thousand times. False on ENOMEM.
+ */
+static bool array_grow(void **array, size_t n, size_t size)
+{
+        void *p;
+
+        if (n > 0 && (n & (n - 1)) != 0)
+                return true;
+        p = reallocarray(*array, n ? n * 2 : 4, size);
+        if (!p)
+                return false;
+        *array = p;
+        return true;
+}
+
 static bool sequence_append(struct yaml_ctx *c, struct vx_ynode *seq, struct vx_ynode *item)
 {
-        struct vx_ynode **items = reallocarray(seq->items, seq->n_items + 1, sizeof(*items));
-
-        if (!items) {
+        if (!array_grow((void **)&seq->items, seq->n_items, sizeof(*seq->items))) {
                 vx_ynode_free(item);
                 ctx_oom(c, -ENOMEM);
                 return false;
         }
-        seq->items = items;
         seq->items[seq->n_items++] = item;
         return true;
 }
@@ -419,23 +453,33 @@ static bool check_key(struct yaml_ctx *c, const struct vx_ynode *key)
         return false;
 }
 
-/* Adds key: value to map, taking both; false (reported, or -ENOMEM) when the pair is left out. */
-static bool mapping_append(struct yaml_ctx *c, struct vx_ynode *map, struct vx_ynode *key, struct vx_ynode *value)
+/*
+ * Adds key: value to map, taking both; false (reported, or -ENOMEM) when the
+ * pair is left out. keys indexes the map's keys, to find a repeated one in
+ * O(1) (unless the options keep them).
+ */
+static bool mapping_append(struct yaml_ctx *c, struct vx_ynode *map, struct vx_strmap *keys,
+                           struct vx_ynode *key, struct vx_ynode *value)
 {
-        const struct vx_ypair *dup = c->o->keep_duplicate_keys ? NULL : vx_ynode_pair(map, key->value);
-        struct vx_ypair *pairs;
+        size_t first;
+        int r;
 
-        if (dup) {
-                yerror(c, key->line, key->column, NULL, "duplicate key '%s' (first at line %u)", key->value,
-                       dup->line);
-                return false;
+        if (!c->o->keep_duplicate_keys) {
+                r = vx_strmap_first(keys, key->value, map->n_pairs, 0, &first, NULL);
+                if (r < 0) {
+                        ctx_oom(c, r);
+                        return false;
+                }
+                if (r > 0) {
+                        yerror(c, key->line, key->column, NULL, "duplicate key %s (first at line %u)",
+                               DIAG_QUOTE(key->value), map->pairs[first].line);
+                        return false;
+                }
         }
-        pairs = reallocarray(map->pairs, map->n_pairs + 1, sizeof(*pairs));
-        if (!pairs) {
+        if (!array_grow((void **)&map->pairs, map->n_pairs, sizeof(*map->pairs))) {
                 ctx_oom(c, -ENOMEM);
                 return false;
         }
-        map->pairs = pairs;
         map->pairs[map->n_pairs++] = (struct vx_ypair){
                 .key = TAKE_PTR(key->value),
                 .line = key->line,
@@ -448,6 +492,7 @@ static bool mapping_append(struct yaml_ctx *c, struct vx_ynode *map, struct vx_y
 static struct vx_ynode *parse_mapping(struct yaml_ctx *c, const yaml_event_t *start, unsigned depth)
 {
         _cleanup_(vx_ynode_freep) struct vx_ynode *n = NULL;
+        _cleanup_(vx_strmap_done) struct vx_strmap keys = {};
 
         check_anchor_and_tag(c, start, start->data.mapping_start.anchor, start->data.mapping_start.tag,
                              start->data.mapping_start.implicit);
@@ -480,7 +525,7 @@ static struct vx_ynode *parse_mapping(struct yaml_ctx *c, const yaml_event_t *st
                         return NULL;
                 if (!key || !value || !check_key(c, key))
                         continue; /* already reported */
-                if (mapping_append(c, n, key, value))
+                if (mapping_append(c, n, &keys, key, value))
                         TAKE_PTR(value);
                 else if (c->r < 0)
                         return NULL;
@@ -515,7 +560,9 @@ static struct vx_ynode *parse_node(struct yaml_ctx *c, yaml_event_t *ev, unsigne
                         yerror(c, line, column, "write the value out", "aliases are not supported in vmx.conf");
                 else
                         yerror(c, line, column, "write the value out where it is needed",
-                               "aliases ('*%s') are not supported in profiles", (const char *)ev->data.alias.anchor);
+                               "aliases ('*%.*s%s') are not supported in profiles", VX_DIAG_QUOTE_CHARS,
+                               (const char *)ev->data.alias.anchor,
+                               cut_mark((const char *)ev->data.alias.anchor));
                 return NULL;
         default:
                 if (vmxconf_words(c))
@@ -530,17 +577,13 @@ static struct vx_ynode *parse_node(struct yaml_ctx *c, yaml_event_t *ev, unsigne
 /* Appends root (taken; NULL for a document that was rejected) to the documents. */
 static void stream_add(struct yaml_ctx *c, struct vx_ystream *s, struct vx_ynode *root)
 {
-        struct vx_ynode **docs;
-
         if (!root)
                 return;
-        docs = reallocarray(s->docs, s->n_docs + 1, sizeof(*docs));
-        if (!docs) {
+        if (!array_grow((void **)&s->docs, s->n_docs, sizeof(*s->docs))) {
                 vx_ynode_free(root);
                 ctx_oom(c, -ENOMEM);
                 return;
         }
-        s->docs = docs;
         s->docs[s->n_docs++] = root;
 }
 
@@ -616,6 +659,15 @@ int vx_yaml_parse(const char *file, const char *text, size_t len, const struct v
                         yerror(&c, 0, 0, NULL, "file too large (%zu bytes; profiles are limited to %d bytes)", len,
                                VX_YAML_MAX_SIZE);
                 return c.r < 0 ? c.r : -EFBIG;
+        }
+        /*
+         * libyaml skips a UTF-8 byte order mark only when it detects the encoding
+         * itself; utf8_only sets the encoding, so the mark is dropped here (it is
+         * not a column: positions stay those of an editor).
+         */
+        if (opts->utf8_only && len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+                c.text = text += 3;
+                c.len = len -= 3;
         }
         if (opts->utf8_only && !check_encoding(&c))
                 return c.r < 0 ? c.r : -EINVAL;

@@ -3,7 +3,7 @@
 #
 # Runs `vmxrun validate` on every fixture here: pass-*.yaml must exit 0 and
 # print nothing on stderr; fail-*.yaml must exit 3 and print exactly
-# fail-*.err on stderr. Then checks --json, --help and usage errors.
+# fail-*.err on stderr. Then checks --json, --help, usage errors and the size limit.
 set -u
 
 : "${VMXRUN:?VMXRUN must name the vmxrun binary}"
@@ -46,6 +46,13 @@ grep -q '"line": 7' "$tmp/out" || fail "--json: no line"
 "$VMXRUN" validate --json pass-minimal.yaml >"$tmp/out" 2>&1
 [ $? -eq 0 ] && [ "$(cat "$tmp/out")" = "[]" ] || fail "--json on a valid profile: expected []"
 
+# A non-ASCII character in a name: the message quotes it whole, so --json stays valid UTF-8.
+printf 'name: v\303\251\nvms:\n  - name: a\n    memory: {size: 1G}\n' >"$tmp/utf8.yaml"
+"$VMXRUN" validate --json "$tmp/utf8.yaml" >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 3 ] || fail "--json, non-ASCII name: exit status, expected 3"
+[ -s "$tmp/err" ] && { fail "--json, non-ASCII name: unexpected stderr:"; cat "$tmp/err"; }
+grep -q "contains '$(printf '\303\251')'" "$tmp/out" || fail "--json, non-ASCII name: the character is not quoted whole"
+
 "$VMXRUN" validate --help >"$tmp/out" 2>&1 || fail "--help: non-zero exit"
 grep -q "Usage: vmxrun validate" "$tmp/out" || fail "--help: no usage"
 "$VMXRUN" validate >/dev/null 2>&1
@@ -54,6 +61,19 @@ grep -q "Usage: vmxrun validate" "$tmp/out" || fail "--help: no usage"
 [ $? -eq 2 ] || fail "unknown option: expected exit status 2"
 "$VMXRUN" validate does-not-exist.yaml >/dev/null 2>&1
 [ $? -eq 1 ] || fail "missing file: expected exit status 1"
+
+# A file over the 1 MiB limit is bad input (3), for validate and for the commands that load a
+# profile through cli_load_profile (cmdline, start), a vmx.conf-looking one too.
+head -c 1100000 /dev/zero | tr '\0' '#' >"$tmp/big.yaml"
+"$VMXRUN" validate "$tmp/big.yaml" >/dev/null 2>"$tmp/err"
+[ $? -eq 3 ] || fail "file over 1 MiB: validate: expected exit status 3"
+grep -q "file too large" "$tmp/err" || fail "file over 1 MiB: validate: no 'file too large'"
+"$VMXRUN" cmdline "$tmp/big.yaml" >/dev/null 2>"$tmp/err"
+[ $? -eq 3 ] || fail "file over 1 MiB: cmdline: expected exit status 3"
+grep -q "file too large" "$tmp/err" || fail "file over 1 MiB: cmdline: no 'file too large'"
+{ echo "vm_name: big"; head -c 1100000 /dev/zero | tr '\0' '#'; } >"$tmp/big.vmx.conf"
+"$VMXRUN" cmdline "$tmp/big.vmx.conf" >/dev/null 2>&1
+[ $? -eq 3 ] || fail "vmx.conf over 1 MiB: cmdline: expected exit status 3"
 
 echo "$count fixtures, $failures failures"
 [ "$failures" -eq 0 ]
