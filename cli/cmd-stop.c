@@ -76,6 +76,10 @@ static int run(int argc, char **argv)
         if (r != VX_EXIT_OK)
                 return r;
         r = cli_ensure_supervisor(dir);
+        if (r == VX_EXIT_NOT_RUNNING && launcher_stop_orphans(dir) > 0) {
+                printf("%s: stopped (orphan QEMUs killed).\n", argv[optind]);
+                return VX_EXIT_OK;
+        }
         if (r != VX_EXIT_OK) {
                 if (r == VX_EXIT_NOT_RUNNING)
                         log_error("%s is not running.", argv[optind]);

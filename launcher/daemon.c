@@ -227,8 +227,17 @@ int launcher_ensure_supervisor(const char *deployment_dir)
         if (runtime_is_locked(deployment_dir))
                 return 0;
         r = state_load(deployment_dir, &saved);
-        if (r == -ENOENT || r == -ENOTDIR)
+        if (r == -ENOENT || r == -ENOTDIR) {
+                _cleanup_free_ struct vx_orphan *o = NULL;
+                size_t n = 0;
+
+                if (launcher_find_orphans(deployment_dir, &o, &n) >= 0)
+                        for (size_t i = 0; i < n; i++)
+                                log_warning("%s: QEMU pid %d runs without a supervisor or a state file (its supervisor "
+                                            "died before recording it): `vmxrun start PROFILE` adopts it, "
+                                            "`vmxrun stop` ends it.", o[i].vm, (int)o[i].pid);
                 return -ESRCH;
+        }
         if (r < 0)
                 return log_error_errno(r, "Failed to read the state of %s: %m", deployment_dir);
         for (size_t i = 0; i < saved->n_vms; i++)

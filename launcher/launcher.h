@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "diag.h"
 #include "plan.h"
@@ -75,6 +76,22 @@ bool launcher_is_running(const char *deployment_dir);
  * cleared. Returns 0 (served), -ESRCH (not running), or -errno (logged).
  */
 int launcher_ensure_supervisor(const char *deployment_dir);
+
+/* A QEMU of the deployment that no state file names (its supervisor died before its first state write). */
+struct vx_orphan {
+        pid_t pid;
+        unsigned long long start_ticks;
+        char vm[65];
+};
+
+/*
+ * Finds the deployment's orphans in /proc: QEMUs whose -pidfile lies in the
+ * deployment's runtime dir. Returns 0 and an array (free()), or -errno.
+ */
+int launcher_find_orphans(const char *deployment_dir, struct vx_orphan **ret, size_t *ret_n);
+
+/* Kills them (nobody watches them) and clears the runtime dir. Returns how many, or -errno (logged). */
+int launcher_stop_orphans(const char *deployment_dir);
 
 /*
  * Sends a control request to the deployment's supervisor and waits up to

@@ -648,6 +648,8 @@ static void build_qmp(struct builder *b)
         add_fd(b, VX_PLAN_FD_QMP, b->vp->qmp_path, 0, 0, &fd);
         opt(b, NULL, "-chardev", "socket,id=charmonitor,fd=%d,server=on,wait=off", fd);
         opt(b, NULL, "-mon", "chardev=charmonitor,id=monitor,mode=control");
+        /* Names the runtime dir in QEMU's command line: a QEMU no state file names is found by it (orphans.c). */
+        opt(b, NULL, "-pidfile", "%s/qemu.pid", b->vp->runtime_dir);
         opt(b, NULL, "-rtc", "base=utc");
         opt(b, NULL, "-boot", "strict=on");
 }

@@ -141,7 +141,7 @@ static void remove_files(const char *dir, const char *const *names)
 
 void runtime_remove_vm_dir(const char *vm_dir)
 {
-        static const char *const names[] = {"qmp.sock", "qemu.log", "console.log", "console.sock", NULL};
+        static const char *const names[] = {"qmp.sock", "qemu.log", "qemu.pid", "console.log", "console.sock", NULL};
         remove_files(vm_dir, names);
 }
 

@@ -260,6 +260,33 @@ static int write_profile_copy(const struct vx_plan *plan, const char *text)
         return 0;
 }
 
+/*
+ * No state file, but QEMUs of this deployment run (a supervisor died before
+ * its first state write): they are taken over like any VM a state file names.
+ */
+static struct vx_saved_state *orphans_as_state(const char *deployment_dir)
+{
+        _cleanup_free_ struct vx_orphan *o = NULL;
+        struct vx_saved_state *s;
+        size_t n = 0;
+
+        if (launcher_find_orphans(deployment_dir, &o, &n) < 0 || n == 0)
+                return NULL;
+        s = calloc(1, sizeof(*s));
+        if (!s || !(s->vms = calloc(n, sizeof(*s->vms))))
+                return state_free(s);
+        for (size_t i = 0; i < n; i++) {
+                log_info("%s: found orphan QEMU (pid %d), whose supervisor died before recording it; adopting it.",
+                         o[i].vm, (int)o[i].pid);
+                s->vms[i] = (struct vx_saved_vm){.name = strdup(o[i].vm), .pid = o[i].pid,
+                                                 .start_ticks = o[i].start_ticks};
+                if (!s->vms[i].name)
+                        return state_free(s);
+                s->n_vms++;
+        }
+        return s;
+}
+
 /* Everything a start does after the lock; on failure, stops what this call started. */
 static int start_locked(struct vx_supervisor *sv, const struct vx_supervisor_options *opts)
 {
@@ -269,7 +296,8 @@ static int start_locked(struct vx_supervisor *sv, const struct vx_supervisor_opt
 
         if (!spawned)
                 return -ENOMEM;
-        (void)state_load(sv->plan->deployment_dir, &saved);
+        if (state_load(sv->plan->deployment_dir, &saved) < 0)
+                saved = orphans_as_state(sv->plan->deployment_dir);
         /* The journal a dead supervisor left says what is ours; bridges come before any VM. */
         r = apply_open(sv->plan, &sv->apply);
         if (r >= 0)

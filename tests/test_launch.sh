@@ -309,6 +309,26 @@ if command -v tmux >/dev/null; then
         tmux -S "$WORK/t2.sock" kill-server 2>/dev/null
 fi
 
+# --- orphans: a QEMU no state file names (its supervisor died before writing one) ---
+"$VMXRUN" start "$WORK/demo.yaml" --wait >/dev/null 2>&1
+PID5=$(qemu_pid)
+SUP5=$(sup_pid)
+kill -9 "$SUP5"
+wait_for 10 gone "$SUP5"
+rm -f "$RT/demo/state.json"
+"$VMXRUN" status demo >/dev/null 2>"$WORK/orphan.err"
+check "status of a deployment with only an orphan QEMU exits 4 and names it" \
+        bash -c "[ $? -eq 4 ] && grep -q 'QEMU pid $PID5 runs without a supervisor' '$WORK/orphan.err'"
+"$VMXRUN" start "$WORK/demo.yaml" >/dev/null 2>&1
+check "start adopts the orphan: the same QEMU" [ "$(qemu_pid)" = "$PID5" ]
+SUP5=$(sup_pid)
+kill -9 "$SUP5"
+wait_for 10 gone "$SUP5"
+rm -f "$RT/demo/state.json"
+"$VMXRUN" stop demo >/dev/null 2>&1
+check "stop ends an orphan QEMU" bash -c "$(declare -f gone wait_for); wait_for 20 gone $PID5"
+check "and clears its runtime dir" wait_for 10 bash -c "[ ! -e '$RT/demo' ]"
+
 # --- values from the environment pass the profile's checks ----------------------
 VMXRUN_RUNTIME_DIR='/tmp/x,logfile=/tmp/i' "$VMXRUN" start "$WORK/demo.yaml" 2>/dev/null
 check "a runtime dir that would add a QEMU option is a usage error (2)" [ $? -eq 2 ]
