@@ -53,6 +53,7 @@ struct vm_slot {
         int64_t *restart_times; /* CLOCK_MONOTONIC ms of recent restarts, max_restarts entries */
         size_t n_restart_times;
         struct vx_readiness *readiness;
+        struct vx_qmp_stats qmp_seen; /* the connection's drop counters when last logged */
 };
 
 struct pending_stop {

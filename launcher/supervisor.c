@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The supervisor's event loop: what happens to running VMs, and the end. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,7 @@ int sv_watch_vm(struct vx_supervisor *sv, size_t i)
         struct vm_slot *slot = &sv->slots[i];
         int r;
 
+        slot->qmp_seen = (struct vx_qmp_stats){0}; /* a new connection counts from 0 */
         r = sv_epoll_add(sv, slot->inst.pidfd, EV_PIDFD, i);
         if (r >= 0)
                 r = sv_epoll_add(sv, qmp_get_fd(slot->inst.qmp), EV_QMP, i);
@@ -405,6 +407,21 @@ static void on_timer(struct vx_supervisor *sv, size_t i)
                 escalate_stop(slot);
 }
 
+/* What the QMP connection dropped since we last looked, said once per batch (qmp/ does not log). */
+static void log_qmp_drops(struct vm_slot *slot)
+{
+        struct vx_qmp_stats now;
+
+        qmp_get_stats(slot->inst.qmp, &now);
+        if (now.events_dropped > slot->qmp_seen.events_dropped)
+                log_warning("%s: QMP event queue full: dropped %" PRIu64 " of QEMU's events.", slot->inst.plan->name,
+                            now.events_dropped - slot->qmp_seen.events_dropped);
+        if (now.replies_dropped > slot->qmp_seen.replies_dropped)
+                log_debug("%s: QMP: dropped %" PRIu64 " late replies.", slot->inst.plan->name,
+                          now.replies_dropped - slot->qmp_seen.replies_dropped);
+        slot->qmp_seen = now;
+}
+
 static void on_qmp(struct vx_supervisor *sv, size_t i)
 {
         struct vm_slot *slot = &sv->slots[i];
@@ -412,6 +429,7 @@ static void on_qmp(struct vx_supervisor *sv, size_t i)
         int r;
 
         r = qmp_process(slot->inst.qmp);
+        log_qmp_drops(slot);
         for (;;) {
                 _cleanup_(qmp_event_freep) struct vx_qmp_event *e = NULL;
                 if (qmp_pop_event(slot->inst.qmp, &e) <= 0)
