@@ -47,6 +47,7 @@ extern const struct vx_command vx_cmd_showcmd;
 extern const struct vx_command vx_cmd_bind;
 extern const struct vx_command vx_cmd_unbind;
 extern const struct vx_command vx_cmd_doctor;
+extern const struct vx_command vx_cmd_pin;
 
 /*
  * Loads a profile and prints its diagnostics to stderr. Returns VX_EXIT_OK and

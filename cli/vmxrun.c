@@ -16,6 +16,7 @@ static const struct vx_command *const commands[] = {
         &vx_cmd_status,
         &vx_cmd_list,
         &vx_cmd_vcpuinfo,
+        &vx_cmd_pin,
         &vx_cmd_qmp,
         &vx_cmd_hmp,
         &vx_cmd_console,

@@ -77,7 +77,7 @@ static size_t strv_length(char *const *v)
 
 static json_t *vcpus_json(const struct vx_vm_instance *inst, bool live)
 {
-        const struct vx_plan_pinning *pin = &inst->plan->pinning;
+        const struct vx_plan_pinning *pin = vm_pinning(inst);
         json_t *arr = json_array();
 
         for (size_t i = 0; arr && i < inst->n_vcpus; i++) {
@@ -99,7 +99,7 @@ static json_t *vcpus_json(const struct vx_vm_instance *inst, bool live)
 /* The emulator threads (every thread that is not a vCPU's), each with its pin health. */
 static json_t *emulator_threads_json(const struct vx_vm_instance *inst)
 {
-        const struct vx_plan_pinning *pin = &inst->plan->pinning;
+        const struct vx_plan_pinning *pin = vm_pinning(inst);
         _cleanup_free_ pid_t *tids = NULL;
         json_t *arr = json_array();
         size_t n = 0;

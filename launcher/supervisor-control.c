@@ -108,6 +108,41 @@ static json_t *handle_monitor(struct vx_supervisor *sv, json_t *req, bool hmp)
         return control_error(r, "QMP: %s", strerror(-r));
 }
 
+/* `vmxrun pin`: a vCPU's or the emulator's CPUs, live, kept for restarts. */
+static json_t *handle_pin(struct vx_supervisor *sv, json_t *req)
+{
+        const char *vm = json_string_value(json_object_get(req, "vm"));
+        const char *list = json_string_value(json_object_get(req, "cpus"));
+        json_t *vcpu = json_object_get(req, "vcpu");
+        struct vx_cpuset cpus;
+        struct vm_slot *slot;
+        int r;
+
+        if (!vm || !list || (vcpu && !json_is_integer(vcpu)))
+                return control_error(-EINVAL, "pin needs a VM, CPUs and a vCPU (or the emulator)");
+        slot = find_slot(sv, vm);
+        if (!slot)
+                return control_error(-ENOENT, "no VM named '%s' in this deployment", vm);
+        if (slot->inst.state != VX_VM_RUNNING)
+                return control_error(-ENOTCONN, "%s is %s", vm, vx_vm_state_to_string(slot->inst.state));
+        r = vx_cpuset_parse(list, &cpus);
+        if (r < 0)
+                return control_error(r, "'%s' is not a CPU list", list);
+        r = vm_repin(&slot->inst, vcpu ? (int)json_integer_value(vcpu) : -1, &cpus);
+        if (r == -ERANGE)
+                return control_error(r, "%s has %u vCPUs (0 to %u)", vm, slot->inst.plan->topology.vcpus,
+                                     slot->inst.plan->topology.vcpus - 1);
+        if (r < 0)
+                return control_error(r, "pinning %s to %s failed: %s", vm, list, strerror(-r));
+        if (vcpu)
+                log_info("%s: vCPU %lld pinned to CPUs %s (vmxrun pin).", vm, (long long)json_integer_value(vcpu),
+                         list);
+        else
+                log_info("%s: emulator threads pinned to CPUs %s (vmxrun pin).", vm, list);
+        (void)sv_save_state(sv);
+        return json_pack("{s:b}", "ok", 1);
+}
+
 /* `vmxrun bind` / `unbind`: a tap of ours or a host interface into a named bridge, journaled. */
 static json_t *handle_bind(struct vx_supervisor *sv, json_t *req, bool bind)
 {
@@ -151,6 +186,8 @@ void sv_on_control(struct vx_supervisor *sv)
                 answer = handle_monitor(sv, req, false);
         else if (strcmp(cmd, "hmp") == 0)
                 answer = handle_monitor(sv, req, true);
+        else if (strcmp(cmd, "pin") == 0)
+                answer = handle_pin(sv, req);
         else if (strcmp(cmd, "bind") == 0 || strcmp(cmd, "unbind") == 0)
                 answer = handle_bind(sv, req, strcmp(cmd, "bind") == 0);
         else

@@ -210,7 +210,7 @@ static bool is_vcpu_thread(const struct vx_vm_instance *inst, pid_t tid)
 
 int vm_pin(struct vx_vm_instance *inst)
 {
-        const struct vx_plan_pinning *pin = &inst->plan->pinning;
+        const struct vx_plan_pinning *pin = vm_pinning(inst);
         const char *name = inst->plan->name;
         _cleanup_free_ pid_t *tids = NULL, *vcpu_tids = NULL;
         size_t n_tids = 0;
@@ -246,9 +246,60 @@ int vm_pin(struct vx_vm_instance *inst)
         return 0;
 }
 
+const struct vx_plan_pinning *vm_pinning(const struct vx_vm_instance *inst)
+{
+        return inst->pin_live ? inst->pin_live : &inst->plan->pinning;
+}
+
+static struct vx_plan_pinning *pinning_free(struct vx_plan_pinning *p)
+{
+        if (p)
+                free(p->vcpus);
+        free(p);
+        return NULL;
+}
+
+int vm_repin(struct vx_vm_instance *inst, int vcpu, const struct vx_cpuset *cpus)
+{
+        const struct vx_plan_pinning *cur = vm_pinning(inst);
+        size_t n = inst->plan->topology.vcpus;
+        struct vx_plan_pinning *next, *old;
+        int r;
+
+        if (vcpu >= (int)n || vcpu < -1)
+                return -ERANGE;
+        next = calloc(1, sizeof(*next));
+        if (!next || !(next->vcpus = calloc(n ? n : 1, sizeof(*next->vcpus))))
+                return pinning_free(next), log_error_errno(-ENOMEM, "Out of memory.");
+        next->n_vcpus = vcpu >= 0 || cur->n_vcpus > 0 ? n : 0;
+        /* vCPUs the plan leaves unpinned keep the CPUs they may run on now. */
+        for (size_t i = 0; i < next->n_vcpus; i++)
+                if (i < cur->n_vcpus)
+                        next->vcpus[i] = cur->vcpus[i];
+                else if (affinity_get(0, &next->vcpus[i]) < 0)
+                        return pinning_free(next), log_error_errno(-errno, "Failed to read our CPU set: %m");
+        next->has_emulator = cur->has_emulator || vcpu < 0;
+        next->emulator = cur->emulator;
+        if (vcpu >= 0)
+                next->vcpus[vcpu] = *cpus;
+        else
+                next->emulator = *cpus;
+        old = inst->pin_live;
+        inst->pin_live = next;
+        r = vm_pin(inst);
+        if (r < 0) {
+                inst->pin_live = old;
+                pinning_free(next);
+                (void)vm_pin(inst); /* as it was */
+                return r;
+        }
+        pinning_free(old);
+        return 0;
+}
+
 int vm_pin_repair(struct vx_vm_instance *inst)
 {
-        const struct vx_plan_pinning *pin = &inst->plan->pinning;
+        const struct vx_plan_pinning *pin = vm_pinning(inst);
         _cleanup_free_ pid_t *tids = NULL;
         size_t n_tids = 0, drifted = 0;
         struct vx_cpuset cur;
@@ -333,7 +384,7 @@ static int spawn_paused(struct vx_vm_instance *inst, int qmp_listen_fd, int log_
                 .drop_capabilities = true,
                 .user = inst->qemu_user && inst->qemu_user->uid != 0 ? inst->qemu_user : NULL,
                 .memlock_bytes = vp->memlock_bytes,
-                .affinity = vp->pinning.has_emulator ? &vp->pinning.emulator : NULL,
+                .affinity = vm_pinning(inst)->has_emulator ? &vm_pinning(inst)->emulator : NULL,
         };
         int pidfd, r;
         pid_t pid;
@@ -570,6 +621,7 @@ int vm_read_cmdline(pid_t pid, char **ret_buf, char ***ret_argv, size_t *ret_n)
 
 void vm_instance_done(struct vx_vm_instance *inst)
 {
+        inst->pin_live = pinning_free(inst->pin_live);
         inst->argv_drift = drift_free(inst->argv_drift);
         inst->qmp = qmp_free(inst->qmp);
         inst->pidfd = safe_close(inst->pidfd);

@@ -42,6 +42,7 @@ struct vx_vm_instance {
         const struct vx_user *qemu_user; /* who QEMU runs as; NULL or uid 0: root, with no capabilities */
         unsigned pin_repairs;    /* times a drifted pinning was put back (vm_pin_repair) */
         char **argv_drift;       /* adopted: how its command line differs from the profile's now (drift.h); NULL: none */
+        struct vx_plan_pinning *pin_live; /* the pinning `vmxrun pin` set (kept across QEMU restarts); NULL: the plan's */
 };
 
 /* Timeouts for the steps of a start, in milliseconds. */
@@ -88,6 +89,18 @@ int vm_attach(struct vx_vm_instance *inst);
  * -EPROTO when QEMU's vCPUs do not match the plan).
  */
 int vm_pin(struct vx_vm_instance *inst);
+
+/* The pinning in force: what `vmxrun pin` set, else the plan's. */
+const struct vx_plan_pinning *vm_pinning(const struct vx_vm_instance *inst);
+
+/*
+ * `vmxrun pin`, like `virsh vcpupin --live`: pins vCPU vcpu (QEMU's
+ * cpu-index), or with vcpu -1 the emulator threads, to cpus now, and keeps
+ * that for the VM's later restarts. Returns 0, -ERANGE for no such vCPU,
+ * -EINVAL when cpus holds no CPU the kernel lets it run on, or -errno
+ * (logged; the pinning is as it was).
+ */
+int vm_repin(struct vx_vm_instance *inst, int vcpu, const struct vx_cpuset *cpus);
 
 /*
  * Reads every thread's affinity back and compares it with the plan: a vCPU

@@ -181,6 +181,17 @@ check "in the same QEMU, not counted as a restart" \
 check "a second start exits 5 (already running)" [ $? -eq 5 ]
 check "and the VM is the same process" [ "$(qemu_pid)" = "$PID" ]
 
+# --- live re-pin, like virsh vcpupin --live ---------------------------------------
+vcpu_tid() { status_json | jq -r ".vms[0].vcpus[] | select(.index == $1) | .thread_id"; }
+"$VMXRUN" pin demo --vcpu 0 --cpus 0
+check "pin moves vCPU 0 to CPU 0 at once" [ "$(allowed "$PID" "$(vcpu_tid 0)")" = 0 ]
+check "and status holds it against the new pinning" \
+        [ "$(status_json | jq -r '.vms[0].vcpus[] | select(.index == 0) | .pin + " " + .planned_cpus')" = "pinned 0" ]
+"$VMXRUN" pin demo --vcpu 7 --cpus 0 2>/dev/null
+check "pin of a vCPU the VM does not have fails (1)" [ $? -eq 1 ]
+"$VMXRUN" pin demo --vcpu 0 2>/dev/null
+check "pin without CPUs is a usage error (2)" [ $? -eq 2 ]
+
 # --- crash: kill -9 QEMU, the supervisor restarts it and pins it again ---------
 kill -9 "$PID"
 new_pid() { local p; p=$(qemu_pid); [ -n "$p" ] && [ "$p" != null ] && [ "$p" != 0 ] && [ "$p" != "$PID" ] &&
@@ -188,6 +199,8 @@ new_pid() { local p; p=$(qemu_pid); [ -n "$p" ] && [ "$p" != null ] && [ "$p" !=
 check "QEMU killed with -9 is restarted" wait_for 60 new_pid
 PID2=$(qemu_pid)
 check "restarts counts it" [ "$(status_json | jq -r '.vms[0].restarts')" = 1 ]
+check "the restarted QEMU keeps the live pin of vCPU 0" [ "$(allowed "$PID2" "$(vcpu_tid 0)")" = 0 ]
+"$VMXRUN" pin demo --vcpu 0 --cpus 1
 check "the restarted QEMU is pinned again" check_pinning "$PID2"
 check "the restarted QEMU is confined as the first was" confined "$PID2"
 
