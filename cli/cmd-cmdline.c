@@ -101,8 +101,11 @@ static int print_pinning(const struct vx_vm_plan *vp)
                 printf("# pinning: emulator threads -> host CPUs %s\n", cpus);
         } else
                 printf("# pinning: emulator threads not pinned\n");
-        if (vp->memlock_bytes)
+        if (vp->memlock_bytes == UINT64_MAX)
                 printf("# limits: RLIMIT_MEMLOCK unlimited for QEMU (memory.lock)\n");
+        else if (vp->memlock_bytes)
+                printf("# limits: RLIMIT_MEMLOCK %llu MiB for QEMU (vfio pins guest RAM: its size + 1 GiB)\n",
+                       (unsigned long long)(vp->memlock_bytes >> 20));
         return 0;
 }
 

@@ -152,6 +152,8 @@ static void test_minimal_layout(void **state)
             "socket,id=charmonitor,fd=3,server=on,wait=off",
             "-mon",
             "chardev=charmonitor,id=monitor,mode=control",
+            "-pidfile",
+            "/run/vmxrun/lab/demo/qemu.pid",
             "-rtc",
             "base=utc",
             "-boot",
