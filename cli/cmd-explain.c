@@ -24,7 +24,6 @@
 
 #define EXPLAIN_INPUT_MAX (16u * 1024 * 1024)
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct qa_cmdline *, qa_cmdline_free);
 
 static void argv_donep(struct vx_argv *a)
 {
@@ -244,9 +243,60 @@ static int explain_profile(const struct qa_knowledge *k, const char *file, const
         return status;
 }
 
+/* QEMU's replies come in milliseconds; this leaves room for a loaded machine and a hung type (filter-dump in 7.2). */
+#define LIVE_TIMEOUT_MS 10000
+
+static int introspect(const char *qemu, char **ret_text)
+{
+        int r = qa_introspect_live(qemu, LIVE_TIMEOUT_MS, ret_text, NULL);
+
+        if (r < 0) {
+                log_error_errno(r, "Failed to ask %s about itself: %m", qemu);
+                return r == -ENOENT || r == -EACCES ? VX_EXIT_USAGE : VX_EXIT_FAILURE;
+        }
+        return VX_EXIT_OK;
+}
+
+static int print_qemu_knowledge(const char *qemu)
+{
+        _cleanup_free_ char *text = NULL;
+        int r = introspect(qemu, &text);
+
+        if (r != VX_EXIT_OK)
+                return r;
+        if (fputs(text, stdout) < 0 || fflush(stdout) != 0) {
+                log_error_errno(-EIO, "Failed to write the knowledge: %m");
+                return VX_EXIT_FAILURE;
+        }
+        return VX_EXIT_OK;
+}
+
+/* The built-in knowledge plus what the binary at qemu says about itself, run now. */
+static int load_live(const char *qemu, struct qa_knowledge **ret)
+{
+        _cleanup_(qa_knowledge_freep) struct qa_knowledge *k = NULL;
+        _cleanup_free_ char *text = NULL;
+        struct qa_knowledge_error err = {0};
+        int r = introspect(qemu, &text);
+
+        if (r != VX_EXIT_OK)
+                return r;
+        r = qa_knowledge_new_builtin(&k, &err);
+        if (r >= 0)
+                r = qa_knowledge_add_qemu(k, text, true, &err);
+        if (r == -EINVAL) {
+                log_error("What %s says about itself cannot be read (line %u: %s).", qemu, err.line, err.reason);
+                return VX_EXIT_FAILURE;
+        }
+        if (r < 0)
+                return oom();
+        *ret = TAKE_PTR(k);
+        return VX_EXIT_OK;
+}
+
 static int run(int argc, char **argv)
 {
-        enum { ARG_VM = 0x100, ARG_ACCEL, ARG_ROOT, ARG_JSON, ARG_ARGV, ARG_PID };
+        enum { ARG_VM = 0x100, ARG_ACCEL, ARG_ROOT, ARG_JSON, ARG_ARGV, ARG_PID, ARG_QEMU, ARG_PRINT_KNOWLEDGE };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"argv", required_argument, NULL, ARG_ARGV},
@@ -255,12 +305,15 @@ static int run(int argc, char **argv)
                 {"accel", required_argument, NULL, ARG_ACCEL},
                 {"root", required_argument, NULL, ARG_ROOT},
                 {"json", no_argument, NULL, ARG_JSON},
+                {"qemu", required_argument, NULL, ARG_QEMU},
+                {"print-knowledge", no_argument, NULL, ARG_PRINT_KNOWLEDGE},
                 {0},
         };
         const char *vm_name = NULL, *root = getenv("VMXRUN_ROOT"), *accel = getenv("VMXRUN_ACCEL");
-        const char *text = NULL, *pid = NULL;
+        const char *text = NULL, *pid = NULL, *qemu = NULL;
+        _cleanup_(qa_knowledge_freep) struct qa_knowledge *own = NULL;
         const struct qa_knowledge *k;
-        bool json = false;
+        bool json = false, print_knowledge = false;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -286,10 +339,23 @@ static int run(int argc, char **argv)
                 case ARG_JSON:
                         json = true;
                         break;
+                case ARG_QEMU:
+                        qemu = optarg;
+                        break;
+                case ARG_PRINT_KNOWLEDGE:
+                        print_knowledge = true;
+                        break;
                 default:
                         help(stderr);
                         return VX_EXIT_USAGE;
                 }
+        }
+        if (print_knowledge) {
+                if (!qemu || text || pid || optind < argc) {
+                        log_error("--print-knowledge takes --qemu PATH and nothing else.");
+                        return VX_EXIT_USAGE;
+                }
+                return print_qemu_knowledge(qemu);
         }
         if ((text != NULL) + (pid != NULL) + (optind < argc) != 1 || optind + 1 < argc) {
                 log_error("explain takes one of --argv, --pid or a profile; `vmxrun explain --help` shows the usage.");
@@ -300,7 +366,14 @@ static int run(int argc, char **argv)
                 return VX_EXIT_USAGE;
         }
 
-        k = qa_knowledge_builtin();
+        if (qemu) {
+                r = load_live(qemu, &own);
+                if (r != VX_EXIT_OK)
+                        return r;
+                k = own;
+        } else {
+                k = qa_knowledge_builtin();
+        }
         if (!k) {
                 log_error("The built-in QEMU knowledge table cannot be read; this is a bug.");
                 return VX_EXIT_FAILURE;

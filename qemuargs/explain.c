@@ -105,6 +105,26 @@ static char *shorthand_note(const struct qa_prop *p, const struct qa_cmdline *cl
         return s;
 }
 
+/* What to say about e: vmxrun's explanation, or QEMU's own description marked as such. */
+static char *explanation_of(const struct qa_entry *e)
+{
+        char *s = NULL;
+        int r;
+
+        if (!e->generated)
+                return strdup(e->explanation);
+        if (e->qemu_text)
+                r = asprintf(&s, "QEMU: %s%s%s%s", e->qemu_text, e->qemu_type ? " (" : "", e->qemu_type ? e->qemu_type : "",
+                             e->qemu_type ? ")" : "");
+        else if (e->qemu_type)
+                r = asprintf(&s, "QEMU: a %s property (QEMU gives no description)", e->qemu_type);
+        else if (e->alias_of)
+                r = asprintf(&s, "QEMU: alias of %s", e->alias_of);
+        else
+                r = asprintf(&s, "QEMU: (no description)");
+        return r < 0 ? NULL : s;
+}
+
 /* ---- text ----------------------------------------------------------------- */
 
 static void row(FILE *out, unsigned indent, const char *left, const char *right)
@@ -129,7 +149,7 @@ static void note(FILE *out, const char *label, const char *text)
 
 static int text_prop(FILE *out, const struct qa_cmdline *cl, const struct qa_option *o, const struct qa_prop *p, unsigned indent)
 {
-        _cleanup_free_ char *left = NULL, *st = NULL, *sh = NULL;
+        _cleanup_free_ char *left = NULL, *st = NULL, *sh = NULL, *ex = NULL, *vn = NULL;
         const struct qa_entry *e = p->info;
         bool is_type = o->type && o->info && o->info->typekey && strcmp(p->key, o->info->typekey) == 0 &&
                        p->value == o->type;
@@ -144,13 +164,17 @@ static int text_prop(FILE *out, const struct qa_cmdline *cl, const struct qa_opt
                 return -ENOMEM;
         if (is_type)
                 return 0; /* shown on the option's line */
-        expl = e ? e->explanation : "unknown property (not in vmxrun's table)";
+        if (e && !(ex = explanation_of(e)))
+                return -ENOMEM;
+        expl = e ? ex : "UNKNOWN property: no QEMU version vmxrun knows has it";
         row(out, indent, left, expl);
-        if (e && !is_type) {
+        if (e) {
                 note(out, "default: ", e->default_value);
                 note(out, "cost: ", e->cost);
                 st = status_note(e);
                 note(out, "", st);
+                vn = qa_versions_note(cl->knowledge, e);
+                note(out, "", vn);
         }
         sh = shorthand_note(p, cl);
         note(out, "", sh);
@@ -162,7 +186,7 @@ static int text_option(FILE *out, const struct qa_cmdline *cl, size_t i, unsigne
 {
         const struct qa_option *o = &cl->opts[i];
         unsigned indent = 2 * depth;
-        _cleanup_free_ char *head = NULL, *st = NULL, *type_st = NULL;
+        _cleanup_free_ char *head = NULL, *st = NULL, *type_st = NULL, *ex = NULL, *vn = NULL, *tvn = NULL;
         const char *origin = origin_of(o, opts);
         const char *expl;
         int r;
@@ -181,19 +205,25 @@ static int text_option(FILE *out, const struct qa_cmdline *cl, size_t i, unsigne
         if (!o->word)
                 expl = "bare argument: QEMU takes it as the first IDE disk image (-hda)";
         else if (!o->info)
-                expl = "UNKNOWN option (not in vmxrun's table)";
-        else if (o->type)
-                /* The type says more than the option: "-device e1000" is an e1000 NIC. */
-                expl = o->type_info ? o->type_info->explanation : "UNKNOWN type (not in vmxrun's table)";
+                expl = "UNKNOWN option: no QEMU version vmxrun knows has it";
+        else if (o->type && !o->type_info)
+                expl = "UNKNOWN type: no QEMU version vmxrun knows has it";
+        else if (!(ex = explanation_of(o->type ? o->type_info : o->info)))
+                return -ENOMEM;
         else
-                expl = o->info->explanation;
+                /* The type says more than the option: "-device e1000" is an e1000 NIC. */
+                expl = ex;
         row(out, indent, head, expl);
         st = status_note(o->info);
         note(out, "", st);
+        vn = o->info ? qa_versions_note(cl->knowledge, o->info) : NULL;
+        note(out, "", vn);
         if (o->type_info) {
                 type_st = status_note(o->type_info);
                 note(out, "", type_st);
                 note(out, "cost: ", o->type_info->cost);
+                tvn = qa_versions_note(cl->knowledge, o->type_info);
+                note(out, "", tvn);
         }
         if (opts && opts->origin)
                 note(out, "from: ", origin ? origin : "(vmxrun always adds this)");
@@ -331,7 +361,30 @@ static int set_str(json_t *obj, const char *key, const char *v)
         return json_object_set_new(obj, key, v ? json_string(v) : json_null());
 }
 
-static int json_entry_fields(json_t *obj, const struct qa_entry *e, enum qa_status status)
+/* "accepted_by": ["10.0"], "rejected_by": ["7.2"] over the data sets that speak about e. */
+static int json_versions(json_t *obj, const struct qa_knowledge *k, const struct qa_entry *e)
+{
+        json_t *acc = json_array(), *rej = json_array();
+        int r = 0;
+
+        if (!acc || !rej) {
+                json_decref(acc);
+                json_decref(rej);
+                return -1;
+        }
+        for (size_t v = 0; e && e->versions && v < k->n_versions; v++) {
+                if (e->versions & (1u << v))
+                        r |= json_array_append_new(acc, json_string(k->versions[v].name));
+                else if (qa_version_rejects(k, v, e))
+                        r |= json_array_append_new(rej, json_string(k->versions[v].name));
+        }
+        r |= json_object_set_new(obj, "accepted_by", acc);
+        r |= json_object_set_new(obj, "rejected_by", rej);
+        return r;
+}
+
+static int json_entry_fields(json_t *obj, const struct qa_knowledge *k, const struct qa_entry *e,
+                             enum qa_status status)
 {
         int r = 0;
 
@@ -345,6 +398,10 @@ static int json_entry_fields(json_t *obj, const struct qa_entry *e, enum qa_stat
         r |= set_str(obj, "removed", e ? e->removed : NULL);
         r |= set_str(obj, "replacement", e ? e->replacement : NULL);
         r |= json_object_set_new(obj, "downstream", json_boolean(e && e->downstream));
+        r |= json_object_set_new(obj, "from_qemu", json_boolean(e && e->generated));
+        r |= set_str(obj, "qemu_description", e ? e->qemu_text : NULL);
+        r |= set_str(obj, "qemu_type", e ? e->qemu_type : NULL);
+        r |= json_versions(obj, k, e);
         return r;
 }
 
@@ -365,7 +422,7 @@ static json_t *json_prop(const struct qa_cmdline *cl, const struct qa_option *o,
         r |= json_object_set_new(j, "shorthand", json_boolean(p->shorthand));
         r |= json_object_set_new(j, "cpu_flag", json_boolean(p->cpu_flag));
         r |= json_object_set_new(j, "is_type", json_boolean(is_type));
-        r |= json_entry_fields(j, e, prop_status(o, p));
+        r |= json_entry_fields(j, cl->knowledge, e, prop_status(o, p));
         if (p->shorthand && rule) {
                 /* The property is known, its spelling is deprecated. */
                 r |= set_str(j, "deprecated", rule->deprecated);
@@ -410,7 +467,7 @@ static json_t *json_option(const struct qa_cmdline *cl, size_t i, const struct q
                 const char *origin = origin_of(o, opts);
                 r |= set_str(j, "origin", origin);
         }
-        r |= json_entry_fields(j, o->info, option_status(o));
+        r |= json_entry_fields(j, cl->knowledge, o->info, option_status(o));
         if (!o->word)
                 r |= set_str(j, "explanation", "bare argument: QEMU takes it as the first IDE disk image (-hda)");
         for (size_t p = 0; p < o->n_props; p++) {

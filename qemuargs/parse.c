@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "qemuargs-internal.h"
 #include "qemuargs.h"
 
 static void prop_done(struct qa_prop *p)
@@ -44,7 +45,6 @@ struct qa_cmdline *qa_cmdline_free(struct qa_cmdline *cl)
         free(cl);
         return NULL;
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct qa_cmdline *, qa_cmdline_free);
 
 static int prop_push(struct qa_prop **props, size_t *n, char *key, char *value)
 {
@@ -138,7 +138,7 @@ int qa_parse_opts(const char *arg, const char *implied_key, bool cpu_flags, stru
         return 0;
 }
 
-static char *json_scalar_string(json_t *v)
+char *qa_json_scalar_text(json_t *v)
 {
         if (json_is_string(v))
                 return strdup(json_string_value(v));
@@ -164,7 +164,7 @@ static int json_flatten(json_t *obj, const char *prefix, struct qa_prop **props,
                 if (json_is_object(v))
                         r = json_flatten(v, full, props, n);
                 else
-                        r = prop_push(props, n, TAKE_PTR(full), json_scalar_string(v));
+                        r = prop_push(props, n, TAKE_PTR(full), qa_json_scalar_text(v));
                 if (r < 0)
                         return r;
         }

@@ -12,7 +12,6 @@
 #include "cleanup.h"
 #include "qemuargs.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct qa_cmdline *, qa_cmdline_free);
 
 static void argv_donep(struct vx_argv *a)
 {
@@ -337,15 +336,15 @@ static void test_knowledge_lookup(void **state)
         assert_string_equal(qa_status_to_string(QA_STATUS_REMOVED), "removed");
 
         /* The format itself. */
-        assert_int_equal(qa_knowledge_parse("# c\n\nopt | | x | arg=plain removed=1.0 | X | cost | Y\n", &own), 0);
+        assert_int_equal(qa_knowledge_parse("# c\n\nopt | | x | arg=plain removed=1.0 | X | cost | Y\n", &own, NULL), 0);
         assert_int_equal(own->n_entries, 1);
         assert_int_equal(own->entries[0].arg, QA_ARG_PLAIN);
         assert_string_equal(own->entries[0].replacement, "Y");
         own = qa_knowledge_free(own);
-        assert_int_equal(qa_knowledge_parse("opt | | x | bogus=1 | X\n", &own), -EINVAL);
-        assert_int_equal(qa_knowledge_parse("opt | | x | | \n", &own), -EINVAL);
-        assert_int_equal(qa_knowledge_parse("thing | | x | | X\n", &own), -EINVAL);
-        assert_int_equal(qa_knowledge_parse("opt | | x | | X | a | b | c\n", &own), -EINVAL);
+        assert_int_equal(qa_knowledge_parse("opt | | x | bogus=1 | X\n", &own, NULL), -EINVAL);
+        assert_int_equal(qa_knowledge_parse("opt | | x | | \n", &own, NULL), -EINVAL);
+        assert_int_equal(qa_knowledge_parse("thing | | x | | X\n", &own, NULL), -EINVAL);
+        assert_int_equal(qa_knowledge_parse("opt | | x | | X | a | b | c\n", &own, NULL), -EINVAL);
         assert_null(own);
 }
 
