@@ -214,7 +214,8 @@ static void test_json_values(void **state)
                 "-device '{\"driver\":\"virtio-blk-pci\",\"drive\":\"q0\",\"id\":\"vd0\",\"bootindex\":1}' "
                 "-netdev '{\"type\":\"tap\",\"fd\":\"30\",\"id\":\"hn0\",\"vhost\":true}' "
                 "-object '{\"qom-type\":\"memory-backend-ram\",\"id\":\"m0\",\"size\":1073741824}' "
-                "-device '{\"driver\":\"virtio-net-pci\",\"netdev\":\"hn0\"' ");
+                "-device '{\"driver\":\"virtio-net-pci\",\"netdev\":\"hn0\"' "
+                "-audiodev '{\"driver\":\"pa\",\"id\":\"snd0\",\"out\":{\"mixing-engine\":false}}'");
         const struct qa_option *o;
 
         o = opt(cl, "blockdev", 0);
@@ -235,7 +236,16 @@ static void test_json_values(void **state)
         o = opt(cl, "device", 1);
         assert_true(o->json);
         assert_non_null(o->json_error);
+        assert_non_null(strstr(o->json_error, "near end of file (at byte 41 of the argument)"));
         assert_int_equal(o->n_props, 0);
+        /* -audiodev takes JSON too (libvirt writes it so); nested members become dotted keys. */
+        o = opt(cl, "audiodev", 0);
+        assert_true(o->json);
+        assert_null(o->json_error);
+        assert_string_equal(o->type, "pa");
+        assert_string_equal(o->id, "snd0");
+        assert_string_equal(prop(o, "out.mixing-engine")->value, "off");
+        assert_non_null(prop(o, "out.mixing-engine")->info);
 
         /* The disk chain groups under the device: device <- q0 <- f0. */
         assert_int_equal(qa_group_of(cl, 0), 2);
@@ -346,6 +356,129 @@ static void test_knowledge_lookup(void **state)
         assert_int_equal(qa_knowledge_parse("thing | | x | | X\n", &own, NULL), -EINVAL);
         assert_int_equal(qa_knowledge_parse("opt | | x | | X | a | b | c\n", &own, NULL), -EINVAL);
         assert_null(own);
+}
+
+
+/* ---- knowledge from QEMU itself ------------------------------------------- */
+
+static const char HAND[] = "opt | | device | arg=opts json implied=driver typekey=driver scoped | Adds a device |  |\n"
+                           "type | device | e1000 | | An Intel NIC (vmxrun's words) |  |\n";
+static const char SET_72[] = "# Generated\n# QEMU emulator version 7.2.0\nV\t7.2\nG\tdevice\n"
+                             "O\tdevice\targ\tadd device\nO\tS\tnone\tfreeze CPU\n"
+                             "P\tdevice/e1000\tmac\tstr\t\tMAC address\n"
+                             "T\tdevice\te1000\tIntel Gigabit\tbus PCI\nT\tdevice\told-nic\tAn old NIC\n";
+static const char SET_10[] = "V\t10.0\nO\tdevice\targ\tadd device\nO\tS\tnone\tfreeze CPU\n"
+                             "A\tdevice\te1000-82540em\te1000\n"
+                             "P\tdevice/e1000\tmac\tstr\t\tMAC address\nP\tdevice/e1000\tnew-prop\tbool\toff\n"
+                             "T\tdevice\te1000\tIntel Gigabit\nT\tdevice\tigb\tIntel 82576\n";
+
+static void test_generated_knowledge(void **state)
+{
+        _cleanup_(qa_knowledge_freep) struct qa_knowledge *k = NULL;
+        struct qa_knowledge_error err = {0};
+        const struct qa_entry *e;
+        _cleanup_free_ char *n_igb = NULL, *n_old = NULL, *n_prop = NULL;
+
+        assert_int_equal(qa_knowledge_parse(HAND, &k, NULL), 0);
+        assert_int_equal(qa_knowledge_add_qemu(k, SET_72, false, NULL), 0);
+        assert_int_equal(qa_knowledge_add_qemu(k, SET_10, false, NULL), 1);
+        assert_string_equal(k->versions[0].name, "7.2");
+        assert_string_equal(k->versions[0].banner, "QEMU emulator version 7.2.0");
+
+        /* A hand-written entry keeps its words and gains QEMU's and the versions. */
+        e = qa_lookup_type(k, "device", "e1000");
+        assert_false(e->generated);
+        assert_string_equal(e->explanation, "An Intel NIC (vmxrun's words)");
+        assert_string_equal(e->qemu_text, "Intel Gigabit");
+        assert_int_equal(e->versions, 3);
+        assert_null(qa_versions_note(k, e));
+        /* Only QEMU knows these: its description, marked as generated. */
+        e = qa_lookup_type(k, "device", "igb");
+        assert_true(e->generated);
+        assert_string_equal(e->explanation, "Intel 82576");
+        assert_true(qa_version_rejects(k, 0, e));
+        assert_false(qa_version_rejects(k, 1, e));
+        n_igb = qa_versions_note(k, e);
+        assert_string_equal(n_igb, "QEMU 10.0 accepts it; QEMU 7.2 rejects it");
+        n_old = qa_versions_note(k, qa_lookup_type(k, "device", "old-nic"));
+        assert_string_equal(n_old, "QEMU 7.2 accepts it; QEMU 10.0 rejects it");
+        e = qa_lookup_prop(k, "device", "e1000", "new-prop");
+        assert_string_equal(e->default_value, "off");
+        n_prop = qa_versions_note(k, e);
+        assert_string_equal(n_prop, "QEMU 10.0 accepts it; QEMU 7.2 rejects it");
+        /* An alias's properties are its target's. */
+        assert_non_null(qa_lookup_prop(k, "device", "e1000-82540em", "mac"));
+        /* G marks the options that take key=value lists. */
+        assert_int_equal(qa_lookup_option(k, "S")->arg, QA_ARG_NONE);
+        assert_int_equal(qa_lookup_option(k, "device")->arg, QA_ARG_OPTS);
+
+        /* Malformed sets are refused with their line, and leave k as it was. */
+        size_t n = k->n_entries;
+        assert_int_equal(qa_knowledge_add_qemu(k, "P\tdevice/x\ty\n", false, &err), -EINVAL);
+        assert_int_equal(err.line, 1);
+        assert_int_equal(qa_knowledge_add_qemu(k, "V\t9.0\nT\tdevice\tz\nQ\tbogus\n", false, &err), -EINVAL);
+        assert_int_equal(err.line, 3);
+        assert_int_equal(k->n_entries, n);
+        assert_null(qa_lookup_type(k, "device", "z"));
+}
+
+/* Canned QMP replies for qa_introspect(). */
+static int fake_qmp(void *userdata, const char *command, json_t *args, json_t **ret)
+{
+        const char *typename = json_string_value(json_object_get(args, "typename"));
+        json_t *res = NULL;
+
+        (void)userdata;
+        if (strcmp(command, "query-command-line-options") == 0)
+                res = json_pack("[{s:s,s:[{s:s,s:s,s:s}]}]", "option", "smp-opts", "parameters", "name", "cpus",
+                                "type", "number", "help", "vCPUs");
+        else if (strcmp(command, "device-list-properties") == 0 && typename && strcmp(typename, "e1000") == 0)
+                res = json_pack("[{s:s,s:s,s:s},{s:s,s:s,s:b}]", "name", "mac", "type", "str", "description",
+                                "MAC\taddress", "name", "x-flag", "type", "bool", "default-value", 1);
+        json_decref(args);
+        if (!res)
+                return -EREMOTEIO;
+        *ret = res;
+        return 0;
+}
+
+static void test_introspect(void **state)
+{
+        struct qa_introspect_input in = {
+                .version = "7.2",
+                .banner = "QEMU emulator version 7.2.0",
+                .help = "QEMU emulator version 7.2.0\n-S              freeze CPU at startup\n"
+                        "-m [size=]megs[,slots=n,maxmem=size]\n                configure guest RAM\n"
+                        "-hda/-hdb file  use 'file' as hard disk 0/1 image\n-smp [cpus=]n\n                set the number of CPUs\n",
+                .device_help = "Network devices:\nname \"e1000\", bus PCI, alias \"e1000-82540em\", desc \"Intel "
+                               "Gigabit Ethernet\"\n\nCPU devices:\nname \"foo-x86_64-cpu\"\n",
+                .machine_help = "",
+                .cpu_help = "",
+                .qmp = fake_qmp,
+        };
+        _cleanup_(qa_knowledge_freep) struct qa_knowledge *k = NULL;
+        _cleanup_free_ char *text = NULL;
+
+        assert_int_equal(qa_introspect(&in, &text), 0);
+        assert_non_null(strstr(text, "\nV\t7.2\n"));
+        assert_non_null(strstr(text, "\nO\tS\tnone\tfreeze CPU at startup\n"));
+        assert_non_null(strstr(text, "\nO\tm\targ\tconfigure guest RAM\n"));
+        assert_non_null(strstr(text, "\nO\thda\targ\tuse 'file' as hard disk 0/1 image\n"));
+        assert_non_null(strstr(text, "\nO\thdb\targ\t"));
+        assert_non_null(strstr(text, "\nG\tsmp\n"));
+        assert_non_null(strstr(text, "\nP\tsmp\tcpus\tnumber\t\tvCPUs\n"));
+        assert_non_null(strstr(text, "\nT\tdevice\te1000\tIntel Gigabit Ethernet\tbus PCI\n"));
+        assert_non_null(strstr(text, "\nA\tdevice\te1000-82540em\te1000\n"));
+        /* Tabs inside QEMU's texts would split fields: they become blanks. */
+        assert_non_null(strstr(text, "\nP\tdevice/e1000\tmac\tstr\t\tMAC address\n"));
+        assert_non_null(strstr(text, "\nP\tdevice/e1000\tx-flag\tbool\ton\n"));
+        /* CPU models are not devices here. */
+        assert_null(strstr(text, "foo-x86_64-cpu"));
+        /* What it writes, the loader reads. */
+        assert_int_equal(qa_knowledge_parse(HAND, &k, NULL), 0);
+        assert_int_equal(qa_knowledge_add_qemu(k, text, false, NULL), 0);
+        assert_int_equal(qa_lookup_option(k, "smp")->arg, QA_ARG_OPTS);
+        assert_int_equal(qa_lookup_option(k, "hdb")->arg, QA_ARG_PLAIN);
 }
 
 static char *read_fixture(const char *name)
@@ -468,6 +601,8 @@ int main(void)
                 cmocka_unit_test(test_empty),
                 cmocka_unit_test(test_removed_and_deprecated),
                 cmocka_unit_test(test_knowledge_lookup),
+                cmocka_unit_test(test_generated_knowledge),
+                cmocka_unit_test(test_introspect),
                 cmocka_unit_test(test_seed_vcp),
                 cmocka_unit_test(test_seed_vfp),
                 cmocka_unit_test(test_origins),
