@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +64,16 @@ static void help(FILE *out)
                 "                     whether it is known, its explanation and status\n"
                 "  -h, --help         show this help\n"
                 "\n"
-                "Exit status: 0 explained, 2 bad usage, 3 input that cannot be parsed\n"
-                "(unbalanced quote, empty command line, invalid profile), 1 other failures.\n");
+                "      --qemu PATH    also ask this QEMU binary about itself (live introspection)\n"
+                "                     and say what it would reject\n"
+                "      --print-knowledge  with --qemu: print that binary's knowledge data set\n"
+                "\n"
+                "After the explanation come the findings: what QEMU would refuse (ERROR) or\n"
+                "take differently than written (warning), each with its position in the text.\n"
+                "\n"
+                "Exit status: 0 explained and no errors found, 3 an error found (QEMU would\n"
+                "refuse the line) or input that cannot be parsed (unbalanced quote, empty\n"
+                "command line, invalid profile), 2 bad usage, 1 other failures.\n");
 }
 
 static int read_all_fd(int fd, char **ret, size_t *ret_len)
@@ -105,30 +114,77 @@ static int read_all_fd(int fd, char **ret, size_t *ret_len)
         return 0;
 }
 
-static int print_result(const struct qa_cmdline *cl, const struct qa_explain_options *opts, bool json, json_t *into)
-{
-        if (json) {
-                json_t *j = qa_explain_json(cl, opts);
-                if (!j)
-                        return log_error_errno(ENOMEM, "Failed to build the JSON explanation: %m");
-                if (into)
-                        return json_array_append_new(into, j) < 0 ? -ENOMEM : 0;
-                int r = cli_print_json(j);
+/* Where the pasted text came from, for findings that point into it. */
+struct source {
+        const char *text;      /* NULL when the words did not come from text (--pid, a profile) */
+        const size_t *offsets; /* byte offset of each word in text */
+};
 
-                json_decref(j);
-                return r;
+/* "line 2, column 5" of word w in the paste, or "word 7" when there is no text. */
+static char *position_of(const struct source *src, size_t word)
+{
+        char *s = NULL;
+        unsigned line = 1, col = 1;
+
+        if (!src || !src->text || !src->offsets)
+                return asprintf(&s, "word %zu", word + 1) < 0 ? NULL : s;
+        for (size_t i = 0; i < src->offsets[word]; i++) {
+                if (src->text[i] == '\n') {
+                        line++;
+                        col = 1;
+                } else {
+                        col++;
+                }
         }
-        if (qa_explain_text(cl, opts, stdout) < 0)
-                return log_error_errno(ENOMEM, "Failed to explain the command line: %m");
+        return asprintf(&s, "line %u, column %u", line, col) < 0 ? NULL : s;
+}
+
+static int print_findings_text(const struct qa_cmdline *cl, const struct qa_findings *f, const struct source *src)
+{
+        if (f->n == 0)
+                return 0;
+        printf("\n%zu finding%s (%zu error%s: QEMU would refuse to start):\n", f->n, f->n == 1 ? "" : "s", f->errors,
+               f->errors == 1 ? "" : "s");
+        for (size_t i = 0; i < f->n; i++) {
+                const struct qa_option *o = &cl->opts[f->v[i].opt];
+                _cleanup_free_ char *pos = position_of(src, o->index);
+
+                if (!pos)
+                        return -ENOMEM;
+                printf("  %s: option %zu (%s at %s): %s\n", f->v[i].severity == QA_ERROR ? "ERROR" : "warning",
+                       f->v[i].opt + 1, o->word ? o->word : o->arg, pos, f->v[i].message);
+        }
         return 0;
 }
 
-/* Parses words and prints; returns an exit status. */
+static json_t *findings_json(const struct qa_cmdline *cl, const struct qa_findings *f, const struct source *src)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < f->n; i++) {
+                const struct qa_option *o = &cl->opts[f->v[i].opt];
+                _cleanup_free_ char *pos = position_of(src, o->index);
+                json_t *j = pos ? json_pack("{s:s,s:I,s:I,s:s,s:s}", "severity",
+                                            f->v[i].severity == QA_ERROR ? "error" : "warning", "option",
+                                            (json_int_t)f->v[i].opt, "word", (json_int_t)o->index, "position", pos,
+                                            "message", f->v[i].message)
+                                : NULL;
+                if (!j || json_array_append_new(a, j) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
+/* Parses, checks and prints words; returns an exit status (VX_EXIT_INVALID when QEMU would refuse the line). */
 static int explain_words(const struct qa_knowledge *k, char *const *words, size_t n, char *const *origin, bool json,
-                         json_t *into)
+                         json_t *into, const struct source *src)
 {
         _cleanup_(qa_cmdline_freep) struct qa_cmdline *cl = NULL;
+        _cleanup_(qa_findings_done) struct qa_findings f = {0};
         struct qa_explain_options opts = {.origin = origin, .n_origin = origin ? n : 0};
+        struct qa_check_options co = {.live_version = SIZE_MAX};
         int r;
 
         r = qa_parse_argv(k, words, n, &cl);
@@ -140,16 +196,43 @@ static int explain_words(const struct qa_knowledge *k, char *const *words, size_
                 log_error_errno(r, "Failed to parse the command line: %m");
                 return VX_EXIT_FAILURE;
         }
-        return print_result(cl, &opts, json, into) < 0 ? VX_EXIT_FAILURE : VX_EXIT_OK;
+        for (size_t v = 0; v < k->n_versions; v++)
+                if (k->versions[v].live)
+                        co.live_version = v;
+        if (qa_check(cl, &co, &f) < 0)
+                return oom();
+        if (json) {
+                json_t *j = qa_explain_json(cl, &opts), *fj = findings_json(cl, &f, src);
+
+                if (!j || !fj || json_object_set_new(j, "findings", fj) < 0 ||
+                    json_object_set_new(j, "errors", json_integer((json_int_t)f.errors)) < 0) {
+                        json_decref(j);
+                        return oom();
+                }
+                if (into)
+                        r = json_array_append_new(into, j) < 0 ? -ENOMEM : 0;
+                else {
+                        r = cli_print_json(j);
+                        json_decref(j);
+                }
+        } else {
+                r = qa_explain_text(cl, &opts, stdout);
+                if (r >= 0)
+                        r = print_findings_text(cl, &f, src);
+        }
+        if (r < 0)
+                return oom();
+        return f.errors > 0 ? VX_EXIT_INVALID : VX_EXIT_OK;
 }
 
 static int explain_text(const struct qa_knowledge *k, const char *text, bool json)
 {
         _cleanup_(argv_donep) struct vx_argv words = {0};
+        _cleanup_free_ size_t *offsets = NULL;
         size_t off = 0;
         int r;
 
-        r = qa_split_shell(text, &words, &off);
+        r = qa_split_shell_at(text, &words, &offsets, &off);
         if (r == -EINVAL) {
                 log_error("Cannot split the command line: unbalanced quote or trailing backslash at byte %zu.", off);
                 return VX_EXIT_INVALID;
@@ -158,7 +241,8 @@ static int explain_text(const struct qa_knowledge *k, const char *text, bool jso
                 log_error_errno(r, "Failed to split the command line: %m");
                 return VX_EXIT_FAILURE;
         }
-        return explain_words(k, words.items, words.n, NULL, json, NULL);
+        return explain_words(k, words.items, words.n, NULL, json, NULL,
+                             &(struct source){.text = text, .offsets = offsets});
 }
 
 static int explain_pid(const struct qa_knowledge *k, const char *pid, const char *root, bool json)
@@ -196,7 +280,7 @@ static int explain_pid(const struct qa_knowledge *k, const char *pid, const char
         r = qa_split_nul(buf, len, &words);
         if (r < 0)
                 return oom();
-        return explain_words(k, words.items, words.n, NULL, json, NULL);
+        return explain_words(k, words.items, words.n, NULL, json, NULL, NULL);
 }
 
 static int explain_profile(const struct qa_knowledge *k, const char *file, const char *vm_name, const char *accel,
@@ -228,7 +312,7 @@ static int explain_profile(const struct qa_knowledge *k, const char *file, const
                                vx_accel_to_string(vp->accel));
                 for (size_t n = 0; !json && n < vp->n_notes; n++)
                         printf("note: %s\n", vp->notes[n]);
-                status = explain_words(k, vp->argv.items, vp->argv.n, vp->origin, json, all);
+                status = explain_words(k, vp->argv.items, vp->argv.n, vp->origin, json, all, NULL);
                 if (json && status == VX_EXIT_OK) {
                         json_t *last = json_array_get(all, json_array_size(all) - 1);
                         if (json_object_set_new(last, "vm", json_string(vp->vm->name)) < 0)
@@ -397,7 +481,7 @@ static int run(int argc, char **argv)
                         _cleanup_(argv_donep) struct vx_argv words = {0};
                         if (qa_split_nul(buf, len, &words) < 0)
                                 return oom();
-                        return explain_words(k, words.items, words.n, NULL, json, NULL);
+                        return explain_words(k, words.items, words.n, NULL, json, NULL, NULL);
                 }
                 return explain_text(k, buf, json);
         }

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -209,6 +210,12 @@ int qa_introspect_live(const char *path, int timeout_ms, char **ret_text, char *
 int qa_split_shell(const char *text, struct vx_argv *ret, size_t *ret_error_offset);
 
 /*
+ * The same, and on success *ret_offsets (free()) holds the byte offset in text
+ * where each appended word starts, for messages that point into the paste.
+ */
+int qa_split_shell_at(const char *text, struct vx_argv *ret, size_t **ret_offsets, size_t *ret_error_offset);
+
+/*
  * Splits a NUL-separated buffer (/proc/PID/cmdline) of len bytes; a missing
  * final NUL is tolerated. Returns 0 or -ENOMEM.
  */
@@ -294,6 +301,43 @@ int qa_explain_text(const struct qa_cmdline *cl, const struct qa_explain_options
  * new reference or NULL on -ENOMEM.
  */
 json_t *qa_explain_json(const struct qa_cmdline *cl, const struct qa_explain_options *opts);
+
+/* ---- Cross-checks ------------------------------------------------------- */
+
+enum qa_severity {
+        QA_WARNING, /* QEMU starts, but not as the line suggests (a repeated -append, a deprecated spelling) */
+        QA_ERROR,   /* QEMU refuses to start */
+};
+
+struct qa_finding {
+        enum qa_severity severity;
+        size_t opt;    /* index in cl->opts of the option it is about */
+        char *message; /* without the position; the caller adds it from opts[opt].index */
+};
+
+struct qa_findings {
+        struct qa_finding *v;
+        size_t n;
+        size_t errors;
+};
+void qa_findings_done(struct qa_findings *f);
+
+struct qa_check_options {
+        size_t live_version; /* index of the --qemu data set in the knowledge, or SIZE_MAX for none */
+};
+
+/*
+ * Checks cl as QEMU would when it starts: unknown options, types and
+ * properties; removed and deprecated spellings; every reference (netdev=,
+ * chardev=, drive=, memdev=, memory-backend=, audiodev=, iothread=, bus=,
+ * *-secret=, -blockdev file=) resolves; ids unique per namespace; the -smp
+ * topology (QEMU's own arithmetic); NUMA node memory and memory-backend=
+ * against -m; PCI addresses unique per bus; options given more than once
+ * where QEMU merges them or keeps the last; and, with co->live_version, what
+ * that QEMU lacks. Findings come in option order per check, each naming its
+ * option. Returns 0 and *ret (free with qa_findings_done) or -ENOMEM.
+ */
+int qa_check(const struct qa_cmdline *cl, const struct qa_check_options *co, struct qa_findings *ret);
 
 /* Counts of options and properties by status, for tests and summaries. */
 struct qa_counts {

@@ -11,6 +11,9 @@ struct word {
         char *buf;
         size_t len, cap;
         bool started; /* '' is a word too */
+        size_t start; /* byte offset in the text where the word began */
+        size_t *offsets, n_offsets; /* one per word flushed, when wanted */
+        bool want_offsets;
 };
 
 static int word_putc(struct word *w, char c)
@@ -35,6 +38,13 @@ static int word_flush(struct word *w, struct vx_argv *ret)
 
         if (!w->started)
                 return 0;
+        if (w->want_offsets) {
+                size_t *o = realloc(w->offsets, (w->n_offsets + 1) * sizeof(size_t));
+                if (!o)
+                        return -ENOMEM;
+                w->offsets = o;
+                o[w->n_offsets++] = w->start;
+        }
         r = vx_argv_append(ret, w->buf ? w->buf : "");
         w->len = 0;
         if (w->buf)
@@ -48,15 +58,19 @@ static bool is_blank(char c)
         return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-int qa_split_shell(const char *text, struct vx_argv *ret, size_t *ret_error_offset)
+int qa_split_shell_at(const char *text, struct vx_argv *ret, size_t **ret_offsets, size_t *ret_error_offset)
 {
-        struct word w = {0};
+        struct word w = {.want_offsets = ret_offsets != NULL};
         _cleanup_free_ char *owned = NULL;
+        _cleanup_free_ size_t *offsets = NULL;
         int r = 0;
 
         assert(text);
         for (size_t i = 0; r >= 0 && text[i]; i++) {
                 char c = text[i];
+
+                if (!w.started && !is_blank(c))
+                        w.start = i;
 
                 if (c == '\\') {
                         if (text[i + 1] == '\n') {
@@ -111,7 +125,15 @@ int qa_split_shell(const char *text, struct vx_argv *ret, size_t *ret_error_offs
         if (r >= 0)
                 r = word_flush(&w, ret);
         owned = w.buf;
+        offsets = w.offsets;
+        if (r >= 0 && ret_offsets)
+                *ret_offsets = TAKE_PTR(offsets);
         return r;
+}
+
+int qa_split_shell(const char *text, struct vx_argv *ret, size_t *ret_error_offset)
+{
+        return qa_split_shell_at(text, ret, NULL, ret_error_offset);
 }
 
 int qa_split_nul(const char *buf, size_t len, struct vx_argv *ret)

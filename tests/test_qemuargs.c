@@ -481,6 +481,68 @@ static void test_introspect(void **state)
         assert_int_equal(qa_lookup_option(k, "hdb")->arg, QA_ARG_PLAIN);
 }
 
+/* One line per rule that QEMU applies at start-up, and what the check says. */
+static void test_checks(void **state)
+{
+        static const struct {
+                const char *line;
+                enum qa_severity severity;
+                const char *says;
+        } cases[] = {
+                {"qemu -device virtio-net-pci,netdev=nope", QA_ERROR, "netdev=nope names no -netdev"},
+                {"qemu -device isa-serial,chardev=c9", QA_ERROR, "chardev=c9 names no -chardev"},
+                {"qemu -device virtio-blk-pci,drive=d0", QA_ERROR, "drive=d0 names no -drive/-blockdev"},
+                {"qemu -numa node,memdev=m0", QA_ERROR, "memdev=m0 names no -object"},
+                {"qemu -device AC97,audiodev=snd", QA_ERROR, "audiodev=snd names no -audiodev"},
+                {"qemu -device virtio-scsi-pci,iothread=io0", QA_ERROR, "iothread=io0 names no -object"},
+                {"qemu -device e1000,bus=rp1", QA_ERROR, "bus=rp1 names no bus"},
+                {"qemu -blockdev driver=iscsi,node-name=n,transport=tcp,portal=p,target=t,password-secret=s0",
+                 QA_ERROR, "password-secret=s0 names no -object"},
+                {"qemu -netdev user,id=a -netdev tap,id=a", QA_ERROR, "id 'a' is already used by option 1"},
+                {"qemu -smp 4,sockets=2,cores=4", QA_ERROR, "the topology gives 0 vCPUs"},
+                {"qemu -smp 8,maxcpus=4", QA_ERROR, "8 vCPUs but maxcpus=4"},
+                {"qemu -m 1G -object memory-backend-ram,id=m0,size=1G -object memory-backend-ram,id=m1,size=1G "
+                 "-numa node,memdev=m0 -numa node,memdev=m1",
+                 QA_ERROR, "the NUMA nodes hold 2048 MiB but -m gives 1024 MiB"},
+                {"qemu -m 2G -object memory-backend-ram,id=r,size=1G -machine q35,memory-backend=r", QA_ERROR,
+                 "memory-backend=r has 1024 MiB but -m gives 2048 MiB"},
+                {"qemu -device e1000,addr=3 -device e1000,addr=0x3.0", QA_ERROR, "PCI address 3.0 on the root bus"},
+                {"qemu -machine q35 -machine accel=kvm", QA_WARNING, "-machine is given 2 times"},
+                {"qemu -append a -append b", QA_WARNING, "QEMU uses only the last one"},
+                {"qemu -m 1G -m 2G", QA_WARNING, "-m is given 2 times"},
+                {"qemu -realtime mlock=off", QA_ERROR, "-realtime was removed from QEMU in 6.0; use -overcommit"},
+                {"qemu -chardev socket,id=c,path=/s,server=on,nowait", QA_WARNING, "write wait=off"},
+                {"qemu -frob", QA_ERROR, "no QEMU version vmxrun knows has this option"},
+                {"qemu -device e1000,zap=1", QA_ERROR, "property zap= is unknown"},
+        };
+        for (size_t c = 0; c < ELEMENTSOF(cases); c++) {
+                _cleanup_(qa_cmdline_freep) struct qa_cmdline *cl = parse(cases[c].line);
+                _cleanup_(qa_findings_done) struct qa_findings f = {0};
+                bool found = false;
+
+                assert_int_equal(qa_check(cl, NULL, &f), 0);
+                for (size_t i = 0; i < f.n; i++)
+                        if (strstr(f.v[i].message, cases[c].says) && f.v[i].severity == cases[c].severity)
+                                found = true;
+                if (!found) {
+                        for (size_t i = 0; i < f.n; i++)
+                                print_message("  got: %s\n", f.v[i].message);
+                        fail_msg("%s: no finding '%s'", cases[c].line, cases[c].says);
+                }
+        }
+
+        /* A line QEMU takes as it is: nothing to say. */
+        _cleanup_(qa_cmdline_freep) struct qa_cmdline *ok = parse(
+                "qemu -machine q35 -m 2G -smp 4,sockets=1,cores=2,threads=2 -object memory-backend-ram,id=m0,size=2G "
+                "-numa node,memdev=m0 -netdev tap,id=n0 -device pcie-root-port,id=rp1,chassis=1 "
+                "-device virtio-net-pci,netdev=n0,bus=rp1,addr=0 -device e1000,addr=3,bus=pcie.0");
+        _cleanup_(qa_findings_done) struct qa_findings none = {0};
+        assert_int_equal(qa_check(ok, NULL, &none), 0);
+        for (size_t i = 0; i < none.n; i++)
+                print_message("  unexpected: %s\n", none.v[i].message);
+        assert_int_equal(none.n, 0);
+}
+
 static char *read_fixture(const char *name)
 {
         _cleanup_free_ char *path = NULL;
@@ -603,6 +665,7 @@ int main(void)
                 cmocka_unit_test(test_knowledge_lookup),
                 cmocka_unit_test(test_generated_knowledge),
                 cmocka_unit_test(test_introspect),
+                cmocka_unit_test(test_checks),
                 cmocka_unit_test(test_seed_vcp),
                 cmocka_unit_test(test_seed_vfp),
                 cmocka_unit_test(test_origins),
