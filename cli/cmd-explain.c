@@ -225,12 +225,17 @@ static int explain_words(const struct qa_knowledge *k, char *const *words, size_
         return f.errors > 0 ? VX_EXIT_INVALID : VX_EXIT_OK;
 }
 
-static int explain_text(const struct qa_knowledge *k, const char *text, bool json)
+static int explain_text(const struct qa_knowledge *k, const char *pasted, bool json)
 {
         _cleanup_(argv_donep) struct vx_argv words = {0};
         _cleanup_free_ size_t *offsets = NULL;
+        _cleanup_free_ char *unwrapped = qa_unwrap_terminal(pasted);
+        const char *text = unwrapped ? unwrapped : pasted;
         size_t off = 0;
         int r;
+
+        if (unwrapped)
+                log_info("The text looks like one line a terminal wrapped; its lines are joined (positions are in the joined line).");
 
         r = qa_split_shell_at(text, &words, &offsets, &off);
         if (r == -EINVAL) {

@@ -280,10 +280,21 @@ static int split_head(struct qa_cmdline *cl, char *const *words, size_t n, size_
         size_t bin = n;
         int r;
 
+        /*
+         * The QEMU binary may follow `sudo -u qemu`, `env -i A=b`, a prompt or
+         * `ps -ef` columns; past the first option word only a name that cannot
+         * be an argument counts (qemu-system-*, qemu-kvm, kvm), not -L's /usr/share/qemu.
+         */
+        bool dash = false;
+
         for (size_t i = 0; i < n; i++) {
-                if (words[i][0] == '-')
-                        break;
-                if (looks_like_qemu(words[i])) {
+                const char *base = strrchr(words[i], '/');
+
+                base = base ? base + 1 : words[i];
+                dash = dash || words[i][0] == '-';
+                if (words[i][0] != '-' && looks_like_qemu(words[i]) &&
+                    (!dash || strncmp(base, "qemu-system-", 12) == 0 || strcmp(base, "qemu-kvm") == 0 ||
+                     strcmp(base, "kvm") == 0)) {
                         bin = i;
                         break;
                 }

@@ -202,8 +202,12 @@ int qa_introspect_live(const char *path, int timeout_ms, char **ret_text, char *
 /*
  * Splits text as a POSIX shell splits a simple command: blanks and newlines
  * separate words; '...' and "..." quote; a backslash escapes the next
- * character; backslash-newline is a continuation and disappears. No
- * expansion. Appends the words to *ret. Returns 0, -EINVAL for an unbalanced
+ * character; backslash-newline is a continuation and disappears. A '#' that
+ * starts a word comments out the rest of its line (also inside a
+ * continuation); an unquoted |, ;, && or trailing & ends the command (`| tee
+ * log`); redirections (`2>&1`, `> log`) are dropped; an unquoted word that
+ * starts with '{' is taken as it is to its closing brace (JSON as `ps` shows
+ * it). No expansion. Appends the words to *ret. Returns 0, -EINVAL for an unbalanced
  * quote or a trailing lone backslash (with *ret_error_offset set to the byte
  * offset of the opening quote, when not NULL), or -ENOMEM.
  */
@@ -214,6 +218,13 @@ int qa_split_shell(const char *text, struct vx_argv *ret, size_t *ret_error_offs
  * where each appended word starts, for messages that point into the paste.
  */
 int qa_split_shell_at(const char *text, struct vx_argv *ret, size_t **ret_offsets, size_t *ret_error_offset);
+
+/*
+ * A paste of a line the terminal wrapped (`ps -ef` output): when every line
+ * but the last has the same width (at least 40) and none ends in a backslash,
+ * returns the lines joined (free()); else NULL (also on -ENOMEM).
+ */
+char *qa_unwrap_terminal(const char *text);
 
 /*
  * Splits a NUL-separated buffer (/proc/PID/cmdline) of len bytes; a missing

@@ -58,6 +58,38 @@ static bool is_blank(char c)
         return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* Copies a {...} object from text[*i] into w, braces balanced outside JSON strings; *i ends on its last byte. */
+static int take_json(const char *text, size_t *i, struct word *w)
+{
+        unsigned depth = 0;
+        bool in_str = false;
+        size_t j = *i;
+        int r = 0;
+
+        for (; text[j] && r >= 0; j++) {
+                char c = text[j];
+
+                if (!in_str && depth == 0 && j > *i && is_blank(c))
+                        break;
+                r = word_putc(w, c);
+                if (in_str) {
+                        if (c == '\\' && text[j + 1])
+                                r = word_putc(w, text[++j]);
+                        else if (c == '"')
+                                in_str = false;
+                } else if (c == '"') {
+                        in_str = true;
+                } else if (c == '{') {
+                        depth++;
+                } else if (c == '}' && depth > 0 && --depth == 0) {
+                        j++;
+                        break;
+                }
+        }
+        *i = j - 1;
+        return r;
+}
+
 int qa_split_shell_at(const char *text, struct vx_argv *ret, size_t **ret_offsets, size_t *ret_error_offset)
 {
         struct word w = {.want_offsets = ret_offsets != NULL};
@@ -72,7 +104,32 @@ int qa_split_shell_at(const char *text, struct vx_argv *ret, size_t **ret_offset
                 if (!w.started && !is_blank(c))
                         w.start = i;
 
-                if (c == '\\') {
+                if (!w.started && c == '#') {
+                        /* A comment, also one inside a \\ continuation: to the end of the line. */
+                        while (text[i + 1] && text[i + 1] != '\n')
+                                i++;
+                } else if (c == '|' || c == ';' || (c == '&' && (text[i + 1] == '&' || !text[i + 1] ||
+                                                                 is_blank(text[i + 1])))) {
+                        /* `| tee log`, `; echo`, `&& ...`, a trailing `&`: the command ends here. */
+                        break;
+                } else if (c == '>' || c == '<') {
+                        /* A redirection (`2>&1`, `> log`): its fd number and its target are not arguments. */
+                        if (w.started && strspn(w.buf ? w.buf : "", "0123456789") == w.len) {
+                                w.len = 0;
+                                w.started = false;
+                        } else if ((r = word_flush(&w, ret)) < 0) {
+                                break;
+                        }
+                        while (text[i + 1] == '>' || text[i + 1] == '&')
+                                i++;
+                        while (text[i + 1] && is_blank(text[i + 1]) && text[i + 1] != '\n')
+                                i++;
+                        while (text[i + 1] && !is_blank(text[i + 1]))
+                                i++;
+                } else if (!w.started && c == '{') {
+                        /* JSON as `ps` shows it, unquoted: taken as it is, up to its closing brace. */
+                        r = take_json(text, &i, &w);
+                } else if (c == '\\') {
                         if (text[i + 1] == '\n') {
                                 i++; /* continuation */
                                 continue;
@@ -129,6 +186,43 @@ int qa_split_shell_at(const char *text, struct vx_argv *ret, size_t **ret_offset
         if (r >= 0 && ret_offsets)
                 *ret_offsets = TAKE_PTR(offsets);
         return r;
+}
+
+char *qa_unwrap_terminal(const char *text)
+{
+        size_t width = 0, n_lines = 0, len = strlen(text);
+        const char *p = text;
+        char *out, *o;
+
+        /* Every line but the last exactly as wide as the terminal, none ending in a continuation. */
+        while (*p) {
+                const char *nl = strchr(p, '\n');
+                size_t l = nl ? (size_t)(nl - p) : strlen(p);
+
+                if (l > 0 && p[l - 1] == '\r')
+                        l--;
+                if (!nl)
+                        break;
+                if (l > 0 && p[l - 1] == '\\')
+                        return NULL;
+                if (n_lines == 0)
+                        width = l;
+                else if (l != width)
+                        return NULL;
+                n_lines++;
+                p = nl + 1;
+        }
+        if (n_lines == 0 || width < 40 || strlen(p) > width)
+                return NULL;
+        out = malloc(len + 1);
+        if (!out)
+                return NULL;
+        o = out;
+        for (const char *q = text; *q; q++)
+                if (*q != '\n' && *q != '\r')
+                        *o++ = *q;
+        *o = '\0';
+        return out;
 }
 
 int qa_split_shell(const char *text, struct vx_argv *ret, size_t *ret_error_offset)

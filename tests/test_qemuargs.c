@@ -543,6 +543,46 @@ static void test_checks(void **state)
         assert_int_equal(none.n, 0);
 }
 
+/* What people paste: `ps -ef` lines as the terminal wrapped them, prompts, sudo, env, comments, pipes. */
+static void test_paste(void **state)
+{
+        static const char ps[] =
+                /* 80 columns each */
+                "root     41234     1 12 09:14 ?      00:10:03 /usr/bin/qemu-system-x86_64 -name \n"
+                "guest=vcp,debug-threads=on -S -m 2048 -device {\"driver\":\"virtio-net-pci\",\"netdev\n"
+                "\":\"hostnet0\",\"id\":\"net0\"} -netdev tap,fd=30,id=hostnet0";
+        _cleanup_free_ char *joined = qa_unwrap_terminal(ps);
+        _cleanup_(qa_cmdline_freep) struct qa_cmdline *a = NULL, *b = NULL;
+
+        assert_non_null(joined);
+        a = parse(joined);
+        assert_string_equal(a->binary, "/usr/bin/qemu-system-x86_64");
+        assert_int_equal(a->n_prefix, 7);
+        assert_string_equal(prop(opt(a, "name", 0), "debug-threads")->value, "on");
+        /* ps shows JSON without the shell quotes it had: still JSON. */
+        assert_true(opt(a, "device", 0)->json);
+        assert_null(opt(a, "device", 0)->json_error);
+        assert_string_equal(opt(a, "device", 0)->id, "net0");
+        assert_string_equal(opt(a, "netdev", 0)->id, "hostnet0");
+        assert_int_equal(qa_group_of(a, 4), 3);
+        /* Lines of different widths, or with continuations, are not a wrapped line. */
+        assert_null(qa_unwrap_terminal("qemu-system-x86_64 -m 1G \\\n -smp 2 -device e1000,netdev=n0 \\\n -S\n"));
+        assert_null(qa_unwrap_terminal("qemu -m 1G\n-S"));
+
+        b = parse("user@host:~$ sudo -u qemu env LC_ALL=C qemu-system-x86_64 -m 1G \\\n"
+                  "    # -enable-kvm \\\n"
+                  "    -smp 2 \\\n"
+                  "    -serial mon:stdio 2>&1 | tee /tmp/log");
+        assert_string_equal(b->binary, "qemu-system-x86_64");
+        assert_int_equal(b->n_env, 1);
+        assert_string_equal(b->env[0], "LC_ALL=C");
+        assert_int_equal(b->n_opts, 3);
+        assert_string_equal(b->opts[0].name, "m");
+        assert_string_equal(b->opts[1].name, "smp");
+        assert_string_equal(b->opts[2].name, "serial");
+        assert_string_equal(b->opts[2].arg, "mon:stdio");
+}
+
 static char *read_fixture(const char *name)
 {
         _cleanup_free_ char *path = NULL;
@@ -666,6 +706,7 @@ int main(void)
                 cmocka_unit_test(test_generated_knowledge),
                 cmocka_unit_test(test_introspect),
                 cmocka_unit_test(test_checks),
+                cmocka_unit_test(test_paste),
                 cmocka_unit_test(test_seed_vcp),
                 cmocka_unit_test(test_seed_vfp),
                 cmocka_unit_test(test_origins),
