@@ -202,6 +202,12 @@ static bool bus_resolves(const struct ids *ids, const char *bus)
 
 static int check_references(const struct qa_cmdline *cl, const struct ids *ids, struct qa_findings *f)
 {
+        const char *readconfig = NULL;
+
+        /* A -readconfig file defines devices too (Proxmox's ehci, ich9-pcie-port-N): their ids may be there. */
+        for (size_t i = 0; i < cl->n_opts; i++)
+                if (strcmp(cl->opts[i].name, "readconfig") == 0)
+                        readconfig = cl->opts[i].arg;
         for (size_t i = 0; i < cl->n_opts; i++) {
                 const struct qa_option *o = &cl->opts[i];
 
@@ -219,8 +225,10 @@ static int check_references(const struct qa_cmdline *cl, const struct ids *ids, 
                         /* -blockdev file= may be a plain filename in the legacy form: only flag ids that look like one. */
                         if (ns == NS_BLOCK && strcmp(o->name, "blockdev") == 0 && strchr(pr->value, '/'))
                                 continue;
-                        r = add(f, QA_ERROR, i, "%s=%s names no %s on the command line", pr->key, pr->value,
-                                ns == NS_DEVICE ? "bus (no -device with that id, no machine bus)" : ns_names[ns]);
+                        r = add(f, readconfig ? QA_WARNING : QA_ERROR, i, "%s=%s names no %s on the command line%s%s",
+                                pr->key, pr->value,
+                                ns == NS_DEVICE ? "bus (no -device with that id, no machine bus)" : ns_names[ns],
+                                readconfig ? "; it may be in -readconfig " : "", readconfig ? readconfig : "");
                         if (r < 0)
                                 return r;
                 }

@@ -121,6 +121,9 @@ int qa_parse_opts(const char *arg, const char *implied_key, bool cpu_flags, stru
                                 (*props)[*n - 1].cpu_flag = true;
                 } else if (*el == '\0') {
                         r = 0; /* "-m ''" or a trailing comma: nothing */
+                } else if (cpu_flags) {
+                        /* -cpu has its own parser: a bare feature is feature=on, not QemuOpts' short form. */
+                        r = prop_push(props, n, strdup(el), strdup("on"));
                 } else if (strncmp(el, "no", 2) == 0 && el[2]) {
                         /* QEMU's short-form boolean: "nowait" is wait=off */
                         r = prop_push(props, n, strdup(el + 2), strdup("off"));
@@ -202,6 +205,35 @@ static const char *prop_value(const struct qa_option *o, const char *key)
         return v;
 }
 
+/*
+ * A key of a nested block node (JSON -blockdev or -drive's file.*): for
+ * "file.file.filename", the innermost prefix with its own driver
+ * ("file.file.driver": file) says where "filename" is looked up.
+ */
+static int nested_node(const struct qa_knowledge *k, const struct qa_option *o, struct qa_prop *p)
+{
+        for (size_t dot = strlen(p->key); dot-- > 0;) {
+                _cleanup_free_ char *drv_key = NULL;
+                const char *drv, *rest = p->key + dot + 1;
+
+                if (p->key[dot] != '.')
+                        continue;
+                if (asprintf(&drv_key, "%.*s.driver", (int)dot, p->key) < 0)
+                        return -ENOMEM;
+                drv = prop_value(o, drv_key);
+                if (!drv)
+                        continue;
+                if (strcmp(rest, "driver") == 0)
+                        p->info = qa_lookup_type(k, "blockdev", drv);
+                else
+                        p->info = qa_lookup_prop(k, "blockdev", drv, rest);
+                if (!p->info && strchr(rest, '.'))
+                        p->info = qa_lookup_prop(k, "blockdev", NULL, rest);
+                return 0;
+        }
+        return 0;
+}
+
 static int option_parse_arg(const struct qa_knowledge *k, struct qa_option *o)
 {
         const struct qa_entry *info = o->info;
@@ -226,6 +258,8 @@ static int option_parse_arg(const struct qa_knowledge *k, struct qa_option *o)
                 struct qa_prop *p = &o->props[i];
 
                 p->info = qa_lookup_prop(k, info->name, info->scoped ? o->type : NULL, p->key);
+                if (!p->info && strchr(p->key, '.') && (r = nested_node(k, o, p)) < 0)
+                        return r;
                 if (!p->info && strcmp(info->name, "cpu") == 0 && strchr(p->key, '_')) {
                         /* QEMU accepts CPU feature names with '_' for '-' (ds_cpl is ds-cpl). */
                         _cleanup_free_ char *dashed = strdup(p->key);
