@@ -118,25 +118,52 @@ static int read_all_fd(int fd, char **ret, size_t *ret_len)
 struct source {
         const char *text;      /* NULL when the words did not come from text (--pid, a profile) */
         const size_t *offsets; /* byte offset of each word in text */
+        size_t *lines;         /* offset where each line starts (built once: a finding costs a search) */
+        size_t n_lines;
 };
+
+static int source_index(struct source *src)
+{
+        size_t cap = 64;
+
+        if (!src || !src->text || src->lines)
+                return 0;
+        src->lines = malloc(cap * sizeof(size_t));
+        if (!src->lines)
+                return -ENOMEM;
+        src->lines[src->n_lines++] = 0;
+        for (size_t i = 0; src->text[i]; i++)
+                if (src->text[i] == '\n') {
+                        if (src->n_lines == cap) {
+                                size_t *l = realloc(src->lines, 2 * cap * sizeof(size_t));
+                                if (!l)
+                                        return -ENOMEM;
+                                src->lines = l;
+                                cap *= 2;
+                        }
+                        src->lines[src->n_lines++] = i + 1;
+                }
+        return 0;
+}
 
 /* "line 2, column 5" of word w in the paste, or "word 7" when there is no text. */
 static char *position_of(const struct source *src, size_t word)
 {
+        size_t off, lo = 0, hi;
         char *s = NULL;
-        unsigned line = 1, col = 1;
 
-        if (!src || !src->text || !src->offsets)
+        if (!src || !src->text || !src->offsets || !src->lines)
                 return asprintf(&s, "word %zu", word + 1) < 0 ? NULL : s;
-        for (size_t i = 0; i < src->offsets[word]; i++) {
-                if (src->text[i] == '\n') {
-                        line++;
-                        col = 1;
-                } else {
-                        col++;
-                }
+        off = src->offsets[word];
+        hi = src->n_lines;
+        while (hi - lo > 1) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (src->lines[mid] <= off)
+                        lo = mid;
+                else
+                        hi = mid;
         }
-        return asprintf(&s, "line %u, column %u", line, col) < 0 ? NULL : s;
+        return asprintf(&s, "line %zu, column %zu", lo + 1, off - src->lines[lo] + 1) < 0 ? NULL : s;
 }
 
 static int print_findings_text(const struct qa_cmdline *cl, const struct qa_findings *f, const struct source *src)
@@ -179,7 +206,7 @@ static json_t *findings_json(const struct qa_cmdline *cl, const struct qa_findin
 
 /* Parses, checks and prints words; returns an exit status (VX_EXIT_INVALID when QEMU would refuse the line). */
 static int explain_words(const struct qa_knowledge *k, char *const *words, size_t n, char *const *origin, bool json,
-                         json_t *into, const struct source *src)
+                         json_t *into, struct source *src)
 {
         _cleanup_(qa_cmdline_freep) struct qa_cmdline *cl = NULL;
         _cleanup_(qa_findings_done) struct qa_findings f = {0};
@@ -187,6 +214,20 @@ static int explain_words(const struct qa_knowledge *k, char *const *words, size_
         struct qa_check_options co = {.live_version = SIZE_MAX};
         int r;
 
+        /* JSON holds UTF-8 only: say which byte is not, and where, rather than fail to build it. */
+        for (size_t w = 0; json && w < n; w++) {
+                size_t bad = qa_utf8_invalid(words[w]);
+                _cleanup_free_ char *pos = NULL;
+
+                if (bad == SIZE_MAX)
+                        continue;
+                if (source_index(src) < 0 || !(pos = position_of(src, w)))
+                        return oom();
+                log_error("Word %zu (at %s) has byte 0x%02x at its offset %zu, which is not UTF-8; --json needs "
+                          "UTF-8 (without --json the explanation shows the bytes as they are).",
+                          w + 1, pos, (unsigned char)words[w][bad], bad);
+                return VX_EXIT_INVALID;
+        }
         r = qa_parse_argv(k, words, n, &cl);
         if (r == -ENODATA) {
                 log_error("The command line is empty; nothing to explain.");
@@ -199,7 +240,7 @@ static int explain_words(const struct qa_knowledge *k, char *const *words, size_
         for (size_t v = 0; v < k->n_versions; v++)
                 if (k->versions[v].live)
                         co.live_version = v;
-        if (qa_check(cl, &co, &f) < 0)
+        if (qa_check(cl, &co, &f) < 0 || source_index(src) < 0)
                 return oom();
         if (json) {
                 json_t *j = qa_explain_json(cl, &opts), *fj = findings_json(cl, &f, src);
@@ -231,6 +272,7 @@ static int explain_text(const struct qa_knowledge *k, const char *pasted, bool j
         _cleanup_free_ size_t *offsets = NULL;
         _cleanup_free_ char *unwrapped = qa_unwrap_terminal(pasted);
         const char *text = unwrapped ? unwrapped : pasted;
+        struct source src;
         size_t off = 0;
         int r;
 
@@ -246,8 +288,10 @@ static int explain_text(const struct qa_knowledge *k, const char *pasted, bool j
                 log_error_errno(r, "Failed to split the command line: %m");
                 return VX_EXIT_FAILURE;
         }
-        return explain_words(k, words.items, words.n, NULL, json, NULL,
-                             &(struct source){.text = text, .offsets = offsets});
+        src = (struct source){.text = text, .offsets = offsets};
+        r = explain_words(k, words.items, words.n, NULL, json, NULL, &src);
+        free(src.lines);
+        return r;
 }
 
 static int explain_pid(const struct qa_knowledge *k, const char *pid, const char *root, bool json)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "qemuargs-internal.h"
 #include "qemuargs.h"
 
 void qa_findings_done(struct qa_findings *f)
@@ -30,7 +31,7 @@ static int add(struct qa_findings *f, enum qa_severity sev, size_t opt, const ch
         __attribute__((format(printf, 4, 5)));
 static int add(struct qa_findings *f, enum qa_severity sev, size_t opt, const char *fmt, ...)
 {
-        struct qa_finding *v = realloc(f->v, (f->n + 1) * sizeof(*v));
+        struct qa_finding *v = qa_grow(f->v, f->n, sizeof(*v));
         va_list ap;
         char *m = NULL;
         int r;
@@ -137,7 +138,7 @@ static int ids_collect(const struct qa_cmdline *cl, struct ids *ids, struct qa_f
                 /* -drive without id= gets an automatic one; nothing refers to it. */
                 if (ns < 0 || !id)
                         continue;
-                v = realloc(ids->v[ns], (ids->n[ns] + 1) * sizeof(*v));
+                v = qa_grow(ids->v[ns], ids->n[ns], sizeof(*v));
                 if (!v)
                         return -ENOMEM;
                 ids->v[ns] = v;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,33 +28,121 @@ static bool refers_to(const char *backend, const char *key)
         return false;
 }
 
-/* The option that refers to opts[j] by its id, or j when none does. */
-static size_t parent_of(const struct qa_cmdline *cl, size_t j)
-{
-        const struct qa_option *b = &cl->opts[j];
+/* A backend by the option that defines it and its id, for the one pass that finds who uses whom. */
+struct backend {
+        const char *option, *id;
+        size_t index;
+};
 
-        if (!b->id)
-                return j;
-        for (size_t i = 0; i < cl->n_opts; i++) {
-                const struct qa_option *f = &cl->opts[i];
-                if (i == j)
-                        continue;
-                for (size_t p = 0; p < f->n_props; p++)
-                        if (refers_to(b->name, f->props[p].key) && strcmp(f->props[p].value, b->id) == 0)
-                                return i;
+static int cmp_backend(const void *a, const void *b)
+{
+        const struct backend *x = a, *y = b;
+        int c = strcmp(x->option, y->option);
+
+        if (c == 0)
+                c = strcmp(x->id, y->id);
+        if (c == 0)
+                c = (x->index > y->index) - (x->index < y->index);
+        return c;
+}
+
+static const struct backend *find_backend(const struct backend *v, size_t n, const char *option, const char *id)
+{
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(v[mid].option, option);
+                if (c == 0)
+                        c = strcmp(v[mid].id, id);
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
         }
-        return j;
+        return lo < n && strcmp(v[lo].option, option) == 0 && strcmp(v[lo].id, id) == 0 ? &v[lo] : NULL;
+}
+
+/*
+ * The grouping: each backend under the first option that names it by id
+ * (parent[j] == j when none does), children in command-line order. One sort
+ * and one pass over the properties, so 20,000 devices cost little more than
+ * 20 (a search per option was quadratic).
+ */
+struct groups {
+        size_t *parent, *first_child, *next_sibling;
+};
+
+static void groups_done(struct groups *g)
+{
+        free(g->parent);
+        free(g->first_child);
+        free(g->next_sibling);
+}
+
+static int groups_build(const struct qa_cmdline *cl, struct groups *ret)
+{
+        static const char *const backends[] = {"netdev", "drive", "blockdev", "chardev", "object", "audiodev"};
+        size_t n = cl->n_opts, nb = 0;
+        _cleanup_free_ struct backend *v = calloc(n + 1, sizeof(*v));
+        _cleanup_free_ size_t *last_child = calloc(n + 1, sizeof(size_t));
+        struct groups g = {
+                .parent = calloc(n + 1, sizeof(size_t)),
+                .first_child = calloc(n + 1, sizeof(size_t)),
+                .next_sibling = calloc(n + 1, sizeof(size_t)),
+        };
+
+        if (!v || !last_child || !g.parent || !g.first_child || !g.next_sibling) {
+                groups_done(&g);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                g.parent[i] = g.first_child[i] = g.next_sibling[i] = SIZE_MAX;
+                for (size_t b = 0; cl->opts[i].id && b < ELEMENTSOF(backends); b++)
+                        if (strcmp(cl->opts[i].name, backends[b]) == 0)
+                                v[nb++] = (struct backend){.option = cl->opts[i].name, .id = cl->opts[i].id, .index = i};
+        }
+        if (nb > 1)
+                qsort(v, nb, sizeof(*v), cmp_backend);
+        for (size_t i = 0; i < n; i++)
+                for (size_t p = 0; p < cl->opts[i].n_props; p++)
+                        for (size_t b = 0; b < ELEMENTSOF(backends); b++) {
+                                const struct backend *be;
+
+                                if (!refers_to(backends[b], cl->opts[i].props[p].key))
+                                        continue;
+                                be = find_backend(v, nb, backends[b], cl->opts[i].props[p].value);
+                                /* The first of equal ids, as QEMU would refuse the second anyway. */
+                                if (be && be->index != i && g.parent[be->index] == SIZE_MAX)
+                                        g.parent[be->index] = i;
+                        }
+        for (size_t j = 0; j < n; j++) {
+                size_t p = g.parent[j];
+
+                if (p == SIZE_MAX) {
+                        g.parent[j] = j;
+                        continue;
+                }
+                if (g.first_child[p] == SIZE_MAX)
+                        g.first_child[p] = j;
+                else
+                        g.next_sibling[last_child[p]] = j;
+                last_child[p] = j;
+        }
+        *ret = g;
+        return 0;
 }
 
 size_t qa_group_of(const struct qa_cmdline *cl, size_t i)
 {
+        struct groups g;
+
         assert(i < cl->n_opts);
-        for (unsigned depth = 0; depth < MAX_DEPTH; depth++) {
-                size_t p = parent_of(cl, i);
-                if (p == i)
-                        break;
-                i = p;
-        }
+        if (groups_build(cl, &g) < 0)
+                return i;
+        for (unsigned depth = 0; depth < MAX_DEPTH && g.parent[i] != i; depth++)
+                i = g.parent[i];
+        groups_done(&g);
         return i;
 }
 
@@ -181,7 +270,7 @@ static int text_prop(FILE *out, const struct qa_cmdline *cl, const struct qa_opt
         return 0;
 }
 
-static int text_option(FILE *out, const struct qa_cmdline *cl, size_t i, unsigned depth, const size_t *parent,
+static int text_option(FILE *out, const struct qa_cmdline *cl, size_t i, unsigned depth, const struct groups *g,
                        const struct qa_explain_options *opts)
 {
         const struct qa_option *o = &cl->opts[i];
@@ -242,24 +331,21 @@ static int text_option(FILE *out, const struct qa_cmdline *cl, size_t i, unsigne
                         return r;
         }
         if (depth + 1 < MAX_DEPTH)
-                for (size_t j = 0; j < cl->n_opts; j++)
-                        if (j != i && parent[j] == i) {
-                                r = text_option(out, cl, j, depth + 1, parent, opts);
-                                if (r < 0)
-                                        return r;
-                        }
+                for (size_t j = g->first_child[i]; j != SIZE_MAX; j = g->next_sibling[j]) {
+                        r = text_option(out, cl, j, depth + 1, g, opts);
+                        if (r < 0)
+                                return r;
+                }
         return 0;
 }
 
 int qa_explain_text(const struct qa_cmdline *cl, const struct qa_explain_options *opts, FILE *out)
 {
-        _cleanup_free_ size_t *parent = calloc(cl->n_opts + 1, sizeof(size_t));
+        _cleanup_(groups_done) struct groups g = {0};
         struct qa_counts c;
 
-        if (!parent)
+        if (groups_build(cl, &g) < 0)
                 return -ENOMEM;
-        for (size_t i = 0; i < cl->n_opts; i++)
-                parent[i] = parent_of(cl, i);
 
         for (size_t i = 0; i < cl->n_prefix; i++)
                 row(out, 0, cl->prefix[i], "(ignored: text before the QEMU binary)");
@@ -273,9 +359,9 @@ int qa_explain_text(const struct qa_cmdline *cl, const struct qa_explain_options
                 int r;
 
                 /* A backend is printed under the device that uses it. */
-                if (parent[i] != i)
+                if (g.parent[i] != i)
                         continue;
-                r = text_option(out, cl, i, 0, parent, opts);
+                r = text_option(out, cl, i, 0, &g, opts);
                 if (r < 0)
                         return r;
         }
@@ -439,7 +525,8 @@ static json_t *json_prop(const struct qa_cmdline *cl, const struct qa_option *o,
         return j;
 }
 
-static json_t *json_option(const struct qa_cmdline *cl, size_t i, const struct qa_explain_options *opts)
+static json_t *json_option(const struct qa_cmdline *cl, size_t i, const struct groups *g,
+                           const struct qa_explain_options *opts)
 {
         const struct qa_option *o = &cl->opts[i];
         json_t *j = json_object(), *props = json_array();
@@ -461,8 +548,11 @@ static json_t *json_option(const struct qa_cmdline *cl, size_t i, const struct q
         r |= set_str(j, "type", o->type);
         r |= json_object_set_new(j, "type_known", json_boolean(o->type_info != NULL));
         r |= set_str(j, "id", o->id);
-        r |= json_object_set_new(j, "group", json_integer((json_int_t)qa_group_of(cl, i)));
-        r |= json_object_set_new(j, "used_by", json_integer((json_int_t)parent_of(cl, i)));
+        size_t top = i;
+        for (unsigned depth = 0; depth < MAX_DEPTH && g->parent[top] != top; depth++)
+                top = g->parent[top];
+        r |= json_object_set_new(j, "group", json_integer((json_int_t)top));
+        r |= json_object_set_new(j, "used_by", json_integer((json_int_t)g->parent[i]));
         if (opts && opts->origin) {
                 const char *origin = origin_of(o, opts);
                 r |= set_str(j, "origin", origin);
@@ -501,10 +591,11 @@ static json_t *json_strv(char **v, size_t n)
 json_t *qa_explain_json(const struct qa_cmdline *cl, const struct qa_explain_options *opts)
 {
         json_t *root = json_object(), *arr = json_array();
+        _cleanup_(groups_done) struct groups g = {0};
         struct qa_counts c;
         int r = 0;
 
-        if (!root || !arr) {
+        if (!root || !arr || groups_build(cl, &g) < 0) {
                 json_decref(root);
                 json_decref(arr);
                 return NULL;
@@ -513,7 +604,7 @@ json_t *qa_explain_json(const struct qa_cmdline *cl, const struct qa_explain_opt
         r |= json_object_set_new(root, "env", json_strv(cl->env, cl->n_env));
         r |= json_object_set_new(root, "ignored_prefix", json_strv(cl->prefix, cl->n_prefix));
         for (size_t i = 0; i < cl->n_opts; i++) {
-                json_t *o = json_option(cl, i, opts);
+                json_t *o = json_option(cl, i, &g, opts);
                 if (!o) {
                         r = -1;
                         break;

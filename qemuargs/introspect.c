@@ -192,7 +192,7 @@ static int parse_device_help(const char *text, struct devinfo **ret, size_t *ret
                 if (p[0] != ' ' && strncmp(p, "name ", 5) != 0)
                         cpus = strncmp(p, "CPU devices:", 12) == 0;
                 if (!cpus && strncmp(p, "name \"", 6) == 0) {
-                        struct devinfo *nv = realloc(v, (n + 1) * sizeof(*nv));
+                        struct devinfo *nv = qa_grow(v, n, sizeof(*nv));
                         const char *bus = strstr(p, ", bus ");
                         if (!nv)
                                 return -ENOMEM;

@@ -55,7 +55,7 @@ static int prop_push(struct qa_prop **props, size_t *n, char *key, char *value)
                 free(value);
                 return -ENOMEM;
         }
-        p = realloc(*props, (*n + 1) * sizeof(*p));
+        p = qa_grow(*props, *n, sizeof(*p));
         if (!p) {
                 free(key);
                 free(value);
@@ -296,7 +296,7 @@ static bool looks_like_qemu(const char *w)
 
 static int strv_push(char ***v, size_t *n, const char *s)
 {
-        char **nv = realloc(*v, (*n + 1) * sizeof(char *));
+        char **nv = qa_grow(*v, *n, sizeof(char *));
 
         if (!nv)
                 return -ENOMEM;
@@ -365,7 +365,7 @@ static int split_head(struct qa_cmdline *cl, char *const *words, size_t n, size_
 
 static struct qa_option *option_new(struct qa_cmdline *cl)
 {
-        struct qa_option *o = realloc(cl->opts, (cl->n_opts + 1) * sizeof(*o));
+        struct qa_option *o = qa_grow(cl->opts, cl->n_opts, sizeof(*o));
 
         if (!o)
                 return NULL;

@@ -232,6 +232,9 @@ char *qa_unwrap_terminal(const char *text);
  */
 int qa_split_nul(const char *buf, size_t len, struct vx_argv *ret);
 
+/* Offset of the first byte of s that is not valid UTF-8, or SIZE_MAX when all of s is. */
+size_t qa_utf8_invalid(const char *s);
+
 /* ---- Parsing ------------------------------------------------------------ */
 
 struct qa_prop {

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
+#include "qemuargs-internal.h"
 #include "qemuargs.h"
 
 struct word {
@@ -39,7 +41,7 @@ static int word_flush(struct word *w, struct vx_argv *ret)
         if (!w->started)
                 return 0;
         if (w->want_offsets) {
-                size_t *o = realloc(w->offsets, (w->n_offsets + 1) * sizeof(size_t));
+                size_t *o = qa_grow(w->offsets, w->n_offsets, sizeof(size_t));
                 if (!o)
                         return -ENOMEM;
                 w->offsets = o;
@@ -212,7 +214,8 @@ char *qa_unwrap_terminal(const char *text)
                 n_lines++;
                 p = nl + 1;
         }
-        if (n_lines == 0 || width < 40 || strlen(p) > width)
+        /* Two full-width lines, or one and a shorter rest; no terminal is wider than 1000 columns. */
+        if (n_lines == 0 || (n_lines == 1 && !*p) || width < 40 || width > 1000 || strlen(p) > width)
                 return NULL;
         out = malloc(len + 1);
         if (!out)
@@ -247,4 +250,29 @@ int qa_split_nul(const char *buf, size_t len, struct vx_argv *ret)
                 i += l + 1;
         }
         return 0;
+}
+
+size_t qa_utf8_invalid(const char *s)
+{
+        const unsigned char *p = (const unsigned char *)s;
+
+        for (size_t i = 0; p[i];) {
+                unsigned char c = p[i];
+                size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+                unsigned cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+
+                if (len == 0)
+                        return i;
+                for (size_t k = 1; k < len; k++) {
+                        if ((p[i + k] & 0xc0) != 0x80)
+                                return i;
+                        cp = cp << 6 | (p[i + k] & 0x3f);
+                }
+                /* Overlong forms, UTF-16 surrogates and beyond U+10FFFF are not UTF-8 either. */
+                if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+                    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+                        return i;
+                i += len;
+        }
+        return SIZE_MAX;
 }

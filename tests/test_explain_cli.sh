@@ -55,6 +55,12 @@ cmp -s "$tmp/pid" "$tmp/nul" && echo "ok: same output" || { echo "FAIL: --pid an
 "$V" explain --argv "-S" --pid 1 2>/dev/null; check "two inputs" 2 $?
 "$V" explain --argv "-S" --vm x 2>/dev/null; check "--vm without a profile" 2 $?
 
+# A byte that is not UTF-8 cannot go into JSON: said with its place (it said "Cannot allocate memory").
+printf 'qemu -m 1G\n -name "caf\351"\n' >"$tmp/latin1"
+"$V" explain --json --argv - <"$tmp/latin1" >/dev/null 2>"$tmp/latin1.err"; check "non-UTF-8 with --json" 3 $?
+contains "non-UTF-8: what and where" "$tmp/latin1.err" "Word 5 (at line 2, column 8) has byte 0xe9 at its offset 3"
+"$V" explain --argv - <"$tmp/latin1" >/dev/null 2>&1; check "non-UTF-8 as text still explains" 0 $?
+
 # Unknown options are reported, not guessed, and the JSON says so.
 "$V" explain --json --argv "qemu -frob 1 -device e1000,zap=2" >"$tmp/unk.json"; check "unknown option" 3 $?
 contains "unknown option json" "$tmp/unk.json" '"options_unknown": 1'

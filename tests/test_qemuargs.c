@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -568,6 +569,14 @@ static void test_paste(void **state)
         /* Lines of different widths, or with continuations, are not a wrapped line. */
         assert_null(qa_unwrap_terminal("qemu-system-x86_64 -m 1G \\\n -smp 2 -device e1000,netdev=n0 \\\n -S\n"));
         assert_null(qa_unwrap_terminal("qemu -m 1G\n-S"));
+        /* One long line with its newline is not a wrapped one (this joined every pasted file). */
+        assert_null(qa_unwrap_terminal("qemu-system-x86_64 -machine q35 -m 4096 -smp 4 -nodefaults -S\n"));
+
+        /* --json needs UTF-8: where the first byte that is not. */
+        assert_int_equal(qa_utf8_invalid("caf\xc3\xa9 ok"), SIZE_MAX);
+        assert_int_equal(qa_utf8_invalid("caf\xe9"), 3);
+        assert_int_equal(qa_utf8_invalid("a\xc0\xaf"), 1);      /* overlong '/' */
+        assert_int_equal(qa_utf8_invalid("\xed\xa0\x80"), 0);  /* a UTF-16 surrogate */
 
         b = parse("user@host:~$ sudo -u qemu env LC_ALL=C qemu-system-x86_64 -m 1G \\\n"
                   "    # -enable-kvm \\\n"
