@@ -427,7 +427,14 @@ static int load_live(const char *qemu, struct qa_knowledge **ret)
         return VX_EXIT_OK;
 }
 
-static int run(int argc, char **argv)
+/* What the command line asked for. */
+struct args {
+        const char *vm_name, *root, *accel, *text, *pid, *qemu, *profile;
+        bool json, print_knowledge;
+};
+
+/* Parses and checks the arguments. Returns VX_EXIT_OK, or the exit status (help printed, bad usage). */
+static int parse_args(int argc, char **argv, struct args *a, bool *ret_done)
 {
         enum { ARG_VM = 0x100, ARG_ACCEL, ARG_ROOT, ARG_JSON, ARG_ARGV, ARG_PID, ARG_QEMU, ARG_PRINT_KNOWLEDGE };
         static const struct option options[] = {
@@ -442,65 +449,101 @@ static int run(int argc, char **argv)
                 {"print-knowledge", no_argument, NULL, ARG_PRINT_KNOWLEDGE},
                 {0},
         };
-        const char *vm_name = NULL, *root = getenv("VMXRUN_ROOT"), *accel = getenv("VMXRUN_ACCEL");
-        const char *text = NULL, *pid = NULL, *qemu = NULL;
-        _cleanup_(qa_knowledge_freep) struct qa_knowledge *own = NULL;
-        const struct qa_knowledge *k;
-        bool json = false, print_knowledge = false;
-        int c, r;
+        int c;
 
+        *a = (struct args){.root = getenv("VMXRUN_ROOT"), .accel = getenv("VMXRUN_ACCEL")};
+        *ret_done = false;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help(stdout);
+                        *ret_done = true;
                         return VX_EXIT_OK;
                 case ARG_ARGV:
-                        text = optarg;
+                        a->text = optarg;
                         break;
                 case ARG_PID:
-                        pid = optarg;
+                        a->pid = optarg;
                         break;
                 case ARG_VM:
-                        vm_name = optarg;
+                        a->vm_name = optarg;
                         break;
                 case ARG_ACCEL:
-                        accel = optarg;
+                        a->accel = optarg;
                         break;
                 case ARG_ROOT:
-                        root = optarg;
+                        a->root = optarg;
                         break;
                 case ARG_JSON:
-                        json = true;
+                        a->json = true;
                         break;
                 case ARG_QEMU:
-                        qemu = optarg;
+                        a->qemu = optarg;
                         break;
                 case ARG_PRINT_KNOWLEDGE:
-                        print_knowledge = true;
+                        a->print_knowledge = true;
                         break;
                 default:
                         help(stderr);
                         return VX_EXIT_USAGE;
                 }
         }
-        if (print_knowledge) {
-                if (!qemu || text || pid || optind < argc) {
-                        log_error("--print-knowledge takes --qemu PATH and nothing else.");
-                        return VX_EXIT_USAGE;
-                }
-                return print_qemu_knowledge(qemu);
+        if (optind < argc)
+                a->profile = argv[optind];
+        if (a->print_knowledge && (!a->qemu || a->text || a->pid || optind < argc)) {
+                log_error("--print-knowledge takes --qemu PATH and nothing else.");
+                return VX_EXIT_USAGE;
         }
-        if ((text != NULL) + (pid != NULL) + (optind < argc) != 1 || optind + 1 < argc) {
+        if (!a->print_knowledge &&
+            ((a->text != NULL) + (a->pid != NULL) + (optind < argc) != 1 || optind + 1 < argc)) {
                 log_error("explain takes one of --argv, --pid or a profile; `vmxrun explain --help` shows the usage.");
                 return VX_EXIT_USAGE;
         }
-        if ((text || pid) && vm_name) {
+        if ((a->text || a->pid) && a->vm_name) {
                 log_error("--vm only applies to a profile.");
                 return VX_EXIT_USAGE;
         }
+        return VX_EXIT_OK;
+}
 
-        if (qemu) {
-                r = load_live(qemu, &own);
+/* --argv TEXT, or --argv - (text, or NUL-separated words piped from /proc/PID/cmdline). */
+static int explain_argv(const struct qa_knowledge *k, const char *text, bool json)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        int r;
+
+        if (strcmp(text, "-") != 0)
+                return explain_text(k, text, json);
+        r = read_all_fd(STDIN_FILENO, &buf, &len);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read the command line from stdin: %m");
+                return VX_EXIT_FAILURE;
+        }
+        if (memchr(buf, '\0', len)) {
+                _cleanup_(argv_donep) struct vx_argv words = {0};
+                if (qa_split_nul(buf, len, &words) < 0)
+                        return oom();
+                return explain_words(k, words.items, words.n, NULL, json, NULL, NULL);
+        }
+        return explain_text(k, buf, json);
+}
+
+static int run(int argc, char **argv)
+{
+        _cleanup_(qa_knowledge_freep) struct qa_knowledge *own = NULL;
+        const struct qa_knowledge *k;
+        struct args a;
+        bool done;
+        int r;
+
+        r = parse_args(argc, argv, &a, &done);
+        if (r != VX_EXIT_OK || done)
+                return r;
+        if (a.print_knowledge)
+                return print_qemu_knowledge(a.qemu);
+        if (a.qemu) {
+                r = load_live(a.qemu, &own);
                 if (r != VX_EXIT_OK)
                         return r;
                 k = own;
@@ -511,30 +554,11 @@ static int run(int argc, char **argv)
                 log_error("The built-in QEMU knowledge table cannot be read; this is a bug.");
                 return VX_EXIT_FAILURE;
         }
-
-        if (pid)
-                return explain_pid(k, pid, root, json);
-        if (text) {
-                _cleanup_free_ char *buf = NULL;
-                size_t len;
-
-                if (strcmp(text, "-") != 0)
-                        return explain_text(k, text, json);
-                r = read_all_fd(STDIN_FILENO, &buf, &len);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to read the command line from stdin: %m");
-                        return VX_EXIT_FAILURE;
-                }
-                if (memchr(buf, '\0', len)) {
-                        /* Piped from /proc/PID/cmdline: NUL-separated. */
-                        _cleanup_(argv_donep) struct vx_argv words = {0};
-                        if (qa_split_nul(buf, len, &words) < 0)
-                                return oom();
-                        return explain_words(k, words.items, words.n, NULL, json, NULL, NULL);
-                }
-                return explain_text(k, buf, json);
-        }
-        return explain_profile(k, argv[optind], vm_name, accel, root, json);
+        if (a.pid)
+                return explain_pid(k, a.pid, a.root, a.json);
+        if (a.text)
+                return explain_argv(k, a.text, a.json);
+        return explain_profile(k, a.profile, a.vm_name, a.accel, a.root, a.json);
 }
 
 const struct vx_command vx_cmd_explain = {

@@ -462,6 +462,24 @@ static int spelling(struct qa_findings *f, size_t i, const char *what, const str
                    e->replacement ? "; use " : "", e->replacement ? e->replacement : "");
 }
 
+static int check_live(struct qa_findings *f, const struct qa_knowledge *k, size_t v, size_t i,
+                      const struct qa_option *o, const char *what)
+{
+        const struct qa_entry *e = o->type_info && qa_version_rejects(k, v, o->type_info) ? o->type_info
+                                   : qa_version_rejects(k, v, o->info)                ? o->info
+                                                                                      : NULL;
+        int r = 0;
+
+        if (e)
+                return add(f, QA_ERROR, i, "%s: the QEMU given with --qemu (%s) does not have it", what,
+                           k->versions[v].name);
+        for (size_t p = 0; r >= 0 && p < o->n_props; p++)
+                if (qa_version_rejects(k, v, o->props[p].info))
+                        r = add(f, QA_ERROR, i, "%s: the QEMU given with --qemu (%s) has no property %s=", what,
+                                k->versions[v].name, o->props[p].key);
+        return r;
+}
+
 static int check_known(const struct qa_cmdline *cl, const struct qa_check_options *co, struct qa_findings *f)
 {
         const struct qa_knowledge *k = cl->knowledge;
@@ -503,18 +521,8 @@ static int check_known(const struct qa_cmdline *cl, const struct qa_check_option
                                         what, strcmp(pr->value, "off") == 0 ? "no" : "", pr->key, pr->key, pr->value);
                 }
                 /* The binary given with --qemu: what it would refuse. */
-                for (size_t v = 0; r >= 0 && co && co->live_version < k->n_versions && v == co->live_version; v++) {
-                        const struct qa_entry *e = o->type_info && qa_version_rejects(k, v, o->type_info) ? o->type_info
-                                                   : qa_version_rejects(k, v, o->info)                ? o->info
-                                                                                                      : NULL;
-                        if (e)
-                                r = add(f, QA_ERROR, i, "%s: the QEMU given with --qemu (%s) does not have it", what,
-                                        k->versions[v].name);
-                        for (size_t p = 0; r >= 0 && !e && p < o->n_props; p++)
-                                if (qa_version_rejects(k, v, o->props[p].info))
-                                        r = add(f, QA_ERROR, i, "%s: the QEMU given with --qemu (%s) has no property %s=",
-                                                what, k->versions[v].name, o->props[p].key);
-                }
+                if (r >= 0 && co && co->live_version < k->n_versions)
+                        r = check_live(f, k, co->live_version, i, o, what);
                 if (r < 0)
                         return r;
         }

@@ -60,6 +60,16 @@ if [ -f "$DATA" ] && [ -n "${VMXRUN:-}" ]; then
 else
         echo "SKIP (part): no data set qemuargs/qemu-$VERSION.txt for the installed QEMU, or no VMXRUN"
 fi
+# explain --qemu: the same introspection, live, and what that binary would refuse.
+if [ -n "${VMXRUN:-}" ] && [ "$VERSION" = 7.2 ]; then
+        "$VMXRUN" explain --qemu "$(command -v "$QEMU")" --argv "qemu -m 1G -device igb" >"$tmp/live" 2>&1
+        rc=$?
+        if [ "$rc" = 3 ] && grep -q "the QEMU given with --qemu (7.2) does not have it" "$tmp/live"; then
+                echo "ok: explain --qemu says QEMU 7.2 lacks igb (exit 3)"
+        else
+                echo "FAIL: explain --qemu on igb: exit $rc"; tail -5 "$tmp/live"; fail=$((fail + 1))
+        fi
+fi
 err() { echo "FAIL (knowledge.txt:$1): $2"; fail=$((fail + 1)); }
 
 while IFS='|' read -r line kind scope name attrs; do
