@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,6 @@
 
 #define EXPLAIN_INPUT_MAX (16u * 1024 * 1024)
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct qa_cmdline *, qa_cmdline_free);
 
 static void argv_donep(struct vx_argv *a)
 {
@@ -64,8 +64,16 @@ static void help(FILE *out)
                 "                     whether it is known, its explanation and status\n"
                 "  -h, --help         show this help\n"
                 "\n"
-                "Exit status: 0 explained, 2 bad usage, 3 input that cannot be parsed\n"
-                "(unbalanced quote, empty command line, invalid profile), 1 other failures.\n");
+                "      --qemu PATH    also ask this QEMU binary about itself (live introspection)\n"
+                "                     and say what it would reject\n"
+                "      --print-knowledge  with --qemu: print that binary's knowledge data set\n"
+                "\n"
+                "After the explanation come the findings: what QEMU would refuse (ERROR) or\n"
+                "take differently than written (warning), each with its position in the text.\n"
+                "\n"
+                "Exit status: 0 explained and no errors found, 3 an error found (QEMU would\n"
+                "refuse the line) or input that cannot be parsed (unbalanced quote, empty\n"
+                "command line, invalid profile), 2 bad usage, 1 other failures.\n");
 }
 
 static int read_all_fd(int fd, char **ret, size_t *ret_len)
@@ -106,32 +114,120 @@ static int read_all_fd(int fd, char **ret, size_t *ret_len)
         return 0;
 }
 
-static int print_result(const struct qa_cmdline *cl, const struct qa_explain_options *opts, bool json, json_t *into)
-{
-        if (json) {
-                json_t *j = qa_explain_json(cl, opts);
-                if (!j)
-                        return log_error_errno(ENOMEM, "Failed to build the JSON explanation: %m");
-                if (into)
-                        return json_array_append_new(into, j) < 0 ? -ENOMEM : 0;
-                int r = cli_print_json(j);
+/* Where the pasted text came from, for findings that point into it. */
+struct source {
+        const char *text;      /* NULL when the words did not come from text (--pid, a profile) */
+        const size_t *offsets; /* byte offset of each word in text */
+        size_t *lines;         /* offset where each line starts (built once: a finding costs a search) */
+        size_t n_lines;
+};
 
-                json_decref(j);
-                return r;
-        }
-        if (qa_explain_text(cl, opts, stdout) < 0)
-                return log_error_errno(ENOMEM, "Failed to explain the command line: %m");
+static int source_index(struct source *src)
+{
+        size_t cap = 64;
+
+        if (!src || !src->text || src->lines)
+                return 0;
+        src->lines = malloc(cap * sizeof(size_t));
+        if (!src->lines)
+                return -ENOMEM;
+        src->lines[src->n_lines++] = 0;
+        for (size_t i = 0; src->text[i]; i++)
+                if (src->text[i] == '\n') {
+                        if (src->n_lines == cap) {
+                                size_t *l = realloc(src->lines, 2 * cap * sizeof(size_t));
+                                if (!l)
+                                        return -ENOMEM;
+                                src->lines = l;
+                                cap *= 2;
+                        }
+                        src->lines[src->n_lines++] = i + 1;
+                }
         return 0;
 }
 
-/* Parses words and prints; returns an exit status. */
+/* "line 2, column 5" of word w in the paste, or "word 7" when there is no text. */
+static char *position_of(const struct source *src, size_t word)
+{
+        size_t off, lo = 0, hi;
+        char *s = NULL;
+
+        if (!src || !src->text || !src->offsets || !src->lines)
+                return asprintf(&s, "word %zu", word + 1) < 0 ? NULL : s;
+        off = src->offsets[word];
+        hi = src->n_lines;
+        while (hi - lo > 1) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (src->lines[mid] <= off)
+                        lo = mid;
+                else
+                        hi = mid;
+        }
+        return asprintf(&s, "line %zu, column %zu", lo + 1, off - src->lines[lo] + 1) < 0 ? NULL : s;
+}
+
+static int print_findings_text(const struct qa_cmdline *cl, const struct qa_findings *f, const struct source *src)
+{
+        if (f->n == 0)
+                return 0;
+        printf("\n%zu finding%s (%zu error%s: QEMU would refuse to start):\n", f->n, f->n == 1 ? "" : "s", f->errors,
+               f->errors == 1 ? "" : "s");
+        for (size_t i = 0; i < f->n; i++) {
+                const struct qa_option *o = &cl->opts[f->v[i].opt];
+                _cleanup_free_ char *pos = position_of(src, o->index);
+
+                if (!pos)
+                        return -ENOMEM;
+                printf("  %s: option %zu (%s at %s): %s\n", f->v[i].severity == QA_ERROR ? "ERROR" : "warning",
+                       f->v[i].opt + 1, o->word ? o->word : o->arg, pos, f->v[i].message);
+        }
+        return 0;
+}
+
+static json_t *findings_json(const struct qa_cmdline *cl, const struct qa_findings *f, const struct source *src)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < f->n; i++) {
+                const struct qa_option *o = &cl->opts[f->v[i].opt];
+                _cleanup_free_ char *pos = position_of(src, o->index);
+                json_t *j = pos ? json_pack("{s:s,s:I,s:I,s:s,s:s}", "severity",
+                                            f->v[i].severity == QA_ERROR ? "error" : "warning", "option",
+                                            (json_int_t)f->v[i].opt, "word", (json_int_t)o->index, "position", pos,
+                                            "message", f->v[i].message)
+                                : NULL;
+                if (!j || json_array_append_new(a, j) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
+/* Parses, checks and prints words; returns an exit status (VX_EXIT_INVALID when QEMU would refuse the line). */
 static int explain_words(const struct qa_knowledge *k, char *const *words, size_t n, char *const *origin, bool json,
-                         json_t *into)
+                         json_t *into, struct source *src)
 {
         _cleanup_(qa_cmdline_freep) struct qa_cmdline *cl = NULL;
+        _cleanup_(qa_findings_done) struct qa_findings f = {0};
         struct qa_explain_options opts = {.origin = origin, .n_origin = origin ? n : 0};
+        struct qa_check_options co = {.live_version = SIZE_MAX};
         int r;
 
+        /* JSON holds UTF-8 only: say which byte is not, and where, rather than fail to build it. */
+        for (size_t w = 0; json && w < n; w++) {
+                size_t bad = qa_utf8_invalid(words[w]);
+                _cleanup_free_ char *pos = NULL;
+
+                if (bad == SIZE_MAX)
+                        continue;
+                if (source_index(src) < 0 || !(pos = position_of(src, w)))
+                        return oom();
+                log_error("Word %zu (at %s) has byte 0x%02x at its offset %zu, which is not UTF-8; --json needs "
+                          "UTF-8 (without --json the explanation shows the bytes as they are).",
+                          w + 1, pos, (unsigned char)words[w][bad], bad);
+                return VX_EXIT_INVALID;
+        }
         r = qa_parse_argv(k, words, n, &cl);
         if (r == -ENODATA) {
                 log_error("The command line is empty; nothing to explain.");
@@ -141,16 +237,49 @@ static int explain_words(const struct qa_knowledge *k, char *const *words, size_
                 log_error_errno(r, "Failed to parse the command line: %m");
                 return VX_EXIT_FAILURE;
         }
-        return print_result(cl, &opts, json, into) < 0 ? VX_EXIT_FAILURE : VX_EXIT_OK;
+        for (size_t v = 0; v < k->n_versions; v++)
+                if (k->versions[v].live)
+                        co.live_version = v;
+        if (qa_check(cl, &co, &f) < 0 || source_index(src) < 0)
+                return oom();
+        if (json) {
+                json_t *j = qa_explain_json(cl, &opts), *fj = findings_json(cl, &f, src);
+
+                if (!j || !fj || json_object_set_new(j, "findings", fj) < 0 ||
+                    json_object_set_new(j, "errors", json_integer((json_int_t)f.errors)) < 0) {
+                        json_decref(j);
+                        return oom();
+                }
+                if (into)
+                        r = json_array_append_new(into, j) < 0 ? -ENOMEM : 0;
+                else {
+                        r = cli_print_json(j);
+                        json_decref(j);
+                }
+        } else {
+                r = qa_explain_text(cl, &opts, stdout);
+                if (r >= 0)
+                        r = print_findings_text(cl, &f, src);
+        }
+        if (r < 0)
+                return oom();
+        return f.errors > 0 ? VX_EXIT_INVALID : VX_EXIT_OK;
 }
 
-static int explain_text(const struct qa_knowledge *k, const char *text, bool json)
+static int explain_text(const struct qa_knowledge *k, const char *pasted, bool json)
 {
         _cleanup_(argv_donep) struct vx_argv words = {0};
+        _cleanup_free_ size_t *offsets = NULL;
+        _cleanup_free_ char *unwrapped = qa_unwrap_terminal(pasted);
+        const char *text = unwrapped ? unwrapped : pasted;
+        struct source src;
         size_t off = 0;
         int r;
 
-        r = qa_split_shell(text, &words, &off);
+        if (unwrapped)
+                log_info("The text looks like one line a terminal wrapped; its lines are joined (positions are in the joined line).");
+
+        r = qa_split_shell_at(text, &words, &offsets, &off);
         if (r == -EINVAL) {
                 log_error("Cannot split the command line: unbalanced quote or trailing backslash at byte %zu.", off);
                 return VX_EXIT_INVALID;
@@ -159,7 +288,10 @@ static int explain_text(const struct qa_knowledge *k, const char *text, bool jso
                 log_error_errno(r, "Failed to split the command line: %m");
                 return VX_EXIT_FAILURE;
         }
-        return explain_words(k, words.items, words.n, NULL, json, NULL);
+        src = (struct source){.text = text, .offsets = offsets};
+        r = explain_words(k, words.items, words.n, NULL, json, NULL, &src);
+        free(src.lines);
+        return r;
 }
 
 static int explain_pid(const struct qa_knowledge *k, const char *pid, const char *root, bool json)
@@ -197,7 +329,7 @@ static int explain_pid(const struct qa_knowledge *k, const char *pid, const char
         r = qa_split_nul(buf, len, &words);
         if (r < 0)
                 return oom();
-        return explain_words(k, words.items, words.n, NULL, json, NULL);
+        return explain_words(k, words.items, words.n, NULL, json, NULL, NULL);
 }
 
 static int explain_profile(const struct qa_knowledge *k, const char *file, const char *vm_name, const char *accel,
@@ -229,7 +361,7 @@ static int explain_profile(const struct qa_knowledge *k, const char *file, const
                                vx_accel_to_string(vp->accel));
                 for (size_t n = 0; !json && n < vp->n_notes; n++)
                         printf("note: %s\n", vp->notes[n]);
-                status = explain_words(k, vp->argv.items, vp->argv.n, vp->origin, json, all);
+                status = explain_words(k, vp->argv.items, vp->argv.n, vp->origin, json, all, NULL);
                 if (json && status == VX_EXIT_OK) {
                         json_t *last = json_array_get(all, json_array_size(all) - 1);
                         if (json_object_set_new(last, "vm", json_string(vp->vm->name)) < 0)
@@ -244,9 +376,67 @@ static int explain_profile(const struct qa_knowledge *k, const char *file, const
         return status;
 }
 
-static int run(int argc, char **argv)
+/* QEMU's replies come in milliseconds; this leaves room for a loaded machine and a hung type (filter-dump in 7.2). */
+#define LIVE_TIMEOUT_MS 10000
+
+static int introspect(const char *qemu, char **ret_text)
 {
-        enum { ARG_VM = 0x100, ARG_ACCEL, ARG_ROOT, ARG_JSON, ARG_ARGV, ARG_PID };
+        int r = qa_introspect_live(qemu, LIVE_TIMEOUT_MS, ret_text, NULL);
+
+        if (r < 0) {
+                log_error_errno(r, "Failed to ask %s about itself: %m", qemu);
+                return r == -ENOENT || r == -EACCES ? VX_EXIT_USAGE : VX_EXIT_FAILURE;
+        }
+        return VX_EXIT_OK;
+}
+
+static int print_qemu_knowledge(const char *qemu)
+{
+        _cleanup_free_ char *text = NULL;
+        int r = introspect(qemu, &text);
+
+        if (r != VX_EXIT_OK)
+                return r;
+        if (fputs(text, stdout) < 0 || fflush(stdout) != 0) {
+                log_error_errno(-EIO, "Failed to write the knowledge: %m");
+                return VX_EXIT_FAILURE;
+        }
+        return VX_EXIT_OK;
+}
+
+/* The built-in knowledge plus what the binary at qemu says about itself, run now. */
+static int load_live(const char *qemu, struct qa_knowledge **ret)
+{
+        _cleanup_(qa_knowledge_freep) struct qa_knowledge *k = NULL;
+        _cleanup_free_ char *text = NULL;
+        struct qa_knowledge_error err = {0};
+        int r = introspect(qemu, &text);
+
+        if (r != VX_EXIT_OK)
+                return r;
+        r = qa_knowledge_new_builtin(&k, &err);
+        if (r >= 0)
+                r = qa_knowledge_add_qemu(k, text, true, &err);
+        if (r == -EINVAL) {
+                log_error("What %s says about itself cannot be read (line %u: %s).", qemu, err.line, err.reason);
+                return VX_EXIT_FAILURE;
+        }
+        if (r < 0)
+                return oom();
+        *ret = TAKE_PTR(k);
+        return VX_EXIT_OK;
+}
+
+/* What the command line asked for. */
+struct args {
+        const char *vm_name, *root, *accel, *text, *pid, *qemu, *profile;
+        bool json, print_knowledge;
+};
+
+/* Parses and checks the arguments. Returns VX_EXIT_OK, or the exit status (help printed, bad usage). */
+static int parse_args(int argc, char **argv, struct args *a, bool *ret_done)
+{
+        enum { ARG_VM = 0x100, ARG_ACCEL, ARG_ROOT, ARG_JSON, ARG_ARGV, ARG_PID, ARG_QEMU, ARG_PRINT_KNOWLEDGE };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"argv", required_argument, NULL, ARG_ARGV},
@@ -255,80 +445,120 @@ static int run(int argc, char **argv)
                 {"accel", required_argument, NULL, ARG_ACCEL},
                 {"root", required_argument, NULL, ARG_ROOT},
                 {"json", no_argument, NULL, ARG_JSON},
+                {"qemu", required_argument, NULL, ARG_QEMU},
+                {"print-knowledge", no_argument, NULL, ARG_PRINT_KNOWLEDGE},
                 {0},
         };
-        const char *vm_name = NULL, *root = getenv("VMXRUN_ROOT"), *accel = getenv("VMXRUN_ACCEL");
-        const char *text = NULL, *pid = NULL;
-        const struct qa_knowledge *k;
-        bool json = false;
-        int c, r;
+        int c;
 
+        *a = (struct args){.root = getenv("VMXRUN_ROOT"), .accel = getenv("VMXRUN_ACCEL")};
+        *ret_done = false;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help(stdout);
+                        *ret_done = true;
                         return VX_EXIT_OK;
                 case ARG_ARGV:
-                        text = optarg;
+                        a->text = optarg;
                         break;
                 case ARG_PID:
-                        pid = optarg;
+                        a->pid = optarg;
                         break;
                 case ARG_VM:
-                        vm_name = optarg;
+                        a->vm_name = optarg;
                         break;
                 case ARG_ACCEL:
-                        accel = optarg;
+                        a->accel = optarg;
                         break;
                 case ARG_ROOT:
-                        root = optarg;
+                        a->root = optarg;
                         break;
                 case ARG_JSON:
-                        json = true;
+                        a->json = true;
+                        break;
+                case ARG_QEMU:
+                        a->qemu = optarg;
+                        break;
+                case ARG_PRINT_KNOWLEDGE:
+                        a->print_knowledge = true;
                         break;
                 default:
                         help(stderr);
                         return VX_EXIT_USAGE;
                 }
         }
-        if ((text != NULL) + (pid != NULL) + (optind < argc) != 1 || optind + 1 < argc) {
+        if (optind < argc)
+                a->profile = argv[optind];
+        if (a->print_knowledge && (!a->qemu || a->text || a->pid || optind < argc)) {
+                log_error("--print-knowledge takes --qemu PATH and nothing else.");
+                return VX_EXIT_USAGE;
+        }
+        if (!a->print_knowledge &&
+            ((a->text != NULL) + (a->pid != NULL) + (optind < argc) != 1 || optind + 1 < argc)) {
                 log_error("explain takes one of --argv, --pid or a profile; `vmxrun explain --help` shows the usage.");
                 return VX_EXIT_USAGE;
         }
-        if ((text || pid) && vm_name) {
+        if ((a->text || a->pid) && a->vm_name) {
                 log_error("--vm only applies to a profile.");
                 return VX_EXIT_USAGE;
         }
+        return VX_EXIT_OK;
+}
 
-        k = qa_knowledge_builtin();
+/* --argv TEXT, or --argv - (text, or NUL-separated words piped from /proc/PID/cmdline). */
+static int explain_argv(const struct qa_knowledge *k, const char *text, bool json)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        int r;
+
+        if (strcmp(text, "-") != 0)
+                return explain_text(k, text, json);
+        r = read_all_fd(STDIN_FILENO, &buf, &len);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read the command line from stdin: %m");
+                return VX_EXIT_FAILURE;
+        }
+        if (memchr(buf, '\0', len)) {
+                _cleanup_(argv_donep) struct vx_argv words = {0};
+                if (qa_split_nul(buf, len, &words) < 0)
+                        return oom();
+                return explain_words(k, words.items, words.n, NULL, json, NULL, NULL);
+        }
+        return explain_text(k, buf, json);
+}
+
+static int run(int argc, char **argv)
+{
+        _cleanup_(qa_knowledge_freep) struct qa_knowledge *own = NULL;
+        const struct qa_knowledge *k;
+        struct args a;
+        bool done;
+        int r;
+
+        r = parse_args(argc, argv, &a, &done);
+        if (r != VX_EXIT_OK || done)
+                return r;
+        if (a.print_knowledge)
+                return print_qemu_knowledge(a.qemu);
+        if (a.qemu) {
+                r = load_live(a.qemu, &own);
+                if (r != VX_EXIT_OK)
+                        return r;
+                k = own;
+        } else {
+                k = qa_knowledge_builtin();
+        }
         if (!k) {
                 log_error("The built-in QEMU knowledge table cannot be read; this is a bug.");
                 return VX_EXIT_FAILURE;
         }
-
-        if (pid)
-                return explain_pid(k, pid, root, json);
-        if (text) {
-                _cleanup_free_ char *buf = NULL;
-                size_t len;
-
-                if (strcmp(text, "-") != 0)
-                        return explain_text(k, text, json);
-                r = read_all_fd(STDIN_FILENO, &buf, &len);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to read the command line from stdin: %m");
-                        return VX_EXIT_FAILURE;
-                }
-                if (memchr(buf, '\0', len)) {
-                        /* Piped from /proc/PID/cmdline: NUL-separated. */
-                        _cleanup_(argv_donep) struct vx_argv words = {0};
-                        if (qa_split_nul(buf, len, &words) < 0)
-                                return oom();
-                        return explain_words(k, words.items, words.n, NULL, json, NULL);
-                }
-                return explain_text(k, buf, json);
-        }
-        return explain_profile(k, argv[optind], vm_name, accel, root, json);
+        if (a.pid)
+                return explain_pid(k, a.pid, a.root, a.json);
+        if (a.text)
+                return explain_argv(k, a.text, a.json);
+        return explain_profile(k, a.profile, a.vm_name, a.accel, a.root, a.json);
 }
 
 const struct vx_command vx_cmd_explain = {

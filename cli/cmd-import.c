@@ -18,7 +18,7 @@
 static void help(FILE *out)
 {
         fprintf(out, "Usage: vmxrun import VMX.CONF [VMX.CONF...] [--junosdev FILE] [-o PROFILE]\n"
-                     "                     [--name NAME] [--first-cpu N]\n"
+                     "                     [--name NAME] [--first-cpu N] [--hugepages 2M|1G]\n"
                      "\n"
                      "Writes the vmxrun profile that runs what Juniper's vmx.sh set up from vmx.conf:\n"
                      "the VCP and VFP of each vMX instance, their bridges, taps, SR-IOV VFs, hugepages\n"
@@ -31,6 +31,8 @@ static void help(FILE *out)
                      "  -o, --output FILE    write the profile to FILE instead of stdout\n"
                      "      --name NAME      deployment name (default: the identifiers, joined by '-')\n"
                      "      --first-cpu N    first host CPU the vCPU pinning rule uses (default 1)\n"
+                     "      --hugepages SIZE the VFP's page size: 2M (default, as the seed's host) or 1G\n"
+                     "                       where the host offers 1 GiB pages\n"
                      "  -h, --help           show this help\n"
                      "\n"
                      "Exit status: 0 written (perhaps with warnings), 3 errors in the input,\n"
@@ -56,13 +58,14 @@ static int write_text(const char *path, const char *text)
 
 static int run(int argc, char **argv)
 {
-        enum { ARG_JUNOSDEV = 0x100, ARG_NAME, ARG_FIRST_CPU };
+        enum { ARG_JUNOSDEV = 0x100, ARG_NAME, ARG_FIRST_CPU, ARG_HUGEPAGES };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"junosdev", required_argument, NULL, ARG_JUNOSDEV},
                 {"output", required_argument, NULL, 'o'},
                 {"name", required_argument, NULL, ARG_NAME},
                 {"first-cpu", required_argument, NULL, ARG_FIRST_CPU},
+                {"hugepages", required_argument, NULL, ARG_HUGEPAGES},
                 {0},
         };
         struct vx_import_options opts = {.first_cpu = 1};
@@ -95,6 +98,13 @@ static int run(int argc, char **argv)
                                 return VX_EXIT_USAGE;
                         }
                         opts.first_cpu = (unsigned)cpu;
+                        break;
+                case ARG_HUGEPAGES:
+                        if (strcmp(optarg, "1G") != 0 && strcmp(optarg, "2M") != 0) {
+                                log_error("--hugepages takes 2M or 1G, not '%s'.", optarg);
+                                return VX_EXIT_USAGE;
+                        }
+                        opts.gigantic_pages = strcmp(optarg, "1G") == 0;
                         break;
                 default:
                         help(stderr);

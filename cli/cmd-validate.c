@@ -8,6 +8,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "log.h"
+#include "vmxconf.h"
 
 static void help(FILE *out)
 {
@@ -56,13 +57,36 @@ static void print_valid(const char *path, const struct vx_profile *p)
         printf(")\n");
 }
 
+/*
+ * A profile, or a vmx.conf (found by its content, as start, cmdline and
+ * explain find it): imported in memory, then validated. The diagnostics of
+ * both steps go to diags, so --json carries them too.
+ */
+static int load(const char *path, struct vx_diags *diags, struct vx_profile **ret)
+{
+        _cleanup_free_ char *text = NULL, *profile_text = NULL, *name = NULL;
+        struct vx_import_options opts = {.first_cpu = 1};
+        size_t len = 0;
+        int r;
+
+        if (vmxconf_read_file(path, &text, &len) < 0 || !vmxconf_detect(text, len))
+                return profile_load(path, diags, ret);
+        r = vmxconf_import(&(struct vx_import_source){.name = path, .text = text, .len = len}, 1, NULL, &opts, diags,
+                           &profile_text);
+        if (r < 0)
+                return r;
+        if (asprintf(&name, "%s (imported)", path) < 0)
+                return -ENOMEM;
+        return profile_load_string(name, profile_text, strlen(profile_text), diags, ret);
+}
+
 static int validate_one(const char *path, bool json, bool quiet, json_t *array)
 {
         struct vx_diags diags = {};
         struct vx_profile *p = NULL;
         int r, status;
 
-        r = profile_load(path, &diags, &p);
+        r = load(path, &diags, &p);
         if (r == -ENOMEM) {
                 diag_done(&diags);
                 log_error_errno(r, "Failed to validate %s: %m", path);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,33 +28,121 @@ static bool refers_to(const char *backend, const char *key)
         return false;
 }
 
-/* The option that refers to opts[j] by its id, or j when none does. */
-static size_t parent_of(const struct qa_cmdline *cl, size_t j)
-{
-        const struct qa_option *b = &cl->opts[j];
+/* A backend by the option that defines it and its id, for the one pass that finds who uses whom. */
+struct backend {
+        const char *option, *id;
+        size_t index;
+};
 
-        if (!b->id)
-                return j;
-        for (size_t i = 0; i < cl->n_opts; i++) {
-                const struct qa_option *f = &cl->opts[i];
-                if (i == j)
-                        continue;
-                for (size_t p = 0; p < f->n_props; p++)
-                        if (refers_to(b->name, f->props[p].key) && strcmp(f->props[p].value, b->id) == 0)
-                                return i;
+static int cmp_backend(const void *a, const void *b)
+{
+        const struct backend *x = a, *y = b;
+        int c = strcmp(x->option, y->option);
+
+        if (c == 0)
+                c = strcmp(x->id, y->id);
+        if (c == 0)
+                c = (x->index > y->index) - (x->index < y->index);
+        return c;
+}
+
+static const struct backend *find_backend(const struct backend *v, size_t n, const char *option, const char *id)
+{
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(v[mid].option, option);
+                if (c == 0)
+                        c = strcmp(v[mid].id, id);
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
         }
-        return j;
+        return lo < n && strcmp(v[lo].option, option) == 0 && strcmp(v[lo].id, id) == 0 ? &v[lo] : NULL;
+}
+
+/*
+ * The grouping: each backend under the first option that names it by id
+ * (parent[j] == j when none does), children in command-line order. One sort
+ * and one pass over the properties, so 20,000 devices cost little more than
+ * 20 (a search per option was quadratic).
+ */
+struct groups {
+        size_t *parent, *first_child, *next_sibling;
+};
+
+static void groups_done(struct groups *g)
+{
+        free(g->parent);
+        free(g->first_child);
+        free(g->next_sibling);
+}
+
+static int groups_build(const struct qa_cmdline *cl, struct groups *ret)
+{
+        static const char *const backends[] = {"netdev", "drive", "blockdev", "chardev", "object", "audiodev"};
+        size_t n = cl->n_opts, nb = 0;
+        _cleanup_free_ struct backend *v = calloc(n + 1, sizeof(*v));
+        _cleanup_free_ size_t *last_child = calloc(n + 1, sizeof(size_t));
+        struct groups g = {
+                .parent = calloc(n + 1, sizeof(size_t)),
+                .first_child = calloc(n + 1, sizeof(size_t)),
+                .next_sibling = calloc(n + 1, sizeof(size_t)),
+        };
+
+        if (!v || !last_child || !g.parent || !g.first_child || !g.next_sibling) {
+                groups_done(&g);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                g.parent[i] = g.first_child[i] = g.next_sibling[i] = SIZE_MAX;
+                for (size_t b = 0; cl->opts[i].id && b < ELEMENTSOF(backends); b++)
+                        if (strcmp(cl->opts[i].name, backends[b]) == 0)
+                                v[nb++] = (struct backend){.option = cl->opts[i].name, .id = cl->opts[i].id, .index = i};
+        }
+        if (nb > 1)
+                qsort(v, nb, sizeof(*v), cmp_backend);
+        for (size_t i = 0; i < n; i++)
+                for (size_t p = 0; p < cl->opts[i].n_props; p++)
+                        for (size_t b = 0; b < ELEMENTSOF(backends); b++) {
+                                const struct backend *be;
+
+                                if (!refers_to(backends[b], cl->opts[i].props[p].key))
+                                        continue;
+                                be = find_backend(v, nb, backends[b], cl->opts[i].props[p].value);
+                                /* The first of equal ids, as QEMU would refuse the second anyway. */
+                                if (be && be->index != i && g.parent[be->index] == SIZE_MAX)
+                                        g.parent[be->index] = i;
+                        }
+        for (size_t j = 0; j < n; j++) {
+                size_t p = g.parent[j];
+
+                if (p == SIZE_MAX) {
+                        g.parent[j] = j;
+                        continue;
+                }
+                if (g.first_child[p] == SIZE_MAX)
+                        g.first_child[p] = j;
+                else
+                        g.next_sibling[last_child[p]] = j;
+                last_child[p] = j;
+        }
+        *ret = g;
+        return 0;
 }
 
 size_t qa_group_of(const struct qa_cmdline *cl, size_t i)
 {
+        struct groups g;
+
         assert(i < cl->n_opts);
-        for (unsigned depth = 0; depth < MAX_DEPTH; depth++) {
-                size_t p = parent_of(cl, i);
-                if (p == i)
-                        break;
-                i = p;
-        }
+        if (groups_build(cl, &g) < 0)
+                return i;
+        for (unsigned depth = 0; depth < MAX_DEPTH && g.parent[i] != i; depth++)
+                i = g.parent[i];
+        groups_done(&g);
         return i;
 }
 
@@ -105,6 +194,26 @@ static char *shorthand_note(const struct qa_prop *p, const struct qa_cmdline *cl
         return s;
 }
 
+/* What to say about e: vmxrun's explanation, or QEMU's own description marked as such. */
+static char *explanation_of(const struct qa_entry *e)
+{
+        char *s = NULL;
+        int r;
+
+        if (!e->generated)
+                return strdup(e->explanation);
+        if (e->qemu_text)
+                r = asprintf(&s, "QEMU: %s%s%s%s", e->qemu_text, e->qemu_type ? " (" : "", e->qemu_type ? e->qemu_type : "",
+                             e->qemu_type ? ")" : "");
+        else if (e->qemu_type)
+                r = asprintf(&s, "QEMU: a %s property (QEMU gives no description)", e->qemu_type);
+        else if (e->alias_of)
+                r = asprintf(&s, "QEMU: alias of %s", e->alias_of);
+        else
+                r = asprintf(&s, "QEMU: (no description)");
+        return r < 0 ? NULL : s;
+}
+
 /* ---- text ----------------------------------------------------------------- */
 
 static void row(FILE *out, unsigned indent, const char *left, const char *right)
@@ -129,7 +238,7 @@ static void note(FILE *out, const char *label, const char *text)
 
 static int text_prop(FILE *out, const struct qa_cmdline *cl, const struct qa_option *o, const struct qa_prop *p, unsigned indent)
 {
-        _cleanup_free_ char *left = NULL, *st = NULL, *sh = NULL;
+        _cleanup_free_ char *left = NULL, *st = NULL, *sh = NULL, *ex = NULL, *vn = NULL;
         const struct qa_entry *e = p->info;
         bool is_type = o->type && o->info && o->info->typekey && strcmp(p->key, o->info->typekey) == 0 &&
                        p->value == o->type;
@@ -144,25 +253,29 @@ static int text_prop(FILE *out, const struct qa_cmdline *cl, const struct qa_opt
                 return -ENOMEM;
         if (is_type)
                 return 0; /* shown on the option's line */
-        expl = e ? e->explanation : "unknown property (not in vmxrun's table)";
+        if (e && !(ex = explanation_of(e)))
+                return -ENOMEM;
+        expl = e ? ex : "UNKNOWN property: no QEMU version vmxrun knows has it";
         row(out, indent, left, expl);
-        if (e && !is_type) {
+        if (e) {
                 note(out, "default: ", e->default_value);
                 note(out, "cost: ", e->cost);
                 st = status_note(e);
                 note(out, "", st);
+                vn = qa_versions_note(cl->knowledge, e);
+                note(out, "", vn);
         }
         sh = shorthand_note(p, cl);
         note(out, "", sh);
         return 0;
 }
 
-static int text_option(FILE *out, const struct qa_cmdline *cl, size_t i, unsigned depth, const size_t *parent,
+static int text_option(FILE *out, const struct qa_cmdline *cl, size_t i, unsigned depth, const struct groups *g,
                        const struct qa_explain_options *opts)
 {
         const struct qa_option *o = &cl->opts[i];
         unsigned indent = 2 * depth;
-        _cleanup_free_ char *head = NULL, *st = NULL, *type_st = NULL;
+        _cleanup_free_ char *head = NULL, *st = NULL, *type_st = NULL, *ex = NULL, *vn = NULL, *tvn = NULL;
         const char *origin = origin_of(o, opts);
         const char *expl;
         int r;
@@ -181,19 +294,25 @@ static int text_option(FILE *out, const struct qa_cmdline *cl, size_t i, unsigne
         if (!o->word)
                 expl = "bare argument: QEMU takes it as the first IDE disk image (-hda)";
         else if (!o->info)
-                expl = "UNKNOWN option (not in vmxrun's table)";
-        else if (o->type)
-                /* The type says more than the option: "-device e1000" is an e1000 NIC. */
-                expl = o->type_info ? o->type_info->explanation : "UNKNOWN type (not in vmxrun's table)";
+                expl = "UNKNOWN option: no QEMU version vmxrun knows has it";
+        else if (o->type && !o->type_info)
+                expl = "UNKNOWN type: no QEMU version vmxrun knows has it";
+        else if (!(ex = explanation_of(o->type ? o->type_info : o->info)))
+                return -ENOMEM;
         else
-                expl = o->info->explanation;
+                /* The type says more than the option: "-device e1000" is an e1000 NIC. */
+                expl = ex;
         row(out, indent, head, expl);
         st = status_note(o->info);
         note(out, "", st);
+        vn = o->info ? qa_versions_note(cl->knowledge, o->info) : NULL;
+        note(out, "", vn);
         if (o->type_info) {
                 type_st = status_note(o->type_info);
                 note(out, "", type_st);
                 note(out, "cost: ", o->type_info->cost);
+                tvn = qa_versions_note(cl->knowledge, o->type_info);
+                note(out, "", tvn);
         }
         if (opts && opts->origin)
                 note(out, "from: ", origin ? origin : "(vmxrun always adds this)");
@@ -212,24 +331,21 @@ static int text_option(FILE *out, const struct qa_cmdline *cl, size_t i, unsigne
                         return r;
         }
         if (depth + 1 < MAX_DEPTH)
-                for (size_t j = 0; j < cl->n_opts; j++)
-                        if (j != i && parent[j] == i) {
-                                r = text_option(out, cl, j, depth + 1, parent, opts);
-                                if (r < 0)
-                                        return r;
-                        }
+                for (size_t j = g->first_child[i]; j != SIZE_MAX; j = g->next_sibling[j]) {
+                        r = text_option(out, cl, j, depth + 1, g, opts);
+                        if (r < 0)
+                                return r;
+                }
         return 0;
 }
 
 int qa_explain_text(const struct qa_cmdline *cl, const struct qa_explain_options *opts, FILE *out)
 {
-        _cleanup_free_ size_t *parent = calloc(cl->n_opts + 1, sizeof(size_t));
+        _cleanup_(groups_done) struct groups g = {0};
         struct qa_counts c;
 
-        if (!parent)
+        if (groups_build(cl, &g) < 0)
                 return -ENOMEM;
-        for (size_t i = 0; i < cl->n_opts; i++)
-                parent[i] = parent_of(cl, i);
 
         for (size_t i = 0; i < cl->n_prefix; i++)
                 row(out, 0, cl->prefix[i], "(ignored: text before the QEMU binary)");
@@ -243,9 +359,9 @@ int qa_explain_text(const struct qa_cmdline *cl, const struct qa_explain_options
                 int r;
 
                 /* A backend is printed under the device that uses it. */
-                if (parent[i] != i)
+                if (g.parent[i] != i)
                         continue;
-                r = text_option(out, cl, i, 0, parent, opts);
+                r = text_option(out, cl, i, 0, &g, opts);
                 if (r < 0)
                         return r;
         }
@@ -331,7 +447,30 @@ static int set_str(json_t *obj, const char *key, const char *v)
         return json_object_set_new(obj, key, v ? json_string(v) : json_null());
 }
 
-static int json_entry_fields(json_t *obj, const struct qa_entry *e, enum qa_status status)
+/* "accepted_by": ["10.0"], "rejected_by": ["7.2"] over the data sets that speak about e. */
+static int json_versions(json_t *obj, const struct qa_knowledge *k, const struct qa_entry *e)
+{
+        json_t *acc = json_array(), *rej = json_array();
+        int r = 0;
+
+        if (!acc || !rej) {
+                json_decref(acc);
+                json_decref(rej);
+                return -1;
+        }
+        for (size_t v = 0; e && e->versions && v < k->n_versions; v++) {
+                if (e->versions & (1u << v))
+                        r |= json_array_append_new(acc, json_string(k->versions[v].name));
+                else if (qa_version_rejects(k, v, e))
+                        r |= json_array_append_new(rej, json_string(k->versions[v].name));
+        }
+        r |= json_object_set_new(obj, "accepted_by", acc);
+        r |= json_object_set_new(obj, "rejected_by", rej);
+        return r;
+}
+
+static int json_entry_fields(json_t *obj, const struct qa_knowledge *k, const struct qa_entry *e,
+                             enum qa_status status)
 {
         int r = 0;
 
@@ -345,6 +484,10 @@ static int json_entry_fields(json_t *obj, const struct qa_entry *e, enum qa_stat
         r |= set_str(obj, "removed", e ? e->removed : NULL);
         r |= set_str(obj, "replacement", e ? e->replacement : NULL);
         r |= json_object_set_new(obj, "downstream", json_boolean(e && e->downstream));
+        r |= json_object_set_new(obj, "from_qemu", json_boolean(e && e->generated));
+        r |= set_str(obj, "qemu_description", e ? e->qemu_text : NULL);
+        r |= set_str(obj, "qemu_type", e ? e->qemu_type : NULL);
+        r |= json_versions(obj, k, e);
         return r;
 }
 
@@ -365,7 +508,7 @@ static json_t *json_prop(const struct qa_cmdline *cl, const struct qa_option *o,
         r |= json_object_set_new(j, "shorthand", json_boolean(p->shorthand));
         r |= json_object_set_new(j, "cpu_flag", json_boolean(p->cpu_flag));
         r |= json_object_set_new(j, "is_type", json_boolean(is_type));
-        r |= json_entry_fields(j, e, prop_status(o, p));
+        r |= json_entry_fields(j, cl->knowledge, e, prop_status(o, p));
         if (p->shorthand && rule) {
                 /* The property is known, its spelling is deprecated. */
                 r |= set_str(j, "deprecated", rule->deprecated);
@@ -382,7 +525,8 @@ static json_t *json_prop(const struct qa_cmdline *cl, const struct qa_option *o,
         return j;
 }
 
-static json_t *json_option(const struct qa_cmdline *cl, size_t i, const struct qa_explain_options *opts)
+static json_t *json_option(const struct qa_cmdline *cl, size_t i, const struct groups *g,
+                           const struct qa_explain_options *opts)
 {
         const struct qa_option *o = &cl->opts[i];
         json_t *j = json_object(), *props = json_array();
@@ -404,13 +548,16 @@ static json_t *json_option(const struct qa_cmdline *cl, size_t i, const struct q
         r |= set_str(j, "type", o->type);
         r |= json_object_set_new(j, "type_known", json_boolean(o->type_info != NULL));
         r |= set_str(j, "id", o->id);
-        r |= json_object_set_new(j, "group", json_integer((json_int_t)qa_group_of(cl, i)));
-        r |= json_object_set_new(j, "used_by", json_integer((json_int_t)parent_of(cl, i)));
+        size_t top = i;
+        for (unsigned depth = 0; depth < MAX_DEPTH && g->parent[top] != top; depth++)
+                top = g->parent[top];
+        r |= json_object_set_new(j, "group", json_integer((json_int_t)top));
+        r |= json_object_set_new(j, "used_by", json_integer((json_int_t)g->parent[i]));
         if (opts && opts->origin) {
                 const char *origin = origin_of(o, opts);
                 r |= set_str(j, "origin", origin);
         }
-        r |= json_entry_fields(j, o->info, option_status(o));
+        r |= json_entry_fields(j, cl->knowledge, o->info, option_status(o));
         if (!o->word)
                 r |= set_str(j, "explanation", "bare argument: QEMU takes it as the first IDE disk image (-hda)");
         for (size_t p = 0; p < o->n_props; p++) {
@@ -444,10 +591,11 @@ static json_t *json_strv(char **v, size_t n)
 json_t *qa_explain_json(const struct qa_cmdline *cl, const struct qa_explain_options *opts)
 {
         json_t *root = json_object(), *arr = json_array();
+        _cleanup_(groups_done) struct groups g = {0};
         struct qa_counts c;
         int r = 0;
 
-        if (!root || !arr) {
+        if (!root || !arr || groups_build(cl, &g) < 0) {
                 json_decref(root);
                 json_decref(arr);
                 return NULL;
@@ -456,7 +604,7 @@ json_t *qa_explain_json(const struct qa_cmdline *cl, const struct qa_explain_opt
         r |= json_object_set_new(root, "env", json_strv(cl->env, cl->n_env));
         r |= json_object_set_new(root, "ignored_prefix", json_strv(cl->prefix, cl->n_prefix));
         for (size_t i = 0; i < cl->n_opts; i++) {
-                json_t *o = json_option(cl, i, opts);
+                json_t *o = json_option(cl, i, &g, opts);
                 if (!o) {
                         r = -1;
                         break;

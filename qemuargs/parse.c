@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "qemuargs-internal.h"
 #include "qemuargs.h"
 
 static void prop_done(struct qa_prop *p)
@@ -44,7 +45,6 @@ struct qa_cmdline *qa_cmdline_free(struct qa_cmdline *cl)
         free(cl);
         return NULL;
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct qa_cmdline *, qa_cmdline_free);
 
 static int prop_push(struct qa_prop **props, size_t *n, char *key, char *value)
 {
@@ -55,7 +55,7 @@ static int prop_push(struct qa_prop **props, size_t *n, char *key, char *value)
                 free(value);
                 return -ENOMEM;
         }
-        p = realloc(*props, (*n + 1) * sizeof(*p));
+        p = qa_grow(*props, *n, sizeof(*p));
         if (!p) {
                 free(key);
                 free(value);
@@ -121,6 +121,9 @@ int qa_parse_opts(const char *arg, const char *implied_key, bool cpu_flags, stru
                                 (*props)[*n - 1].cpu_flag = true;
                 } else if (*el == '\0') {
                         r = 0; /* "-m ''" or a trailing comma: nothing */
+                } else if (cpu_flags) {
+                        /* -cpu has its own parser: a bare feature is feature=on, not QemuOpts' short form. */
+                        r = prop_push(props, n, strdup(el), strdup("on"));
                 } else if (strncmp(el, "no", 2) == 0 && el[2]) {
                         /* QEMU's short-form boolean: "nowait" is wait=off */
                         r = prop_push(props, n, strdup(el + 2), strdup("off"));
@@ -138,7 +141,7 @@ int qa_parse_opts(const char *arg, const char *implied_key, bool cpu_flags, stru
         return 0;
 }
 
-static char *json_scalar_string(json_t *v)
+char *qa_json_scalar_text(json_t *v)
 {
         if (json_is_string(v))
                 return strdup(json_string_value(v));
@@ -164,7 +167,7 @@ static int json_flatten(json_t *obj, const char *prefix, struct qa_prop **props,
                 if (json_is_object(v))
                         r = json_flatten(v, full, props, n);
                 else
-                        r = prop_push(props, n, TAKE_PTR(full), json_scalar_string(v));
+                        r = prop_push(props, n, TAKE_PTR(full), qa_json_scalar_text(v));
                 if (r < 0)
                         return r;
         }
@@ -179,7 +182,9 @@ static int option_parse_json(struct qa_option *o)
 
         o->json = true;
         if (!root || !json_is_object(root)) {
-                if (asprintf(&o->json_error, "%s", root ? "not a JSON object" : err.text) < 0)
+                /* Where, so a long libvirt line can be fixed: jansson counts lines and columns from 1. */
+                if ((root ? asprintf(&o->json_error, "not a JSON object") :
+                            asprintf(&o->json_error, "%s (at byte %d of the argument)", err.text, err.position)) < 0)
                         o->json_error = NULL;
                 json_decref(root);
                 return o->json_error ? 0 : -ENOMEM;
@@ -198,6 +203,35 @@ static const char *prop_value(const struct qa_option *o, const char *key)
                 if (strcmp(o->props[i].key, key) == 0)
                         v = o->props[i].value;
         return v;
+}
+
+/*
+ * A key of a nested block node (JSON -blockdev or -drive's file.*): for
+ * "file.file.filename", the innermost prefix with its own driver
+ * ("file.file.driver": file) says where "filename" is looked up.
+ */
+static int nested_node(const struct qa_knowledge *k, const struct qa_option *o, struct qa_prop *p)
+{
+        for (size_t dot = strlen(p->key); dot-- > 0;) {
+                _cleanup_free_ char *drv_key = NULL;
+                const char *drv, *rest = p->key + dot + 1;
+
+                if (p->key[dot] != '.')
+                        continue;
+                if (asprintf(&drv_key, "%.*s.driver", (int)dot, p->key) < 0)
+                        return -ENOMEM;
+                drv = prop_value(o, drv_key);
+                if (!drv)
+                        continue;
+                if (strcmp(rest, "driver") == 0)
+                        p->info = qa_lookup_type(k, "blockdev", drv);
+                else
+                        p->info = qa_lookup_prop(k, "blockdev", drv, rest);
+                if (!p->info && strchr(rest, '.'))
+                        p->info = qa_lookup_prop(k, "blockdev", NULL, rest);
+                return 0;
+        }
+        return 0;
 }
 
 static int option_parse_arg(const struct qa_knowledge *k, struct qa_option *o)
@@ -224,6 +258,8 @@ static int option_parse_arg(const struct qa_knowledge *k, struct qa_option *o)
                 struct qa_prop *p = &o->props[i];
 
                 p->info = qa_lookup_prop(k, info->name, info->scoped ? o->type : NULL, p->key);
+                if (!p->info && strchr(p->key, '.') && (r = nested_node(k, o, p)) < 0)
+                        return r;
                 if (!p->info && strcmp(info->name, "cpu") == 0 && strchr(p->key, '_')) {
                         /* QEMU accepts CPU feature names with '_' for '-' (ds_cpl is ds-cpl). */
                         _cleanup_free_ char *dashed = strdup(p->key);
@@ -260,7 +296,7 @@ static bool looks_like_qemu(const char *w)
 
 static int strv_push(char ***v, size_t *n, const char *s)
 {
-        char **nv = realloc(*v, (*n + 1) * sizeof(char *));
+        char **nv = qa_grow(*v, *n, sizeof(char *));
 
         if (!nv)
                 return -ENOMEM;
@@ -278,10 +314,21 @@ static int split_head(struct qa_cmdline *cl, char *const *words, size_t n, size_
         size_t bin = n;
         int r;
 
+        /*
+         * The QEMU binary may follow `sudo -u qemu`, `env -i A=b`, a prompt or
+         * `ps -ef` columns; past the first option word only a name that cannot
+         * be an argument counts (qemu-system-*, qemu-kvm, kvm), not -L's /usr/share/qemu.
+         */
+        bool dash = false;
+
         for (size_t i = 0; i < n; i++) {
-                if (words[i][0] == '-')
-                        break;
-                if (looks_like_qemu(words[i])) {
+                const char *base = strrchr(words[i], '/');
+
+                base = base ? base + 1 : words[i];
+                dash = dash || words[i][0] == '-';
+                if (words[i][0] != '-' && looks_like_qemu(words[i]) &&
+                    (!dash || strncmp(base, "qemu-system-", 12) == 0 || strcmp(base, "qemu-kvm") == 0 ||
+                     strcmp(base, "kvm") == 0)) {
                         bin = i;
                         break;
                 }
@@ -318,7 +365,7 @@ static int split_head(struct qa_cmdline *cl, char *const *words, size_t n, size_
 
 static struct qa_option *option_new(struct qa_cmdline *cl)
 {
-        struct qa_option *o = realloc(cl->opts, (cl->n_opts + 1) * sizeof(*o));
+        struct qa_option *o = qa_grow(cl->opts, cl->n_opts, sizeof(*o));
 
         if (!o)
                 return NULL;

@@ -7,6 +7,11 @@
 # listed by `-device help` etc.; their properties by `-device TYPE,help`; CPU
 # feature flags by `-cpu help`. Entries marked unlisted (handled by the option
 # parser) or downstream (a distribution's) are not checked. Exits 77 without QEMU.
+#
+# First of all, the generated data set of the installed QEMU (qemuargs/qemu-7.2.txt
+# on Debian 12) must be what that binary says about itself now: it is regenerated
+# with vmxrun's own introspection and compared. After a QEMU update, regenerate
+# it with qemuargs/qemu-knowledge.sh.
 set -u
 QEMU=${QEMU:-qemu-system-x86_64}
 TABLE=${VX_SOURCE_ROOT:-$(dirname "$0")/..}/qemuargs/knowledge.txt
@@ -42,6 +47,29 @@ present() {
 }
 
 fail=0 checked=0
+DATA=${VX_SOURCE_ROOT:-$(dirname "$0")/..}/qemuargs/qemu-$VERSION.txt
+if [ -f "$DATA" ] && [ -n "${VMXRUN:-}" ]; then
+        if "$VMXRUN" explain --qemu "$(command -v "$QEMU")" --print-knowledge >"$tmp/generated" &&
+                diff -u "$DATA" "$tmp/generated" >"$tmp/diff"; then
+                echo "ok: $DATA matches what $QEMU says about itself ($(grep -c . "$DATA") lines)"
+        else
+                head -40 "$tmp/diff"
+                echo "FAIL: $DATA differs from what $QEMU says now; rerun qemuargs/qemu-knowledge.sh"
+                fail=$((fail + 1))
+        fi
+else
+        echo "SKIP (part): no data set qemuargs/qemu-$VERSION.txt for the installed QEMU, or no VMXRUN"
+fi
+# explain --qemu: the same introspection, live, and what that binary would refuse.
+if [ -n "${VMXRUN:-}" ] && [ "$VERSION" = 7.2 ]; then
+        "$VMXRUN" explain --qemu "$(command -v "$QEMU")" --argv "qemu -m 1G -device igb" >"$tmp/live" 2>&1
+        rc=$?
+        if [ "$rc" = 3 ] && grep -q "the QEMU given with --qemu (7.2) does not have it" "$tmp/live"; then
+                echo "ok: explain --qemu says QEMU 7.2 lacks igb (exit 3)"
+        else
+                echo "FAIL: explain --qemu on igb: exit $rc"; tail -5 "$tmp/live"; fail=$((fail + 1))
+        fi
+fi
 err() { echo "FAIL (knowledge.txt:$1): $2"; fail=$((fail + 1)); }
 
 while IFS='|' read -r line kind scope name attrs; do

@@ -17,6 +17,7 @@
 struct out {
         FILE *f;
         bool shared_metadata; /* several VCPs: the metadata disk is opened read-only */
+        bool gigantic;        /* the host offers 1 GiB pages: the VFP uses them */
         const struct imp_instance *in; /* for "FILE:LINE" */
 };
 
@@ -223,6 +224,28 @@ static void emit_tap(struct out *o, const char *tap, const char *bridge, const c
                 L(o, 8, NULL, "pci-slot: %d", slot);
 }
 
+/*
+ * vmx.sh wrote memory-mb into its XML as <memory unit="Mb">, and libvirt reads
+ * "Mb" as 10^6 bytes: 2048 became 2,048,000,000 bytes, which libvirt handed
+ * QEMU rounded up to whole MiB (-m 1954 in the seed's ps lines). This is what
+ * the guests ran with, so it is what the profile says.
+ */
+static unsigned mib_of(unsigned memory_mb)
+{
+        unsigned long long bytes = (unsigned long long)memory_mb * 1000000ULL;
+        return (unsigned)((bytes + (1ULL << 20) - 1) >> 20);
+}
+
+static void emit_memory_size(struct out *o, const struct imp_vm *vm, unsigned mib)
+{
+        L(o, 6, at(o, vm->line_memory, "memory-mb"), "size: %uMiB", mib);
+        C(o, 6, "memory-mb %u went into libvirt as unit=\"Mb\" (10^6 bytes): the guest ran with %u MiB",
+          vm->memory_mb, mib_of(vm->memory_mb));
+        if (mib != mib_of(vm->memory_mb))
+                C(o, 6, "(here %u MiB, a whole number of %s pages: QEMU refuses a size that is not)", mib,
+                  o->gigantic ? "1 GiB" : "2 MiB");
+}
+
 static void emit_vcp(struct out *o, const struct imp_instance *in)
 {
         _cleanup_free_ char *dir = strdup(in->re_image);
@@ -235,7 +258,7 @@ static void emit_vcp(struct out *o, const struct imp_instance *in)
         L(o, 4, "<cpu mode=\"host-model\">", "cpu: host");
         L(o, 4, at(o, in->vcp.line_vcpus, "vcpus"), "vcpus: %u", in->vcp.vcpus);
         L(o, 4, NULL, "memory:");
-        L(o, 6, at(o, in->vcp.line_memory, "memory-mb"), "size: %uMiB", in->vcp.memory_mb);
+        emit_memory_size(o, &in->vcp, mib_of(in->vcp.memory_mb));
         emit_pinning(o, in->first_cpu, in->vcp.vcpus);
         L(o, 4, "<sysinfo type=\"smbios\">: Junos reads it", "smbios:");
         L(o, 6, NULL, "- type: 0");
@@ -313,6 +336,8 @@ static void emit_dev(struct out *o, const struct imp_instance *in, const struct 
         if (d->speed > 0)
                 L(o, 8, at(o, d->line_speed, "port-speed-mbps"), "rate: %d", d->speed);
         L(o, 8, NULL, "spoofchk: off");
+        /* Without trust the PF drops the VF's multicast joins: OSPF (224.0.0.5/6) and IS-IS never come up. */
+        L(o, 8, "the guest joins multicast groups (OSPF, VRRP): the PF must let it", "trust: on");
         if (6 + i <= 31)
                 L(o, 8, NULL, "pci-slot: %zu", 6 + i);
 }
@@ -320,8 +345,7 @@ static void emit_dev(struct out *o, const struct imp_instance *in, const struct 
 static void emit_vfp(struct out *o, const struct imp_instance *in)
 {
         bool sriov = in->device_type == IMP_SRIOV;
-        bool giga = sriov && in->vfp.memory_mb % 1024 == 0;
-        bool huge = in->vfp.memory_mb % 2 == 0;
+        unsigned page = o->gigantic ? 1024 : 2, mib = (mib_of(in->vfp.memory_mb) + page - 1) / page * page;
         char tap[32];
 
         fprintf(o->f, "\n");
@@ -332,21 +356,18 @@ static void emit_vfp(struct out *o, const struct imp_instance *in)
         L(o, 4, "<cpu mode=\"host-model\">", "cpu: host");
         L(o, 4, at(o, in->vfp.line_vcpus, "vcpus"), "vcpus: %u", in->vfp.vcpus);
         L(o, 4, NULL, "memory:");
-        L(o, 6, at(o, in->vfp.line_memory, "memory-mb"), "size: %uMiB", in->vfp.memory_mb);
-        if (huge) {
-                L(o, 6, "<memoryBacking><hugepages/>", "hugepages:");
-                L(o, 8, sriov ? (giga ? "sriov: 1G pages" : "not a multiple of 1G: 2M pages")
-                              : "virtio: 2M pages",
-                  "page-size: %s", giga ? "1G" : "2M");
-                if (sriov) {
-                        C(o, 8, "vmx.sh bound this memory to the NUMA node of the VFs' ports");
-                        C(o, 8, "(<numatune><memory mode=\"strict\">). Set it: the node of %s is in",
-                          in->n_devs ? in->devs[0].nic : "the port");
-                        C(o, 8, "/sys/class/net/%s/device/numa_node.", in->n_devs ? in->devs[0].nic : "NIC");
-                        C(o, 8, "node: 0");
-                }
-        } else
-                C(o, 6, "No hugepages: memory-mb is not a multiple of 2 MiB.");
+        emit_memory_size(o, &in->vfp, mib);
+        L(o, 6, "<memoryBacking><hugepages/>", "hugepages:");
+        /* The seed's host reserved 2 MiB pages (vm.nr_hugepages = 32768); 1 GiB ones only where the host has them. */
+        L(o, 8, o->gigantic ? "the host offers 1 GiB pages (import --hugepages 1G)" : "as the seed's host: 2M pages",
+          "page-size: %s", o->gigantic ? "1G" : "2M");
+        if (sriov) {
+                C(o, 8, "vmx.sh bound this memory to the NUMA node of the VFs' ports");
+                C(o, 8, "(<numatune><memory mode=\"strict\" nodeset=...>). Set it: the node of %s is in",
+                  in->n_devs ? in->devs[0].nic : "the port");
+                C(o, 8, "/sys/class/net/%s/device/numa_node.", in->n_devs ? in->devs[0].nic : "NIC");
+                C(o, 8, "node: 0");
+        }
         L(o, 6, "<memoryBacking><nosharepages/>", "merge: false");
         emit_pinning(o, in->first_cpu + in->vcp.vcpus, in->vfp.vcpus);
         L(o, 4, NULL, "disks:");
@@ -371,11 +392,11 @@ static void emit_vfp(struct out *o, const struct imp_instance *in)
 }
 
 int imp_emit(struct imp_instance *const *ins, size_t n, const struct imp_links *links, const char *name,
-             const char *junosdev_base, char **ret)
+             const char *junosdev_base, bool gigantic, char **ret)
 {
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
-        struct out o = {.in = ins[0], .shared_metadata = n > 1};
+        struct out o = {.in = ins[0], .shared_metadata = n > 1, .gigantic = gigantic};
         int r;
 
         o.f = open_memstream(&buf, &len);

@@ -68,6 +68,7 @@ struct imp_dev {
         char *mac;         /* normalised, or NULL */
         char *description;
         unsigned line, line_mac, line_desc;
+        unsigned col, col_mac, col_vf; /* columns of the item and of its keys, for warnings */
         /* sriov */
         char *nic;
         int vf;            /* -1 unset */
@@ -83,9 +84,10 @@ struct imp_dev {
 
 struct imp_vm {
         unsigned vcpus, memory_mb, console_port;
-        unsigned line, line_vcpus, line_memory, line_port;
+        unsigned line, line_vcpus, line_memory, line_port; /* line: of the section's key */
+        unsigned col_port;
         char *mac;         /* interfaces[0].macaddr, normalised */
-        unsigned line_mac;
+        unsigned line_mac, col_mac;
         char *int_mac;     /* the internal NIC's MAC, derived (see emit.c) */
 };
 
@@ -93,16 +95,17 @@ struct imp_instance {
         const char *file;  /* as given */
         const char *base;  /* its last path component, for comments */
         char *id;
-        unsigned line_id;
+        unsigned line_id, col_id;
         char *mgmt;        /* host-management-interface, or NULL */
-        unsigned line_mgmt;
+        unsigned line_mgmt, col_mgmt;
         char *re_image, *re_hdd, *fe_image;
         unsigned line_re_image, line_re_hdd, line_fe_image;
+        unsigned col_re_image, col_re_hdd, col_fe_image;
         char *br_ext;      /* BRIDGES external name; default br-ext */
         unsigned line_br_ext; /* 0: default */
         struct imp_vm vcp, vfp;
         enum imp_device_type device_type;
-        unsigned line_device_type;
+        unsigned line_device_type, col_device_type;
         struct imp_dev *devs;
         size_t n_devs;
         unsigned line_devs;
@@ -141,4 +144,4 @@ int imp_apply_junosdev(const struct vx_import_source *src, struct imp_instance *
 
 /* Writes the profile. Returns 0 and *ret (free()), or -ENOMEM. */
 int imp_emit(struct imp_instance *const *ins, size_t n, const struct imp_links *links, const char *name,
-             const char *junosdev_base, char **ret);
+             const char *junosdev_base, bool gigantic, char **ret);

@@ -118,106 +118,136 @@ static int derive(struct imp_instance **ins, size_t n, unsigned first_cpu)
         return 0;
 }
 
-/* Problems that show only across VMs and files: ports, MACs, VFs, bridges, names. */
-static void cross_check(struct imp_instance **ins, size_t n, struct vx_diags *diags)
+/* What one instance gets wrong by itself: tap names, console ports on VNC ports, the NUMA binding. */
+static void check_instance(struct imp_ctx *c, const struct imp_instance *in, unsigned vnc_last)
+{
+        const struct imp_vm *vms[2] = {&in->vcp, &in->vfp};
+
+        for (size_t d = 0; d < in->n_devs; d++)
+                if (strlen(in->devs[d].tap) > 15)
+                        imp_error(c, in->devs[d].line, in->devs[d].col, "JUNOS_DEVICES", "use a shorter identifier",
+                                  "the tap of %s, %s, would exceed 15 bytes", in->devs[d].interface,
+                                  in->devs[d].tap);
+        for (size_t k = 0; k < 2; k++) {
+                const char *sec = k ? "FORWARDING_PLANE" : "CONTROL_PLANE";
+                if (vms[k]->console_port >= 5900 && vms[k]->console_port <= vnc_last)
+                        imp_error(c, vms[k]->line_port, vms[k]->col_port, sec, "choose another console_port",
+                                  "console_port %u is a VNC port of this import (5900 to %u)",
+                                  vms[k]->console_port, vnc_last);
+        }
+        if (in->device_type == IMP_SRIOV)
+                imp_warn(c, in->line_device_type, in->col_device_type, "FORWARDING_PLANE.device-type",
+                         "set memory.hugepages.node of the VFP",
+                         "vmx.sh bound the VFP's memory to the NUMA node of its VFs' ports (numatune "
+                         "strict); that node is a fact of the host, not in vmx.conf: not imported");
+        if (in->vcp.console_port == in->vfp.console_port)
+                imp_error(c, in->vfp.line_port, in->vfp.col_port, "FORWARDING_PLANE.console_port", NULL,
+                          "console_port %u is the VCP's too", in->vfp.console_port);
+}
+
+/* Two instances of one import: shared disks, identifiers, console ports, the bridge's uplink. */
+static void check_pair(struct imp_ctx *c, const struct imp_instance *in, const struct imp_instance *o)
+{
+        const struct imp_vm *vms[2] = {&in->vcp, &in->vfp};
+
+        const char *mine[3] = {in->re_image, in->re_hdd, in->fe_image};
+        const char *theirs[3] = {o->re_image, o->re_hdd, o->fe_image};
+        const unsigned lines[3] = {in->line_re_image, in->line_re_hdd, in->line_fe_image};
+        const unsigned cols[3] = {in->col_re_image, in->col_re_hdd, in->col_fe_image};
+        static const char *const keys[3] = {"HOST.routing-engine-image", "HOST.routing-engine-hdd",
+                                            "HOST.forwarding-engine-image"};
+
+        /* vmx.sh copied the images into build/<identifier>/images; vmxrun uses them in place. */
+        for (size_t k = 0; k < 3; k++)
+                for (size_t q = 0; q < 3; q++)
+                        if (strcmp(mine[k], theirs[q]) == 0)
+                                imp_warn(c, lines[k], cols[k], keys[k], "give each instance its own copy",
+                                         "%s is also %s's disk: vmx.sh copied the images per "
+                                         "instance, and QEMU's image locking lets only one VM "
+                                         "open it for writing", mine[k], o->file);
+        if (strcmp(o->id, in->id) == 0)
+                imp_error(c, in->line_id, in->col_id, "HOST.identifier", NULL,
+                          "identifier %s is also %s's", in->id, o->file);
+        for (size_t k = 0; k < 2; k++)
+                if (vms[k]->console_port == o->vcp.console_port ||
+                    vms[k]->console_port == o->vfp.console_port)
+                        imp_error(c, vms[k]->line_port, vms[k]->col_port, k ? "FORWARDING_PLANE" : "CONTROL_PLANE",
+                                  NULL, "console_port %u is also used in %s",
+                                  vms[k]->console_port, o->file);
+        /* One of the two may set none (no strcmp on NULL: that was a crash). */
+        if (strcmp(o->br_ext, in->br_ext) == 0 &&
+            (!!o->mgmt != !!in->mgmt || (o->mgmt && in->mgmt && strcmp(o->mgmt, in->mgmt) != 0)))
+                imp_error(c, in->line_mgmt ? in->line_mgmt : 1, in->line_mgmt ? in->col_mgmt : 1,
+                          "HOST.host-management-interface", NULL,
+                          "%s has another host-management-interface in %s (%s there, %s here)",
+                          in->br_ext, o->file, o->mgmt ? o->mgmt : "none", in->mgmt ? in->mgmt : "none");
+        else if (o->mgmt && in->mgmt && strcmp(o->mgmt, in->mgmt) == 0 &&
+                 strcmp(o->br_ext, in->br_ext) != 0)
+                imp_error(c, in->line_mgmt, in->col_mgmt, "HOST.host-management-interface", NULL,
+                          "%s is also the uplink of %s (%s); an interface can be in one bridge",
+                          in->mgmt, o->br_ext, o->file);
+}
+
+/* MACs: each one once in the whole profile, VF ports once per PF. */
+static void check_macs(struct imp_ctx *c, struct imp_instance *const *ins, size_t i)
+{
+        const struct imp_instance *in = ins[i];
+
+        /* MACs: each one once in the whole profile. */
+        for (size_t d = 0; d < in->n_devs; d++) {
+                const struct imp_dev *dev = &in->devs[d];
+                for (size_t j = 0; j <= i; j++)
+                        for (size_t e = 0; e < (j == i ? d : ins[j]->n_devs); e++) {
+                                const struct imp_dev *x = &ins[j]->devs[e];
+                                if (dev->mac && x->mac && strcmp(dev->mac, x->mac) == 0)
+                                        imp_error(c, dev->line_mac, dev->col_mac, "JUNOS_DEVICES", NULL,
+                                                  "MAC %s is also %s's", dev->mac, x->interface);
+                                if (in->device_type == IMP_SRIOV && ins[j]->device_type == IMP_SRIOV &&
+                                    dev->nic && x->nic && strcmp(dev->nic, x->nic) == 0 && dev->vf == x->vf)
+                                        imp_error(c, dev->line_vf, dev->col_vf, "JUNOS_DEVICES", NULL,
+                                                  "%s VF %d is also %s's (%s)", dev->nic, dev->vf,
+                                                  x->interface, ins[j]->file);
+                        }
+                if (dev->mac && ((in->vcp.mac && strcmp(dev->mac, in->vcp.mac) == 0) ||
+                                 (in->vfp.mac && strcmp(dev->mac, in->vfp.mac) == 0)))
+                        imp_error(c, dev->line_mac, dev->col_mac, "JUNOS_DEVICES", NULL,
+                                  "MAC %s is also a management port's", dev->mac);
+        }
+        for (size_t j = 0; j <= i; j++) {
+                const char *m[2] = {ins[j]->vcp.mac, ins[j]->vfp.mac};
+                for (size_t k = 0; k < 2; k++)
+                        for (size_t q = 0; q < (j == i ? k : 2); q++) {
+                                const char *x = j == i ? m[q] : (q ? ins[j]->vfp.mac : ins[j]->vcp.mac);
+                                const char *y = k ? in->vfp.mac : in->vcp.mac;
+                                if (x && y && strcmp(x, y) == 0)
+                                        imp_error(c, k ? in->vfp.line_mac : in->vcp.line_mac, k ? in->vfp.col_mac : in->vcp.col_mac,
+                                                  k ? "FORWARDING_PLANE.interfaces[0].macaddr"
+                                                    : "CONTROL_PLANE.interfaces[0].macaddr",
+                                                  NULL, "MAC %s is given twice", y);
+                        }
+        }
+}
+
+/*
+ * Problems that show only across VMs and files: ports, MACs, VFs, bridges,
+ * names. Collects diagnostics only; the caller prints them. Returns 0 or
+ * -ENOMEM (a diagnostic could not be recorded).
+ */
+static int cross_check(struct imp_instance **ins, size_t n, struct vx_diags *diags)
 {
         unsigned vnc_last = 5900 + 2 * (unsigned)n - 1;
 
         for (size_t i = 0; i < n; i++) {
-                struct imp_instance *in = ins[i];
-                struct imp_ctx c = {.file = in->file, .diags = diags};
-                const struct imp_vm *vms[2] = {&in->vcp, &in->vfp};
+                struct imp_ctx c = {.file = ins[i]->file, .diags = diags};
 
-                for (size_t d = 0; d < in->n_devs; d++)
-                        if (strlen(in->devs[d].tap) > 15)
-                                imp_error(&c, in->devs[d].line, 1, "JUNOS_DEVICES", "use a shorter identifier",
-                                          "the tap of %s, %s, would exceed 15 bytes", in->devs[d].interface,
-                                          in->devs[d].tap);
-                for (size_t k = 0; k < 2; k++) {
-                        const char *sec = k ? "FORWARDING_PLANE" : "CONTROL_PLANE";
-                        if (vms[k]->console_port >= 5900 && vms[k]->console_port <= vnc_last)
-                                imp_error(&c, vms[k]->line_port, 1, sec, "choose another console_port",
-                                          "console_port %u is a VNC port of this import (5900 to %u)",
-                                          vms[k]->console_port, vnc_last);
-                }
-                if (in->device_type == IMP_SRIOV)
-                        imp_warn(&c, in->line_device_type, 1, "FORWARDING_PLANE.device-type",
-                                 "set memory.hugepages.node of the VFP",
-                                 "vmx.sh bound the VFP's memory to the NUMA node of its VFs' ports (numatune "
-                                 "strict); that node is a fact of the host, not in vmx.conf: not imported");
-                if (in->vcp.console_port == in->vfp.console_port)
-                        imp_error(&c, in->vfp.line_port, 1, "FORWARDING_PLANE.console_port", NULL,
-                                  "console_port %u is the VCP's too", in->vfp.console_port);
-                for (size_t j = 0; j < i; j++) {
-                        const struct imp_instance *o = ins[j];
-                        const char *mine[3] = {in->re_image, in->re_hdd, in->fe_image};
-                        const char *theirs[3] = {o->re_image, o->re_hdd, o->fe_image};
-                        const unsigned lines[3] = {in->line_re_image, in->line_re_hdd, in->line_fe_image};
-                        static const char *const keys[3] = {"HOST.routing-engine-image", "HOST.routing-engine-hdd",
-                                                            "HOST.forwarding-engine-image"};
-
-                        /* vmx.sh copied the images into build/<identifier>/images; vmxrun uses them in place. */
-                        for (size_t k = 0; k < 3; k++)
-                                for (size_t q = 0; q < 3; q++)
-                                        if (strcmp(mine[k], theirs[q]) == 0)
-                                                imp_warn(&c, lines[k], 1, keys[k], "give each instance its own copy",
-                                                         "%s is also %s's disk: vmx.sh copied the images per "
-                                                         "instance, and QEMU's image locking lets only one VM "
-                                                         "open it for writing", mine[k], o->file);
-                        if (strcmp(o->id, in->id) == 0)
-                                imp_error(&c, in->line_id, 1, "HOST.identifier", NULL,
-                                          "identifier %s is also %s's", in->id, o->file);
-                        for (size_t k = 0; k < 2; k++)
-                                if (vms[k]->console_port == o->vcp.console_port ||
-                                    vms[k]->console_port == o->vfp.console_port)
-                                        imp_error(&c, vms[k]->line_port, 1, k ? "FORWARDING_PLANE" : "CONTROL_PLANE",
-                                                  NULL, "console_port %u is also used in %s",
-                                                  vms[k]->console_port, o->file);
-                        if (strcmp(o->br_ext, in->br_ext) == 0 &&
-                            !!o->mgmt != !!in->mgmt && (!o->mgmt || strcmp(o->mgmt, in->mgmt) != 0))
-                                imp_error(&c, in->line_mgmt ? in->line_mgmt : 1, 1, "HOST.host-management-interface",
-                                          NULL, "%s has another host-management-interface for %s in %s",
-                                          in->br_ext, in->br_ext, o->file);
-                        else if (o->mgmt && in->mgmt && strcmp(o->mgmt, in->mgmt) == 0 &&
-                                 strcmp(o->br_ext, in->br_ext) != 0)
-                                imp_error(&c, in->line_mgmt, 1, "HOST.host-management-interface", NULL,
-                                          "%s is also the uplink of %s (%s); an interface can be in one bridge",
-                                          in->mgmt, o->br_ext, o->file);
-                }
-                /* MACs: each one once in the whole profile. */
-                for (size_t d = 0; d < in->n_devs; d++) {
-                        const struct imp_dev *dev = &in->devs[d];
-                        for (size_t j = 0; j <= i; j++)
-                                for (size_t e = 0; e < (j == i ? d : ins[j]->n_devs); e++) {
-                                        const struct imp_dev *x = &ins[j]->devs[e];
-                                        if (dev->mac && x->mac && strcmp(dev->mac, x->mac) == 0)
-                                                imp_error(&c, dev->line_mac, 1, "JUNOS_DEVICES", NULL,
-                                                          "MAC %s is also %s's", dev->mac, x->interface);
-                                        if (in->device_type == IMP_SRIOV && ins[j]->device_type == IMP_SRIOV &&
-                                            dev->nic && x->nic && strcmp(dev->nic, x->nic) == 0 && dev->vf == x->vf)
-                                                imp_error(&c, dev->line_vf, 1, "JUNOS_DEVICES", NULL,
-                                                          "%s VF %d is also %s's (%s)", dev->nic, dev->vf,
-                                                          x->interface, ins[j]->file);
-                                }
-                        if (dev->mac && ((in->vcp.mac && strcmp(dev->mac, in->vcp.mac) == 0) ||
-                                         (in->vfp.mac && strcmp(dev->mac, in->vfp.mac) == 0)))
-                                imp_error(&c, dev->line_mac, 1, "JUNOS_DEVICES", NULL,
-                                          "MAC %s is also a management port's", dev->mac);
-                }
-                for (size_t j = 0; j <= i; j++) {
-                        const char *m[2] = {ins[j]->vcp.mac, ins[j]->vfp.mac};
-                        for (size_t k = 0; k < 2; k++)
-                                for (size_t q = 0; q < (j == i ? k : 2); q++) {
-                                        const char *x = j == i ? m[q] : (q ? ins[j]->vfp.mac : ins[j]->vcp.mac);
-                                        const char *y = k ? in->vfp.mac : in->vcp.mac;
-                                        if (x && y && strcmp(x, y) == 0)
-                                                imp_error(&c, k ? in->vfp.line_mac : in->vcp.line_mac, 1,
-                                                          k ? "FORWARDING_PLANE.interfaces[0].macaddr"
-                                                            : "CONTROL_PLANE.interfaces[0].macaddr",
-                                                          NULL, "MAC %s is given twice", y);
-                                }
-                }
+                check_instance(&c, ins[i], vnc_last);
+                for (size_t j = 0; j < i; j++)
+                        check_pair(&c, ins[i], ins[j]);
+                check_macs(&c, ins, i);
+                if (c.r < 0)
+                        return c.r;
         }
+        return 0;
 }
 
 static int default_name(struct imp_instance *const *ins, size_t n, char **ret)
@@ -293,7 +323,9 @@ int vmxconf_import(const struct vx_import_source *confs, size_t n_confs, const s
                 have_links = r == 0;
                 r = 0;
         }
-        cross_check(ins, n, diags);
+        r = cross_check(ins, n, diags);
+        if (r < 0)
+                goto finish;
         if (diag_count(diags, VX_DIAG_ERROR) > errors)
                 goto finish;
         if (opts && opts->name)
@@ -308,7 +340,8 @@ int vmxconf_import(const struct vx_import_source *confs, size_t n_confs, const s
                 (void)diag_add(diags, VX_DIAG_ERROR, confs[0].name, 0, 0, "", "give one with --name",
                                "the deployment name '%s' would be longer than 32 bytes", name);
         else {
-                r = imp_emit(ins, n, have_links ? &links : NULL, name, junosdev ? links.base : NULL, &text);
+                r = imp_emit(ins, n, have_links ? &links : NULL, name, junosdev ? links.base : NULL, opts && opts->gigantic_pages,
+                             &text);
                 if (r >= 0)
                         r = check_generated(text, diags);
         }

@@ -249,7 +249,8 @@ static int get_ifname(struct imp_ctx *c, const struct vx_ypair *p, const char *p
         return 0;
 }
 
-static void get_mac(struct imp_ctx *c, const struct vx_ypair *p, const char *path, char **ret, unsigned *ret_line)
+static void get_mac(struct imp_ctx *c, const struct vx_ypair *p, const char *path, char **ret, unsigned *ret_line,
+                    unsigned *ret_col)
 {
         _cleanup_free_ char *mac = NULL;
         bool repaired = false;
@@ -275,6 +276,7 @@ static void get_mac(struct imp_ctx *c, const struct vx_ypair *p, const char *pat
         free(*ret);
         *ret = TAKE_PTR(mac);
         *ret_line = p->line;
+        *ret_col = p->column;
 }
 
 /* Warns about a key given twice in one mapping (python-yaml, which vmx.sh used, kept the last one). */
@@ -335,6 +337,7 @@ static void read_host(struct imp_ctx *c, const struct vx_ynode *map, struct imp_
                         if (get_string(c, p, path, false, &in->id) < 0)
                                 continue;
                         in->line_id = p->line;
+                        in->col_id = p->column;
                         bool bad = false;
                         for (const char *s = in->id; *s && !bad; s++)
                                 if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-') {
@@ -356,6 +359,7 @@ static void read_host(struct imp_ctx *c, const struct vx_ynode *map, struct imp_
                 } else if (strcmp(p->key, "host-management-interface") == 0) {
                         if (get_ifname(c, p, path, &in->mgmt) == 0) {
                                 in->line_mgmt = p->line;
+                                in->col_mgmt = p->column;
                                 imp_warn(c, p->line, p->column, path,
                                          "check bridges[].uplink and move-host-address in the profile",
                                          "vmx.sh moved %s's address, MAC and default route to the external bridge "
@@ -365,14 +369,20 @@ static void read_host(struct imp_ctx *c, const struct vx_ynode *map, struct imp_
                                          in->mgmt, in->mgmt);
                         }
                 } else if (strcmp(p->key, "routing-engine-image") == 0) {
-                        if (get_string(c, p, path, false, &in->re_image) == 0)
+                        if (get_string(c, p, path, false, &in->re_image) == 0) {
                                 in->line_re_image = p->line;
+                                in->col_re_image = p->column;
+                        }
                 } else if (strcmp(p->key, "routing-engine-hdd") == 0) {
-                        if (get_string(c, p, path, false, &in->re_hdd) == 0)
+                        if (get_string(c, p, path, false, &in->re_hdd) == 0) {
                                 in->line_re_hdd = p->line;
+                                in->col_re_hdd = p->column;
+                        }
                 } else if (strcmp(p->key, "forwarding-engine-image") == 0) {
-                        if (get_string(c, p, path, false, &in->fe_image) == 0)
+                        if (get_string(c, p, path, false, &in->fe_image) == 0) {
                                 in->line_fe_image = p->line;
+                                in->col_fe_image = p->column;
+                        }
                 } else
                         imp_unknown_key(c, p, path, keys, "HOST");
         }
@@ -465,7 +475,7 @@ static void read_interfaces(struct imp_ctx *c, const struct vx_ynode *seq, const
 
                         snprintf(path, sizeof(path), "%s.interfaces[%zu].%s", section, i, p->key);
                         if (strcmp(p->key, "macaddr") == 0)
-                                get_mac(c, p, path, &vm->mac, &vm->line_mac);
+                                get_mac(c, p, path, &vm->mac, &vm->line_mac, &vm->col_mac);
                         else if (strcmp(p->key, "ipaddr") == 0) {
                                 if (want_scalar(c, p, path, "an address"))
                                         imp_warn(c, p->line, p->column, path,
@@ -485,19 +495,21 @@ static void read_interfaces(struct imp_ctx *c, const struct vx_ynode *seq, const
 }
 
 /* CONTROL_PLANE (vfp false) or FORWARDING_PLANE (vfp true). */
-static void read_plane(struct imp_ctx *c, const struct vx_ynode *map, bool vfp, struct imp_instance *in)
+static void read_plane(struct imp_ctx *c, const struct vx_ypair *section_pair, bool vfp, struct imp_instance *in)
 {
         static const char *const vcp_keys[] = {"vcpus", "memory-mb", "console_port", "interfaces", NULL};
         static const char *const vfp_keys[] = {"vcpus", "memory-mb", "console_port", "device-type", "interfaces",
                                                NULL};
         const char *section = vfp ? "FORWARDING_PLANE" : "CONTROL_PLANE";
+        const struct vx_ynode *map = section_pair->value;
         struct imp_vm *vm = vfp ? &in->vfp : &in->vcp;
         bool have_type = false;
         char path[128];
 
         if (!want_mapping(c, map, section))
                 return;
-        vm->line = map->line;
+        /* The section's own line ("CONTROL_PLANE:"), not its first key's. */
+        vm->line = section_pair->line;
         for (size_t i = 0; i < map->n_pairs; i++) {
                 const struct vx_ypair *p = &map->pairs[i];
 
@@ -513,8 +525,10 @@ static void read_plane(struct imp_ctx *c, const struct vx_ynode *map, bool vfp, 
                         if (get_uint(c, p, path, 1, 16u * 1024 * 1024, &vm->memory_mb) == 0)
                                 vm->line_memory = p->line;
                 } else if (strcmp(p->key, "console_port") == 0) {
-                        if (get_uint(c, p, path, 1, 65535, &vm->console_port) == 0)
+                        if (get_uint(c, p, path, 1, 65535, &vm->console_port) == 0) {
                                 vm->line_port = p->line;
+                                vm->col_port = p->column;
+                        }
                 } else if (strcmp(p->key, "interfaces") == 0) {
                         read_interfaces(c, p->value, section, vfp ? "the VFP's ext port" : "the VCP's fxp0", vm);
                 } else if (vfp && strcmp(p->key, "device-type") == 0) {
@@ -522,6 +536,7 @@ static void read_plane(struct imp_ctx *c, const struct vx_ynode *map, bool vfp, 
                                 continue;
                         have_type = true;
                         in->line_device_type = p->line;
+                        in->col_device_type = p->column;
                         if (strcmp(p->value->value, "virtio") == 0)
                                 in->device_type = IMP_VIRTIO;
                         else if (strcmp(p->value->value, "sriov") == 0)
@@ -553,6 +568,7 @@ static bool read_device(struct imp_ctx *c, const struct vx_ynode *d, size_t i, s
         dev->vf = -1;
         dev->speed = -1;
         dev->line = d->line;
+        dev->col = d->column;
         for (size_t k = 0; k < d->n_pairs; k++) {
                 const struct vx_ypair *p = &d->pairs[k];
                 unsigned u;
@@ -578,7 +594,7 @@ static bool read_device(struct imp_ctx *c, const struct vx_ynode *d, size_t i, s
                         }
                         dev->index = (unsigned)n;
                 } else if (strcmp(p->key, "mac-address") == 0)
-                        get_mac(c, p, path, &dev->mac, &dev->line_mac);
+                        get_mac(c, p, path, &dev->mac, &dev->line_mac, &dev->col_mac);
                 else if (strcmp(p->key, "description") == 0) {
                         if (p->value->type == VX_YNODE_SCALAR && get_string(c, p, path, true, &dev->description) == 0)
                                 dev->line_desc = p->line;
@@ -592,6 +608,7 @@ static bool read_device(struct imp_ctx *c, const struct vx_ynode *d, size_t i, s
                         if (get_uint(c, p, path, 0, 255, &u) == 0) {
                                 dev->vf = (int)u;
                                 dev->line_vf = p->line;
+                                dev->col_vf = p->column;
                         }
                 } else if (strcmp(p->key, "port-speed-mbps") == 0) {
                         if (get_uint(c, p, path, 1, 1000000, &u) == 0) {
@@ -771,10 +788,10 @@ int imp_read_vmxconf(const struct vx_import_source *src, struct vx_diags *diags,
                         read_bridges(&c, p->value, in);
                         break;
                 case 2:
-                        read_plane(&c, p->value, false, in);
+                        read_plane(&c, p, false, in);
                         break;
                 case 3:
-                        read_plane(&c, p->value, true, in);
+                        read_plane(&c, p, true, in);
                         break;
                 case 4:
                         read_devices(&c, p->value, in);

@@ -28,6 +28,7 @@ struct vx_import_source {
 struct vx_import_options {
         const char *name;   /* deployment name; NULL: the identifier (several: joined with '-') */
         unsigned first_cpu; /* first host CPU of the pinning rule (docs/import.md) */
+        bool gigantic_pages; /* the host offers 1 GiB hugepages: the VFP uses them (else 2 MiB, as the seed) */
 };
 
 /*

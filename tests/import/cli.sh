@@ -35,6 +35,10 @@ cmp -s "$tmp/out" $d/seed-sriov.yaml && ok "stdout is the golden profile" || fai
 status 0 "several files and --junosdev" "$VMXRUN" import $d/seed-two.vmx.conf.1 $d/seed-two.vmx.conf.2 \
         --junosdev $d/seed-two.vmx-junosdev.conf --name vmx12
 cmp -s "$tmp/out" $d/seed-two.yaml && ok "two instances: the golden profile" || fail "two instances differ"
+status 0 "vmxrun validate takes a vmx.conf, as start and cmdline do" "$VMXRUN" validate $d/seed-sriov.vmx.conf
+grep -q "valid (2 VMs: vcp-vmx1, vfp-vmx1)" "$tmp/out" && ok "validate of a vmx.conf: valid" || fail "validate vmx.conf"
+status 3 "vmxrun validate --json of a broken vmx.conf" "$VMXRUN" validate --json $d/fail-types.vmx.conf
+grep -q '"line": 13' "$tmp/out" && ok "its diagnostics in the JSON" || fail "no diagnostics in validate --json"
 status 3 "wrong types are errors" "$VMXRUN" import $d/fail-types.vmx.conf
 grep -q "fail-types.vmx.conf:13:19: error: CONTROL_PLANE.vcpus" "$tmp/err" && ok "error with file:line:column" ||
         fail "no positioned error"
