@@ -288,7 +288,7 @@ static int emulate_numvfs(const char *pf_bdf, const char *value)
                 return -EBUSY;
         if (n == 0) {
                 for (unsigned i = 0; i < cur; i++) {
-                        char vf[32];
+                        char vf[32], gone[96];
                         struct fake *v;
 
                         snprintf(vf, sizeof(vf), "%.8s%02x.%u", pf_bdf, 0x10 + i / 8, i % 8);
@@ -299,6 +299,13 @@ static int emulate_numvfs(const char *pf_bdf, const char *value)
                         rm("/sys/bus/pci/devices/%s", vf);
                         if (v->ifname[0])
                                 rm("/sys/class/net/%s", v->ifname);
+                        /* The kernel removes the function, and its IOMMU group with it. */
+                        snprintf(gone, sizeof(gone), "/sys/devices/pci0000:00/%s", vf);
+                        rm_tree(gone);
+                        if (v->group >= 0) {
+                                snprintf(gone, sizeof(gone), "/sys/kernel/iommu_groups/%d", v->group);
+                                rm_tree(gone);
+                        }
                         v->bdf[0] = 0; /* gone */
                 }
         }
