@@ -102,6 +102,17 @@ expect "QEMU's RLIMIT_MEMLOCK is guest RAM + 1 GiB" "pid $pid has ${lim:-?}" [ "
 claim=$(cat "/run/vx/.shared/vfio/claims/$vf0" 2>/dev/null)
 expect "the VF is claimed in the ledger by the deployment" "$(ls /run/vx/.shared/vfio/claims 2>&1)" [ "$claim" = vflab ]
 
+st=$(status | jq -c '.vms[0].nics[0] | [.pf, .vf, .pci_address, .driver, .mac, .vlan, .max_rate_mbps, .spoofchk, .trust]')
+expect "status --json shows the VF as the host has it" "$st" \
+        [ "$st" = "[\"$pf\",0,\"$vf0\",\"vfio-pci\",\"02:04:17:01:02:01\",100,100,false,true]" ]
+sgroup=$(status | jq -r '.vms[0].nics[0].iommu_group')
+expect "status --json names the VF's IOMMU group" "$sgroup, not $group" [ "$sgroup" = "$group" ]
+
+doc=$($V doctor --no-probe --json | jq -c --arg pf "$pf" \
+        '[.iommu.groups > 0, .iommu.vfio_pci, (.sriov_pfs[] | select(.pf == $pf) | .num_vfs, .vfs[0].held_by, .vfs[1].held_by)]')
+expect "doctor: IOMMU on, vfio-pci registered, the PF with 2 VFs, VF 0 held by the deployment" "$doc" \
+        [ "$doc" = '[true,"registered",2,"vflab",null]' ]
+
 has_vf() { $V qmp vflab --vm v1 query-pci >/tmp/pci.json 2>&1 && grep -q '"device": 4298' /tmp/pci.json &&
         grep -q '"vendor": 32902' /tmp/pci.json; }
 if has_vf; then ok "query-pci shows the VF (8086:10ca)"; else bad "query-pci shows the VF (8086:10ca): $(head -c 300 /tmp/pci.json)"; fi
