@@ -13,6 +13,7 @@
  *   apply-tap.c        taps and vhost-net fds of a VM
  *   apply-hugepages.c  hugetlbfs mounts and hugepage pools (host-wide ledger)
  *   apply-access.c     QEMU's user: what it must open, ownership given and given back
+ *   apply-vfio.c       PCI passthrough: VF settings, vfio-pci binds (host-wide ledger)
  */
 
 #include <stdarg.h>
@@ -66,3 +67,7 @@ int apply_hugepages(struct vx_apply *a);
 int apply_hugepages_undo(struct vx_apply *a, const struct vx_undo *u);
 int apply_undo_rmdir(const char *path);
 int apply_hugetlbfs_umount(const char *path);
+
+/* apply-vfio.c */
+int apply_vfio(struct vx_apply *a);
+int apply_vfio_undo(struct vx_apply *a, const struct vx_undo *u);

@@ -3,8 +3,7 @@
  * Carrying out the plan's host actions: the deployment-wide ones before any
  * VM starts, a VM's own before each QEMU (re)start, and the undo of any step
  * a journal holds. Only the plan is read: every action carries its
- * parameters (launcher/plan.h). An action kind that is not built is refused
- * here, before anything changed, naming the profile key.
+ * parameters (launcher/plan.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -156,6 +155,10 @@ int apply_run_undo(const struct vx_undo *u, void *userdata)
                 return apply_undo_rmdir(u->object);
         case VX_UNDO_CHOWN:
                 return apply_undo_chown(u);
+        case VX_UNDO_VFIO_CLAIM:
+        case VX_UNDO_VFIO_RESTORE:
+        case VX_UNDO_VFIO_PF:
+                return apply_vfio_undo(a, u);
         default:
                 r = -EINVAL;
         }
@@ -171,42 +174,21 @@ int apply_run_undo(const struct vx_undo *u, void *userdata)
 
 /* ---- deployment, VMs ---- */
 
-/*
- * What apply cannot carry out yet is refused before anything changes.
- * PCI passthrough (VF settings, vfio-pci binds) is not built.
- */
-static int refuse_unbuilt(const struct vx_apply *a)
-{
-        const struct vx_plan *plan = a->plan;
-        int r = 0;
-
-        for (size_t i = 0; i < plan->n_actions; i++) {
-                const struct vx_host_action *act = &plan->actions[i];
-
-                if (act->kind != VX_ACTION_VF_CONFIG && act->kind != VX_ACTION_VFIO_BIND)
-                        continue;
-                r = apply_fail(NULL, -EOPNOTSUPP, "%s: %s: %s (%s) is not supported by start yet (PCI passthrough is "
-                               "not built); refusing.", act->vm >= 0 ? plan->vms[act->vm].name : plan->deployment,
-                               act->key, plan_action_kind_to_string(act->kind), act->object);
-        }
-        return r;
-}
-
 int apply_deployment(struct vx_apply *a)
 {
         const struct vx_plan *plan = a->plan;
         size_t keep = journal_size(a->journal);
         int r;
 
-        r = refuse_unbuilt(a);
-        if (r >= 0)
-                r = apply_qemu_user_resolve(a);
+        r = apply_qemu_user_resolve(a);
         if (r < 0)
                 return r;
         /* Hugepages first: a host short of memory fails before the network is touched. */
         r = apply_hugepages(a);
         if (r >= 0)
                 r = apply_access(a); /* after the mounts: QEMU's backing-file directories are in them */
+        if (r >= 0)
+                r = apply_vfio(a); /* its refusals (IOMMU off, a group not viable) before the network changes */
         for (size_t i = 0; r >= 0 && i < plan->n_actions; i++) {
                 const struct vx_host_action *act = &plan->actions[i];
 

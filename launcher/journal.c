@@ -23,7 +23,8 @@ static const char *const kind_names[_VX_UNDO_KIND_MAX] = {
         [VX_UNDO_ROUTE_ADD] = "route-add",       [VX_UNDO_ROUTE_DEL] = "route-del",
         [VX_UNDO_BRIDGE_CLAIM] = "bridge-claim", [VX_UNDO_HUGEPAGES] = "hugepages",
         [VX_UNDO_UMOUNT] = "umount",             [VX_UNDO_RMDIR] = "rmdir",
-        [VX_UNDO_CHOWN] = "chown",
+        [VX_UNDO_CHOWN] = "chown",               [VX_UNDO_VFIO_CLAIM] = "vfio-claim",
+        [VX_UNDO_VFIO_RESTORE] = "vfio-restore", [VX_UNDO_VFIO_PF] = "vfio-pf",
 };
 
 const char *journal_kind_to_string(enum vx_undo_kind k)

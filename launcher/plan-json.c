@@ -112,17 +112,25 @@ static json_t *pinning_json(const struct vx_plan_pinning *pin)
                          pin->has_emulator ? cpuset_json(&pin->emulator) : json_null());
 }
 
+/* "unlimited", a number of bytes, or null (QEMU's RLIMIT_MEMLOCK left as it is). */
+static json_t *memlock_json(uint64_t bytes)
+{
+        if (bytes == UINT64_MAX)
+                return json_string("unlimited");
+        return bytes ? json_integer((json_int_t)bytes) : json_null();
+}
+
 static json_t *vm_json(const struct vx_vm_plan *vp)
 {
         const struct vx_plan_topology *t = &vp->topology;
 
-        return json_pack("{s:s, s:s, s:b, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:o*, s:s?, s:o*, s:o*, s:o*, "
+        return json_pack("{s:s, s:s, s:b, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:o*, s:o*, s:o*, s:o*, s:o*, "
                          "s:o*}",
                          "name", vp->name, "accel", vx_accel_to_string(vp->accel), "complete", vp->complete,
                          "runtime_dir", vp->runtime_dir, "qmp_path", vp->qmp_path, "topology", "vcpus",
                          (int)t->vcpus, "sockets", (int)t->sockets, "dies", (int)t->dies, "cores", (int)t->cores,
                          "threads", (int)t->threads, "pinning", pinning_json(&vp->pinning), "memlock",
-                         vp->memlock_bytes == UINT64_MAX ? "unlimited" : NULL, "argv",
+                         memlock_json(vp->memlock_bytes), "argv",
                          plan_json_strv(vp->argv.items, vp->argv.n), "origin", plan_json_strv(vp->origin, vp->argv.n), "fds",
                          fds_json(vp), "notes", plan_json_strv(vp->notes, vp->n_notes));
 }

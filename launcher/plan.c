@@ -948,6 +948,28 @@ static void build_nics(struct builder *b)
                         build_vfio(b, i, n_hostdev++);
 }
 
+/*
+ * vfio maps (and so pins) all guest memory for the device's DMA: QEMU's
+ * RLIMIT_MEMLOCK must cover it, with room for QEMU's own pinned pages. Guest
+ * RAM + 1 GiB is libvirt's rule (qemuDomainGetMemLockLimitBytes).
+ */
+static void build_memlock(struct builder *b)
+{
+        const struct vx_vm *vm = b->vm;
+        bool vfio = false;
+
+        for (size_t i = 0; i < vm->n_nics; i++)
+                vfio = vfio || vm->nics[i].type != VX_NIC_TAP;
+        if (!vfio || b->vp->memlock_bytes == UINT64_MAX)
+                return;
+        b->vp->memlock_bytes = vm->memory.size + GIB;
+        if (!vm->memory.hugepages)
+                note(b,
+                     "%s: PCI passthrough pins all %" PRIu64 " MiB of guest memory; without memory.hugepages they "
+                     "are 4 KiB pages the host can no longer reclaim or merge",
+                     K(b, "memory"), vm->memory.size / MIB);
+}
+
 static void build_serial(struct builder *b)
 {
         const struct vx_serial *s = &b->vm->serial;
@@ -1115,6 +1137,7 @@ static int build_vm(struct vx_plan *plan, size_t index, const struct vx_host_fac
         build_controllers(&b);
         build_disks(&b);
         build_nics(&b);
+        build_memlock(&b);
         build_serial(&b);
         build_display(&b);
         build_tail(&b);

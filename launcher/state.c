@@ -13,6 +13,7 @@
 #include "hugepages.h"
 #include "netsetup.h"
 #include "runtime.h"
+#include "vfio.h"
 
 #define STATE_VERSION 1
 
@@ -141,10 +142,68 @@ static json_t *console_json(const struct vx_vm_plan *vp)
         }
 }
 
+/* A tristate the PF's driver reports (1, 0) or does not (-1: null). */
+static json_t *json_tristate(int v)
+{
+        return v < 0 ? json_null() : json_boolean(v);
+}
+
+/*
+ * A VF NIC as the host has it now: its address, IOMMU group and driver
+ * (sysfs), its settings as the PF's driver reports them (netlink). A VF that
+ * cannot be read (PF or VF gone) says so in "error".
+ */
+static void vf_status_json(json_t *o, const struct vx_nic *nic, struct vx_netsetup *ns)
+{
+        static const char *const link_states[] = {"auto", "enable", "disable"};
+        struct vx_vfio_vf_status st;
+        const struct vx_netsetup_vf *v = &st.settings;
+        int r;
+
+        json_object_set_new(o, "pf", json_string(nic->pf));
+        json_object_set_new(o, "vf", json_integer(nic->vf));
+        r = ns && nic->vf >= 0 ? vfio_vf_status(NULL, ns, nic->pf, (unsigned)nic->vf, &st) : -ENOTCONN;
+        if (r < 0) {
+                json_object_set_new(o, "error", json_string(strerror(-r)));
+                return;
+        }
+        json_object_set_new(o, "pci_address", json_string(st.bdf));
+        json_object_set_new(o, "iommu_group", st.iommu_group >= 0 ? json_integer(st.iommu_group) : json_null());
+        json_object_set_new(o, "driver", st.driver[0] ? json_string(st.driver) : json_null());
+        json_object_set_new(o, "mac", json_string(v->mac));
+        json_object_set_new(o, "vlan", json_integer(v->vlan));
+        json_object_set_new(o, "qos", json_integer(v->qos));
+        json_object_set_new(o, "max_rate_mbps", json_integer(v->max_rate));
+        json_object_set_new(o, "min_rate_mbps", json_integer(v->min_rate));
+        json_object_set_new(o, "spoofchk", json_tristate(v->spoofchk));
+        json_object_set_new(o, "trust", json_tristate(v->trust));
+        json_object_set_new(o, "link_state", v->link_state >= 0 && v->link_state <= 2
+                                                     ? json_string(link_states[v->link_state])
+                                                     : json_null());
+}
+
+/* A PCI device passed whole: its address, IOMMU group and driver now. */
+static void hostdev_status_json(json_t *o, const struct vx_nic *nic)
+{
+        struct vx_vfio_device d;
+        char bdf[VX_VFIO_BDF_SIZE + 8];
+        int r;
+
+        snprintf(bdf, sizeof(bdf), "%s%s", strlen(nic->host) == 7 ? "0000:" : "", nic->host);
+        json_object_set_new(o, "pci_address", json_string(bdf));
+        r = vfio_device_get(NULL, bdf, &d);
+        if (r < 0) {
+                json_object_set_new(o, "error", json_string(strerror(-r)));
+                return;
+        }
+        json_object_set_new(o, "iommu_group", d.iommu_group >= 0 ? json_integer(d.iommu_group) : json_null());
+        json_object_set_new(o, "driver", d.driver[0] ? json_string(d.driver) : json_null());
+}
+
 /*
  * Each NIC as the kernel has it now (read over netlink, not from our records):
  * the tap, the bridge it is a port of, its host-side MAC, MTU, link state and
- * counters. ns is NULL when netlink could not be opened: the profile's view only.
+ * counters; a VF's or a PCI device's address, group, driver and settings. ns is NULL when netlink could not be opened: the profile's view only.
  */
 static json_t *nic_json(const struct vx_nic *nic, struct vx_netsetup *ns)
 {
@@ -153,6 +212,10 @@ static json_t *nic_json(const struct vx_nic *nic, struct vx_netsetup *ns)
 
         o = json_pack("{s:s, s:o}", "type", vx_nic_type_to_string(nic->type), "guest_mac",
                       nic->mac ? json_string(nic->mac) : json_null());
+        if (o && nic->type == VX_NIC_VF)
+                vf_status_json(o, nic, ns);
+        else if (o && nic->type == VX_NIC_HOSTDEV && nic->host)
+                hostdev_status_json(o, nic);
         if (!o || nic->type != VX_NIC_TAP)
                 return o;
         json_object_set_new(o, "tap", json_string(nic->tap));

@@ -426,15 +426,19 @@ static void test_tap_name_taken(void **state)
         deployment_done(&d);
 }
 
-/* VF settings and vfio binds are not built: apply refuses them before changing anything, naming the key. */
-static void test_unbuilt_actions_refused_first(void **state)
+/*
+ * A VF whose PF is not there (nor, on most hosts, an IOMMU): apply refuses
+ * it before changing anything, the bridges included (tests/test_apply_vfio.c
+ * has the rest of PCI passthrough).
+ */
+static void test_passthrough_refused_first(void **state)
 {
         struct deployment d = {0};
 
         deployment_load(&d, "name: ub\nbridges:\n  - {name: br-ub}\nvms:\n"
                             VM("v", TAP("ub-a", "br-ub", "02:00:00:00:00:20")
                                     "      - {type: vf, pf: ub-pf0, vf: 3, mac: \"02:00:00:00:00:21\"}\n"));
-        assert_int_equal(apply_deployment(d.apply), -EOPNOTSUPP);
+        assert_int_equal(apply_deployment(d.apply), -ENODEV);
         assert_false(link_exists("br-ub"));
         assert_int_equal(journal_size(apply_journal(d.apply)), 0);
         assert_false(shared_dir_exists("br-ub"));
@@ -554,7 +558,7 @@ int main(void)
                 cmocka_unit_test_setup(test_inject_netlink_error_enslaving_uplink, reset),
                 cmocka_unit_test_setup(test_inject_tap_failure_halfway, reset),
                 cmocka_unit_test_setup(test_tap_name_taken, reset),
-                cmocka_unit_test_setup(test_unbuilt_actions_refused_first, reset),
+                cmocka_unit_test_setup(test_passthrough_refused_first, reset),
                 cmocka_unit_test_setup(test_qemu_user_access, reset),
                 cmocka_unit_test_setup(test_bind_unbind, reset),
         };

@@ -3,7 +3,7 @@
 # vfio/ against fake sysfs trees, the kernel played by a wrapped
 # vfio_sysfs_write(); its netns cases (PF flags, "up with addresses") need
 # root and skip without it.
-vx_unit_test(test_vfio SOURCES ${VX_TESTS_DIR}/test_vfio.c LIBS vx_vfio vx_netsetup vx_common
+vx_unit_test(test_vfio SOURCES ${VX_TESTS_DIR}/test_vfio.c ${VX_TESTS_DIR}/fake-sysfs.c LIBS vx_vfio vx_netsetup vx_common
              LABELS "unit;root;netns" WRAP vfio_sysfs_write)
 
 # The SR-IOV lab: a real kernel in QEMU 10 with an emulated VT-d and igb

@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# start.sh VMXRUN PF: the SR-IOV lab's "start" VM (tests/lab/run), run with
+# /bin/sh inside the lab VM, chrooted into the host's root: `vmxrun start` of
+# a profile with one VF NIC on the igb PF, QEMU 7.2 from the host's root under
+# TCG (firmware only, 64 MiB), then a QEMU crash and restart, then `vmxrun
+# stop`, and the host compared with what it was. Prints "LAB ok WHAT" or
+# "LAB FAIL WHAT: DETAIL" per check.
+set -u
+V=$1
+pf=$2
+export VMXRUN_RUNTIME_DIR=/run/vx
+dev=/sys/class/net/$pf/device
+fails=0
+ok() { echo "LAB ok $*"; }
+bad() { echo "LAB FAIL $*"; fails=$((fails + 1)); }
+expect() { # expect WHAT DETAIL COMMAND...: ok when COMMAND succeeds, else a failure with DETAIL
+        what=$1 detail=$2
+        shift 2
+        if "$@"; then ok "$what"; else bad "$what: $detail"; fi
+}
+
+# A hang guard, not a timing: the lab VM runs under TCG, its QEMU under TCG again.
+wait_for() { # wait_for SECONDS COMMAND...: polls every 0.2 s
+        n=$(($1 * 5))
+        shift
+        while [ "$n" -gt 0 ]; do
+                "$@" && return 0
+                sleep 0.2
+                n=$((n - 1))
+        done
+        return 1
+}
+carrier() { [ "$(cat "/sys/class/net/$pf/carrier" 2>/dev/null)" = 1 ]; }
+vf_bdf() { basename "$(readlink "$dev/virtfn$1")"; }
+driver() { d=$(readlink "/sys/bus/pci/devices/$1/driver") && basename "$d"; }
+
+# Everything vmxrun changes and must give back; VF settings as iproute2 shows
+# them, PF flags as the kernel keeps them (sysfs flags: up, promisc, allmulti).
+host_state() {
+        echo "sriov_numvfs $(cat "$dev/sriov_numvfs")"
+        echo "pf flags $(cat "/sys/class/net/$pf/flags") mtu $(cat "/sys/class/net/$pf/mtu")"
+        for i in 0 1; do
+                b=$(vf_bdf $i)
+                echo "vf $i $b driver $(driver "$b") override $(cat "/sys/bus/pci/devices/$b/driver_override")"
+        done
+        ip link show "$pf" | sed -n 's/^ *\(vf [0-9].*\)/\1/p'
+}
+
+# The lab's host before vmxrun: the PF up (a VF rate needs its link), two VFs
+# that exist before the start (the plan resolves VF 0's address from them).
+ip link set "$pf" up
+wait_for 120 carrier || bad "the PF has no carrier"
+echo 2 >"$dev/sriov_numvfs" || bad "cannot create 2 VFs"
+wait_for 120 carrier || bad "the PF has no carrier after creating VFs"
+vf0=$(vf_bdf 0)
+before=$(host_state)
+
+cat >/tmp/vf.yaml <<YAML
+name: vflab
+vms:
+  - name: v1
+    accel: tcg
+    cpu: qemu64
+    qemu: /usr/bin/qemu-system-x86_64
+    memory: {size: 64MiB}
+    nics:
+      - {type: vf, pf: $pf, vf: 0, mac: "02:04:17:01:02:01", vlan: 100, rate: 100, spoofchk: off, trust: on}
+YAML
+
+$V cmdline /tmp/vf.yaml >/tmp/cmdline.txt 2>&1
+if grep -q "vfio-pci,host=$vf0" /tmp/cmdline.txt && ! grep -q INCOMPLETE /tmp/cmdline.txt; then
+        ok "the plan passes VF 0 to QEMU as vfio-pci, complete"
+else
+        bad "the plan passes VF 0 to QEMU as vfio-pci, complete: $(grep -E 'vfio-pci|INCOMPLETE|note' /tmp/cmdline.txt)"
+fi
+memlock=$($V cmdline /tmp/vf.yaml --json 2>/dev/null | jq -r '.vms[0].memlock')
+want=$(((64 + 1024) * 1024 * 1024))
+expect "the plan raises RLIMIT_MEMLOCK to guest RAM + 1 GiB" "$memlock" [ "$memlock" = "$want" ]
+
+if $V start /tmp/vf.yaml >/tmp/start.out 2>&1; then ok "vmxrun start"; else
+        bad "vmxrun start: $(tr '\n' ' ' </tmp/start.out)"
+        cat /tmp/start.out
+        exit 1
+fi
+
+status() { $V status vflab --json 2>/dev/null; }
+qemu_pid() { status | jq -r '.vms[0].pid'; }
+pid=$(qemu_pid)
+expect "VF 0 is on vfio-pci while the VM runs" "$(driver "$vf0")" [ "$(driver "$vf0")" = vfio-pci ]
+line=$(ip link show "$pf" | grep "vf 0 ")
+case $line in
+*02:04:17:01:02:01*"vlan 100"*"max_tx_rate 100Mbps"*"spoof checking off"*"trust on"*)
+        ok "VF 0 set as the profile says (MAC, VLAN, rate, spoofchk off, trust on)" ;;
+*) bad "VF 0 set as the profile says (MAC, VLAN, rate, spoofchk off, trust on): $line" ;;
+esac
+group=$(basename "$(readlink "/sys/bus/pci/devices/$vf0/iommu_group")")
+owner=$(stat -c %U "/dev/vfio/$group" 2>/dev/null)
+expect "/dev/vfio/<group> belongs to QEMU's user" "/dev/vfio/$group is ${owner:-missing}" [ "$owner" = vmxrun-qemu ]
+lim=$(sed -n 's/^Max locked memory *\([0-9]*\) .*/\1/p' "/proc/$pid/limits" 2>/dev/null)
+expect "QEMU's RLIMIT_MEMLOCK is guest RAM + 1 GiB" "pid $pid has ${lim:-?}" [ "$lim" = "$want" ]
+claim=$(cat "/run/vx/.shared/vfio/claims/$vf0" 2>/dev/null)
+expect "the VF is claimed in the ledger by the deployment" "$(ls /run/vx/.shared/vfio/claims 2>&1)" [ "$claim" = vflab ]
+
+st=$(status | jq -c '.vms[0].nics[0] | [.pf, .vf, .pci_address, .driver, .mac, .vlan, .max_rate_mbps, .spoofchk, .trust]')
+expect "status --json shows the VF as the host has it" "$st" \
+        [ "$st" = "[\"$pf\",0,\"$vf0\",\"vfio-pci\",\"02:04:17:01:02:01\",100,100,false,true]" ]
+sgroup=$(status | jq -r '.vms[0].nics[0].iommu_group')
+expect "status --json names the VF's IOMMU group" "$sgroup, not $group" [ "$sgroup" = "$group" ]
+
+doc=$($V doctor --no-probe --json | jq -c --arg pf "$pf" \
+        '[.iommu.groups > 0, .iommu.vfio_pci, (.sriov_pfs[] | select(.pf == $pf) | .num_vfs, .vfs[0].held_by, .vfs[1].held_by)]')
+expect "doctor: IOMMU on, vfio-pci registered, the PF with 2 VFs, VF 0 held by the deployment" "$doc" \
+        [ "$doc" = '[true,"registered",2,"vflab",null]' ]
+
+has_vf() { $V qmp vflab --vm v1 query-pci >/tmp/pci.json 2>&1 && grep -q '"device": 4298' /tmp/pci.json &&
+        grep -q '"vendor": 32902' /tmp/pci.json; }
+if has_vf; then ok "query-pci shows the VF (8086:10ca)"; else bad "query-pci shows the VF (8086:10ca): $(head -c 300 /tmp/pci.json)"; fi
+
+kill -9 "$pid"
+restarted() { p=$(qemu_pid); [ -n "$p" ] && [ "$p" != null ] && [ "$p" != 0 ] && [ "$p" != "$pid" ] &&
+        [ "$(status | jq -r '.vms[0].state')" = running ]; }
+if wait_for 300 restarted; then ok "QEMU killed with -9 is restarted"; else bad "QEMU killed with -9 is restarted: $(status)"; fi
+if wait_for 60 has_vf; then ok "the restarted QEMU has the VF (query-pci 8086:10ca)"; else
+        bad "the restarted QEMU has the VF (query-pci 8086:10ca): $(head -c 300 /tmp/pci.json)"; fi
+
+if $V stop vflab --force >/tmp/stop.out 2>&1; then ok "vmxrun stop"; else bad "vmxrun stop: $(tr '\n' ' ' </tmp/stop.out)"; fi
+gone() { ! status >/dev/null; }
+wait_for 120 gone || bad "the deployment is still there after stop"
+after=$(host_state)
+if [ "$before" = "$after" ]; then
+        ok "after stop: drivers, driver_override, VF settings, PF flags and sriov_numvfs as before"
+else
+        bad "after stop: drivers, driver_override, VF settings, PF flags and sriov_numvfs as before"
+        echo "before:"; echo "$before"; echo "after:"; echo "$after"
+fi
+if [ ! -e "/run/vx/.shared/vfio/claims/$vf0" ] && [ ! -e "/run/vx/.shared/vfio/pfs/$pf.json" ]; then
+        ok "after stop: the claim is released, the PF's record handed back"
+else
+        bad "after stop: the claim is released, the PF's record handed back: $(ls -R /run/vx/.shared/vfio)"
+fi
+echo 0 >"$dev/sriov_numvfs"
+[ "$fails" = 0 ]
