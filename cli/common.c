@@ -10,22 +10,6 @@
 #include "launcher.h"
 #include "log.h"
 
-int cli_exit_status(int r)
-{
-        switch (r) {
-        case 0:
-                return VX_EXIT_OK;
-        case -EINVAL:
-        case -EFBIG:
-                return VX_EXIT_INVALID;
-        case -ESRCH:
-                return VX_EXIT_NOT_RUNNING;
-        case -EBUSY:
-                return VX_EXIT_RUNNING;
-        default:
-                return r > 0 ? r : VX_EXIT_FAILURE;
-        }
-}
 
 /*
  * A runtime directory from the command line or the environment goes into

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,24 @@ static const struct vx_command *const commands[] = {
         &vx_cmd_unbind,
         &vx_cmd_doctor,
 };
+
+/* The one place a result becomes an exit status (cli.h lists them, README.md documents them). */
+int cli_exit_status(int r)
+{
+        switch (r) {
+        case 0:
+                return VX_EXIT_OK;
+        case -EINVAL:
+        case -EFBIG:
+                return VX_EXIT_INVALID;
+        case -ESRCH:
+                return VX_EXIT_NOT_RUNNING;
+        case -EBUSY:
+                return VX_EXIT_RUNNING;
+        default:
+                return r > 0 ? r : VX_EXIT_FAILURE;
+        }
+}
 
 static void help(FILE *out)
 {
@@ -85,8 +104,12 @@ int main(int argc, char **argv)
                         int cmd_argc = argc - optind;
                         char **cmd_argv = argv + optind;
 
+                        int r;
+
                         optind = 0; /* getopt_long restarts for the command's own options */
-                        return commands[i]->run(cmd_argc, cmd_argv);
+                        r = commands[i]->run(cmd_argc, cmd_argv);
+                        /* A command may hand back a -errno (launcher.h's meanings) instead of a status. */
+                        return r < 0 ? cli_exit_status(r) : r;
                 }
 
         log_error("unknown command '%s'; `vmxrun --help` lists them.", argv[optind]);

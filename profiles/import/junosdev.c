@@ -167,29 +167,32 @@ static void apply_junos(struct imp_ctx *c, const struct endpoint *e, const char 
         b->used = true;
 }
 
-static void read_link(struct imp_ctx *c, const struct vx_ynode *l, size_t idx, struct imp_instance **ins, size_t n,
-                      struct imp_links *links)
+/* One link of vmx-junosdev.conf as written: its name, MTU and two endpoints. */
+struct link_text {
+        const char *name;
+        unsigned mtu;
+        struct endpoint ep[2];
+        char path[128], epath[2][160];
+};
+
+/* Reads a link's keys; reports what is wrong. Returns true when both endpoints are usable. */
+static bool parse_link(struct imp_ctx *c, const struct vx_ynode *l, size_t idx, struct link_text *t)
 {
         static const char *const keys[] = {"link_name", "mtu", "endpoint_1", "endpoint_2", NULL};
-        struct endpoint ep[2];
         bool have[2] = {false, false}, present[2] = {false, false};
-        const char *link = NULL, *bridge = NULL;
-        struct imp_link_bridge *b;
-        unsigned mtu = 0;
-        char path[128], epath[2][160];
 
-        snprintf(path, sizeof(path), "interfaces[%zu]", idx);
+        snprintf(t->path, sizeof(t->path), "interfaces[%zu]", idx);
         if (l->type != VX_YNODE_MAPPING) {
-                imp_error(c, l->line, l->column, path, NULL, "expected a link (link_name, endpoint_1, endpoint_2)");
-                return;
+                imp_error(c, l->line, l->column, t->path, NULL, "expected a link (link_name, endpoint_1, endpoint_2)");
+                return false;
         }
         for (size_t i = 0; i < l->n_pairs; i++) {
                 const struct vx_ypair *p = &l->pairs[i];
                 char kpath[160];
 
-                snprintf(kpath, sizeof(kpath), "%s.%s", path, p->key);
+                snprintf(kpath, sizeof(kpath), "%s.%s", t->path, p->key);
                 if (strcmp(p->key, "link_name") == 0)
-                        link = scalar(c, p, kpath);
+                        t->name = scalar(c, p, kpath);
                 else if (strcmp(p->key, "mtu") == 0) {
                         const char *v = scalar(c, p, kpath);
                         char *end = NULL;
@@ -201,61 +204,78 @@ static void read_link(struct imp_ctx *c, const struct vx_ynode *l, size_t idx, s
                                 imp_error(c, p->value->line, p->value->column, kpath, NULL,
                                           "mtu is a number 68..65535, not '%s'", v);
                         else
-                                mtu = (unsigned)m;
+                                t->mtu = (unsigned)m;
                 } else if (strcmp(p->key, "endpoint_1") == 0 || strcmp(p->key, "endpoint_2") == 0) {
                         int k = p->key[9] - '1';
                         present[k] = true;
-                        snprintf(epath[k], sizeof(epath[k]), "%s", kpath);
-                        have[k] = read_endpoint(c, p->value, kpath, &ep[k]);
+                        snprintf(t->epath[k], sizeof(t->epath[k]), "%s", kpath);
+                        have[k] = read_endpoint(c, p->value, kpath, &t->ep[k]);
                 } else
                         imp_unknown_key(c, p, kpath, keys, "a link");
         }
-        if (!link) {
-                imp_error(c, l->line, l->column, path, NULL, "a link needs link_name");
-                return;
+        if (!t->name) {
+                imp_error(c, l->line, l->column, t->path, NULL, "a link needs link_name");
+                return false;
         }
-        if (!imp_ifname_ok(link)) {
-                imp_error(c, l->line, l->column, path, NULL, "link_name '%s' is not an interface name (vmx.sh "
-                          "named the bridge after it)", link);
-                return;
+        if (!imp_ifname_ok(t->name)) {
+                imp_error(c, l->line, l->column, t->path, NULL, "link_name '%s' is not an interface name (vmx.sh "
+                          "named the bridge after it)", t->name);
+                return false;
         }
         if (!present[0] || !present[1]) {
-                imp_error(c, l->line, l->column, path, NULL, "link %s needs endpoint_1 and endpoint_2", link);
-                return;
+                imp_error(c, l->line, l->column, t->path, NULL, "link %s needs endpoint_1 and endpoint_2", t->name);
+                return false;
         }
-        if (!have[0] || !have[1])
-                return; /* the endpoint's error was reported */
+        return have[0] && have[1]; /* else the endpoint's error was reported */
+}
+
+/* What a link means for the profile: a bridge (named after a bridge_dev end, else the link), its taps and uplink. */
+static void apply_link(struct imp_ctx *c, const struct vx_ynode *l, struct link_text *t, struct imp_instance **ins,
+                       size_t n, struct imp_links *links)
+{
+        const char *bridge = NULL;
+        struct imp_link_bridge *b;
+
         for (int k = 0; k < 2; k++)
-                if (strcmp(ep[k].type, "bridge_dev") == 0) {
+                if (strcmp(t->ep[k].type, "bridge_dev") == 0) {
                         if (bridge)
-                                imp_warn(c, ep[k].line, ep[k].column, epath[k], NULL,
+                                imp_warn(c, t->ep[k].line, t->ep[k].column, t->epath[k], NULL,
                                          "two bridges in one link; %s is used", bridge);
                         else
-                                bridge = ep[k].dev_name;
+                                bridge = t->ep[k].dev_name;
                 }
-        b = add_bridge(c, links, bridge ? bridge : link, l->line);
+        b = add_bridge(c, links, bridge ? bridge : t->name, l->line);
         if (!b)
                 return;
-        if (mtu) {
-                if (b->mtu && b->mtu != mtu)
-                        imp_warn(c, l->line, l->column, path, NULL,
+        if (t->mtu) {
+                if (b->mtu && b->mtu != t->mtu)
+                        imp_warn(c, l->line, l->column, t->path, NULL,
                                  "bridge %s already has mtu %u from an earlier link; the taps of this link get %u",
-                                 b->name, b->mtu, mtu);
+                                 b->name, b->mtu, t->mtu);
                 else
-                        b->mtu = mtu;
+                        b->mtu = t->mtu;
         }
         for (int k = 0; k < 2; k++) {
-                if (strcmp(ep[k].type, "junos_dev") == 0)
-                        apply_junos(c, &ep[k], epath[k], ins, n, b, link, l->line, mtu);
-                else if (strcmp(ep[k].type, "host_dev") == 0) {
-                        if (b->uplink && strcmp(b->uplink, ep[k].dev_name) != 0)
-                                imp_warn(c, ep[k].line, ep[k].column, epath[k], NULL,
+                if (strcmp(t->ep[k].type, "junos_dev") == 0)
+                        apply_junos(c, &t->ep[k], t->epath[k], ins, n, b, t->name, l->line, t->mtu);
+                else if (strcmp(t->ep[k].type, "host_dev") == 0) {
+                        if (b->uplink && strcmp(b->uplink, t->ep[k].dev_name) != 0)
+                                imp_warn(c, t->ep[k].line, t->ep[k].column, t->epath[k], NULL,
                                          "bridge %s already has uplink %s; a profile bridge has one uplink: %s "
-                                         "is not imported", b->name, b->uplink, ep[k].dev_name);
-                        else if (!b->uplink && !(b->uplink = strdup(ep[k].dev_name)))
+                                         "is not imported", b->name, b->uplink, t->ep[k].dev_name);
+                        else if (!b->uplink && !(b->uplink = strdup(t->ep[k].dev_name)))
                                 c->r = -ENOMEM;
                 }
         }
+}
+
+static void read_link(struct imp_ctx *c, const struct vx_ynode *l, size_t idx, struct imp_instance **ins, size_t n,
+                      struct imp_links *links)
+{
+        struct link_text t = {0};
+
+        if (parse_link(c, l, idx, &t))
+                apply_link(c, l, &t, ins, n, links);
 }
 
 int imp_apply_junosdev(const struct vx_import_source *src, struct imp_instance **ins, size_t n, struct vx_diags *diags,
