@@ -67,6 +67,44 @@ static void add_pin_health(json_t *obj, pid_t pid, pid_t tid, const struct vx_cp
         }
 }
 
+/* "2026-12-01T10:47:45.123Z" */
+static json_t *timestamp_json(int64_t usec)
+{
+        time_t t = (time_t)(usec / 1000000);
+        struct tm tm;
+        char buf[64];
+
+        if (!gmtime_r(&t, &tm))
+                return json_null();
+        snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(usec % 1000000 / 1000));
+        return json_string(buf);
+}
+
+/* When the current QEMU reached each stage of its start (an adopted one: none before adoption). */
+static json_t *stages_json(const struct vx_vm_instance *inst)
+{
+        json_t *o = json_object();
+
+        for (int s = 0; o && s < _VX_STAGE_MAX; s++)
+                if (inst->stage_usec[s])
+                        json_object_set_new(o, vx_vm_stage_to_string(s), timestamp_json(inst->stage_usec[s]));
+        return o;
+}
+
+/* The last stage reached; "booting" between running and ready. */
+static const char *current_stage(const struct vx_vm_instance *inst)
+{
+        if (inst->stage_usec[VX_STAGE_READY] || inst->ready)
+                return "ready";
+        if (inst->stage_usec[VX_STAGE_RUNNING])
+                return "booting";
+        for (int s = VX_STAGE_RUNNING; s >= 0; s--)
+                if (inst->stage_usec[s])
+                        return vx_vm_stage_to_string(s);
+        return "running"; /* adopted: it ran before this supervisor saw it */
+}
+
 static size_t strv_length(char *const *v)
 {
         size_t n = 0;
@@ -329,6 +367,8 @@ static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_n
                 json_object_set_new(emu, "threads", emulator_threads_json(inst));
                 json_object_set_new(o, "emulator", emu);
                 json_object_set_new(o, "pin_repairs", json_integer(inst->pin_repairs));
+                json_object_set_new(o, "stage", json_string(current_stage(inst)));
+                json_object_set_new(o, "stages", stages_json(inst));
                 if (inst->argv_drift)
                         json_object_set_new(o, "differs_from_profile",
                                             plan_json_strv(inst->argv_drift, strv_length(inst->argv_drift)));

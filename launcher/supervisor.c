@@ -122,7 +122,7 @@ static void check_qmp_ready(struct vx_supervisor *sv, struct vm_slot *slot)
             strcmp(status, want) != 0)
                 return;
         log_info("%s: ready (QEMU is %s).", slot->inst.plan->name, status);
-        slot->inst.ready = true;
+        vm_reached(&slot->inst, VX_STAGE_READY);
         sv_save_state(sv);
         sv_maybe_notify(sv, false);
 }
@@ -466,7 +466,7 @@ static void on_console(struct vx_supervisor *sv, size_t i)
         if (r > 0) {
                 log_info("%s: ready (console printed '%s').", slot->inst.plan->name,
                          slot->inst.plan->vm->ready.console_pattern);
-                slot->inst.ready = true;
+                vm_reached(&slot->inst, VX_STAGE_READY);
                 slot->readiness = readiness_free(slot->readiness);
                 sv_save_state(sv);
                 sv_maybe_notify(sv, false);

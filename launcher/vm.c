@@ -32,6 +32,26 @@ const char *vx_vm_state_to_string(enum vx_vm_state s)
         return s < ELEMENTSOF(names) ? names[s] : "unknown";
 }
 
+const char *vx_vm_stage_to_string(enum vx_vm_stage s)
+{
+        static const char *const names[] = {
+                [VX_STAGE_CREATED] = "created", [VX_STAGE_PINNED] = "pinned",
+                [VX_STAGE_RUNNING] = "running", [VX_STAGE_READY] = "ready",
+        };
+        return (size_t)s < ELEMENTSOF(names) ? names[s] : NULL;
+}
+
+static int64_t now_usec(void);
+
+void vm_reached(struct vx_vm_instance *inst, enum vx_vm_stage stage)
+{
+        if (stage == VX_STAGE_CREATED)
+                memset(inst->stage_usec, 0, sizeof(inst->stage_usec)); /* a new QEMU starts over */
+        inst->stage_usec[stage] = now_usec();
+        if (stage == VX_STAGE_READY)
+                inst->ready = true;
+}
+
 static int64_t now_usec(void)
 {
         struct timespec ts;
@@ -458,6 +478,7 @@ int vm_spawn(struct vx_vm_instance *inst, const int *fds)
         if (r < 0)
                 return fail_start(inst, r);
         inst->state = VX_VM_STARTING;
+        vm_reached(inst, VX_STAGE_CREATED);
         return 0;
 }
 
@@ -475,7 +496,14 @@ static int attach_steps(struct vx_vm_instance *inst)
         r = vm_pin(inst);
         if (r < 0)
                 return r;
-        return run_and_check(inst);
+        vm_reached(inst, VX_STAGE_PINNED);
+        r = run_and_check(inst);
+        if (r < 0)
+                return r;
+        vm_reached(inst, VX_STAGE_RUNNING);
+        if (inst->ready) /* no readiness condition: running is ready */
+                vm_reached(inst, VX_STAGE_READY);
+        return 0;
 }
 
 int vm_attach(struct vx_vm_instance *inst)

@@ -24,6 +24,15 @@ enum vx_vm_state {
         VX_VM_STARTING, /* QEMU was spawned paused; vm_attach() has not run yet */
 };
 
+/* The stages of one QEMU's start, in order (status shows when each was reached). */
+enum vx_vm_stage {
+        VX_STAGE_CREATED, /* "created": QEMU spawned, paused (-S) */
+        VX_STAGE_PINNED,  /* "pinned": its vCPU and emulator threads pinned */
+        VX_STAGE_RUNNING, /* "running": cont sent, QEMU says running; "booting" until ready */
+        VX_STAGE_READY,   /* "ready": its readiness condition held (console pattern, run state) */
+        _VX_STAGE_MAX,
+};
+
 struct vx_vm_instance {
         const struct vx_vm_plan *plan;
         enum vx_vm_state state;
@@ -43,6 +52,7 @@ struct vx_vm_instance {
         unsigned pin_repairs;    /* times a drifted pinning was put back (vm_pin_repair) */
         char **argv_drift;       /* adopted: how its command line differs from the profile's now (drift.h); NULL: none */
         struct vx_plan_pinning *pin_live; /* the pinning `vmxrun pin` set (kept across QEMU restarts); NULL: the plan's */
+        int64_t stage_usec[_VX_STAGE_MAX]; /* CLOCK_REALTIME when the current QEMU reached each stage; 0: not yet */
 };
 
 /* Timeouts for the steps of a start, in milliseconds. */
@@ -139,3 +149,9 @@ int vm_read_start_ticks(pid_t pid, unsigned long long *ret);
 void vm_instance_done(struct vx_vm_instance *inst);
 
 const char *vx_vm_state_to_string(enum vx_vm_state s);
+
+/* Records that the current QEMU reached stage now (and, for ready, sets inst->ready). */
+void vm_reached(struct vx_vm_instance *inst, enum vx_vm_stage stage);
+
+/* "created", "pinned", "running", "ready"; NULL out of range. */
+const char *vx_vm_stage_to_string(enum vx_vm_stage s);

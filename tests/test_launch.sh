@@ -105,6 +105,9 @@ PID=$(qemu_pid)
 check "status reports a live QEMU pid" kill -0 "${PID:-0}"
 check "status says running" [ "$(status_json | jq -r '.vms[0].state + "/" + .vms[0].run_state')" = running/running ]
 check "vCPU and emulator threads are pinned as the profile says" check_pinning "$PID"
+check "status shows the stages of the start in order: created, pinned, running, ready" \
+        bash -c "'$VMXRUN' status demo --json | jq -e '.vms[0] | .stage == \"ready\" and
+                (.stages | .created <= .pinned and .pinned <= .running and .running <= .ready)' >/dev/null"
 console_log="$RT/demo/guest1/console.log"
 check "the guest sees 2 vCPUs as 1 socket x 2 cores x 1 thread" \
         grep -q "VMXRUN-GUEST .*cpus=2 sockets=1 cores=2 threads=1" "$console_log"
