@@ -27,6 +27,8 @@ N=${N:-100}
 IDLE_S=${IDLE_S:-60}
 CYCLES=${CYCLES:-1000}
 OUT=${OUT:-$(mktemp -d /tmp/vmxrun-bench.XXXXXX)}
+# QEMU runs as vmxrun-qemu: it must get through to the runtime dir below, as through /run.
+chmod 755 "$OUT"
 PROFILE=$HERE/bench.yaml
 NAME=vxbench
 mkdir -p "$OUT"
@@ -102,7 +104,9 @@ machine() {
 
 plan() {
         "$VMXRUN" cmdline "$PROFILE" --json >"$OUT/plan.json"
-        mapfile -t QARGV < <(jq -r '.vms[0].argv[]' "$OUT/plan.json")
+        # Without vmxrun's -pidfile (its orphan marker, in a runtime dir the floor has not made).
+        mapfile -t QARGV < <(jq -r '.vms[0].argv | . as $a | [range(length) | select($a[.] != "-pidfile" and
+                (. == 0 or $a[. - 1] != "-pidfile")) | $a[.]] | .[]' "$OUT/plan.json")
         # The floor pins exactly as the profile says (vCPU i -> list i, the rest -> emulator).
         FLOOR_PIN=(--vcpu 1 --vcpu 0 --emulator 0-1)
 }

@@ -264,13 +264,17 @@ static int write_profile_copy(const struct vx_plan *plan, const char *text)
  * No state file, but QEMUs of this deployment run (a supervisor died before
  * its first state write): they are taken over like any VM a state file names.
  */
-static struct vx_saved_state *orphans_as_state(const char *deployment_dir)
+static struct vx_saved_state *orphans_as_state(const struct vx_plan *plan)
 {
         _cleanup_free_ struct vx_orphan *o = NULL;
         struct vx_saved_state *s;
+        bool leftover = false;
         size_t n = 0;
 
-        if (launcher_find_orphans(deployment_dir, &o, &n) < 0 || n == 0)
+        /* An orphan keeps its QMP socket in its runtime dir: without one, a scan of /proc would find nothing. */
+        for (size_t i = 0; i < plan->n_vms && !leftover; i++)
+                leftover = access(plan->vms[i].qmp_path, F_OK) == 0;
+        if (!leftover || launcher_find_orphans(plan->deployment_dir, &o, &n) < 0 || n == 0)
                 return NULL;
         s = calloc(1, sizeof(*s));
         if (!s || !(s->vms = calloc(n, sizeof(*s->vms))))
@@ -297,7 +301,7 @@ static int start_locked(struct vx_supervisor *sv, const struct vx_supervisor_opt
         if (!spawned)
                 return -ENOMEM;
         if (state_load(sv->plan->deployment_dir, &saved) < 0)
-                saved = orphans_as_state(sv->plan->deployment_dir);
+                saved = orphans_as_state(sv->plan);
         /* The journal a dead supervisor left says what is ours; bridges come before any VM. */
         r = apply_open(sv->plan, &sv->apply);
         if (r >= 0)
