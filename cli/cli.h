@@ -67,6 +67,19 @@ int cli_load_profile(const char *path, struct vx_profile **ret);
 int cli_plan_profile(const char *path, const char *accel, const char *root, struct vx_plan_options *opts,
                      struct vx_profile **ret_profile, struct vx_plan **ret_plan);
 
+#define VX_DEFAULT_CONFIG_DIR "/etc/vmxrun"
+
+/* Where the profiles systemd starts live: $VMXRUN_CONFIG_DIR, else /etc/vmxrun. */
+const char *cli_config_dir(void);
+
+/*
+ * A bare NAME (no '/', no '.', not a file in the current directory) names the
+ * profile cli_config_dir()/NAME.yaml, or else NAME.conf (a vmx.conf), as
+ * vmxrun@NAME.service starts it. Returns 1 with *ret_path (free()) when one
+ * exists, 0 when arg is not a bare name or neither file exists, -ENOMEM.
+ */
+int cli_find_profile(const char *arg, char **ret_path);
+
 /* The runtime directory: --runtime-dir, else $VMXRUN_RUNTIME_DIR, else NULL (the profile's or /run/vmxrun). */
 const char *cli_runtime_dir(const char *option);
 

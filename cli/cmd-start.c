@@ -12,7 +12,10 @@
 static void help(FILE *out)
 {
         fprintf(out,
-                "Usage: vmxrun start PROFILE.yaml [OPTIONS]\n"
+                "Usage: vmxrun start PROFILE.yaml|NAME [OPTIONS]\n"
+                "\n"
+                "A bare NAME starts /etc/vmxrun/NAME.yaml, or NAME.conf (a vmx.conf); the\n"
+                "directory is $VMXRUN_CONFIG_DIR when set. vmxrun@NAME.service runs this.\n"
                 "\n"
                 "Starts every VM of the profile: QEMU paused, vCPU threads pinned, then running,\n"
                 "and a supervisor that restarts crashed VMs and tears everything down at stop.\n"
@@ -58,7 +61,8 @@ static int run(int argc, char **argv)
         struct vx_plan_options popts = {0};
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
         _cleanup_(plan_freep) struct vx_plan *plan = NULL;
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *found = NULL;
+        const char *path;
         bool foreground = false, wait_ready = false;
         const char *accel = getenv("VMXRUN_ACCEL"), *runtime_opt = NULL;
         int c, r;
@@ -89,8 +93,12 @@ static int run(int argc, char **argv)
                 help(stderr);
                 return VX_EXIT_USAGE;
         }
+        r = cli_find_profile(argv[optind], &found);
+        if (r < 0)
+                return log_error_errno(r, "Failed to look up %s: %m", argv[optind]), VX_EXIT_FAILURE;
+        path = found ?: argv[optind];
         popts.runtime_dir = cli_runtime_dir(runtime_opt);
-        r = cli_plan_profile(argv[optind], accel, getenv("VMXRUN_ROOT"), &popts, &profile, &plan);
+        r = cli_plan_profile(path, accel, getenv("VMXRUN_ROOT"), &popts, &profile, &plan);
         if (r != VX_EXIT_OK)
                 return r;
         if (refuse_incomplete(plan) > 0)
@@ -99,8 +107,8 @@ static int run(int argc, char **argv)
                 log_error("%s is already running; nothing was changed.", profile->name);
                 return VX_EXIT_RUNNING;
         }
-        text = launcher_read_text(argv[optind]);
-        return cli_supervise(TAKE_PTR(profile), TAKE_PTR(plan), argv[optind], text, &popts, foreground, wait_ready);
+        text = launcher_read_text(path);
+        return cli_supervise(TAKE_PTR(profile), TAKE_PTR(plan), path, text, &popts, foreground, wait_ready);
 }
 
 const struct vx_command vx_cmd_start = {

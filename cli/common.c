@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include <sys/stat.h>
@@ -133,13 +134,26 @@ static bool looks_like_profile(const char *arg)
         return strchr(arg, '/') && stat(arg, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+static bool deployment_exists(const char *root, const char *name)
+{
+        _cleanup_free_ char *dir = NULL;
+
+        if (asprintf(&dir, "%s/%s", root ?: VX_DEFAULT_RUNTIME_DIR, name) < 0)
+                return false;
+        return access(dir, F_OK) == 0;
+}
+
 int cli_resolve_deployment(const char *arg, const char *runtime_dir, char **ret_dir)
 {
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
+        _cleanup_free_ char *found = NULL;
         const char *root = runtime_dir, *name = arg;
         char *dir;
         int r;
 
+        /* A NAME that is not running but has a profile in /etc/vmxrun: its profile says its deployment name. */
+        if (!looks_like_profile(arg) && cli_find_profile(arg, &found) > 0 && !deployment_exists(root, arg))
+                arg = found;
         if (looks_like_profile(arg)) {
                 r = cli_load_profile(arg, &profile);
                 if (r != VX_EXIT_OK)
@@ -170,5 +184,37 @@ int cli_parse_accel(const char *s, enum vx_accel *ret)
                 *ret = VX_ACCEL_TCG;
         else
                 return -EINVAL;
+        return 0;
+}
+
+const char *cli_config_dir(void)
+{
+        const char *dir = getenv("VMXRUN_CONFIG_DIR");
+
+        return dir && *dir ? dir : VX_DEFAULT_CONFIG_DIR;
+}
+
+static bool is_bare_name(const char *arg)
+{
+        return *arg && arg[0] != '.' && !strchr(arg, '/') && !strchr(arg, '.');
+}
+
+int cli_find_profile(const char *arg, char **ret_path)
+{
+        static const char *const exts[] = {".yaml", ".conf"};
+
+        if (!is_bare_name(arg) || access(arg, F_OK) == 0)
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(exts); i++) {
+                char *path;
+
+                if (asprintf(&path, "%s/%s%s", cli_config_dir(), arg, exts[i]) < 0)
+                        return -ENOMEM;
+                if (access(path, F_OK) == 0) {
+                        *ret_path = path;
+                        return 1;
+                }
+                free(path);
+        }
         return 0;
 }

@@ -1,0 +1,5 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Fitting a Debian host: the sd_notify protocol, install rules, man pages,
+# completion, the .deb, metrics, enable/disable and the fleet playbook.
+vx_unit_test(test_sd_notify SOURCES ${VX_TESTS_DIR}/test_sd_notify.c LIBS vx_common LABELS unit)
+vx_script_test(test_packaging ${VX_TESTS_DIR}/test_packaging.sh LABELS "unit;packaging")
