@@ -3,3 +3,4 @@
 # completion, the .deb, metrics, enable/disable and the fleet playbook.
 vx_unit_test(test_sd_notify SOURCES ${VX_TESTS_DIR}/test_sd_notify.c LIBS vx_common LABELS unit)
 vx_script_test(test_packaging ${VX_TESTS_DIR}/test_packaging.sh LABELS "unit;packaging")
+vx_unit_test(test_log SOURCES ${VX_TESTS_DIR}/test_log.c LIBS vx_common LABELS unit)

@@ -68,6 +68,15 @@ if command -v systemd-tmpfiles >/dev/null; then
         check "systemd-tmpfiles creates /run/vmxrun" [ -d "$tmp/tmproot/run/vmxrun" ]
 fi
 
+version=$("$VMXRUN" --version)
+check "--version names vmxrun's version" grep -qx 'vmxrun [0-9][0-9.]*' <<<"$(head -1 <<<"$version")"
+if [ -x /usr/bin/qemu-system-x86_64 ]; then
+        qemu_line="QEMU: /usr/bin/qemu-system-x86_64 ($(/usr/bin/qemu-system-x86_64 --version | head -1))"
+        check "--version names the QEMU found and its version" [ "$(sed -n 2p <<<"$version")" = "$qemu_line" ]
+else
+        check "--version says QEMU is missing" grep -q '^QEMU: /usr/bin/qemu-system-x86_64: ' <<<"$version"
+fi
+
 # The completion, driven as bash drives it. The commands and options come
 # from the binary's --help, so the binary is on PATH as `vmxrun`.
 mkdir -p "$tmp/bin" "$tmp/run/alpha/vm-a" "$tmp/run/alpha/vm-b" "$tmp/run/beta" "$tmp/etc"
