@@ -4,3 +4,7 @@
 vx_unit_test(test_sd_notify SOURCES ${VX_TESTS_DIR}/test_sd_notify.c LIBS vx_common LABELS unit)
 vx_script_test(test_packaging ${VX_TESTS_DIR}/test_packaging.sh LABELS "unit;packaging")
 vx_unit_test(test_log SOURCES ${VX_TESTS_DIR}/test_log.c LIBS vx_common LABELS unit)
+# Builds the .deb and installs it in a cached clean chroot: about 12 s warm,
+# 42 s cold (debootstrap from deb.debian.org) on an idle 2-CPU machine.
+vx_script_test(test_deb ${VX_TESTS_DIR}/test_deb.sh LABELS "root;packaging")
+set_tests_properties(test_deb PROPERTIES TIMEOUT 1200)
