@@ -48,6 +48,7 @@ extern const struct vx_command vx_cmd_bind;
 extern const struct vx_command vx_cmd_unbind;
 extern const struct vx_command vx_cmd_doctor;
 extern const struct vx_command vx_cmd_pin;
+extern const struct vx_command vx_cmd_metrics;
 
 /*
  * Loads a profile and prints its diagnostics to stderr. Returns VX_EXIT_OK and
@@ -106,6 +107,17 @@ int cli_supervise(struct vx_profile *profile, struct vx_plan *plan, const char *
  * or VX_EXIT_FAILURE (printed).
  */
 int cli_ensure_supervisor(const char *deployment_dir);
+
+/*
+ * The status object of the deployment at dir (docs/status-json.md, without
+ * "ok"), adopting VMs first when their supervisor died. Returns VX_EXIT_OK
+ * with *ret (json_decref()), or an exit status after printing why (nothing
+ * for a deployment that is not running when quiet_if_down).
+ */
+int cli_status(const char *dir, bool quiet_if_down, json_t **ret);
+
+/* The status objects of every running deployment under root, as a JSON array (never NULL on VX_EXIT_OK). */
+int cli_statuses(const char *root, json_t **ret);
 
 /* Sends a control request; prints the error and returns an exit status, or VX_EXIT_OK with *ret. */
 int cli_call(const char *deployment_dir, json_t *request, int timeout_ms, json_t **ret);

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +7,6 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "log.h"
-
 
 static void help(FILE *out, const char *cmd)
 {
@@ -82,59 +80,38 @@ static void print_vm(json_t *vm)
                 printf("    last error: %s\n", err);
 }
 
-static int status_of(const char *dir, json_t *all, bool quiet_if_down)
+static void print_deployment(json_t *answer)
 {
-        json_t *req = json_pack("{s:s}", "cmd", "status"), *answer = NULL, *vms, *vm;
+        json_t *vm;
         size_t i;
-        int r;
 
-        r = cli_ensure_supervisor(dir);
-        if (r == VX_EXIT_OK)
-                r = cli_call(dir, req, 30000, &answer);
-        else if (r == VX_EXIT_NOT_RUNNING && !quiet_if_down)
-                log_error("%s is not running.", dir);
-        json_decref(req);
-        if (r != VX_EXIT_OK)
-                return r;
-        json_object_del(answer, "ok");
-        if (all) {
-                json_array_append(all, answer);
-        } else {
-                printf("%s (profile %s, supervisor pid %lld)\n",
-                       json_string_value(json_object_get(answer, "deployment")),
-                       json_string_value(json_object_get(answer, "profile")),
-                       json_integer_value(json_object_get(answer, "supervisor_pid")));
-                vms = json_object_get(answer, "vms");
-                json_array_foreach(vms, i, vm)
-                        print_vm(vm);
-        }
-        json_decref(answer);
-        return VX_EXIT_OK;
+        printf("%s (profile %s, supervisor pid %lld)\n", json_string_value(json_object_get(answer, "deployment")),
+               json_string_value(json_object_get(answer, "profile")),
+               json_integer_value(json_object_get(answer, "supervisor_pid")));
+        json_array_foreach(json_object_get(answer, "vms"), i, vm)
+                print_vm(vm);
 }
 
 static int status_all(const char *root, bool json)
 {
-        json_t *all = json ? json_array() : NULL;
-        struct dirent *de;
-        size_t running = 0;
-        DIR *d = opendir(root);
+        json_t *all = NULL, *o, *d;
+        size_t i;
+        int r;
 
-        if (d) {
-                while ((de = readdir(d))) {
-                        _cleanup_free_ char *dir = NULL;
-                        if (de->d_name[0] == '.' || asprintf(&dir, "%s/%s", root, de->d_name) < 0)
-                                continue;
-                        if (status_of(dir, all, true) == VX_EXIT_OK)
-                                running++;
-                }
-                closedir(d);
-        }
+        r = cli_statuses(root, &all);
+        if (r != VX_EXIT_OK)
+                return r;
         if (json) {
-                json_t *o = json_pack("{s:o}", "deployments", all);
-                (void)cli_print_json(o);
+                o = json_pack("{s:o}", "deployments", all);
+                r = cli_print_json(o) < 0 ? VX_EXIT_FAILURE : VX_EXIT_OK;
                 json_decref(o);
-        } else if (running == 0)
+                return r;
+        }
+        json_array_foreach(all, i, d)
+                print_deployment(d);
+        if (json_array_size(all) == 0)
                 printf("No deployment is running (runtime directory %s).\n", root);
+        json_decref(all);
         return VX_EXIT_OK;
 }
 
@@ -180,15 +157,18 @@ static int run(int argc, char **argv)
         }
         {
                 _cleanup_free_ char *dir = NULL;
-                json_t *all = json ? json_array() : NULL;
+                json_t *answer = NULL;
 
                 r = cli_resolve_deployment(argv[optind], cli_runtime_dir(runtime_opt), &dir);
                 if (r == VX_EXIT_OK)
-                        r = status_of(dir, all, false);
-                if (r == VX_EXIT_OK && json) {
-                        r = cli_print_json(json_array_get(all, 0)) < 0 ? VX_EXIT_FAILURE : r;
-                }
-                json_decref(all);
+                        r = cli_status(dir, false, &answer);
+                if (r != VX_EXIT_OK)
+                        return r;
+                if (json)
+                        r = cli_print_json(answer) < 0 ? VX_EXIT_FAILURE : VX_EXIT_OK;
+                else
+                        print_deployment(answer);
+                json_decref(answer);
                 return r;
         }
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,4 +218,50 @@ int cli_find_profile(const char *arg, char **ret_path)
                 free(path);
         }
         return 0;
+}
+
+int cli_status(const char *dir, bool quiet_if_down, json_t **ret)
+{
+        json_t *req, *answer = NULL;
+        int r;
+
+        r = cli_ensure_supervisor(dir);
+        if (r == VX_EXIT_NOT_RUNNING && !quiet_if_down)
+                log_error("%s is not running.", dir);
+        if (r != VX_EXIT_OK)
+                return r;
+        req = json_pack("{s:s}", "cmd", "status");
+        if (!req)
+                return log_error("Out of memory."), VX_EXIT_FAILURE;
+        r = cli_call(dir, req, 30000, &answer);
+        json_decref(req);
+        if (r != VX_EXIT_OK)
+                return r;
+        json_object_del(answer, "ok");
+        *ret = answer;
+        return VX_EXIT_OK;
+}
+
+int cli_statuses(const char *root, json_t **ret)
+{
+        json_t *all = json_array();
+        struct dirent *de;
+        DIR *d;
+
+        if (!all)
+                return log_error("Out of memory."), VX_EXIT_FAILURE;
+        d = opendir(root);
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *dir = NULL;
+                json_t *answer;
+
+                if (de->d_name[0] == '.' || asprintf(&dir, "%s/%s", root, de->d_name) < 0)
+                        continue;
+                if (cli_status(dir, true, &answer) == VX_EXIT_OK)
+                        json_array_append_new(all, answer);
+        }
+        if (d)
+                closedir(d);
+        *ret = all;
+        return VX_EXIT_OK;
 }

@@ -29,6 +29,7 @@ static const struct vx_command *const commands[] = {
         &vx_cmd_bind,
         &vx_cmd_unbind,
         &vx_cmd_doctor,
+        &vx_cmd_metrics,
 };
 
 /* The one place a result becomes an exit status (cli.h lists them, README.md documents them). */

@@ -8,3 +8,5 @@ vx_unit_test(test_log SOURCES ${VX_TESTS_DIR}/test_log.c LIBS vx_common LABELS u
 # 42 s cold (debootstrap from deb.debian.org) on an idle 2-CPU machine.
 vx_script_test(test_deb ${VX_TESTS_DIR}/test_deb.sh LABELS "root;packaging")
 set_tests_properties(test_deb PROPERTIES TIMEOUT 1200)
+vx_script_test(test_metrics ${VX_TESTS_DIR}/test_metrics.sh ARGS pure LABELS unit)
+vx_script_test(test_metrics_live ${VX_TESTS_DIR}/test_metrics.sh ARGS live LABELS "qemu;root")
