@@ -49,6 +49,8 @@ extern const struct vx_command vx_cmd_unbind;
 extern const struct vx_command vx_cmd_doctor;
 extern const struct vx_command vx_cmd_pin;
 extern const struct vx_command vx_cmd_metrics;
+extern const struct vx_command vx_cmd_enable;
+extern const struct vx_command vx_cmd_disable;
 
 /*
  * Loads a profile and prints its diagnostics to stderr. Returns VX_EXIT_OK and

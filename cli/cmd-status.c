@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,10 @@ static void help(FILE *out, const char *cmd)
                 fprintf(out,
                         "Usage: vmxrun list [--json] [--runtime-dir DIR]\n"
                         "\n"
-                        "Lists the running deployments and their VMs.\n");
+                        "One line per VM, like `virsh list --all`: the VMs of the running deployments,\n"
+                        "then those of the profiles in /etc/vmxrun ($VMXRUN_CONFIG_DIR) that are not\n"
+                        "running, as \"shut off\". --json prints the running deployments' status\n"
+                        "(docs/status-json.md).\n");
         else
                 fprintf(out,
                         "Usage: vmxrun status [NAME|PROFILE.yaml] [--json] [--runtime-dir DIR]\n"
@@ -115,6 +119,76 @@ static int status_all(const char *root, bool json)
         return VX_EXIT_OK;
 }
 
+static bool is_running(json_t *all, const char *name)
+{
+        json_t *d;
+        size_t i;
+
+        json_array_foreach(all, i, d)
+                if (strcmp(json_string_value(json_object_get(d, "deployment")) ?: "", name) == 0)
+                        return true;
+        return false;
+}
+
+static int profile_file(const struct dirent *de)
+{
+        size_t len = strlen(de->d_name);
+
+        return de->d_name[0] != '.' && ((len > 5 && strcmp(de->d_name + len - 5, ".yaml") == 0) ||
+                                        (len > 5 && strcmp(de->d_name + len - 5, ".conf") == 0));
+}
+
+/* The VMs of the profiles in the config dir whose deployment is not running, as "shut off". */
+static void list_profiles(json_t *running)
+{
+        const char *dir = cli_config_dir();
+        struct dirent **des = NULL;
+        int n = scandir(dir, &des, profile_file, alphasort);
+
+        for (int i = 0; i < n; i++) {
+                _cleanup_(profile_freep) struct vx_profile *p = NULL;
+                _cleanup_free_ char *path = NULL;
+
+                if (asprintf(&path, "%s/%s", dir, des[i]->d_name) >= 0) {
+                        if (cli_load_profile(path, &p) != VX_EXIT_OK)
+                                printf(" %-8s %-16s %-16s invalid (vmxrun validate %s)\n", "-", des[i]->d_name, "-",
+                                       path);
+                        else if (!is_running(running, p->name))
+                                for (size_t v = 0; v < p->n_vms; v++)
+                                        printf(" %-8s %-16s %-16s shut off\n", "-", p->name, p->vms[v].name);
+                }
+                free(des[i]);
+        }
+        free(des);
+}
+
+/* One line per VM, like `virsh list --all`: the running ones, then the profiles of the config dir. */
+static int list_all(const char *root)
+{
+        json_t *all = NULL, *d, *vm;
+        size_t i, j;
+        int r;
+
+        r = cli_statuses(root, &all);
+        if (r != VX_EXIT_OK)
+                return r;
+        printf(" %-8s %-16s %-16s %s\n", "PID", "Deployment", "VM", "State");
+        printf("%s\n", "-----------------------------------------------------------");
+        json_array_foreach(all, i, d)
+                json_array_foreach(json_object_get(d, "vms"), j, vm) {
+                        char pid[24] = "-";
+
+                        if (json_integer_value(json_object_get(vm, "pid")) > 0)
+                                snprintf(pid, sizeof(pid), "%lld", json_integer_value(json_object_get(vm, "pid")));
+                        printf(" %-8s %-16s %-16s %s\n", pid, json_string_value(json_object_get(d, "deployment")),
+                               json_string_value(json_object_get(vm, "name")),
+                               json_string_value(json_object_get(vm, "state")));
+                }
+        list_profiles(all);
+        json_decref(all);
+        return fflush(stdout) == 0 ? VX_EXIT_OK : VX_EXIT_FAILURE;
+}
+
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -149,7 +223,7 @@ static int run(int argc, char **argv)
                         help(stderr, argv[0]);
                         return VX_EXIT_USAGE;
                 }
-                return status_all(root, json);
+                return list && !json ? list_all(root) : status_all(root, json);
         }
         if (optind != argc - 1) {
                 help(stderr, argv[0]);
@@ -181,6 +255,6 @@ const struct vx_command vx_cmd_status = {
 
 const struct vx_command vx_cmd_list = {
         .name = "list",
-        .summary = "list running deployments",
+        .summary = "list the VMs, running or not (profiles in /etc/vmxrun)",
         .run = run,
 };

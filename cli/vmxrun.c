@@ -30,6 +30,8 @@ static const struct vx_command *const commands[] = {
         &vx_cmd_unbind,
         &vx_cmd_doctor,
         &vx_cmd_metrics,
+        &vx_cmd_enable,
+        &vx_cmd_disable,
 };
 
 /* The one place a result becomes an exit status (cli.h lists them, README.md documents them). */

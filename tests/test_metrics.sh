@@ -148,6 +148,13 @@ live() {
         check "uptime is counted" [ -n "$(value "$samples" "vmxrun_vm_uptime_seconds{$d}")" ]
         "$VMXRUN" metrics >"$WORK/all.prom"
         check "metrics without NAME lists the running deployment" grep -q '^vmxrun_vm_state{deployment="demo"' "$WORK/all.prom"
+        cp "$VX_SOURCE_ROOT/profiles/vmx-virtio.yaml" "$VMXRUN_CONFIG_DIR/vmx.yaml"
+        "$VMXRUN" list >"$WORK/list.txt" 2>&1
+        check "list: the running VM with its QEMU pid" grep -qE "^ $pid +demo +guest1 +running$" "$WORK/list.txt"
+        check "list: a profile of the config dir that is not running, shut off" \
+                grep -qE '^ - +vmx1 +vcp-vmx1 +shut off$' "$WORK/list.txt"
+        check "list: the running profile is not listed again as shut off" \
+                bash -c "! grep -qE ' demo +guest1 +shut off' '$WORK/list.txt'"
         "$VMXRUN" stop demo >/dev/null
         check "stop demo (a bare name) stops it" [ $? -eq 0 ]
 }
