@@ -7,7 +7,9 @@
  * the command name) and returns the process exit status.
  */
 
+#include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -51,6 +53,38 @@ extern const struct vx_command vx_cmd_pin;
 extern const struct vx_command vx_cmd_metrics;
 extern const struct vx_command vx_cmd_enable;
 extern const struct vx_command vx_cmd_disable;
+
+/*
+ * A command's --help, in the sections every command has: "Usage:", its
+ * description, "Options:" (the command's own, then -v and -h, which
+ * cli_getopt() handles) and "Exit status:".
+ */
+struct cli_help {
+        const char *usage;       /* after "Usage: "; further lines start with "       vmxrun" */
+        const char *description; /* lines ending in '\n' */
+        const char *options;     /* the command's option lines ("      --json  print JSON\n"), or NULL */
+        const char *exit_status; /* after "Exit status: ", lines ending in '\n' */
+};
+
+void cli_help_print(FILE *out, const struct cli_help *help);
+
+/*
+ * getopt_long over a command's options plus -h/--help and -v/--verbose,
+ * which it handles itself: --help prints help on stdout, -v turns on debug
+ * logging (accepted after the command as before it). Returns the next option
+ * of the command's own as getopt_long does, -1 at the end, or CLI_OPT_EXIT
+ * with *ret_exit set: VX_EXIT_OK after --help, VX_EXIT_USAGE after a bad
+ * option, which it said in one line with cli_usage_error().
+ */
+#define CLI_OPT_EXIT (-2)
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+               const struct cli_help *help, int *ret_exit);
+
+/*
+ * A usage error of command cmd (NULL: vmxrun itself): one line saying what is
+ * wrong, then "Try 'vmxrun CMD --help'.", on stderr. Returns VX_EXIT_USAGE.
+ */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * Loads a profile and prints its diagnostics to stderr. Returns VX_EXIT_OK and

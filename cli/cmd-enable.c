@@ -5,7 +5,6 @@
  * profile first, so a broken one fails here and not in the journal.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,27 +15,20 @@
 #include "cli.h"
 #include "log.h"
 
-static void help(FILE *out, const char *cmd)
-{
-        bool enable = strcmp(cmd, "enable") == 0;
+static const struct cli_help enable_help = {
+        .usage = "vmxrun enable NAME",
+        .description = "Validates /etc/vmxrun/NAME.yaml (or NAME.conf; the directory is $VMXRUN_CONFIG_DIR\n"
+                       "when set), then runs `systemctl enable --now vmxrun@NAME.service`: the VMs start\n"
+                       "now and at every boot.\n",
+        .exit_status = "0 done, 1 systemctl failed, 2 bad usage or no such profile, 3 invalid profile.\n",
+};
 
-        fprintf(out,
-                "Usage: vmxrun %s NAME\n"
-                "\n"
-                "%s\n"
-                "\n"
-                "Options:\n"
-                "  -h, --help  show this help\n"
-                "\n"
-                "Exit status: 0 done, 1 systemctl failed, 2 bad usage or no such profile%s.\n",
-                cmd,
-                enable ? "Validates /etc/vmxrun/NAME.yaml (or NAME.conf; the directory is $VMXRUN_CONFIG_DIR\n"
-                         "when set), then runs `systemctl enable --now vmxrun@NAME.service`: the VMs start\n"
-                         "now and at every boot."
-                       : "Runs `systemctl disable --now vmxrun@NAME.service`: the VMs stop now and no\n"
-                         "longer start at boot. The profile stays in /etc/vmxrun.",
-                enable ? ", 3 invalid profile" : "");
-}
+static const struct cli_help disable_help = {
+        .usage = "vmxrun disable NAME",
+        .description = "Runs `systemctl disable --now vmxrun@NAME.service`: the VMs stop now and no\n"
+                       "longer start at boot. The profile stays in /etc/vmxrun.\n",
+        .exit_status = "0 done, 1 systemctl failed, 2 bad usage.\n",
+};
 
 /* Runs systemctl (found on $PATH) with args, its output to ours. Returns its exit status, or -errno. */
 static int systemctl(char *const args[])
@@ -59,30 +51,18 @@ static int systemctl(char *const args[])
 
 static int run(int argc, char **argv)
 {
-        static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
-                {0},
-        };
+        static const struct option no_options[] = {{0}};
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
         _cleanup_free_ char *path = NULL, *unit = NULL;
         bool enable = strcmp(argv[0], "enable") == 0;
         const char *name;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-                switch (c) {
-                case 'h':
-                        help(stdout, argv[0]);
-                        return VX_EXIT_OK;
-                default:
-                        help(stderr, argv[0]);
-                        return VX_EXIT_USAGE;
-                }
-        }
-        if (optind != argc - 1) {
-                help(stderr, argv[0]);
-                return VX_EXIT_USAGE;
-        }
+        /* No options of its own: cli_getopt() handles -h and -v, or ends the options. */
+        if (cli_getopt(argc, argv, "", no_options, enable ? &enable_help : &disable_help, &r) == CLI_OPT_EXIT)
+                return r;
+        if (optind != argc - 1)
+                return cli_usage_error(argv[0], "%s takes one profile NAME.", argv[0]);
         name = argv[optind];
         r = cli_find_profile(name, &path);
         if (r < 0)

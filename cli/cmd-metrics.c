@@ -19,24 +19,17 @@
 #include "cpuset.h"
 #include "log.h"
 
-static void help(FILE *out)
-{
-        fprintf(out,
-                "Usage: vmxrun metrics [NAME|PROFILE.yaml] [--runtime-dir DIR] [--status-json FILE]\n"
-                "\n"
-                "Prints the VMs of every running deployment (or of NAME) as OpenMetrics text:\n"
-                "state, readiness, uptime, restarts, CPU time and pinning of each vCPU, NIC\n"
-                "counters, memory and hugepages held. Written to a file in node_exporter's\n"
-                "--collector.textfile.directory, it is scraped as is.\n"
-                "\n"
-                "Options:\n"
-                "      --runtime-dir DIR    runtime directory (also $VMXRUN_RUNTIME_DIR)\n"
-                "      --status-json FILE   read the status from FILE (`status --json` or\n"
-                "                           `list --json` output) instead of the supervisors\n"
-                "  -h, --help               show this help\n"
-                "\n"
-                "Exit status: 0 printed, 1 failed, 2 bad usage, 4 NAME is not running.\n");
-}
+static const struct cli_help help = {
+        .usage = "vmxrun metrics [NAME|PROFILE.yaml] [--runtime-dir DIR] [--status-json FILE]",
+        .description = "Prints the VMs of every running deployment (or of NAME) as OpenMetrics text:\n"
+                       "state, readiness, uptime, restarts, CPU time and pinning of each vCPU, NIC\n"
+                       "counters, memory and hugepages held. Written to a file in node_exporter's\n"
+                       "--collector.textfile.directory, it is scraped as is.\n",
+        .options = "      --runtime-dir DIR    runtime directory (also $VMXRUN_RUNTIME_DIR)\n"
+                   "      --status-json FILE   read the status from FILE (`status --json` or\n"
+                   "                           `list --json` output) instead of the supervisors\n",
+        .exit_status = "0 printed, 1 failed, 2 bad usage, 4 NAME is not running.\n",
+};
 
 static const char *const vm_states[] = {"running", "stopping", "restarting", "failed", "stopped"};
 
@@ -311,7 +304,6 @@ static int gather(const char *name, const char *runtime_opt, const char *status_
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
                 {"runtime-dir", required_argument, NULL, 'r'},
                 {"status-json", required_argument, NULL, 's'},
                 {0},
@@ -321,11 +313,8 @@ static int run(int argc, char **argv)
         struct vms vms;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "", options, &help, &r)) >= 0) {
                 switch (c) {
-                case 'h':
-                        help(stdout);
-                        return VX_EXIT_OK;
                 case 'r':
                         runtime_opt = optarg;
                         break;
@@ -333,14 +322,13 @@ static int run(int argc, char **argv)
                         status_file = optarg;
                         break;
                 default:
-                        help(stderr);
                         return VX_EXIT_USAGE;
                 }
         }
-        if (argc - optind > 1) {
-                help(stderr);
-                return VX_EXIT_USAGE;
-        }
+        if (c == CLI_OPT_EXIT)
+                return r;
+        if (argc - optind > 1)
+                return cli_usage_error(argv[0], "metrics takes at most one deployment.");
         r = gather(optind < argc ? argv[optind] : NULL, runtime_opt, status_file, &deployments);
         if (r != VX_EXIT_OK)
                 return r;

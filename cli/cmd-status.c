@@ -9,27 +9,25 @@
 #include "cli.h"
 #include "log.h"
 
-static void help(FILE *out, const char *cmd)
-{
-        if (strcmp(cmd, "list") == 0)
-                fprintf(out,
-                        "Usage: vmxrun list [--json] [--runtime-dir DIR]\n"
-                        "\n"
-                        "One line per VM, like `virsh list --all`: the VMs of the running deployments,\n"
-                        "then those of the profiles in /etc/vmxrun ($VMXRUN_CONFIG_DIR) that are not\n"
-                        "running, as \"shut off\". --json prints the running deployments' status\n"
-                        "(docs/status-json.md).\n");
-        else
-                fprintf(out,
-                        "Usage: vmxrun status [NAME|PROFILE.yaml] [--json] [--runtime-dir DIR]\n"
-                        "\n"
-                        "Shows each VM's state (from QMP), pid, uptime, restarts and the host CPUs of\n"
-                        "each vCPU thread as the kernel has them (Cpus_allowed_list). Without NAME,\n"
-                        "every running deployment. --json prints the format docs/status-json.md\n"
-                        "describes, for scripts.\n"
-                        "\n"
-                        "Exit status: 0 running, 1 failed, 4 not running.\n");
-}
+static const struct cli_help list_help = {
+        .usage = "vmxrun list [--json] [--runtime-dir DIR]",
+        .description = "One line per VM, like `virsh list --all`: the VMs of the running deployments,\n"
+                       "then those of the profiles in /etc/vmxrun ($VMXRUN_CONFIG_DIR) that are not\n"
+                       "running, as \"shut off\".\n",
+        .options = "      --json             print the running deployments' status (docs/status-json.md)\n"
+                   "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 listed, 1 failed, 2 bad usage.\n",
+};
+
+static const struct cli_help status_help = {
+        .usage = "vmxrun status [NAME|PROFILE.yaml] [--json] [--runtime-dir DIR]",
+        .description = "Shows each VM's state (from QMP), pid, uptime, restarts and the host CPUs of\n"
+                       "each vCPU thread as the kernel has them (Cpus_allowed_list). Without NAME,\n"
+                       "every running deployment.\n",
+        .options = "      --json             print the format docs/status-json.md describes, for scripts\n"
+                   "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 running, 1 failed, 2 bad usage, 4 not running.\n",
+};
 
 /* One line per NIC, read live over netlink by the supervisor. */
 static void print_nic(json_t *nic)
@@ -192,7 +190,6 @@ static int list_all(const char *root)
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
                 {"json", no_argument, NULL, 'j'},
                 {"runtime-dir", required_argument, NULL, 'r'},
                 {0},
@@ -201,11 +198,8 @@ static int run(int argc, char **argv)
         bool json = false, list = strcmp(argv[0], "list") == 0;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "", options, list ? &list_help : &status_help, &r)) >= 0) {
                 switch (c) {
-                case 'h':
-                        help(stdout, argv[0]);
-                        return VX_EXIT_OK;
                 case 'j':
                         json = true;
                         break;
@@ -213,22 +207,19 @@ static int run(int argc, char **argv)
                         runtime_opt = optarg;
                         break;
                 default:
-                        help(stderr, argv[0]);
                         return VX_EXIT_USAGE;
                 }
         }
+        if (c == CLI_OPT_EXIT)
+                return r;
         root = cli_runtime_dir(runtime_opt) ?: VX_DEFAULT_RUNTIME_DIR;
         if (list || optind == argc) {
-                if (optind != argc) {
-                        help(stderr, argv[0]);
-                        return VX_EXIT_USAGE;
-                }
+                if (optind != argc)
+                        return cli_usage_error(argv[0], "list takes no argument.");
                 return list && !json ? list_all(root) : status_all(root, json);
         }
-        if (optind != argc - 1) {
-                help(stderr, argv[0]);
-                return VX_EXIT_USAGE;
-        }
+        if (optind != argc - 1)
+                return cli_usage_error(argv[0], "status takes at most one deployment.");
         {
                 _cleanup_free_ char *dir = NULL;
                 json_t *answer = NULL;

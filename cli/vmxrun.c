@@ -113,7 +113,8 @@ static void version(void)
 static void help(FILE *out)
 {
         fprintf(out,
-                "Usage: vmxrun [-v|--verbose] COMMAND [ARGS...]\n"
+                "Usage: vmxrun [-v|--verbose] COMMAND [OPTIONS] [ARGS...]\n"
+                "       vmxrun help COMMAND\n"
                 "\n"
                 "Runs QEMU virtual machines from a YAML profile, without libvirt.\n"
                 "\n"
@@ -121,13 +122,45 @@ static void help(FILE *out)
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
                 fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
         fprintf(out,
+                "  %-10s %s\n"
                 "\n"
                 "Options:\n"
-                "  -v, --verbose  log debug messages\n"
+                "  -v, --verbose  log debug messages (before or after the command)\n"
                 "  -h, --help     show this help\n"
                 "      --version  show the version, and the QEMU found and its version\n"
                 "\n"
-                "`vmxrun COMMAND --help` describes a command.\n");
+                "Exit status: 0 success, 1 the operation failed, 2 bad command line, 3 invalid\n"
+                "input (profile, vmx.conf, QEMU command line), 4 not running, 5 already running\n"
+                "(nothing was changed).\n",
+                "help", "describe a command, as `vmxrun COMMAND --help` does");
+}
+
+static const struct vx_command *find_command(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (strcmp(name, commands[i]->name) == 0)
+                        return commands[i];
+        return NULL;
+}
+
+/* `vmxrun help [COMMAND]`: argv[0] is "help". */
+static int help_command(int argc, char **argv)
+{
+        const struct vx_command *cmd;
+        char *args[] = {NULL, "--help", NULL};
+
+        if (argc == 1) {
+                help(stdout);
+                return VX_EXIT_OK;
+        }
+        if (argc > 2)
+                return cli_usage_error(NULL, "help takes one command.");
+        cmd = find_command(argv[1]);
+        if (!cmd)
+                return cli_usage_error(NULL, "unknown command '%s'.", argv[1]);
+        args[0] = argv[1];
+        optind = 0;
+        return cmd->run(2, args);
 }
 
 int main(int argc, char **argv)
@@ -138,8 +171,10 @@ int main(int argc, char **argv)
                 {"version", no_argument, NULL, 'V'},
                 {0},
         };
-        int c;
+        const struct vx_command *cmd;
+        int c, r;
 
+        opterr = 0; /* a bad option is said below, in one line */
         /* '+': stop at the command name, whose own options follow it. */
         while ((c = getopt_long(argc, argv, "+hv", options, NULL)) >= 0) {
                 switch (c) {
@@ -153,29 +188,21 @@ int main(int argc, char **argv)
                         version();
                         return VX_EXIT_OK;
                 default:
-                        help(stderr);
-                        return VX_EXIT_USAGE;
+                        return cli_usage_error(NULL, "unknown option '%s'.", argv[optind - 1]);
                 }
         }
 
-        if (optind >= argc) {
-                help(stderr);
-                return VX_EXIT_USAGE;
-        }
-
-        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                if (strcmp(argv[optind], commands[i]->name) == 0) {
-                        int cmd_argc = argc - optind;
-                        char **cmd_argv = argv + optind;
-
-                        int r;
-
-                        optind = 0; /* getopt_long restarts for the command's own options */
-                        r = commands[i]->run(cmd_argc, cmd_argv);
-                        /* A command may hand back a -errno (launcher.h's meanings) instead of a status. */
-                        return r < 0 ? cli_exit_status(r) : r;
-                }
-
-        log_error("unknown command '%s'; `vmxrun --help` lists them.", argv[optind]);
-        return VX_EXIT_USAGE;
+        if (optind >= argc)
+                return cli_usage_error(NULL, "no command given.");
+        if (strcmp(argv[optind], "help") == 0)
+                return help_command(argc - optind, argv + optind);
+        cmd = find_command(argv[optind]);
+        if (!cmd)
+                return cli_usage_error(NULL, "unknown command '%s'.", argv[optind]);
+        argc -= optind;
+        argv += optind;
+        optind = 0; /* getopt_long restarts for the command's own options */
+        r = cmd->run(argc, argv);
+        /* A command may hand back a -errno (launcher.h's meanings) instead of a status. */
+        return r < 0 ? cli_exit_status(r) : r;
 }
