@@ -12,3 +12,5 @@ vx_script_test(test_metrics ${VX_TESTS_DIR}/test_metrics.sh ARGS pure LABELS uni
 vx_script_test(test_metrics_live ${VX_TESTS_DIR}/test_metrics.sh ARGS live LABELS "qemu;root")
 vx_script_test(test_fleet ${VX_TESTS_DIR}/test_fleet.sh LABELS "unit;packaging")
 vx_script_test(test_cli_help ${VX_TESTS_DIR}/test_cli_help.sh LABELS unit)
+vx_unit_test(test_service SOURCES ${VX_TESTS_DIR}/test_service.c LIBS vx_launcher LABELS unit)
+vx_script_test(test_notify ${VX_TESTS_DIR}/test_notify.sh LABELS "qemu;root")
