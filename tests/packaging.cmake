@@ -14,3 +14,7 @@ vx_script_test(test_fleet ${VX_TESTS_DIR}/test_fleet.sh LABELS "unit;packaging")
 vx_script_test(test_cli_help ${VX_TESTS_DIR}/test_cli_help.sh LABELS unit)
 vx_unit_test(test_service SOURCES ${VX_TESTS_DIR}/test_service.c LIBS vx_launcher LABELS unit)
 vx_script_test(test_notify ${VX_TESTS_DIR}/test_notify.sh LABELS "qemu;root")
+# systemd as PID 1 in the lab VM runs vmxrun@demo.service (the lab of tests/test_vhost_lab.sh):
+# about 4.5 min on a loaded 2-CPU machine (a nested TCG guest), most of it the guest.
+vx_script_test(test_systemd_lab ${VX_TESTS_DIR}/test_systemd_lab.sh LABELS "qemu;root;lab")
+set_tests_properties(test_systemd_lab PROPERTIES TIMEOUT 1500)
