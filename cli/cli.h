@@ -7,7 +7,9 @@
  * the command name) and returns the process exit status.
  */
 
+#include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -48,6 +50,41 @@ extern const struct vx_command vx_cmd_bind;
 extern const struct vx_command vx_cmd_unbind;
 extern const struct vx_command vx_cmd_doctor;
 extern const struct vx_command vx_cmd_pin;
+extern const struct vx_command vx_cmd_metrics;
+extern const struct vx_command vx_cmd_enable;
+extern const struct vx_command vx_cmd_disable;
+
+/*
+ * A command's --help, in the sections every command has: "Usage:", its
+ * description, "Options:" (the command's own, then -v and -h, which
+ * cli_getopt() handles) and "Exit status:".
+ */
+struct cli_help {
+        const char *usage;       /* after "Usage: "; further lines start with "       vmxrun" */
+        const char *description; /* lines ending in '\n' */
+        const char *options;     /* the command's option lines ("      --json  print JSON\n"), or NULL */
+        const char *exit_status; /* after "Exit status: ", lines ending in '\n' */
+};
+
+void cli_help_print(FILE *out, const struct cli_help *help);
+
+/*
+ * getopt_long over a command's options plus -h/--help and -v/--verbose,
+ * which it handles itself: --help prints help on stdout, -v turns on debug
+ * logging (accepted after the command as before it). Returns the next option
+ * of the command's own as getopt_long does, -1 at the end, or CLI_OPT_EXIT
+ * with *ret_exit set: VX_EXIT_OK after --help, VX_EXIT_USAGE after a bad
+ * option, which it said in one line with cli_usage_error().
+ */
+#define CLI_OPT_EXIT (-2)
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+               const struct cli_help *help, int *ret_exit);
+
+/*
+ * A usage error of command cmd (NULL: vmxrun itself): one line saying what is
+ * wrong, then "Try 'vmxrun CMD --help'.", on stderr. Returns VX_EXIT_USAGE.
+ */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * Loads a profile and prints its diagnostics to stderr. Returns VX_EXIT_OK and
@@ -66,6 +103,19 @@ int cli_load_profile(const char *path, struct vx_profile **ret);
  */
 int cli_plan_profile(const char *path, const char *accel, const char *root, struct vx_plan_options *opts,
                      struct vx_profile **ret_profile, struct vx_plan **ret_plan);
+
+#define VX_DEFAULT_CONFIG_DIR "/etc/vmxrun"
+
+/* Where the profiles systemd starts live: $VMXRUN_CONFIG_DIR, else /etc/vmxrun. */
+const char *cli_config_dir(void);
+
+/*
+ * A bare NAME (no '/', no '.', not a file in the current directory) names the
+ * profile cli_config_dir()/NAME.yaml, or else NAME.conf (a vmx.conf), as
+ * vmxrun@NAME.service starts it. Returns 1 with *ret_path (free()) when one
+ * exists, 0 when arg is not a bare name or neither file exists, -ENOMEM.
+ */
+int cli_find_profile(const char *arg, char **ret_path);
 
 /* The runtime directory: --runtime-dir, else $VMXRUN_RUNTIME_DIR, else NULL (the profile's or /run/vmxrun). */
 const char *cli_runtime_dir(const char *option);
@@ -93,6 +143,17 @@ int cli_supervise(struct vx_profile *profile, struct vx_plan *plan, const char *
  * or VX_EXIT_FAILURE (printed).
  */
 int cli_ensure_supervisor(const char *deployment_dir);
+
+/*
+ * The status object of the deployment at dir (docs/status-json.md, without
+ * "ok"), adopting VMs first when their supervisor died. Returns VX_EXIT_OK
+ * with *ret (json_decref()), or an exit status after printing why (nothing
+ * for a deployment that is not running when quiet_if_down).
+ */
+int cli_status(const char *dir, bool quiet_if_down, json_t **ret);
+
+/* The status objects of every running deployment under root, as a JSON array (never NULL on VX_EXIT_OK). */
+int cli_statuses(const char *root, json_t **ret);
 
 /* Sends a control request; prints the error and returns an exit status, or VX_EXIT_OK with *ret. */
 int cli_call(const char *deployment_dir, json_t *request, int timeout_ms, json_t **ret);

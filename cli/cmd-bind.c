@@ -14,36 +14,28 @@
  * running supervisor, so that it is journaled and undone at stop.
  */
 
-static void help(FILE *out, bool bind)
-{
-        if (bind)
-                fprintf(out,
-                        "Usage: vmxrun bind NAME|PROFILE.yaml INTERFACE BRIDGE [OPTIONS]\n"
-                        "\n"
-                        "Makes INTERFACE a port of BRIDGE for as long as the deployment runs. INTERFACE is\n"
-                        "one of the deployment's taps (e.g. ge-0.0.0-vmx1) or a host interface that is no\n"
-                        "bridge's port (e.g. p2p1). BRIDGE is created when it does not exist, and deleted\n"
-                        "when the last deployment using it stops or unbinds. A tap stays bound across\n"
-                        "restarts of its VM.\n");
-        else
-                fprintf(out,
-                        "Usage: vmxrun unbind NAME|PROFILE.yaml INTERFACE [OPTIONS]\n"
-                        "\n"
-                        "Undoes `vmxrun bind`: INTERFACE goes back to where it was (a tap to its\n"
-                        "profile's bridge, a host interface to no bridge).\n");
-        fprintf(out,
-                "\n"
-                "Options:\n"
-                "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n"
-                "  -h, --help             show this help\n"
-                "\n"
-                "Exit status: 0 done, 1 refused or failed, 4 not running.\n");
-}
+static const struct cli_help bind_help = {
+        .usage = "vmxrun bind NAME|PROFILE.yaml INTERFACE BRIDGE [OPTIONS]",
+        .description = "Makes INTERFACE a port of BRIDGE for as long as the deployment runs. INTERFACE is\n"
+                       "one of the deployment's taps (e.g. ge-0.0.0-vmx1) or a host interface that is no\n"
+                       "bridge's port (e.g. p2p1). BRIDGE is created when it does not exist, and deleted\n"
+                       "when the last deployment using it stops or unbinds. A tap stays bound across\n"
+                       "restarts of its VM.\n",
+        .options = "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 done, 1 refused or failed, 2 bad usage, 4 not running.\n",
+};
+
+static const struct cli_help unbind_help = {
+        .usage = "vmxrun unbind NAME|PROFILE.yaml INTERFACE [OPTIONS]",
+        .description = "Undoes `vmxrun bind`: INTERFACE goes back to where it was (a tap to its\n"
+                       "profile's bridge, a host interface to no bridge).\n",
+        .options = "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 done, 1 refused or failed, 2 bad usage, 4 not running.\n",
+};
 
 static int run_common(int argc, char **argv, bool bind)
 {
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
                 {"runtime-dir", required_argument, NULL, 'r'},
                 {0},
         };
@@ -52,23 +44,20 @@ static int run_common(int argc, char **argv, bool bind)
         json_t *req, *answer = NULL;
         int c, r, want = bind ? 3 : 2;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "", options, bind ? &bind_help : &unbind_help, &r)) >= 0) {
                 switch (c) {
-                case 'h':
-                        help(stdout, bind);
-                        return VX_EXIT_OK;
                 case 'r':
                         runtime_opt = optarg;
                         break;
                 default:
-                        help(stderr, bind);
                         return VX_EXIT_USAGE;
                 }
         }
-        if (argc - optind != want) {
-                help(stderr, bind);
-                return VX_EXIT_USAGE;
-        }
+        if (c == CLI_OPT_EXIT)
+                return r;
+        if (argc - optind != want)
+                return cli_usage_error(argv[0], bind ? "bind takes a deployment, an INTERFACE and a BRIDGE."
+                                                     : "unbind takes a deployment and an INTERFACE.");
         r = cli_resolve_deployment(argv[optind], cli_runtime_dir(runtime_opt), &dir);
         if (r != VX_EXIT_OK)
                 return r;

@@ -17,24 +17,20 @@
 #include "plan.h"
 
 
-static void help(FILE *out)
-{
-        fprintf(out, "Usage: vmxrun cmdline PROFILE [--vm NAME] [--accel kvm|tcg] [--root DIR] [--plan] [--json]\n"
-                     "\n"
-                     "Prints the QEMU command line of each VM, one option per line, shell-quoted,\n"
-                     "preceded by comments naming the fds vmxrun passes at start, the host actions\n"
-                     "it takes first, and notes. Nothing on the host is changed.\n"
-                     "\n"
-                     "Options:\n"
-                     "      --vm NAME      only this VM\n"
-                     "      --accel ACCEL  use kvm or tcg for every VM (env VMXRUN_ACCEL)\n"
-                     "      --root DIR     read host facts (/dev, /proc, /sys) under DIR (env VMXRUN_ROOT)\n"
-                     "      --plan         also show the guest topology, the vCPU and emulator pinning\n"
-                     "                     and the limits start sets for QEMU\n"
-                     "      --json         print the whole plan as JSON (docs/plan-json.md): argv, fd\n"
-                     "                     table, pinning, host actions with their parameters\n"
-                     "  -h, --help         show this help\n");
-}
+static const struct cli_help help = {
+        .usage = "vmxrun cmdline PROFILE [--vm NAME] [--accel kvm|tcg] [--root DIR] [--plan] [--json]",
+        .description = "Prints the QEMU command line of each VM, one option per line, shell-quoted,\n"
+                       "preceded by comments naming the fds vmxrun passes at start, the host actions\n"
+                       "it takes first, and notes. Nothing on the host is changed.\n",
+        .options = "      --vm NAME      only this VM\n"
+                   "      --accel ACCEL  use kvm or tcg for every VM (env VMXRUN_ACCEL)\n"
+                   "      --root DIR     read host facts (/dev, /proc, /sys) under DIR (env VMXRUN_ROOT)\n"
+                   "      --plan         also show the guest topology, the vCPU and emulator pinning\n"
+                   "                     and the limits start sets for QEMU\n"
+                   "      --json         print the whole plan as JSON (docs/plan-json.md): argv, fd\n"
+                   "                     table, pinning, host actions with their parameters\n",
+        .exit_status = "0 printed, 1 failed, 2 bad usage, 3 invalid profile.\n",
+};
 
 static void print_fd(const struct vx_plan *plan, const struct vx_vm_plan *vp, const struct vx_plan_fd *fd)
 {
@@ -163,7 +159,6 @@ static int run(int argc, char **argv)
 {
         enum { ARG_VM = 0x100, ARG_ACCEL, ARG_ROOT, ARG_JSON, ARG_PLAN };
         static const struct option options[] = {
-            {"help", no_argument, NULL, 'h'},
             {"vm", required_argument, NULL, ARG_VM},
             {"accel", required_argument, NULL, ARG_ACCEL},
             {"root", required_argument, NULL, ARG_ROOT},
@@ -179,11 +174,8 @@ static int run(int argc, char **argv)
         bool json = false, with_plan = false;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "", options, &help, &r)) >= 0) {
                 switch (c) {
-                case 'h':
-                        help(stdout);
-                        return VX_EXIT_OK;
                 case ARG_VM:
                         vm_name = optarg;
                         break;
@@ -200,14 +192,13 @@ static int run(int argc, char **argv)
                         with_plan = true;
                         break;
                 default:
-                        help(stderr);
                         return VX_EXIT_USAGE;
                 }
         }
-        if (optind + 1 != argc) {
-                log_error("cmdline takes exactly one profile; `vmxrun cmdline --help` shows the usage.");
-                return VX_EXIT_USAGE;
-        }
+        if (c == CLI_OPT_EXIT)
+                return r;
+        if (optind + 1 != argc)
+                return cli_usage_error(argv[0], "cmdline takes exactly one profile.");
         r = cli_plan_profile(argv[optind], accel, root, &opts, &profile, &plan);
         if (r != VX_EXIT_OK)
                 return r;

@@ -17,13 +17,13 @@
 
 #define ESCAPE_CHAR 0x1d /* Ctrl-] as in telnet and virsh console */
 
-static void help(FILE *out)
-{
-        fprintf(out,
-                "Usage: vmxrun console NAME|PROFILE.yaml [--vm VM]\n"
-                "\n"
-                "Attaches the terminal to the VM's serial console. Ctrl-] leaves.\n");
-}
+static const struct cli_help help = {
+        .usage = "vmxrun console NAME|PROFILE.yaml [--vm VM] [--runtime-dir DIR]",
+        .description = "Attaches the terminal to the VM's serial console. Ctrl-] leaves.\n",
+        .options = "      --vm VM            the VM (needed when the deployment has several)\n"
+                   "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 detached, 1 failed (no console to attach to), 2 bad usage, 4 not running.\n",
+};
 
 static int connect_console(json_t *console, int *ret_fd)
 {
@@ -141,7 +141,6 @@ static int pump(int sock, bool telnet)
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
                 {"vm", required_argument, NULL, 'v'},
                 {"runtime-dir", required_argument, NULL, 'r'},
                 {0},
@@ -154,11 +153,8 @@ static int run(int argc, char **argv)
         bool tty = isatty(STDIN_FILENO);
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "", options, &help, &r)) >= 0) {
                 switch (c) {
-                case 'h':
-                        help(stdout);
-                        return VX_EXIT_OK;
                 case 'v':
                         vm = optarg;
                         break;
@@ -166,14 +162,13 @@ static int run(int argc, char **argv)
                         runtime_opt = optarg;
                         break;
                 default:
-                        help(stderr);
                         return VX_EXIT_USAGE;
                 }
         }
-        if (optind != argc - 1) {
-                help(stderr);
-                return VX_EXIT_USAGE;
-        }
+        if (c == CLI_OPT_EXIT)
+                return r;
+        if (optind != argc - 1)
+                return cli_usage_error(argv[0], "console takes one deployment.");
         r = cli_vm_status(argv[optind], runtime_opt, vm, &dir, &status);
         if (r != VX_EXIT_OK)
                 return r;

@@ -19,16 +19,17 @@
 
 #define DEFAULT_QEMU "/usr/bin/qemu-system-x86_64"
 
-static void help(FILE *out)
-{
-        fprintf(out,
-                "Usage: vmxrun doctor [--json] [--qemu PATH] [--no-probe] [--root DIR]\n"
-                "\n"
-                "Reports what this host offers vmxrun: KVM (absent, present but unable to run\n"
-                "a host-like vCPU, or usable), QEMU, hugepages, tun/vhost-net, IOMMU and SR-IOV.\n"
-                "The KVM verdict comes from starting QEMU paused with -accel kvm -cpu host\n"
-                "(--no-probe skips it).\n");
-}
+static const struct cli_help help = {
+        .usage = "vmxrun doctor [--json] [--qemu PATH] [--no-probe] [--root DIR]",
+        .description = "Reports what this host offers vmxrun: KVM (absent, present but unable to run\n"
+                       "a host-like vCPU, or usable), QEMU, hugepages, tun/vhost-net, IOMMU and SR-IOV.\n"
+                       "The KVM verdict comes from starting QEMU paused with -accel kvm -cpu host.\n",
+        .options = "      --json       print the report as JSON\n"
+                   "      --qemu PATH  the QEMU binary to probe (default " DEFAULT_QEMU ")\n"
+                   "      --no-probe   do not start QEMU for the KVM verdict\n"
+                   "      --root DIR   read /dev, /proc and /sys under DIR (env VMXRUN_ROOT)\n",
+        .exit_status = "0 reported (whatever the host lacks), 1 failed, 2 bad usage.\n",
+};
 
 static json_t *iommu_json(const char *root)
 {
@@ -176,7 +177,7 @@ static void print_text(json_t *r)
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},     {"json", no_argument, NULL, 'j'},
+                {"json", no_argument, NULL, 'j'},
                 {"qemu", required_argument, NULL, 'q'}, {"no-probe", no_argument, NULL, 'n'},
                 {"root", required_argument, NULL, 'r'}, {0},
         };
@@ -185,13 +186,10 @@ static int run(int argc, char **argv)
         struct vx_kvm_report kvm;
         bool json = false, probe = true;
         json_t *r;
-        int c;
+        int c, exit_status;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "", options, &help, &exit_status)) >= 0) {
                 switch (c) {
-                case 'h':
-                        help(stdout);
-                        return VX_EXIT_OK;
                 case 'j':
                         json = true;
                         break;
@@ -205,14 +203,13 @@ static int run(int argc, char **argv)
                         root = optarg;
                         break;
                 default:
-                        help(stderr);
                         return VX_EXIT_USAGE;
                 }
         }
-        if (optind != argc) {
-                help(stderr);
-                return VX_EXIT_USAGE;
-        }
+        if (c == CLI_OPT_EXIT)
+                return exit_status;
+        if (optind != argc)
+                return cli_usage_error(argv[0], "doctor takes no argument.");
         if (host_facts_gather(root, &facts) < 0 || host_kvm_report(root, qemu, probe, &kvm) < 0)
                 return log_error("Out of memory."), VX_EXIT_FAILURE;
         r = report_json(facts, &kvm, qemu, root);

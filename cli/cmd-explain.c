@@ -37,44 +37,35 @@ static int oom(void)
         return VX_EXIT_FAILURE;
 }
 
-static void help(FILE *out)
-{
-        fprintf(out,
-                "Usage: vmxrun explain --argv 'QEMU COMMAND LINE' | --argv - [--json]\n"
-                "       vmxrun explain --pid PID [--root DIR] [--json]\n"
-                "       vmxrun explain PROFILE [--vm NAME] [--accel kvm|tcg] [--root DIR] [--json]\n"
-                "\n"
-                "Explains a QEMU command line option by option and property by property: what\n"
-                "each does, its default, what it costs, whether it is deprecated or removed and\n"
-                "what replaces it. Backends are shown under the device that uses them. Options\n"
-                "and properties that vmxrun does not know are marked unknown, never guessed.\n"
-                "\n"
-                "Input:\n"
-                "      --argv TEXT    a command line as a shell would read it (quotes, backslash-\n"
-                "                     newline continuations, VAR=value prefixes); '-' reads stdin\n"
-                "      --pid PID      the command line of a running QEMU (/proc/PID/cmdline)\n"
-                "      PROFILE        the command line vmxrun generates for each VM, with the\n"
-                "                     profile key behind each option\n"
-                "\n"
-                "Options:\n"
-                "      --vm NAME      only this VM of the profile\n"
-                "      --accel ACCEL  use kvm or tcg for every VM (env VMXRUN_ACCEL)\n"
-                "      --root DIR     read /proc and host facts under DIR (env VMXRUN_ROOT)\n"
-                "      --json         print JSON: every option and property with its value,\n"
-                "                     whether it is known, its explanation and status\n"
-                "  -h, --help         show this help\n"
-                "\n"
-                "      --qemu PATH    also ask this QEMU binary about itself (live introspection)\n"
-                "                     and say what it would reject\n"
-                "      --print-knowledge  with --qemu: print that binary's knowledge data set\n"
-                "\n"
-                "After the explanation come the findings: what QEMU would refuse (ERROR) or\n"
-                "take differently than written (warning), each with its position in the text.\n"
-                "\n"
-                "Exit status: 0 explained and no errors found, 3 an error found (QEMU would\n"
-                "refuse the line) or input that cannot be parsed (unbalanced quote, empty\n"
-                "command line, invalid profile), 2 bad usage, 1 other failures.\n");
-}
+static const struct cli_help help = {
+        .usage = "vmxrun explain --argv 'QEMU COMMAND LINE' | --argv - [--json]\n"
+                 "       vmxrun explain --pid PID [--root DIR] [--json]\n"
+                 "       vmxrun explain PROFILE [--vm NAME] [--accel kvm|tcg] [--root DIR] [--json]",
+        .description = "Explains a QEMU command line option by option and property by property: what\n"
+                       "each does, its default, what it costs, whether it is deprecated or removed and\n"
+                       "what replaces it. Backends are shown under the device that uses them. Options\n"
+                       "and properties that vmxrun does not know are marked unknown, never guessed.\n"
+                       "After the explanation come the findings: what QEMU would refuse (ERROR) or\n"
+                       "take differently than written (warning), each with its position in the text.\n"
+                       "\n"
+                       "Input:\n"
+                       "      --argv TEXT    a command line as a shell would read it (quotes, backslash-\n"
+                       "                     newline continuations, VAR=value prefixes); '-' reads stdin\n"
+                       "      --pid PID      the command line of a running QEMU (/proc/PID/cmdline)\n"
+                       "      PROFILE        the command line vmxrun generates for each VM, with the\n"
+                       "                     profile key behind each option\n",
+        .options = "      --vm NAME      only this VM of the profile\n"
+                   "      --accel ACCEL  use kvm or tcg for every VM (env VMXRUN_ACCEL)\n"
+                   "      --root DIR     read /proc and host facts under DIR (env VMXRUN_ROOT)\n"
+                   "      --json         print JSON: every option and property with its value,\n"
+                   "                     whether it is known, its explanation and status\n"
+                   "      --qemu PATH    also ask this QEMU binary about itself (live introspection)\n"
+                   "                     and say what it would reject\n"
+                   "      --print-knowledge  with --qemu: print that binary's knowledge data set\n",
+        .exit_status = "0 explained and no errors found, 3 an error found (QEMU would\n"
+                       "refuse the line) or input that cannot be parsed (unbalanced quote, empty\n"
+                       "command line, invalid profile), 2 bad usage, 1 other failures.\n",
+};
 
 static int read_all_fd(int fd, char **ret, size_t *ret_len)
 {
@@ -438,7 +429,6 @@ static int parse_args(int argc, char **argv, struct args *a, bool *ret_done)
 {
         enum { ARG_VM = 0x100, ARG_ACCEL, ARG_ROOT, ARG_JSON, ARG_ARGV, ARG_PID, ARG_QEMU, ARG_PRINT_KNOWLEDGE };
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
                 {"argv", required_argument, NULL, ARG_ARGV},
                 {"pid", required_argument, NULL, ARG_PID},
                 {"vm", required_argument, NULL, ARG_VM},
@@ -449,16 +439,12 @@ static int parse_args(int argc, char **argv, struct args *a, bool *ret_done)
                 {"print-knowledge", no_argument, NULL, ARG_PRINT_KNOWLEDGE},
                 {0},
         };
-        int c;
+        int c, r;
 
         *a = (struct args){.root = getenv("VMXRUN_ROOT"), .accel = getenv("VMXRUN_ACCEL")};
         *ret_done = false;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "", options, &help, &r)) >= 0) {
                 switch (c) {
-                case 'h':
-                        help(stdout);
-                        *ret_done = true;
-                        return VX_EXIT_OK;
                 case ARG_ARGV:
                         a->text = optarg;
                         break;
@@ -484,9 +470,12 @@ static int parse_args(int argc, char **argv, struct args *a, bool *ret_done)
                         a->print_knowledge = true;
                         break;
                 default:
-                        help(stderr);
                         return VX_EXIT_USAGE;
                 }
+        }
+        if (c == CLI_OPT_EXIT) {
+                *ret_done = true; /* help printed, or a usage error said */
+                return r;
         }
         if (optind < argc)
                 a->profile = argv[optind];
@@ -496,13 +485,10 @@ static int parse_args(int argc, char **argv, struct args *a, bool *ret_done)
         }
         if (!a->print_knowledge &&
             ((a->text != NULL) + (a->pid != NULL) + (optind < argc) != 1 || optind + 1 < argc)) {
-                log_error("explain takes one of --argv, --pid or a profile; `vmxrun explain --help` shows the usage.");
-                return VX_EXIT_USAGE;
+                return cli_usage_error(argv[0], "explain takes one of --argv, --pid or a profile.");
         }
-        if ((a->text || a->pid) && a->vm_name) {
-                log_error("--vm only applies to a profile.");
-                return VX_EXIT_USAGE;
-        }
+        if ((a->text || a->pid) && a->vm_name)
+                return cli_usage_error(argv[0], "--vm only applies to a profile.");
         return VX_EXIT_OK;
 }
 

@@ -15,29 +15,23 @@
 #include "log.h"
 #include "vmxconf.h"
 
-static void help(FILE *out)
-{
-        fprintf(out, "Usage: vmxrun import VMX.CONF [VMX.CONF...] [--junosdev FILE] [-o PROFILE]\n"
-                     "                     [--name NAME] [--first-cpu N] [--hugepages 2M|1G]\n"
-                     "\n"
-                     "Writes the vmxrun profile that runs what Juniper's vmx.sh set up from vmx.conf:\n"
-                     "the VCP and VFP of each vMX instance, their bridges, taps, SR-IOV VFs, hugepages\n"
-                     "and vCPU pinning. Several vmx.conf files (one per instance) give one deployment.\n"
-                     "What cannot be carried over is reported as a warning with file:line:column.\n"
-                     "A vmx.conf can also be given directly to start, cmdline and explain.\n"
-                     "\n"
-                     "Options:\n"
-                     "      --junosdev FILE  vmx-junosdev.conf: bridges for the virtio Junos ports\n"
-                     "  -o, --output FILE    write the profile to FILE instead of stdout\n"
-                     "      --name NAME      deployment name (default: the identifiers, joined by '-')\n"
-                     "      --first-cpu N    first host CPU the vCPU pinning rule uses (default 1)\n"
-                     "      --hugepages SIZE the VFP's page size: 2M (default, as the seed's host) or 1G\n"
-                     "                       where the host offers 1 GiB pages\n"
-                     "  -h, --help           show this help\n"
-                     "\n"
-                     "Exit status: 0 written (perhaps with warnings), 3 errors in the input,\n"
-                     "1 a file could not be read or written, 2 bad usage.\n");
-}
+static const struct cli_help help = {
+        .usage = "vmxrun import VMX.CONF [VMX.CONF...] [--junosdev FILE] [-o PROFILE]\n"
+                 "                     [--name NAME] [--first-cpu N] [--hugepages 2M|1G]",
+        .description = "Writes the vmxrun profile that runs what Juniper's vmx.sh set up from vmx.conf:\n"
+                       "the VCP and VFP of each vMX instance, their bridges, taps, SR-IOV VFs, hugepages\n"
+                       "and vCPU pinning. Several vmx.conf files (one per instance) give one deployment.\n"
+                       "What cannot be carried over is reported as a warning with file:line:column.\n"
+                       "A vmx.conf can also be given directly to start, cmdline and explain.\n",
+        .options = "      --junosdev FILE  vmx-junosdev.conf: bridges for the virtio Junos ports\n"
+                   "  -o, --output FILE    write the profile to FILE instead of stdout\n"
+                   "      --name NAME      deployment name (default: the identifiers, joined by '-')\n"
+                   "      --first-cpu N    first host CPU the vCPU pinning rule uses (default 1)\n"
+                   "      --hugepages SIZE the VFP's page size: 2M (default, as the seed's host) or 1G\n"
+                   "                       where the host offers 1 GiB pages\n",
+        .exit_status = "0 written (perhaps with warnings), 3 errors in the input,\n"
+                       "1 a file could not be read or written, 2 bad usage.\n",
+};
 
 static int write_text(const char *path, const char *text)
 {
@@ -60,7 +54,6 @@ static int run(int argc, char **argv)
 {
         enum { ARG_JUNOSDEV = 0x100, ARG_NAME, ARG_FIRST_CPU, ARG_HUGEPAGES };
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
                 {"junosdev", required_argument, NULL, ARG_JUNOSDEV},
                 {"output", required_argument, NULL, 'o'},
                 {"name", required_argument, NULL, ARG_NAME},
@@ -76,11 +69,8 @@ static int run(int argc, char **argv)
         unsigned long cpu;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "o:", options, &help, &r)) >= 0) {
                 switch (c) {
-                case 'h':
-                        help(stdout);
-                        return VX_EXIT_OK;
                 case ARG_JUNOSDEV:
                         junosdev = optarg;
                         break;
@@ -107,10 +97,11 @@ static int run(int argc, char **argv)
                         opts.gigantic_pages = strcmp(optarg, "1G") == 0;
                         break;
                 default:
-                        help(stderr);
                         return VX_EXIT_USAGE;
                 }
         }
+        if (c == CLI_OPT_EXIT)
+                return r;
         if (optind >= argc) {
                 log_error("import takes at least one vmx.conf; `vmxrun import --help` shows the usage.");
                 return VX_EXIT_USAGE;

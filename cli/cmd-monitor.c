@@ -7,21 +7,24 @@
 #include "cli.h"
 #include "log.h"
 
-static void help(FILE *out, bool hmp)
-{
-        if (hmp)
-                fprintf(out,
-                        "Usage: vmxrun hmp NAME|PROFILE.yaml [--vm VM] 'COMMAND LINE'\n"
-                        "\n"
-                        "Runs a human monitor command (e.g. 'info cpus') through QMP, like\n"
-                        "`virsh qemu-monitor-command --hmp`, and prints its output.\n");
-        else
-                fprintf(out,
-                        "Usage: vmxrun qmp NAME|PROFILE.yaml [--vm VM] '{\"execute\":CMD[,\"arguments\":{...}]}'|CMD\n"
-                        "\n"
-                        "Runs a QMP command on the VM through its supervisor, like\n"
-                        "`virsh qemu-monitor-command`, and pretty-prints the return value.\n");
-}
+static const struct cli_help hmp_help = {
+        .usage = "vmxrun hmp NAME|PROFILE.yaml [--vm VM] 'COMMAND LINE'",
+        .description = "Runs a human monitor command (e.g. 'info cpus') through QMP, like\n"
+                       "`virsh qemu-monitor-command --hmp`, and prints its output.\n",
+        .options = "      --vm VM            the VM (needed when the deployment has several)\n"
+                   "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 done, 1 failed (QEMU's error is printed), 2 bad usage, 4 not running.\n",
+};
+
+static const struct cli_help qmp_help = {
+        .usage = "vmxrun qmp NAME|PROFILE.yaml [--vm VM] '{\"execute\":CMD[,\"arguments\":{...}]}'|CMD",
+        .description = "Runs a QMP command on the VM through its supervisor, like\n"
+                       "`virsh qemu-monitor-command`, and pretty-prints the return value.\n",
+        .options = "      --vm VM            the VM (needed when the deployment has several)\n"
+                   "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 done, 1 failed (QEMU's error is printed), 2 bad usage, 3 not a QMP command,\n"
+                       "4 not running.\n",
+};
 
 static json_t *parse_qmp_command(const char *text)
 {
@@ -46,7 +49,6 @@ static json_t *parse_qmp_command(const char *text)
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
                 {"vm", required_argument, NULL, 'v'},
                 {"runtime-dir", required_argument, NULL, 'r'},
                 {0},
@@ -57,11 +59,8 @@ static int run(int argc, char **argv)
         json_t *status = NULL, *req, *answer = NULL, *cmd = NULL;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "", options, hmp ? &hmp_help : &qmp_help, &r)) >= 0) {
                 switch (c) {
-                case 'h':
-                        help(stdout, hmp);
-                        return VX_EXIT_OK;
                 case 'v':
                         vm = optarg;
                         break;
@@ -69,14 +68,13 @@ static int run(int argc, char **argv)
                         runtime_opt = optarg;
                         break;
                 default:
-                        help(stderr, hmp);
                         return VX_EXIT_USAGE;
                 }
         }
-        if (optind != argc - 2) {
-                help(stderr, hmp);
-                return VX_EXIT_USAGE;
-        }
+        if (c == CLI_OPT_EXIT)
+                return r;
+        if (optind != argc - 2)
+                return cli_usage_error(argv[0], "%s takes a deployment and a command.", argv[0]);
         if (!hmp) {
                 cmd = parse_qmp_command(argv[optind + 1]);
                 if (!cmd)

@@ -10,31 +10,25 @@
 #include "cli.h"
 #include "log.h"
 
-static void help(FILE *out)
-{
-        fprintf(out, "Usage: vmxrun pin NAME|PROFILE.yaml [--vm VM] (--vcpu N --cpus LIST | --emulator LIST)\n"
-                     "\n"
-                     "Pins a running VM's vCPU N (QEMU's cpu-index) or its emulator threads to the host\n"
-                     "CPUs in LIST (\"2\", \"4-5,8\"), now, like `virsh vcpupin --live`. The VM keeps\n"
-                     "that pinning when its QEMU is restarted; `status` compares the threads with it.\n"
-                     "\n"
-                     "Options:\n"
-                     "      --vm VM            the VM (needed when the deployment has several)\n"
-                     "      --vcpu N           the vCPU to move\n"
-                     "      --cpus LIST        its host CPUs\n"
-                     "      --emulator LIST    the emulator threads' host CPUs instead\n"
-                     "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n"
-                     "  -h, --help             show this help\n"
-                     "\n"
-                     "Exit status: 0 pinned, 1 failed (the pinning is as it was), 2 bad command line,\n"
-                     "4 not running.\n");
-}
+static const struct cli_help help = {
+        .usage = "vmxrun pin NAME|PROFILE.yaml [--vm VM] (--vcpu N --cpus LIST | --emulator LIST)",
+        .description = "Pins a running VM's vCPU N (QEMU's cpu-index) or its emulator threads to the host\n"
+                       "CPUs in LIST (\"2\", \"4-5,8\"), now, like `virsh vcpupin --live`. The VM keeps\n"
+                       "that pinning when its QEMU is restarted; `status` compares the threads with it.\n",
+        .options = "      --vm VM            the VM (needed when the deployment has several)\n"
+                   "      --vcpu N           the vCPU to move\n"
+                   "      --cpus LIST        its host CPUs\n"
+                   "      --emulator LIST    the emulator threads' host CPUs instead\n"
+                   "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 pinned, 1 failed (the pinning is as it was), 2 bad command line,\n"
+                       "4 not running.\n",
+};
 
 static int run(int argc, char **argv)
 {
         enum { ARG_VM = 0x100, ARG_VCPU, ARG_CPUS, ARG_EMULATOR, ARG_RUNTIME };
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},          {"vm", required_argument, NULL, ARG_VM},
+                {"vm", required_argument, NULL, ARG_VM},
                 {"vcpu", required_argument, NULL, ARG_VCPU}, {"cpus", required_argument, NULL, ARG_CPUS},
                 {"emulator", required_argument, NULL, ARG_EMULATOR},
                 {"runtime-dir", required_argument, NULL, ARG_RUNTIME},
@@ -46,21 +40,17 @@ static int run(int argc, char **argv)
         long vcpu = -1;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "", options, &help, &r)) >= 0) {
                 char *end;
                 switch (c) {
-                case 'h':
-                        help(stdout);
-                        return VX_EXIT_OK;
                 case ARG_VM:
                         vm = optarg;
                         break;
                 case ARG_VCPU:
                         vcpu = strtol(optarg, &end, 10);
-                        if (*end || end == optarg || vcpu < 0 || vcpu > INT_MAX) {
-                                log_error("--vcpu takes a vCPU number, not '%s'.", optarg);
-                                return VX_EXIT_USAGE;
-                        }
+                        if (*end || end == optarg || vcpu < 0 || vcpu > INT_MAX)
+                                return cli_usage_error(argv[0], "--vcpu takes a vCPU number, not '%s'.",
+                                                       optarg);
                         break;
                 case ARG_CPUS:
                         cpus = optarg;
@@ -72,15 +62,14 @@ static int run(int argc, char **argv)
                         runtime_opt = optarg;
                         break;
                 default:
-                        help(stderr);
                         return VX_EXIT_USAGE;
                 }
         }
-        if (optind != argc - 1 || !!emulator == !!cpus || (cpus && vcpu < 0) || (emulator && vcpu >= 0)) {
-                log_error("pin takes a deployment and either --vcpu N --cpus LIST or --emulator LIST; "
-                          "`vmxrun pin --help` shows the usage.");
-                return VX_EXIT_USAGE;
-        }
+        if (c == CLI_OPT_EXIT)
+                return r;
+        if (optind != argc - 1 || !!emulator == !!cpus || (cpus && vcpu < 0) || (emulator && vcpu >= 0))
+                return cli_usage_error(argv[0],
+                                       "pin takes a deployment and either --vcpu N --cpus LIST or --emulator LIST.");
         r = cli_vm_status(argv[optind], runtime_opt, vm, &dir, &status);
         if (r != VX_EXIT_OK)
                 return r;

@@ -20,23 +20,17 @@
 #include "qemuargs.h"
 #include "vmxconf.h"
 
-static void help(FILE *out)
-{
-        fprintf(out, "Usage: vmxrun showcmd NAME|PROFILE [--vm VM] [--explain] [--json] [--runtime-dir DIR]\n"
-                     "\n"
-                     "Prints the QEMU command line a running VM was started with, read from\n"
-                     "/proc/PID/cmdline, shell-quoted, one option per line. --explain explains it\n"
-                     "option by option, as `vmxrun explain --pid PID`.\n"
-                     "\n"
-                     "Options:\n"
-                     "      --vm VM            the VM (needed when the deployment has several)\n"
-                     "      --explain          explain each option instead\n"
-                     "      --json             print JSON: {name, vm, pid, argv} (with --explain, explain's JSON)\n"
-                     "      --runtime-dir DIR  where the deployment runs (env VMXRUN_RUNTIME_DIR)\n"
-                     "  -h, --help             show this help\n"
-                     "\n"
-                     "Exit status: 0 printed, 4 not running, 2 bad usage, 1 other failures.\n");
-}
+static const struct cli_help help = {
+        .usage = "vmxrun showcmd NAME|PROFILE [--vm VM] [--explain] [--json] [--runtime-dir DIR]",
+        .description = "Prints the QEMU command line a running VM was started with, read from\n"
+                       "/proc/PID/cmdline, shell-quoted, one option per line. --explain explains it\n"
+                       "option by option, as `vmxrun explain --pid PID`.\n",
+        .options = "      --vm VM            the VM (needed when the deployment has several)\n"
+                   "      --explain          explain each option instead\n"
+                   "      --json             print JSON: {name, vm, pid, argv} (with --explain, explain's JSON)\n"
+                   "      --runtime-dir DIR  where the deployment runs (env VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 printed, 4 not running, 2 bad usage, 1 other failures.\n",
+};
 
 static void argv_donep(struct vx_argv *a)
 {
@@ -78,7 +72,6 @@ static int run(int argc, char **argv)
 {
         enum { ARG_VM = 0x100, ARG_EXPLAIN, ARG_JSON, ARG_RUNTIME_DIR };
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
                 {"vm", required_argument, NULL, ARG_VM},
                 {"explain", no_argument, NULL, ARG_EXPLAIN},
                 {"json", no_argument, NULL, ARG_JSON},
@@ -93,11 +86,8 @@ static int run(int argc, char **argv)
         json_int_t pid;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "", options, &help, &r)) >= 0) {
                 switch (c) {
-                case 'h':
-                        help(stdout);
-                        return VX_EXIT_OK;
                 case ARG_VM:
                         vm = optarg;
                         break;
@@ -111,14 +101,13 @@ static int run(int argc, char **argv)
                         runtime_opt = optarg;
                         break;
                 default:
-                        help(stderr);
                         return VX_EXIT_USAGE;
                 }
         }
-        if (optind + 1 != argc) {
-                log_error("showcmd takes one deployment; `vmxrun showcmd --help` shows the usage.");
-                return VX_EXIT_USAGE;
-        }
+        if (c == CLI_OPT_EXIT)
+                return r;
+        if (optind + 1 != argc)
+                return cli_usage_error(argv[0], "showcmd takes one deployment.");
 
         r = cli_vm_status(argv[optind], runtime_opt, vm, &dir, &status);
         if (r != VX_EXIT_OK)

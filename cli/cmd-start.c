@@ -9,25 +9,20 @@
 #include "cli.h"
 #include "log.h"
 
-static void help(FILE *out)
-{
-        fprintf(out,
-                "Usage: vmxrun start PROFILE.yaml [OPTIONS]\n"
-                "\n"
-                "Starts every VM of the profile: QEMU paused, vCPU threads pinned, then running,\n"
-                "and a supervisor that restarts crashed VMs and tears everything down at stop.\n"
-                "\n"
-                "Options:\n"
-                "      --foreground       supervise in this process (for systemd or a terminal)\n"
-                "      --wait             return once every VM is ready (ready.console in the profile)\n"
-                "      --accel kvm|tcg    use this accelerator for every VM (also $VMXRUN_ACCEL)\n"
-                "      --runtime-dir DIR  runtime directory (default: host.runtime-dir or /run/vmxrun;\n"
-                "                         also $VMXRUN_RUNTIME_DIR)\n"
-                "  -h, --help             show this help\n"
-                "\n"
-                "Exit status: 0 started, 1 failed (nothing left behind), 3 invalid profile,\n"
-                "5 already running (nothing changed).\n");
-}
+static const struct cli_help help = {
+        .usage = "vmxrun start PROFILE.yaml|NAME [OPTIONS]",
+        .description = "Starts every VM of the profile: QEMU paused, vCPU threads pinned, then running,\n"
+                       "and a supervisor that restarts crashed VMs and tears everything down at stop.\n"
+                       "A bare NAME starts /etc/vmxrun/NAME.yaml, or NAME.conf (a vmx.conf); the\n"
+                       "directory is $VMXRUN_CONFIG_DIR when set. vmxrun@NAME.service runs this.\n",
+        .options = "      --foreground       supervise in this process (for systemd or a terminal)\n"
+                   "      --wait             return once every VM is ready (ready: in the profile)\n"
+                   "      --accel kvm|tcg    use this accelerator for every VM (also $VMXRUN_ACCEL)\n"
+                   "      --runtime-dir DIR  runtime directory (default: host.runtime-dir or /run/vmxrun;\n"
+                   "                         also $VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 started, 1 failed (nothing left behind), 2 bad usage, 3 invalid profile,\n"
+                       "5 already running (nothing changed).\n",
+};
 
 static int refuse_incomplete(const struct vx_plan *plan)
 {
@@ -48,7 +43,6 @@ static int refuse_incomplete(const struct vx_plan *plan)
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
                 {"foreground", no_argument, NULL, 'f'},
                 {"wait", no_argument, NULL, 'w'},
                 {"accel", required_argument, NULL, 'a'},
@@ -58,16 +52,14 @@ static int run(int argc, char **argv)
         struct vx_plan_options popts = {0};
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
         _cleanup_(plan_freep) struct vx_plan *plan = NULL;
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *found = NULL;
+        const char *path;
         bool foreground = false, wait_ready = false;
         const char *accel = getenv("VMXRUN_ACCEL"), *runtime_opt = NULL;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "", options, &help, &r)) >= 0) {
                 switch (c) {
-                case 'h':
-                        help(stdout);
-                        return VX_EXIT_OK;
                 case 'f':
                         foreground = true;
                         break;
@@ -81,16 +73,19 @@ static int run(int argc, char **argv)
                         runtime_opt = optarg;
                         break;
                 default:
-                        help(stderr);
                         return VX_EXIT_USAGE;
                 }
         }
-        if (optind != argc - 1) {
-                help(stderr);
-                return VX_EXIT_USAGE;
-        }
+        if (c == CLI_OPT_EXIT)
+                return r;
+        if (optind != argc - 1)
+                return cli_usage_error(argv[0], "start takes one profile or NAME.");
+        r = cli_find_profile(argv[optind], &found);
+        if (r < 0)
+                return log_error_errno(r, "Failed to look up %s: %m", argv[optind]), VX_EXIT_FAILURE;
+        path = found ?: argv[optind];
         popts.runtime_dir = cli_runtime_dir(runtime_opt);
-        r = cli_plan_profile(argv[optind], accel, getenv("VMXRUN_ROOT"), &popts, &profile, &plan);
+        r = cli_plan_profile(path, accel, getenv("VMXRUN_ROOT"), &popts, &profile, &plan);
         if (r != VX_EXIT_OK)
                 return r;
         if (refuse_incomplete(plan) > 0)
@@ -99,8 +94,8 @@ static int run(int argc, char **argv)
                 log_error("%s is already running; nothing was changed.", profile->name);
                 return VX_EXIT_RUNNING;
         }
-        text = launcher_read_text(argv[optind]);
-        return cli_supervise(TAKE_PTR(profile), TAKE_PTR(plan), argv[optind], text, &popts, foreground, wait_ready);
+        text = launcher_read_text(path);
+        return cli_supervise(TAKE_PTR(profile), TAKE_PTR(plan), path, text, &popts, foreground, wait_ready);
 }
 
 const struct vx_command vx_cmd_start = {

@@ -9,25 +9,25 @@
 #include "cli.h"
 #include "log.h"
 
+static const struct cli_help list_help = {
+        .usage = "vmxrun list [--json] [--runtime-dir DIR]",
+        .description = "One line per VM, like `virsh list --all`: the VMs of the running deployments,\n"
+                       "then those of the profiles in /etc/vmxrun ($VMXRUN_CONFIG_DIR) that are not\n"
+                       "running, as \"shut off\".\n",
+        .options = "      --json             print the running deployments' status (docs/status-json.md)\n"
+                   "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 listed, 1 failed, 2 bad usage.\n",
+};
 
-static void help(FILE *out, const char *cmd)
-{
-        if (strcmp(cmd, "list") == 0)
-                fprintf(out,
-                        "Usage: vmxrun list [--json] [--runtime-dir DIR]\n"
-                        "\n"
-                        "Lists the running deployments and their VMs.\n");
-        else
-                fprintf(out,
-                        "Usage: vmxrun status [NAME|PROFILE.yaml] [--json] [--runtime-dir DIR]\n"
-                        "\n"
-                        "Shows each VM's state (from QMP), pid, uptime, restarts and the host CPUs of\n"
-                        "each vCPU thread as the kernel has them (Cpus_allowed_list). Without NAME,\n"
-                        "every running deployment. --json prints the format docs/status-json.md\n"
-                        "describes, for scripts.\n"
-                        "\n"
-                        "Exit status: 0 running, 1 failed, 4 not running.\n");
-}
+static const struct cli_help status_help = {
+        .usage = "vmxrun status [NAME|PROFILE.yaml] [--json] [--runtime-dir DIR]",
+        .description = "Shows each VM's state (from QMP), pid, uptime, restarts and the host CPUs of\n"
+                       "each vCPU thread as the kernel has them (Cpus_allowed_list). Without NAME,\n"
+                       "every running deployment.\n",
+        .options = "      --json             print the format docs/status-json.md describes, for scripts\n"
+                   "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 running, 1 failed, 2 bad usage, 4 not running.\n",
+};
 
 /* One line per NIC, read live over netlink by the supervisor. */
 static void print_nic(json_t *nic)
@@ -82,66 +82,114 @@ static void print_vm(json_t *vm)
                 printf("    last error: %s\n", err);
 }
 
-static int status_of(const char *dir, json_t *all, bool quiet_if_down)
+static void print_deployment(json_t *answer)
 {
-        json_t *req = json_pack("{s:s}", "cmd", "status"), *answer = NULL, *vms, *vm;
+        json_t *vm;
         size_t i;
-        int r;
 
-        r = cli_ensure_supervisor(dir);
-        if (r == VX_EXIT_OK)
-                r = cli_call(dir, req, 30000, &answer);
-        else if (r == VX_EXIT_NOT_RUNNING && !quiet_if_down)
-                log_error("%s is not running.", dir);
-        json_decref(req);
-        if (r != VX_EXIT_OK)
-                return r;
-        json_object_del(answer, "ok");
-        if (all) {
-                json_array_append(all, answer);
-        } else {
-                printf("%s (profile %s, supervisor pid %lld)\n",
-                       json_string_value(json_object_get(answer, "deployment")),
-                       json_string_value(json_object_get(answer, "profile")),
-                       json_integer_value(json_object_get(answer, "supervisor_pid")));
-                vms = json_object_get(answer, "vms");
-                json_array_foreach(vms, i, vm)
-                        print_vm(vm);
-        }
-        json_decref(answer);
-        return VX_EXIT_OK;
+        printf("%s (profile %s, supervisor pid %lld)\n", json_string_value(json_object_get(answer, "deployment")),
+               json_string_value(json_object_get(answer, "profile")),
+               json_integer_value(json_object_get(answer, "supervisor_pid")));
+        json_array_foreach(json_object_get(answer, "vms"), i, vm)
+                print_vm(vm);
 }
 
 static int status_all(const char *root, bool json)
 {
-        json_t *all = json ? json_array() : NULL;
-        struct dirent *de;
-        size_t running = 0;
-        DIR *d = opendir(root);
+        json_t *all = NULL, *o, *d;
+        size_t i;
+        int r;
 
-        if (d) {
-                while ((de = readdir(d))) {
-                        _cleanup_free_ char *dir = NULL;
-                        if (de->d_name[0] == '.' || asprintf(&dir, "%s/%s", root, de->d_name) < 0)
-                                continue;
-                        if (status_of(dir, all, true) == VX_EXIT_OK)
-                                running++;
-                }
-                closedir(d);
-        }
+        r = cli_statuses(root, &all);
+        if (r != VX_EXIT_OK)
+                return r;
         if (json) {
-                json_t *o = json_pack("{s:o}", "deployments", all);
-                (void)cli_print_json(o);
+                o = json_pack("{s:o}", "deployments", all);
+                r = cli_print_json(o) < 0 ? VX_EXIT_FAILURE : VX_EXIT_OK;
                 json_decref(o);
-        } else if (running == 0)
+                return r;
+        }
+        json_array_foreach(all, i, d)
+                print_deployment(d);
+        if (json_array_size(all) == 0)
                 printf("No deployment is running (runtime directory %s).\n", root);
+        json_decref(all);
         return VX_EXIT_OK;
+}
+
+static bool is_running(json_t *all, const char *name)
+{
+        json_t *d;
+        size_t i;
+
+        json_array_foreach(all, i, d)
+                if (strcmp(json_string_value(json_object_get(d, "deployment")) ?: "", name) == 0)
+                        return true;
+        return false;
+}
+
+static int profile_file(const struct dirent *de)
+{
+        size_t len = strlen(de->d_name);
+
+        return de->d_name[0] != '.' && ((len > 5 && strcmp(de->d_name + len - 5, ".yaml") == 0) ||
+                                        (len > 5 && strcmp(de->d_name + len - 5, ".conf") == 0));
+}
+
+/* The VMs of the profiles in the config dir whose deployment is not running, as "shut off". */
+static void list_profiles(json_t *running)
+{
+        const char *dir = cli_config_dir();
+        struct dirent **des = NULL;
+        int n = scandir(dir, &des, profile_file, alphasort);
+
+        for (int i = 0; i < n; i++) {
+                _cleanup_(profile_freep) struct vx_profile *p = NULL;
+                _cleanup_free_ char *path = NULL;
+
+                if (asprintf(&path, "%s/%s", dir, des[i]->d_name) >= 0) {
+                        if (cli_load_profile(path, &p) != VX_EXIT_OK)
+                                printf(" %-8s %-16s %-16s invalid (vmxrun validate %s)\n", "-", des[i]->d_name, "-",
+                                       path);
+                        else if (!is_running(running, p->name))
+                                for (size_t v = 0; v < p->n_vms; v++)
+                                        printf(" %-8s %-16s %-16s shut off\n", "-", p->name, p->vms[v].name);
+                }
+                free(des[i]);
+        }
+        free(des);
+}
+
+/* One line per VM, like `virsh list --all`: the running ones, then the profiles of the config dir. */
+static int list_all(const char *root)
+{
+        json_t *all = NULL, *d, *vm;
+        size_t i, j;
+        int r;
+
+        r = cli_statuses(root, &all);
+        if (r != VX_EXIT_OK)
+                return r;
+        printf(" %-8s %-16s %-16s %s\n", "PID", "Deployment", "VM", "State");
+        printf("%s\n", "-----------------------------------------------------------");
+        json_array_foreach(all, i, d)
+                json_array_foreach(json_object_get(d, "vms"), j, vm) {
+                        char pid[24] = "-";
+
+                        if (json_integer_value(json_object_get(vm, "pid")) > 0)
+                                snprintf(pid, sizeof(pid), "%lld", json_integer_value(json_object_get(vm, "pid")));
+                        printf(" %-8s %-16s %-16s %s\n", pid, json_string_value(json_object_get(d, "deployment")),
+                               json_string_value(json_object_get(vm, "name")),
+                               json_string_value(json_object_get(vm, "state")));
+                }
+        list_profiles(all);
+        json_decref(all);
+        return fflush(stdout) == 0 ? VX_EXIT_OK : VX_EXIT_FAILURE;
 }
 
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
                 {"json", no_argument, NULL, 'j'},
                 {"runtime-dir", required_argument, NULL, 'r'},
                 {0},
@@ -150,11 +198,8 @@ static int run(int argc, char **argv)
         bool json = false, list = strcmp(argv[0], "list") == 0;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "", options, list ? &list_help : &status_help, &r)) >= 0) {
                 switch (c) {
-                case 'h':
-                        help(stdout, argv[0]);
-                        return VX_EXIT_OK;
                 case 'j':
                         json = true;
                         break;
@@ -162,33 +207,33 @@ static int run(int argc, char **argv)
                         runtime_opt = optarg;
                         break;
                 default:
-                        help(stderr, argv[0]);
                         return VX_EXIT_USAGE;
                 }
         }
+        if (c == CLI_OPT_EXIT)
+                return r;
         root = cli_runtime_dir(runtime_opt) ?: VX_DEFAULT_RUNTIME_DIR;
         if (list || optind == argc) {
-                if (optind != argc) {
-                        help(stderr, argv[0]);
-                        return VX_EXIT_USAGE;
-                }
-                return status_all(root, json);
+                if (optind != argc)
+                        return cli_usage_error(argv[0], "list takes no argument.");
+                return list && !json ? list_all(root) : status_all(root, json);
         }
-        if (optind != argc - 1) {
-                help(stderr, argv[0]);
-                return VX_EXIT_USAGE;
-        }
+        if (optind != argc - 1)
+                return cli_usage_error(argv[0], "status takes at most one deployment.");
         {
                 _cleanup_free_ char *dir = NULL;
-                json_t *all = json ? json_array() : NULL;
+                json_t *answer = NULL;
 
                 r = cli_resolve_deployment(argv[optind], cli_runtime_dir(runtime_opt), &dir);
                 if (r == VX_EXIT_OK)
-                        r = status_of(dir, all, false);
-                if (r == VX_EXIT_OK && json) {
-                        r = cli_print_json(json_array_get(all, 0)) < 0 ? VX_EXIT_FAILURE : r;
-                }
-                json_decref(all);
+                        r = cli_status(dir, false, &answer);
+                if (r != VX_EXIT_OK)
+                        return r;
+                if (json)
+                        r = cli_print_json(answer) < 0 ? VX_EXIT_FAILURE : VX_EXIT_OK;
+                else
+                        print_deployment(answer);
+                json_decref(answer);
                 return r;
         }
 }
@@ -201,6 +246,6 @@ const struct vx_command vx_cmd_status = {
 
 const struct vx_command vx_cmd_list = {
         .name = "list",
-        .summary = "list running deployments",
+        .summary = "list the VMs, running or not (profiles in /etc/vmxrun)",
         .run = run,
 };

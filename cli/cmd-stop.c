@@ -8,29 +8,22 @@
 #include "cli.h"
 #include "log.h"
 
-static void help(FILE *out)
-{
-        fprintf(out,
-                "Usage: vmxrun stop NAME|PROFILE.yaml [OPTIONS]\n"
-                "\n"
-                "Stops a deployment (or one VM of it): ACPI power-down through QMP, then after\n"
-                "the timeout `quit`, then SIGKILL. When its last VM is gone the supervisor tears\n"
-                "down what it set up and exits.\n"
-                "\n"
-                "Options:\n"
-                "      --vm VM            stop only this VM (the others keep running)\n"
-                "  -t, --timeout S        seconds the guest gets to power off (default 60)\n"
-                "      --force            kill QEMU at once (SIGKILL), no power-down\n"
-                "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n"
-                "  -h, --help             show this help\n"
-                "\n"
-                "Exit status: 0 stopped, 1 failed, 4 not running.\n");
-}
+static const struct cli_help help = {
+        .usage = "vmxrun stop NAME|PROFILE.yaml [OPTIONS]",
+        .description = "Stops a deployment (or one VM of it): ACPI power-down through QMP, then after\n"
+                       "the timeout `quit`, then SIGKILL. When its last VM is gone the supervisor tears\n"
+                       "down what it set up and exits.\n",
+        .options = "      --vm VM            stop only this VM (the others keep running)\n"
+                   "  -t, --timeout S        seconds the guest gets to power off (default 60)\n"
+                   "      --force            kill QEMU at once (SIGKILL), no power-down\n"
+                   "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 stopped, 1 failed, 2 bad usage, 4 not running.\n",
+};
 
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},        {"vm", required_argument, NULL, 'v'},
+                {"vm", required_argument, NULL, 'v'},
                 {"timeout", required_argument, NULL, 't'}, {"force", no_argument, NULL, 'f'},
                 {"runtime-dir", required_argument, NULL, 'r'}, {0},
         };
@@ -41,21 +34,17 @@ static int run(int argc, char **argv)
         json_t *req, *answer = NULL;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "ht:", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "t:", options, &help, &r)) >= 0) {
                 char *end;
                 switch (c) {
-                case 'h':
-                        help(stdout);
-                        return VX_EXIT_OK;
                 case 'v':
                         vm = optarg;
                         break;
                 case 't':
                         timeout = strtol(optarg, &end, 10);
-                        if (*end || timeout < 0 || timeout > INT_MAX / 1000 - 60) {
-                                log_error("--timeout takes a number of seconds, not '%s'.", optarg);
-                                return VX_EXIT_USAGE;
-                        }
+                        if (*end || timeout < 0 || timeout > INT_MAX / 1000 - 60)
+                                return cli_usage_error(argv[0], "--timeout takes a number of seconds, not '%s'.",
+                                                       optarg);
                         break;
                 case 'f':
                         force = true;
@@ -64,14 +53,13 @@ static int run(int argc, char **argv)
                         runtime_opt = optarg;
                         break;
                 default:
-                        help(stderr);
                         return VX_EXIT_USAGE;
                 }
         }
-        if (optind != argc - 1) {
-                help(stderr);
-                return VX_EXIT_USAGE;
-        }
+        if (c == CLI_OPT_EXIT)
+                return r;
+        if (optind != argc - 1)
+                return cli_usage_error(argv[0], "stop takes one deployment NAME or profile.");
         r = cli_resolve_deployment(argv[optind], cli_runtime_dir(runtime_opt), &dir);
         if (r != VX_EXIT_OK)
                 return r;

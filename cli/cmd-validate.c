@@ -10,23 +10,16 @@
 #include "log.h"
 #include "vmxconf.h"
 
-static void help(FILE *out)
-{
-        fprintf(out,
-                "Usage: vmxrun validate [--json] [-q|--quiet] PROFILE...\n"
-                "\n"
-                "Checks profiles without touching the host: YAML syntax, keys, types, units,\n"
-                "and the rules that relate values (topology, MACs, interface names, ports).\n"
-                "Every problem is reported as FILE:LINE:COLUMN: error: KEY.PATH: message.\n"
-                "\n"
-                "Options:\n"
-                "      --json   print the diagnostics as a JSON array on stdout\n"
-                "  -q, --quiet  print nothing for a valid profile\n"
-                "  -h, --help   show this help\n"
-                "\n"
-                "Exit status: 0 valid, 3 at least one profile has errors, 1 a profile could\n"
-                "not be read, 2 usage error.\n");
-}
+static const struct cli_help help = {
+        .usage = "vmxrun validate [--json] [-q|--quiet] PROFILE...",
+        .description = "Checks profiles without touching the host: YAML syntax, keys, types, units,\n"
+                       "and the rules that relate values (topology, MACs, interface names, ports).\n"
+                       "Every problem is reported as FILE:LINE:COLUMN: error: KEY.PATH: message.\n",
+        .options = "      --json   print the diagnostics as a JSON array on stdout\n"
+                   "  -q, --quiet  print nothing for a valid profile\n",
+        .exit_status = "0 valid, 3 at least one profile has errors, 1 a profile could\n"
+                       "not be read, 2 usage error.\n",
+};
 
 static const char *severity_name(enum vx_diag_severity s)
 {
@@ -114,7 +107,6 @@ static int validate_run(int argc, char **argv)
 {
         enum { ARG_JSON = 0x100 };
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
                 {"json", no_argument, NULL, ARG_JSON},
                 {"quiet", no_argument, NULL, 'q'},
                 {0},
@@ -123,11 +115,8 @@ static int validate_run(int argc, char **argv)
         json_t *array = NULL;
         int c, status = VX_EXIT_OK;
 
-        while ((c = getopt_long(argc, argv, "hq", options, NULL)) >= 0)
+        while ((c = cli_getopt(argc, argv, "q", options, &help, &status)) >= 0)
                 switch (c) {
-                case 'h':
-                        help(stdout);
-                        return VX_EXIT_OK;
                 case ARG_JSON:
                         json = true;
                         break;
@@ -135,13 +124,12 @@ static int validate_run(int argc, char **argv)
                         quiet = true;
                         break;
                 default:
-                        help(stderr);
                         return VX_EXIT_USAGE;
                 }
-        if (optind >= argc) {
-                log_error("validate needs at least one profile; see `vmxrun validate --help`.");
-                return VX_EXIT_USAGE;
-        }
+        if (c == CLI_OPT_EXIT)
+                return status;
+        if (optind >= argc)
+                return cli_usage_error(argv[0], "validate needs at least one profile.");
 
         if (json) {
                 array = json_array();

@@ -10,15 +10,16 @@
 #include "cli.h"
 #include "log.h"
 
-static void help(FILE *out)
-{
-        fprintf(out,
-                "Usage: vmxrun vcpuinfo NAME|PROFILE.yaml [--vm VM] [--json]\n"
-                "\n"
-                "Like `virsh vcpuinfo`: for each vCPU its host thread, the CPU it last ran on,\n"
-                "its CPU time and its affinity mask (y = allowed); then QEMU's other threads.\n"
-                "Read live from /proc, not from vmxrun's records.\n");
-}
+static const struct cli_help help = {
+        .usage = "vmxrun vcpuinfo NAME|PROFILE.yaml [--vm VM] [--json] [--runtime-dir DIR]",
+        .description = "Like `virsh vcpuinfo`: for each vCPU its host thread, the CPU it last ran on,\n"
+                       "its CPU time and its affinity mask (y = allowed); then QEMU's other threads.\n"
+                       "Read live from /proc, not from vmxrun's records.\n",
+        .options = "      --vm VM            the VM (needed when the deployment has several)\n"
+                   "      --json             print JSON: {name, pid, vcpus, emulator}\n"
+                   "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 printed, 1 failed, 2 bad usage, 4 not running.\n",
+};
 
 /* QEMU names its threads with debug-threads=on ("CPU 0/KVM", "call_rcu", "worker"). */
 static const char *thread_name(pid_t pid, pid_t tid)
@@ -110,7 +111,6 @@ static void print_text(json_t *out)
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
                 {"vm", required_argument, NULL, 'v'},
                 {"json", no_argument, NULL, 'j'},
                 {"runtime-dir", required_argument, NULL, 'r'},
@@ -123,11 +123,8 @@ static int run(int argc, char **argv)
         pid_t pid;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = cli_getopt(argc, argv, "", options, &help, &r)) >= 0) {
                 switch (c) {
-                case 'h':
-                        help(stdout);
-                        return VX_EXIT_OK;
                 case 'v':
                         vm = optarg;
                         break;
@@ -138,14 +135,13 @@ static int run(int argc, char **argv)
                         runtime_opt = optarg;
                         break;
                 default:
-                        help(stderr);
                         return VX_EXIT_USAGE;
                 }
         }
-        if (optind != argc - 1) {
-                help(stderr);
-                return VX_EXIT_USAGE;
-        }
+        if (c == CLI_OPT_EXIT)
+                return r;
+        if (optind != argc - 1)
+                return cli_usage_error(argv[0], "vcpuinfo takes one deployment.");
         r = cli_vm_status(argv[optind], runtime_opt, vm, &dir, &status);
         if (r != VX_EXIT_OK)
                 return r;

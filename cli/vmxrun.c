@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "cli.h"
@@ -26,6 +29,9 @@ static const struct vx_command *const commands[] = {
         &vx_cmd_bind,
         &vx_cmd_unbind,
         &vx_cmd_doctor,
+        &vx_cmd_metrics,
+        &vx_cmd_enable,
+        &vx_cmd_disable,
 };
 
 /* The one place a result becomes an exit status (cli.h lists them, README.md documents them). */
@@ -46,10 +52,69 @@ int cli_exit_status(int r)
         }
 }
 
+/* The profile's default qemu: what a profile without `qemu:` runs. */
+#define VX_DEFAULT_QEMU "/usr/bin/qemu-system-x86_64"
+
+/* The first line QEMU prints for --version, into buf; -errno when it cannot run or says nothing. */
+static int qemu_version(const char *qemu, char *buf, size_t size)
+{
+        char *argv[] = {(char *)qemu, "--version", NULL};
+        _cleanup_close_ int rfd = -EBADF, wfd = -EBADF, null_fd = -EBADF;
+        int fds[2], status;
+        ssize_t n = 0, k;
+        pid_t pid;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        rfd = fds[0];
+        wfd = fds[1];
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd < 0)
+                return -errno;
+        /* fork, not posix_spawn: host/spawn.h shadows <spawn.h> on this target's include path. */
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(wfd, STDOUT_FILENO) < 0 ||
+                    dup2(null_fd, STDERR_FILENO) < 0)
+                        _exit(127);
+                execv(qemu, argv);
+                _exit(127);
+        }
+        wfd = safe_close(wfd);
+        while (n < (ssize_t)size - 1 && (k = read(rfd, buf + n, size - 1 - n)) > 0)
+                n += k;
+        rfd = safe_close(rfd); /* QEMU gets EPIPE if it had more to say */
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        return *buf ? 0 : -ENODATA;
+}
+
+static void version(void)
+{
+        char v[256];
+        int r;
+
+        printf("vmxrun %s\n", VMXRUN_VERSION);
+        if (access(VX_DEFAULT_QEMU, X_OK) < 0) {
+                printf("QEMU: %s: %s\n", VX_DEFAULT_QEMU, strerror(errno));
+                return;
+        }
+        r = qemu_version(VX_DEFAULT_QEMU, v, sizeof(v));
+        if (r < 0)
+                printf("QEMU: %s (its version is unknown: %s)\n", VX_DEFAULT_QEMU, strerror(-r));
+        else
+                printf("QEMU: %s (%s)\n", VX_DEFAULT_QEMU, v);
+}
+
 static void help(FILE *out)
 {
         fprintf(out,
-                "Usage: vmxrun [-v|--verbose] COMMAND [ARGS...]\n"
+                "Usage: vmxrun [-v|--verbose] COMMAND [OPTIONS] [ARGS...]\n"
+                "       vmxrun help COMMAND\n"
                 "\n"
                 "Runs QEMU virtual machines from a YAML profile, without libvirt.\n"
                 "\n"
@@ -57,13 +122,45 @@ static void help(FILE *out)
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
                 fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
         fprintf(out,
+                "  %-10s %s\n"
                 "\n"
                 "Options:\n"
-                "  -v, --verbose  log debug messages\n"
+                "  -v, --verbose  log debug messages (before or after the command)\n"
                 "  -h, --help     show this help\n"
-                "      --version  show the version\n"
+                "      --version  show the version, and the QEMU found and its version\n"
                 "\n"
-                "`vmxrun COMMAND --help` describes a command.\n");
+                "Exit status: 0 success, 1 the operation failed, 2 bad command line, 3 invalid\n"
+                "input (profile, vmx.conf, QEMU command line), 4 not running, 5 already running\n"
+                "(nothing was changed).\n",
+                "help", "describe a command, as `vmxrun COMMAND --help` does");
+}
+
+static const struct vx_command *find_command(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (strcmp(name, commands[i]->name) == 0)
+                        return commands[i];
+        return NULL;
+}
+
+/* `vmxrun help [COMMAND]`: argv[0] is "help". */
+static int help_command(int argc, char **argv)
+{
+        const struct vx_command *cmd;
+        char *args[] = {NULL, "--help", NULL};
+
+        if (argc == 1) {
+                help(stdout);
+                return VX_EXIT_OK;
+        }
+        if (argc > 2)
+                return cli_usage_error(NULL, "help takes one command.");
+        cmd = find_command(argv[1]);
+        if (!cmd)
+                return cli_usage_error(NULL, "unknown command '%s'.", argv[1]);
+        args[0] = argv[1];
+        optind = 0;
+        return cmd->run(2, args);
 }
 
 int main(int argc, char **argv)
@@ -74,8 +171,10 @@ int main(int argc, char **argv)
                 {"version", no_argument, NULL, 'V'},
                 {0},
         };
-        int c;
+        const struct vx_command *cmd;
+        int c, r;
 
+        opterr = 0; /* a bad option is said below, in one line */
         /* '+': stop at the command name, whose own options follow it. */
         while ((c = getopt_long(argc, argv, "+hv", options, NULL)) >= 0) {
                 switch (c) {
@@ -86,32 +185,24 @@ int main(int argc, char **argv)
                         log_set_max_level(VX_LOG_DEBUG);
                         break;
                 case 'V':
-                        printf("vmxrun %s\n", VMXRUN_VERSION);
+                        version();
                         return VX_EXIT_OK;
                 default:
-                        help(stderr);
-                        return VX_EXIT_USAGE;
+                        return cli_usage_error(NULL, "unknown option '%s'.", argv[optind - 1]);
                 }
         }
 
-        if (optind >= argc) {
-                help(stderr);
-                return VX_EXIT_USAGE;
-        }
-
-        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                if (strcmp(argv[optind], commands[i]->name) == 0) {
-                        int cmd_argc = argc - optind;
-                        char **cmd_argv = argv + optind;
-
-                        int r;
-
-                        optind = 0; /* getopt_long restarts for the command's own options */
-                        r = commands[i]->run(cmd_argc, cmd_argv);
-                        /* A command may hand back a -errno (launcher.h's meanings) instead of a status. */
-                        return r < 0 ? cli_exit_status(r) : r;
-                }
-
-        log_error("unknown command '%s'; `vmxrun --help` lists them.", argv[optind]);
-        return VX_EXIT_USAGE;
+        if (optind >= argc)
+                return cli_usage_error(NULL, "no command given.");
+        if (strcmp(argv[optind], "help") == 0)
+                return help_command(argc - optind, argv + optind);
+        cmd = find_command(argv[optind]);
+        if (!cmd)
+                return cli_usage_error(NULL, "unknown command '%s'.", argv[optind]);
+        argc -= optind;
+        argv += optind;
+        optind = 0; /* getopt_long restarts for the command's own options */
+        r = cmd->run(argc, argv);
+        /* A command may hand back a -errno (launcher.h's meanings) instead of a status. */
+        return r < 0 ? cli_exit_status(r) : r;
 }

@@ -8,6 +8,7 @@
  */
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum vx_log_level {
         VX_LOG_ERROR,
@@ -18,6 +19,19 @@ enum vx_log_level {
 
 void log_set_max_level(enum vx_log_level level);
 enum vx_log_level log_get_max_level(void);
+
+/*
+ * Lines start with an ISO 8601 UTC time, for a log file read later (the
+ * supervisor's log). Off by default; never used when stderr is the journal.
+ */
+void log_set_timestamps(bool on);
+
+/*
+ * stderr is the journal: $JOURNAL_STREAM (set by systemd) names stderr's
+ * device:inode. Then lines carry a syslog priority prefix (<3> error,
+ * <4> warning, <6> info, <7> debug) instead of "vmxrun: error: ".
+ */
+bool log_stderr_is_journal(void);
 
 /* Returns -|error| (or 0 when error is 0), so it can be returned directly. */
 int log_internal(enum vx_log_level level, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

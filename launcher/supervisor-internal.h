@@ -16,6 +16,7 @@
 
 #include "apply.h"
 #include "readiness.h"
+#include "service.h"
 #include "supervisor.h"
 
 enum event_kind {
@@ -26,6 +27,7 @@ enum event_kind {
         EV_TIMER,
         EV_CONSOLE,
         EV_READY_TIMEOUT,
+        EV_WATCHDOG,
 };
 
 #define EV(kind, index) (((uint64_t)(kind) << 32) | (uint32_t)(index))
@@ -73,6 +75,7 @@ struct vx_supervisor {
         int notify_fd, ready_timer_fd;
         bool wait_ready;
         void (*notified)(const char *deployment_dir);
+        struct vx_service *service; /* systemd's notify socket (start --foreground under Type=notify), or NULL */
         struct pending_stop *pending;
         size_t n_pending;
         bool exit_loop;

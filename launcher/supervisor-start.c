@@ -349,6 +349,9 @@ int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const str
         sv->notify_fd = opts->notify_fd;
         sv->wait_ready = opts->wait_ready;
         sv->notified = opts->notified;
+        /* Only the foreground supervisor is the unit's main process; a daemon reports on notify_fd. */
+        if (opts->notify_fd < 0 && service_open(&sv->service) < 0)
+                log_warning("Failed to set up the systemd watchdog timer, ignoring.");
         sv->plan_options = opts->plan_options;
         sv->profile_path = strdup(opts->profile_path);
         sv->n_slots = plan->n_vms;

@@ -73,6 +73,8 @@ int sv_save_state(struct vx_supervisor *sv)
         else {
                 for (size_t i = 0; i < sv->n_slots; i++)
                         insts[i] = &sv->slots[i].inst;
+                /* Every change of state is saved here, so it is also where the service manager hears of it. */
+                service_update(sv->service, insts, sv->n_slots);
                 /* Through a temporary file and rename: a failed write leaves the last good state in place. */
                 r = state_save(sv->plan, sv->profile_path, &sv->plan_options, insts, sv->n_slots);
         }
@@ -526,6 +528,11 @@ int supervisor_run(struct vx_supervisor *sv)
         if (r < 0)
                 return log_error_errno(r, "Failed to arm the readiness timeout: %m");
         sv_maybe_notify(sv, false);
+        if (service_watchdog_fd(sv->service) >= 0) {
+                r = sv_epoll_add(sv, service_watchdog_fd(sv->service), EV_WATCHDOG, 0);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to watch the systemd watchdog timer: %m");
+        }
 
         for (size_t i = 0; i < sv->n_slots; i++) {
                 struct vm_slot *slot = &sv->slots[i];
@@ -573,6 +580,9 @@ int supervisor_run(struct vx_supervisor *sv)
                                 sv_maybe_notify(sv, true);
                                 sv->ready_timer_fd = safe_close(sv->ready_timer_fd);
                                 break;
+                        case EV_WATCHDOG:
+                                service_on_watchdog(sv->service);
+                                break;
                         }
                 }
                 sv_answer_pending(sv, false);
@@ -609,6 +619,7 @@ struct vx_supervisor *supervisor_free(struct vx_supervisor *sv)
         safe_close(sv->epoll_fd);
         safe_close(sv->lock_fd);
         safe_close(sv->ready_timer_fd);
+        service_free(sv->service);
         supervisor_notify(sv->notify_fd, VX_NOTIFY_FAILED);
         apply_free(sv->apply);
         plan_free(sv->plan);

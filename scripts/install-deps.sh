@@ -24,8 +24,14 @@ check_pkgs="clang libclang-rt-14-dev valgrind clang-tidy"
 # The tiny test guest: a Debian kernel unpacked with dpkg-deb, busybox for its initramfs.
 guest_pkgs="busybox-static cpio gzip"
 
+# Man pages (scdoc), checked with man; the .deb (debhelper, lintian) and its
+# clean-chroot install test (debootstrap); the metrics parser; the fleet
+# playbook (ansible-core); the completion test.
+pkg_pkgs="scdoc man-db debhelper dpkg-dev fakeroot lintian debootstrap
+        python3-prometheus-client ansible-core bash-completion"
+
 missing=""
-for p in $build_pkgs $run_pkgs $guest_pkgs $test_pkgs $check_pkgs; do
+for p in $build_pkgs $run_pkgs $guest_pkgs $test_pkgs $check_pkgs $pkg_pkgs; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
                 missing="$missing $p"
 done
