@@ -16,7 +16,6 @@
 #include "cleanup.h"
 #include "launcher.h"
 
-
 /* Exit statuses, documented in README.md. */
 enum {
         VX_EXIT_OK = 0,
@@ -77,8 +76,8 @@ void cli_help_print(FILE *out, const struct cli_help *help);
  * option, which it said in one line with cli_usage_error().
  */
 #define CLI_OPT_EXIT (-2)
-int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
-               const struct cli_help *help, int *ret_exit);
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts, const struct cli_help *help,
+               int *ret_exit);
 
 /*
  * A usage error of command cmd (NULL: vmxrun itself): one line saying what is
@@ -187,7 +186,6 @@ int cli_print_json(json_t *v);
  * running, any other error 1. 0 is 0; a positive value is returned as is.
  */
 int cli_exit_status(int r);
-
 
 /* Parses an accelerator name for --accel / VMXRUN_ACCEL. Returns 0 or -EINVAL. */
 int cli_parse_accel(const char *s, enum vx_accel *ret);

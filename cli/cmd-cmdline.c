@@ -16,7 +16,6 @@
 #include "log.h"
 #include "plan.h"
 
-
 static const struct cli_help help = {
         .usage = "vmxrun cmdline PROFILE [--vm NAME] [--accel kvm|tcg] [--root DIR] [--plan] [--json]",
         .description = "Prints the QEMU command line of each VM, one option per line, shell-quoted,\n"
@@ -45,12 +44,12 @@ static void print_fd(const struct vx_plan *plan, const struct vx_vm_plan *vp, co
                        fd->object);
                 break;
         case VX_PLAN_FD_TAP:
-                printf("# fd %d: tap %s%s (%s), opened and passed by vmxrun at start\n", fd->number, fd->object,
-                       queue, a->key);
+                printf("# fd %d: tap %s%s (%s), opened and passed by vmxrun at start\n", fd->number, fd->object, queue,
+                       a->key);
                 break;
         case VX_PLAN_FD_VHOST:
-                printf("# fd %d: /dev/vhost-net for tap %s%s (%s), opened and passed by vmxrun at start\n",
-                       fd->number, fd->object, queue, a->key);
+                printf("# fd %d: /dev/vhost-net for tap %s%s (%s), opened and passed by vmxrun at start\n", fd->number,
+                       fd->object, queue, a->key);
                 break;
         default:
                 break;
@@ -80,8 +79,8 @@ static int print_pinning(const struct vx_vm_plan *vp)
         const struct vx_plan_pinning *pin = &vp->pinning;
         const struct vx_plan_topology *t = &vp->topology;
 
-        printf("# topology: %u vCPUs = %u sockets x %u dies x %u cores x %u threads\n", t->vcpus, t->sockets,
-               t->dies, t->cores, t->threads);
+        printf("# topology: %u vCPUs = %u sockets x %u dies x %u cores x %u threads\n", t->vcpus, t->sockets, t->dies,
+               t->cores, t->threads);
         if (pin->n_vcpus == 0)
                 printf("# pinning: vCPUs not pinned\n");
         for (size_t i = 0; i < pin->n_vcpus; i++) {
@@ -159,12 +158,9 @@ static int run(int argc, char **argv)
 {
         enum { ARG_VM = 0x100, ARG_ACCEL, ARG_ROOT, ARG_JSON, ARG_PLAN };
         static const struct option options[] = {
-            {"vm", required_argument, NULL, ARG_VM},
-            {"accel", required_argument, NULL, ARG_ACCEL},
-            {"root", required_argument, NULL, ARG_ROOT},
-            {"json", no_argument, NULL, ARG_JSON},
-            {"plan", no_argument, NULL, ARG_PLAN},
-            {0},
+                {"vm", required_argument, NULL, ARG_VM},     {"accel", required_argument, NULL, ARG_ACCEL},
+                {"root", required_argument, NULL, ARG_ROOT}, {"json", no_argument, NULL, ARG_JSON},
+                {"plan", no_argument, NULL, ARG_PLAN},       {0},
         };
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
         _cleanup_(plan_freep) struct vx_plan *plan = NULL;

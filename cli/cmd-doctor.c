@@ -42,7 +42,9 @@ static json_t *iommu_json(const char *root)
                          "interrupt_remapping", "supported",
                          info.intremap_supported < 0 ? json_null() : json_boolean(info.intremap_supported), "enabled",
                          info.intremap_enabled, "allow_unsafe_interrupts", info.unsafe_interrupts, "vfio_pci",
-                         info.vfio_pci == 0 ? "registered" : info.vfio_pci == 1 ? "loadable" : "absent");
+                         info.vfio_pci == 0   ? "registered"
+                         : info.vfio_pci == 1 ? "loadable"
+                                              : "absent");
 }
 
 /* Each SR-IOV PF, its VFs and which deployment holds each (the ledger under the runtime dir). */
@@ -66,8 +68,8 @@ static json_t *pfs_json(const char *root)
 
                         if (vfio_ledger_owner(ledger, p->vfs[v], NULL, NULL, &owner) < 0)
                                 owner = NULL;
-                        json_array_append_new(vfs, json_pack("{s:i, s:s, s:s?}", "vf", (int)v, "pci", p->vfs[v],
-                                                             "held_by", owner));
+                        json_array_append_new(
+                                vfs, json_pack("{s:i, s:s, s:s?}", "vf", (int)v, "pci", p->vfs[v], "held_by", owner));
                 }
                 json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:i, s:i, s:i, s:o*}", "pf", p->ifname, "pci",
                                                      p->bdf, "driver", p->driver[0] ? p->driver : NULL, "numa_node",
@@ -81,27 +83,24 @@ static json_t *report_json(const struct vx_host_facts *f, const struct vx_kvm_re
                            const char *root)
 {
         json_t *pools = json_array(), *mounts = json_array(), *sriov = json_array();
-        json_t *k = json_pack("{s:s, s:s}", "verdict", host_kvm_verdict_to_string(kvm->verdict), "reason",
-                              kvm->reason);
+        json_t *k = json_pack("{s:s, s:s}", "verdict", host_kvm_verdict_to_string(kvm->verdict), "reason", kvm->reason);
 
         if (k && kvm->api_version >= 0)
                 json_object_set_new(k, "api_version", json_integer(kvm->api_version));
         for (size_t i = 0; pools && i < f->n_pools; i++)
-                json_array_append_new(pools, json_pack("{s:I, s:I, s:I}", "page_size_kib",
-                                                       (json_int_t)(f->pools[i].page_size >> 10), "total",
-                                                       (json_int_t)f->pools[i].total, "free",
-                                                       (json_int_t)f->pools[i].free));
+                json_array_append_new(
+                        pools, json_pack("{s:I, s:I, s:I}", "page_size_kib", (json_int_t)(f->pools[i].page_size >> 10),
+                                         "total", (json_int_t)f->pools[i].total, "free", (json_int_t)f->pools[i].free));
         for (size_t i = 0; mounts && i < f->n_hugetlbfs; i++)
                 json_array_append_new(mounts, json_pack("{s:s, s:I}", "path", f->hugetlbfs[i].path, "page_size_kib",
                                                         (json_int_t)(f->hugetlbfs[i].page_size >> 10)));
         for (size_t i = 0; sriov && i < f->n_sriov; i++)
                 json_array_append_new(sriov, json_pack("{s:s, s:i}", "pci", f->sriov[i].pci_address, "total_vfs",
                                                        (int)f->sriov[i].total_vfs));
-        return json_pack("{s:o*, s:s, s:b, s:i, s:b, s:b, s:I, s:o*, s:o*, s:o*, s:o*, s:o*}", "kvm", k, "qemu",
-                         qemu, "qemu_installed", access(qemu, X_OK) == 0, "cpus", (int)f->n_cpus, "tun", f->tun,
-                         "vhost_net", f->vhost_net, "iommu_groups", (json_int_t)f->n_iommu_groups, "hugepages",
-                         pools, "hugetlbfs", mounts, "sriov", sriov, "iommu", iommu_json(root), "sriov_pfs",
-                         pfs_json(root));
+        return json_pack("{s:o*, s:s, s:b, s:i, s:b, s:b, s:I, s:o*, s:o*, s:o*, s:o*, s:o*}", "kvm", k, "qemu", qemu,
+                         "qemu_installed", access(qemu, X_OK) == 0, "cpus", (int)f->n_cpus, "tun", f->tun, "vhost_net",
+                         f->vhost_net, "iommu_groups", (json_int_t)f->n_iommu_groups, "hugepages", pools, "hugetlbfs",
+                         mounts, "sriov", sriov, "iommu", iommu_json(root), "sriov_pfs", pfs_json(root));
 }
 
 static void print_passthrough(json_t *r)
@@ -112,28 +111,28 @@ static void print_passthrough(json_t *r)
         if (io) {
                 printf("vfio-pci:      %s\n", json_string_value(json_object_get(io, "vfio_pci")));
                 printf("IOMMU:         kernel command line %s; interrupt remapping %s%s\n",
-                       json_is_true(json_object_get(io, "cmdline_intel_iommu"))  ? "has intel_iommu=on"
+                       json_is_true(json_object_get(io, "cmdline_intel_iommu")) ? "has intel_iommu=on"
                        : json_is_true(json_object_get(io, "cmdline_amd_iommu")) ? "has amd_iommu=on"
-                                                                                  : "has no intel_iommu=on/amd_iommu=on",
-                       json_is_true(json_object_get(ir, "enabled"))       ? "on"
+                                                                                : "has no intel_iommu=on/amd_iommu=on",
+                       json_is_true(json_object_get(ir, "enabled"))      ? "on"
                        : json_is_false(json_object_get(ir, "supported")) ? "not supported"
-                                                                           : "off",
+                                                                         : "off",
                        json_is_true(json_object_get(io, "allow_unsafe_interrupts")) ? " (unsafe interrupts allowed)"
-                                                                                     : "");
+                                                                                    : "");
         }
-        json_array_foreach(json_object_get(r, "sriov_pfs"), i, p) {
+        json_array_foreach(json_object_get(r, "sriov_pfs"), i, p)
+        {
                 printf("SR-IOV PF:     %s %s (%s), NUMA node %lld, %lld of %lld VFs enabled\n",
                        json_string_value(json_object_get(p, "pf")), json_string_value(json_object_get(p, "pci")),
                        json_string_value(json_object_get(p, "driver")) ?: "unbound",
                        json_integer_value(json_object_get(p, "numa_node")),
                        json_integer_value(json_object_get(p, "num_vfs")),
                        json_integer_value(json_object_get(p, "total_vfs")));
-                json_array_foreach(json_object_get(p, "vfs"), j, v)
-                        if (json_string_value(json_object_get(v, "held_by")))
-                                printf("               vf %lld (%s) held by %s\n",
-                                       json_integer_value(json_object_get(v, "vf")),
-                                       json_string_value(json_object_get(v, "pci")),
-                                       json_string_value(json_object_get(v, "held_by")));
+                json_array_foreach(json_object_get(p, "vfs"), j,
+                                   v) if (json_string_value(json_object_get(v, "held_by")))
+                        printf("               vf %lld (%s) held by %s\n", json_integer_value(json_object_get(v, "vf")),
+                               json_string_value(json_object_get(v, "pci")),
+                               json_string_value(json_object_get(v, "held_by")));
         }
         if (json_array_size(json_object_get(r, "sriov_pfs")))
                 printf("               multicast (OSPF, IS-IS) on a VF needs trust: on (docs/sriov.md)\n");
@@ -178,8 +177,10 @@ static int run(int argc, char **argv)
 {
         static const struct option options[] = {
                 {"json", no_argument, NULL, 'j'},
-                {"qemu", required_argument, NULL, 'q'}, {"no-probe", no_argument, NULL, 'n'},
-                {"root", required_argument, NULL, 'r'}, {0},
+                {"qemu", required_argument, NULL, 'q'},
+                {"no-probe", no_argument, NULL, 'n'},
+                {"root", required_argument, NULL, 'r'},
+                {0},
         };
         const char *qemu = DEFAULT_QEMU, *root = getenv("VMXRUN_ROOT");
         struct vx_host_facts *facts = NULL;

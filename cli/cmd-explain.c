@@ -25,7 +25,6 @@
 
 #define EXPLAIN_INPUT_MAX (16u * 1024 * 1024)
 
-
 static void argv_donep(struct vx_argv *a)
 {
         vx_argv_done(a);
@@ -268,7 +267,8 @@ static int explain_text(const struct qa_knowledge *k, const char *pasted, bool j
         int r;
 
         if (unwrapped)
-                log_info("The text looks like one line a terminal wrapped; its lines are joined (positions are in the joined line).");
+                log_info("The text looks like one line a terminal wrapped; its lines are joined (positions are in the "
+                         "joined line).");
 
         r = qa_split_shell_at(text, &words, &offsets, &off);
         if (r == -EINVAL) {
@@ -483,8 +483,7 @@ static int parse_args(int argc, char **argv, struct args *a, bool *ret_done)
                 log_error("--print-knowledge takes --qemu PATH and nothing else.");
                 return VX_EXIT_USAGE;
         }
-        if (!a->print_knowledge &&
-            ((a->text != NULL) + (a->pid != NULL) + (optind < argc) != 1 || optind + 1 < argc)) {
+        if (!a->print_knowledge && ((a->text != NULL) + (a->pid != NULL) + (optind < argc) != 1 || optind + 1 < argc)) {
                 return cli_usage_error(argv[0], "explain takes one of --argv, --pid or a profile.");
         }
         if ((a->text || a->pid) && a->vm_name)

@@ -100,31 +100,30 @@ static int flatten(json_t *deployments, struct vms *ret)
         json_t *d, *vm;
         struct vm_ref *refs;
 
-        json_array_foreach(deployments, i, d)
-                n += json_array_size(json_object_get(d, "vms"));
+        json_array_foreach(deployments, i, d) n += json_array_size(json_object_get(d, "vms"));
         refs = calloc(n ? n : 1, sizeof(*refs));
         if (!refs)
                 return -ENOMEM;
         n = 0;
-        json_array_foreach(deployments, i, d)
-                json_array_foreach(json_object_get(d, "vms"), j, vm)
-                        refs[n++] = (struct vm_ref){json_string_value(json_object_get(d, "deployment")), vm};
+        json_array_foreach(deployments, i, d) json_array_foreach(json_object_get(d, "vms"), j, vm) refs[n++] =
+                (struct vm_ref){json_string_value(json_object_get(d, "deployment")), vm};
         *ret = (struct vms){refs, n};
         return 0;
 }
 
 static struct labels vm_labels(const struct vm_ref *r)
 {
-        return (struct labels){.deployment = r->deployment,
-                               .vm = json_string_value(json_object_get(r->vm, "name"))};
+        return (struct labels){.deployment = r->deployment, .vm = json_string_value(json_object_get(r->vm, "name"))};
 }
 
 #define FOREACH_VM(vms, r) for (const struct vm_ref *r = (vms)->refs; r < (vms)->refs + (vms)->n; r++)
 
 static void print_vm_families(FILE *out, const struct vms *vms)
 {
-        family(out, "vmxrun_vm_state", "1 for the VM's state in vmxrun (running, stopping, restarting, failed, stopped)");
-        FOREACH_VM(vms, r) {
+        family(out, "vmxrun_vm_state",
+               "1 for the VM's state in vmxrun (running, stopping, restarting, failed, stopped)");
+        FOREACH_VM(vms, r)
+        {
                 const char *state = json_string_value(json_object_get(r->vm, "state")) ?: "";
                 struct labels l = vm_labels(r);
 
@@ -135,7 +134,8 @@ static void print_vm_families(FILE *out, const struct vms *vms)
                 }
         }
         family(out, "vmxrun_vm_info", "the VM's accelerator and QEMU's run state, as labels");
-        FOREACH_VM(vms, r) {
+        FOREACH_VM(vms, r)
+        {
                 struct labels l = vm_labels(r);
 
                 l.key1 = "accel";
@@ -146,21 +146,21 @@ static void print_vm_families(FILE *out, const struct vms *vms)
         }
         family(out, "vmxrun_vm_ready", "1 once the VM's readiness condition (ready: in the profile) held");
         FOREACH_VM(vms, r)
-                sample(out, "vmxrun_vm_ready", vm_labels(r), json_is_true(json_object_get(r->vm, "ready")));
+        sample(out, "vmxrun_vm_ready", vm_labels(r), json_is_true(json_object_get(r->vm, "ready")));
         family(out, "vmxrun_vm_uptime_seconds", "seconds since this QEMU was started");
         FOREACH_VM(vms, r)
-                sample(out, "vmxrun_vm_uptime_seconds", vm_labels(r), num(r->vm, "uptime_s"));
+        sample(out, "vmxrun_vm_uptime_seconds", vm_labels(r), num(r->vm, "uptime_s"));
         family(out, "vmxrun_vm_restarts", "restarts after a crash since the deployment was started");
         FOREACH_VM(vms, r)
-                sample(out, "vmxrun_vm_restarts", vm_labels(r), num(r->vm, "restarts"));
+        sample(out, "vmxrun_vm_restarts", vm_labels(r), num(r->vm, "restarts"));
         family(out, "vmxrun_vm_memory_bytes", "guest memory size");
         FOREACH_VM(vms, r)
-                sample(out, "vmxrun_vm_memory_bytes", vm_labels(r),
-                       num(json_object_get(r->vm, "memory"), "size_mib") * 1048576);
+        sample(out, "vmxrun_vm_memory_bytes", vm_labels(r),
+               num(json_object_get(r->vm, "memory"), "size_mib") * 1048576);
         family(out, "vmxrun_vm_hugepages_bytes", "hugetlbfs memory QEMU maps now (0 without hugepages)");
         FOREACH_VM(vms, r)
-                sample(out, "vmxrun_vm_hugepages_bytes", vm_labels(r),
-                       num(json_object_get(r->vm, "memory"), "hugetlb_kib") * 1024);
+        sample(out, "vmxrun_vm_hugepages_bytes", vm_labels(r),
+               num(json_object_get(r->vm, "memory"), "hugetlb_kib") * 1024);
 }
 
 /* Each vCPU thread's affinity as the supervisor read it: how many CPUs (with their list), or whether it is pinned. */
@@ -208,7 +208,8 @@ static void print_vcpu_families(FILE *out, const struct vms *vms, const char *pr
                 unsigned long long ns;
                 int last;
 
-                if (affinity_thread_stat(proc_root, (pid_t)num(r->vm, "pid"), (pid_t)num(v, "thread_id"), &last, &ns) < 0)
+                if (affinity_thread_stat(proc_root, (pid_t)num(r->vm, "pid"), (pid_t)num(v, "thread_id"), &last, &ns) <
+                    0)
                         continue; /* the thread is gone (a restart): no sample rather than a wrong one */
                 snprintf(index, sizeof(index), "%lld", json_integer_value(json_object_get(v, "index")));
                 l.key1 = "vcpu";

@@ -29,7 +29,8 @@ static int run(int argc, char **argv)
         enum { ARG_VM = 0x100, ARG_VCPU, ARG_CPUS, ARG_EMULATOR, ARG_RUNTIME };
         static const struct option options[] = {
                 {"vm", required_argument, NULL, ARG_VM},
-                {"vcpu", required_argument, NULL, ARG_VCPU}, {"cpus", required_argument, NULL, ARG_CPUS},
+                {"vcpu", required_argument, NULL, ARG_VCPU},
+                {"cpus", required_argument, NULL, ARG_CPUS},
                 {"emulator", required_argument, NULL, ARG_EMULATOR},
                 {"runtime-dir", required_argument, NULL, ARG_RUNTIME},
                 {0},
@@ -49,8 +50,7 @@ static int run(int argc, char **argv)
                 case ARG_VCPU:
                         vcpu = strtol(optarg, &end, 10);
                         if (*end || end == optarg || vcpu < 0 || vcpu > INT_MAX)
-                                return cli_usage_error(argv[0], "--vcpu takes a vCPU number, not '%s'.",
-                                                       optarg);
+                                return cli_usage_error(argv[0], "--vcpu takes a vCPU number, not '%s'.", optarg);
                         break;
                 case ARG_CPUS:
                         cpus = optarg;
@@ -75,8 +75,8 @@ static int run(int argc, char **argv)
                 return r;
         req = emulator ? json_pack("{s:s, s:O, s:s}", "cmd", "pin", "vm", json_object_get(status, "name"), "cpus",
                                    emulator)
-                       : json_pack("{s:s, s:O, s:i, s:s}", "cmd", "pin", "vm", json_object_get(status, "name"),
-                                   "vcpu", (int)vcpu, "cpus", cpus);
+                       : json_pack("{s:s, s:O, s:i, s:s}", "cmd", "pin", "vm", json_object_get(status, "name"), "vcpu",
+                                   (int)vcpu, "cpus", cpus);
         json_decref(status);
         r = cli_call(dir, req, 30000, &answer);
         json_decref(req);

@@ -90,8 +90,7 @@ static void print_deployment(json_t *answer)
         printf("%s (profile %s, supervisor pid %lld)\n", json_string_value(json_object_get(answer, "deployment")),
                json_string_value(json_object_get(answer, "profile")),
                json_integer_value(json_object_get(answer, "supervisor_pid")));
-        json_array_foreach(json_object_get(answer, "vms"), i, vm)
-                print_vm(vm);
+        json_array_foreach(json_object_get(answer, "vms"), i, vm) print_vm(vm);
 }
 
 static int status_all(const char *root, bool json)
@@ -109,8 +108,7 @@ static int status_all(const char *root, bool json)
                 json_decref(o);
                 return r;
         }
-        json_array_foreach(all, i, d)
-                print_deployment(d);
+        json_array_foreach(all, i, d) print_deployment(d);
         if (json_array_size(all) == 0)
                 printf("No deployment is running (runtime directory %s).\n", root);
         json_decref(all);
@@ -122,9 +120,8 @@ static bool is_running(json_t *all, const char *name)
         json_t *d;
         size_t i;
 
-        json_array_foreach(all, i, d)
-                if (strcmp(json_string_value(json_object_get(d, "deployment")) ?: "", name) == 0)
-                        return true;
+        json_array_foreach(all, i, d) if (strcmp(json_string_value(json_object_get(d, "deployment")) ?: "", name) ==
+                                          0) return true;
         return false;
 }
 
@@ -172,16 +169,15 @@ static int list_all(const char *root)
                 return r;
         printf(" %-8s %-16s %-16s %s\n", "PID", "Deployment", "VM", "State");
         printf("%s\n", "-----------------------------------------------------------");
-        json_array_foreach(all, i, d)
-                json_array_foreach(json_object_get(d, "vms"), j, vm) {
-                        char pid[24] = "-";
+        json_array_foreach(all, i, d) json_array_foreach(json_object_get(d, "vms"), j, vm)
+        {
+                char pid[24] = "-";
 
-                        if (json_integer_value(json_object_get(vm, "pid")) > 0)
-                                snprintf(pid, sizeof(pid), "%lld", json_integer_value(json_object_get(vm, "pid")));
-                        printf(" %-8s %-16s %-16s %s\n", pid, json_string_value(json_object_get(d, "deployment")),
-                               json_string_value(json_object_get(vm, "name")),
-                               json_string_value(json_object_get(vm, "state")));
-                }
+                if (json_integer_value(json_object_get(vm, "pid")) > 0)
+                        snprintf(pid, sizeof(pid), "%lld", json_integer_value(json_object_get(vm, "pid")));
+                printf(" %-8s %-16s %-16s %s\n", pid, json_string_value(json_object_get(d, "deployment")),
+                       json_string_value(json_object_get(vm, "name")), json_string_value(json_object_get(vm, "state")));
+        }
         list_profiles(all);
         json_decref(all);
         return fflush(stdout) == 0 ? VX_EXIT_OK : VX_EXIT_FAILURE;

@@ -24,8 +24,10 @@ static int run(int argc, char **argv)
 {
         static const struct option options[] = {
                 {"vm", required_argument, NULL, 'v'},
-                {"timeout", required_argument, NULL, 't'}, {"force", no_argument, NULL, 'f'},
-                {"runtime-dir", required_argument, NULL, 'r'}, {0},
+                {"timeout", required_argument, NULL, 't'},
+                {"force", no_argument, NULL, 'f'},
+                {"runtime-dir", required_argument, NULL, 'r'},
+                {0},
         };
         const char *vm = NULL, *runtime_opt = NULL;
         _cleanup_free_ char *dir = NULL;

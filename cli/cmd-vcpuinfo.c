@@ -68,7 +68,8 @@ static json_t *collect(json_t *status, pid_t pid)
                 return NULL;
         vcpus = json_object_get(out, "vcpus");
         emulator = json_object_get(out, "emulator");
-        json_array_foreach(json_object_get(status, "vcpus"), i, v) {
+        json_array_foreach(json_object_get(status, "vcpus"), i, v)
+        {
                 json_t *t = thread_info(pid, (pid_t)json_integer_value(json_object_get(v, "thread_id")), ncpus);
                 if (t) {
                         json_object_set_new(t, "vcpu", json_integer(json_integer_value(json_object_get(v, "index"))));
@@ -78,8 +79,8 @@ static json_t *collect(json_t *status, pid_t pid)
         if (affinity_list_threads(NULL, pid, &tids, &n_tids) >= 0)
                 for (size_t k = 0; k < n_tids; k++) {
                         bool is_vcpu = false;
-                        json_array_foreach(json_object_get(status, "vcpus"), i, v)
-                                is_vcpu = is_vcpu || json_integer_value(json_object_get(v, "thread_id")) == tids[k];
+                        json_array_foreach(json_object_get(status, "vcpus"), i, v) is_vcpu =
+                                is_vcpu || json_integer_value(json_object_get(v, "thread_id")) == tids[k];
                         if (!is_vcpu) {
                                 json_t *t = thread_info(pid, tids[k], ncpus);
                                 if (t)
@@ -95,17 +96,17 @@ static void print_text(json_t *out)
         json_t *v;
         size_t i;
 
-        json_array_foreach(json_object_get(out, "vcpus"), i, v)
-                printf("VCPU:           %lld\nThread:         %lld\nCPU:            %lld\n"
-                       "CPU time:       %.1fs\nCPU Affinity:   %s\n\n",
-                       json_integer_value(json_object_get(v, "vcpu")), json_integer_value(json_object_get(v, "thread_id")),
-                       json_integer_value(json_object_get(v, "cpu")), json_real_value(json_object_get(v, "cpu_time_s")),
-                       json_string_value(json_object_get(v, "affinity")));
-        json_array_foreach(json_object_get(out, "emulator"), i, v)
-                printf("Emulator thread %-8lld %-16s CPU %-3lld time %7.1fs  affinity %s\n",
-                       json_integer_value(json_object_get(v, "thread_id")), json_string_value(json_object_get(v, "name")),
-                       json_integer_value(json_object_get(v, "cpu")), json_real_value(json_object_get(v, "cpu_time_s")),
-                       json_string_value(json_object_get(v, "affinity")));
+        json_array_foreach(json_object_get(out, "vcpus"), i, v) printf(
+                "VCPU:           %lld\nThread:         %lld\nCPU:            %lld\n"
+                "CPU time:       %.1fs\nCPU Affinity:   %s\n\n",
+                json_integer_value(json_object_get(v, "vcpu")), json_integer_value(json_object_get(v, "thread_id")),
+                json_integer_value(json_object_get(v, "cpu")), json_real_value(json_object_get(v, "cpu_time_s")),
+                json_string_value(json_object_get(v, "affinity")));
+        json_array_foreach(json_object_get(out, "emulator"), i, v) printf(
+                "Emulator thread %-8lld %-16s CPU %-3lld time %7.1fs  affinity %s\n",
+                json_integer_value(json_object_get(v, "thread_id")), json_string_value(json_object_get(v, "name")),
+                json_integer_value(json_object_get(v, "cpu")), json_real_value(json_object_get(v, "cpu_time_s")),
+                json_string_value(json_object_get(v, "affinity")));
 }
 
 static int run(int argc, char **argv)

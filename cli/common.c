@@ -13,7 +13,6 @@
 #include "launcher.h"
 #include "log.h"
 
-
 /*
  * A runtime directory from the command line or the environment goes into
  * QEMU's options (-chardev ...,path=DIR/...): it passes the checks a profile
@@ -325,8 +324,8 @@ static int option_error(char **argv, const char *shortopts)
         return cli_usage_error(argv[0], "unknown option '-%c'.", optopt ? optopt : '?');
 }
 
-int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
-               const struct cli_help *help, int *ret_exit)
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts, const struct cli_help *help,
+               int *ret_exit)
 {
         /* Above any value a command gives its own long options (they start at 0x100). */
         enum { OPT_HELP = 0x10000, OPT_VERBOSE };

@@ -12,26 +12,10 @@
 #include "log.h"
 
 static const struct vx_command *const commands[] = {
-        &vx_cmd_validate,
-        &vx_cmd_cmdline,
-        &vx_cmd_explain,
-        &vx_cmd_start,
-        &vx_cmd_stop,
-        &vx_cmd_status,
-        &vx_cmd_list,
-        &vx_cmd_vcpuinfo,
-        &vx_cmd_pin,
-        &vx_cmd_qmp,
-        &vx_cmd_hmp,
-        &vx_cmd_console,
-        &vx_cmd_import,
-        &vx_cmd_showcmd,
-        &vx_cmd_bind,
-        &vx_cmd_unbind,
-        &vx_cmd_doctor,
-        &vx_cmd_metrics,
-        &vx_cmd_enable,
-        &vx_cmd_disable,
+        &vx_cmd_validate, &vx_cmd_cmdline, &vx_cmd_explain,  &vx_cmd_start,   &vx_cmd_stop,
+        &vx_cmd_status,   &vx_cmd_list,    &vx_cmd_vcpuinfo, &vx_cmd_pin,     &vx_cmd_qmp,
+        &vx_cmd_hmp,      &vx_cmd_console, &vx_cmd_import,   &vx_cmd_showcmd, &vx_cmd_bind,
+        &vx_cmd_unbind,   &vx_cmd_doctor,  &vx_cmd_metrics,  &vx_cmd_enable,  &vx_cmd_disable,
 };
 
 /* The one place a result becomes an exit status (cli.h lists them, README.md documents them). */
@@ -76,8 +60,7 @@ static int qemu_version(const char *qemu, char *buf, size_t size)
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(wfd, STDOUT_FILENO) < 0 ||
-                    dup2(null_fd, STDERR_FILENO) < 0)
+                if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(wfd, STDOUT_FILENO) < 0 || dup2(null_fd, STDERR_FILENO) < 0)
                         _exit(127);
                 execv(qemu, argv);
                 _exit(127);
@@ -112,13 +95,12 @@ static void version(void)
 
 static void help(FILE *out)
 {
-        fprintf(out,
-                "Usage: vmxrun [-v|--verbose] COMMAND [OPTIONS] [ARGS...]\n"
-                "       vmxrun help COMMAND\n"
-                "\n"
-                "Runs QEMU virtual machines from a YAML profile, without libvirt.\n"
-                "\n"
-                "Commands:\n");
+        fprintf(out, "Usage: vmxrun [-v|--verbose] COMMAND [OPTIONS] [ARGS...]\n"
+                     "       vmxrun help COMMAND\n"
+                     "\n"
+                     "Runs QEMU virtual machines from a YAML profile, without libvirt.\n"
+                     "\n"
+                     "Commands:\n");
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
                 fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
         fprintf(out,

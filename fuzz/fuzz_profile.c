@@ -31,8 +31,13 @@ static const struct vx_hugetlbfs_fact mounts[] = {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         static const struct vx_host_facts facts[] = {
-                {.kvm_usable = true, .vhost_net = true, .n_cpus = 16, .vfs = vfs, .n_vfs = 3,
-                 .hugetlbfs = mounts, .n_hugetlbfs = 2},
+                {.kvm_usable = true,
+                 .vhost_net = true,
+                 .n_cpus = 16,
+                 .vfs = vfs,
+                 .n_vfs = 3,
+                 .hugetlbfs = mounts,
+                 .n_hugetlbfs = 2},
                 {.kvm_usable = false},
         };
         const struct vx_plan_options opts[] = {

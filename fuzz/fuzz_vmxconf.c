@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        struct vx_import_source parts[3] = {{.name = "a.vmx.conf"}, {.name = "b.vmx.conf"}, {.name = "vmx-junosdev.conf"}};
+        struct vx_import_source parts[3] = {
+                {.name = "a.vmx.conf"}, {.name = "b.vmx.conf"}, {.name = "vmx-junosdev.conf"}};
         const char *text = (const char *)data + (size > 0), *end = (const char *)data + size;
         char mode = size > 0 ? (char)data[0] : '1';
         size_t n_confs = mode == '2' || mode == 'J' ? 2 : 1, n_parts = n_confs + (mode == 'j' || mode == 'J');

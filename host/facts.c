@@ -302,8 +302,8 @@ static int read_sriov(const char *root, struct facts_storage *s)
                         break;
                 }
                 s->sriov = n;
-                n[s->pub.n_sriov] = (struct vx_sriov_fact){.pci_address = strdup(de->d_name),
-                                                           .total_vfs = (unsigned)total};
+                n[s->pub.n_sriov] =
+                        (struct vx_sriov_fact){.pci_address = strdup(de->d_name), .total_vfs = (unsigned)total};
                 if (!n[s->pub.n_sriov].pci_address) {
                         r = -ENOMEM;
                         break;

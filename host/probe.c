@@ -28,8 +28,8 @@
 const char *host_kvm_verdict_to_string(enum vx_kvm_verdict v)
 {
         static const char *const names[] = {
-                [VX_KVM_ABSENT] = "absent",   [VX_KVM_UNUSABLE] = "unusable",       [VX_KVM_NOT_PROBED] = "present",
-                [VX_KVM_USABLE] = "usable",   [VX_KVM_NO_HOST_CPU] = "no-host-cpu", [VX_KVM_UNKNOWN] = "unknown",
+                [VX_KVM_ABSENT] = "absent", [VX_KVM_UNUSABLE] = "unusable",       [VX_KVM_NOT_PROBED] = "present",
+                [VX_KVM_USABLE] = "usable", [VX_KVM_NO_HOST_CPU] = "no-host-cpu", [VX_KVM_UNKNOWN] = "unknown",
         };
         return (size_t)v < ELEMENTSOF(names) ? names[v] : NULL;
 }
@@ -75,9 +75,24 @@ static void read_reason(int fd, struct vx_kvm_report *r)
  */
 static void probe(const char *qemu, struct vx_kvm_report *ret)
 {
-        char *argv[] = {(char *)qemu, "-accel", "kvm", "-cpu", "host", "-machine", "pc", "-nodefaults",
-                        "-display", "none", "-S", "-m", "64", "-chardev", "socket,id=qmp,fd=3,server=off",
-                        "-mon", "chardev=qmp,mode=control", NULL};
+        char *argv[] = {(char *)qemu,
+                        "-accel",
+                        "kvm",
+                        "-cpu",
+                        "host",
+                        "-machine",
+                        "pc",
+                        "-nodefaults",
+                        "-display",
+                        "none",
+                        "-S",
+                        "-m",
+                        "64",
+                        "-chardev",
+                        "socket,id=qmp,fd=3,server=off",
+                        "-mon",
+                        "chardev=qmp,mode=control",
+                        NULL};
         struct vx_spawn_fd keep = {.target = 3};
         struct vx_spawn_options opts = {.fds = &keep, .n_fds = 1, .drop_capabilities = true};
         _cleanup_(qmp_freep) struct vx_qmp *q = NULL;

@@ -73,8 +73,7 @@ static void __attribute__((noreturn)) child_exec(char *const argv[], const struc
                         child_fail(log_fd, "dup2 kept fd");
 
         null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 ||
-            dup2(log_fd >= 0 ? log_fd : null_fd, STDOUT_FILENO) < 0 ||
+        if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(log_fd >= 0 ? log_fd : null_fd, STDOUT_FILENO) < 0 ||
             dup2(log_fd >= 0 ? log_fd : null_fd, STDERR_FILENO) < 0)
                 child_fail(log_fd, "set up stdio");
 

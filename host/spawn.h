@@ -25,10 +25,10 @@ struct vx_spawn_fd {
 struct vx_spawn_options {
         const struct vx_spawn_fd *fds;
         size_t n_fds;
-        int log_fd;             /* stdout and stderr of the child; -EBADF: /dev/null */
-        bool drop_capabilities; /* clear every capability and the bounding set, set no_new_privs before exec */
+        int log_fd;                 /* stdout and stderr of the child; -EBADF: /dev/null */
+        bool drop_capabilities;     /* clear every capability and the bounding set, set no_new_privs before exec */
         const struct vx_user *user; /* become this user (its groups only) before the capability drop; NULL: stay */
-        uint64_t memlock_bytes; /* RLIMIT_MEMLOCK for the child: 0 leave it, UINT64_MAX unlimited */
+        uint64_t memlock_bytes;     /* RLIMIT_MEMLOCK for the child: 0 leave it, UINT64_MAX unlimited */
         const struct vx_cpuset *affinity; /* CPU set of the child before exec, or NULL: every thread
                                            * QEMU creates inherits it, so this pins the emulator */
 };

@@ -70,9 +70,9 @@ int host_group_lookup(const char *root, const char *name, gid_t *ret)
 
 int host_user_create(const char *name)
 {
-        char *argv[] = {"/usr/sbin/useradd", "--system",          "--user-group", "--no-create-home",
-                        "--home-dir",        "/nonexistent",      "--shell",      "/usr/sbin/nologin",
-                        "--comment",         "vmxrun QEMU",       (char *)name,   NULL};
+        char *argv[] = {"/usr/sbin/useradd", "--system",     "--user-group", "--no-create-home",
+                        "--home-dir",        "/nonexistent", "--shell",      "/usr/sbin/nologin",
+                        "--comment",         "vmxrun QEMU",  (char *)name,   NULL};
         int status;
         pid_t pid;
 
@@ -107,8 +107,9 @@ static bool in_groups(const struct vx_user *u, gid_t g)
 /* The kernel's DAC check without capabilities: owner bits, else group bits, else other bits. */
 static bool allowed(const struct stat *st, const struct vx_user *u, int mode)
 {
-        unsigned bits = st->st_uid == u->uid ? (st->st_mode >> 6) : in_groups(u, st->st_gid) ? (st->st_mode >> 3)
-                                                                                              : st->st_mode;
+        unsigned bits = st->st_uid == u->uid       ? (st->st_mode >> 6)
+                        : in_groups(u, st->st_gid) ? (st->st_mode >> 3)
+                                                   : st->st_mode;
 
         bits &= 7;
         return ((mode & R_OK) == 0 || (bits & 4)) && ((mode & W_OK) == 0 || (bits & 2)) &&

@@ -17,8 +17,8 @@
 
 struct vx_user {
         uid_t uid;
-        gid_t gid;        /* primary group */
-        gid_t groups[1];  /* supplementary groups QEMU keeps: only kvm, when KVM is used */
+        gid_t gid;       /* primary group */
+        gid_t groups[1]; /* supplementary groups QEMU keeps: only kvm, when KVM is used */
         size_t n_groups;
 };
 

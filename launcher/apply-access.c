@@ -83,7 +83,8 @@ static int grant_file(struct vx_apply *a, const struct vx_host_action *act)
         if (r == 0)
                 return 0;
         if (r == -EPERM)
-                return apply_fail(NULL, -EACCES, "%s: QEMU runs as %s, and %s does not let it through to %s; "
+                return apply_fail(NULL, -EACCES,
+                                  "%s: QEMU runs as %s, and %s does not let it through to %s; "
                                   "make it searchable for that user, or run QEMU as root [%s].",
                                   a->plan->vms[act->vm].name, a->plan->qemu_user, blocker, f->path, act->key);
         if (r != -EACCES)
@@ -99,8 +100,8 @@ static int grant_file(struct vx_apply *a, const struct vx_host_action *act)
                 return apply_fail(NULL, r, "Failed to write the undo journal %s: %m", journal_path(a->journal));
         if (chown(f->path, a->qemu_user.uid, a->qemu_user.gid) < 0 ||
             chmod(f->path, (st.st_mode & 07777) | S_IRUSR | (f->writable ? S_IWUSR : 0)) < 0)
-                return apply_fail(NULL, -errno, "%s: failed to give %s to %s: %m", a->plan->vms[act->vm].name,
-                                  f->path, a->plan->qemu_user);
+                return apply_fail(NULL, -errno, "%s: failed to give %s to %s: %m", a->plan->vms[act->vm].name, f->path,
+                                  a->plan->qemu_user);
         log_info("%s: gave %s to %s (it was %s; given back at stop).", a->plan->vms[act->vm].name, f->path,
                  a->plan->qemu_user, from);
         return 0;
@@ -140,9 +141,11 @@ int apply_access(struct vx_apply *a)
                 /* QEMU creates its console socket below: every directory above must let it through. */
                 r = host_access_as(plan->deployment_dir, &a->qemu_user, X_OK, &blocker);
                 if (r == -EPERM || r == -EACCES)
-                        return apply_fail(NULL, -EACCES, "QEMU runs as %s, and %s does not let it through to the "
+                        return apply_fail(NULL, -EACCES,
+                                          "QEMU runs as %s, and %s does not let it through to the "
                                           "runtime directory %s; make it searchable (chmod o+x), or use another "
-                                          "runtime directory.", plan->qemu_user, blocker, plan->deployment_dir);
+                                          "runtime directory.",
+                                          plan->qemu_user, blocker, plan->deployment_dir);
         }
         if (r < 0)
                 return apply_fail(NULL, r, "Failed to let %s into %s: %m", plan->qemu_user, plan->deployment_dir);
@@ -167,8 +170,8 @@ int apply_undo_chown(const struct vx_undo *u)
                 return log_warning_errno(-EINVAL, "Journal: a chown step of %s without its owners, ignoring it.",
                                          u->object);
         if (stat(u->object, &st) < 0)
-                return errno == ENOENT ? 0 : log_warning_errno(-errno, "Failed to look at %s, leaving it: %m",
-                                                               u->object);
+                return errno == ENOENT ? 0
+                                       : log_warning_errno(-errno, "Failed to look at %s, leaving it: %m", u->object);
         if (st.st_uid != quid || st.st_gid != qgid) {
                 log_warning("%s: its owner changed since vmxrun gave it to QEMU's user; leaving it.", u->object);
                 return 0;

@@ -83,10 +83,10 @@ static int attach_uplink(struct vx_apply *a, struct vx_journal *bj, const struct
                 return 0; /* already its port: nothing to do, nothing to undo */
         if (l.master_ifindex > 0)
                 return apply_fail(NULL, -EBUSY, "Bridge %s: uplink %s is a port of %s; refusing.", br->bridge,
-                                br->uplink, l.master);
+                                  br->uplink, l.master);
         if (strcmp(l.kind, "bridge") == 0)
                 return apply_fail(NULL, -EINVAL, "Bridge %s: uplink %s is itself a bridge; refusing.", br->bridge,
-                                br->uplink);
+                                  br->uplink);
         if (br->move_host_address) {
                 r = netsetup_default_routes(a->ns, br->uplink, &routes);
                 if (r >= 0)
@@ -94,7 +94,7 @@ static int attach_uplink(struct vx_apply *a, struct vx_journal *bj, const struct
                 if (r < 0) {
                         netsetup_strv_free(routes);
                         return apply_fail(NULL, r, "Bridge %s: failed to read the addresses of %s: %m", br->bridge,
-                                        br->uplink);
+                                          br->uplink);
                 }
         }
 
@@ -139,8 +139,8 @@ static int attach_uplink(struct vx_apply *a, struct vx_journal *bj, const struct
 static int setup_shared_bridge(struct vx_apply *a, struct vx_journal *bj, const struct vx_action_bridge *br,
                                const struct vx_action_uplink *up)
 {
-        struct vx_netsetup_bridge cfg = {.name = br->name, .stp = br->stp, .forward_delay = br->forward_delay,
-                                         .mtu = br->mtu};
+        struct vx_netsetup_bridge cfg = {
+                .name = br->name, .stp = br->stp, .forward_delay = br->forward_delay, .mtu = br->mtu};
         struct vx_netsetup_link l;
         bool created;
         int ifindex, r;
@@ -153,8 +153,9 @@ static int setup_shared_bridge(struct vx_apply *a, struct vx_journal *bj, const 
         }
         r = netsetup_bridge_ensure(a->ns, &cfg, &created, &ifindex);
         if (r == -EEXIST)
-                return apply_fail(NULL, r, "Bridge %s: the name is taken by an interface that is not a bridge; refusing.",
-                                br->name);
+                return apply_fail(NULL, r,
+                                  "Bridge %s: the name is taken by an interface that is not a bridge; refusing.",
+                                  br->name);
         if (r < 0)
                 return apply_fail(NULL, r, "Bridge %s: failed to create it: %m", br->name);
         if (created) {
@@ -190,7 +191,8 @@ int apply_bridge_claim(struct vx_apply *a, const struct vx_action_bridge *br, co
         r = netsetup_check_ifname(br->name);
         if (r < 0)
                 return apply_fail(NULL, r, "Bridge '%s': %s; refusing.", br->name,
-                                r == -ENAMETOOLONG ? "the name is longer than 15 bytes" : "not a valid interface name");
+                                  r == -ENAMETOOLONG ? "the name is longer than 15 bytes"
+                                                     : "not a valid interface name");
         dir = bridge_dir(a, br->name, NULL);
         users = bridge_dir(a, br->name, "users");
         bj_path = bridge_dir(a, br->name, "journal.json");
@@ -315,10 +317,12 @@ int apply_bind(struct vx_apply *a, const char *iface, const char *bridge, char *
         r = netsetup_check_ifname(bridge);
         if (r < 0)
                 return apply_fail(ret_error, r, "Bridge '%s': %s; refusing.", bridge,
-                                r == -ENAMETOOLONG ? "the name is longer than 15 bytes" : "not a valid interface name");
+                                  r == -ENAMETOOLONG ? "the name is longer than 15 bytes"
+                                                     : "not a valid interface name");
         r = netsetup_link_get(a->ns, iface, &l);
         if (r < 0)
-                return apply_fail(ret_error, r, "Interface %s: %s", iface, r == -ENODEV ? "no such interface" : strerror(-r));
+                return apply_fail(ret_error, r, "Interface %s: %s", iface,
+                                  r == -ENODEV ? "no such interface" : strerror(-r));
         if (!is_our_tap(a->plan, iface)) {
                 if (strcmp(l.kind, "bridge") == 0 || strcmp(iface, "lo") == 0)
                         return apply_fail(ret_error, -EINVAL, "%s is a bridge or loopback; refusing.", iface);
@@ -337,7 +341,8 @@ int apply_bind(struct vx_apply *a, const char *iface, const char *bridge, char *
         if (r < 0)
                 apply_fail(ret_error, r, "Failed to make %s a port of %s: %m", iface, bridge);
         else
-                r = journal_push(a->journal, UNDO(VX_UNDO_SET_MASTER, owner, iface, l.master[0] ? l.master : NULL, bridge, 0));
+                r = journal_push(a->journal,
+                                 UNDO(VX_UNDO_SET_MASTER, owner, iface, l.master[0] ? l.master : NULL, bridge, 0));
         if (r < 0) {
                 (void)journal_undo(a->journal, keep, false, NULL, apply_run_undo, a);
                 return r;
@@ -361,4 +366,3 @@ int apply_unbind(struct vx_apply *a, const char *iface, char **ret_error)
         log_info("Unbound %s.", iface);
         return 0;
 }
-

@@ -16,7 +16,6 @@
 #include "log.h"
 #include "runtime.h"
 
-
 /*
  * The host-wide record of the pool size vmxrun last left, one file per pool
  * (<runtime>/.shared/hugepages/<kB>kB[-node<N>]): a deployment that shrinks
@@ -31,8 +30,7 @@ static char *ledger_path(struct vx_apply *a, uint64_t page_size, int node)
         if (node < 0)
                 r = asprintf(&p, "%s/.shared/hugepages/%" PRIu64 "kB", a->runtime_root, page_size >> 10);
         else
-                r = asprintf(&p, "%s/.shared/hugepages/%" PRIu64 "kB-node%d", a->runtime_root, page_size >> 10,
-                             node);
+                r = asprintf(&p, "%s/.shared/hugepages/%" PRIu64 "kB-node%d", a->runtime_root, page_size >> 10, node);
         return r < 0 ? NULL : p;
 }
 
@@ -141,8 +139,10 @@ static int reserve_pool(struct vx_apply *a, const struct huge_need *h)
                 return apply_fail(NULL, r, "Failed to lock the registry in %s/.shared: %m", a->runtime_root);
         r = hugepages_pool_read(a->host_root, h->page_size, h->node, &pool);
         if (r == -EOPNOTSUPP)
-                return apply_fail(NULL, r, "This host has no pool of %s hugepages%s (not supported by the CPU or "
-                                "the kernel); refusing.", pretty, node);
+                return apply_fail(NULL, r,
+                                  "This host has no pool of %s hugepages%s (not supported by the CPU or "
+                                  "the kernel); refusing.",
+                                  pretty, node);
         if (r == -ENODEV)
                 return apply_fail(NULL, r, "Hugepages: there is no NUMA node %d on this host; refusing.", h->node);
         if (r < 0)
@@ -156,18 +156,23 @@ static int reserve_pool(struct vx_apply *a, const struct huge_need *h)
         } else {
                 r = hugepages_grow(a->host_root, h->page_size, h->node, missing, &total);
                 if (r == -ENOSPC || r == -EBUSY)
-                        return apply_fail(NULL, -ENOSPC, "Hugepages: asked for %" PRIu64 " more %s pages%s, the kernel "
+                        return apply_fail(NULL, -ENOSPC,
+                                          "Hugepages: asked for %" PRIu64 " more %s pages%s, the kernel "
                                           "could not give them (free memory is fragmented or short)%s; refusing.",
-                                          missing, pretty, node, r == -EBUSY ? ", and the ones it gave could not "
-                                          "be put back" : "");
+                                          missing, pretty, node,
+                                          r == -EBUSY ? ", and the ones it gave could not "
+                                                        "be put back"
+                                                      : "");
                 if (r < 0)
                         return apply_fail(NULL, r, "Failed to grow the pool of %s hugepages%s: %m", pretty, node);
-                log_info("Hugepages: added %" PRIu64 " %s pages%s (pool: %" PRIu64 " -> %" PRIu64 ").", missing,
-                         pretty, node, pool.total, total);
+                log_info("Hugepages: added %" PRIu64 " %s pages%s (pool: %" PRIu64 " -> %" PRIu64 ").", missing, pretty,
+                         node, pool.total, total);
                 ledger_write(a, h->page_size, h->node, total);
         }
-        r = journal_push(a->journal, &(struct vx_undo){.kind = VX_UNDO_HUGEPAGES, .object = ps, .node = h->node,
-                                                       .pages = missing, .total = total});
+        r = journal_push(
+                a->journal,
+                &(struct vx_undo){
+                        .kind = VX_UNDO_HUGEPAGES, .object = ps, .node = h->node, .pages = missing, .total = total});
         if (r < 0)
                 return apply_fail(NULL, r, "Failed to write the undo journal %s: %m", journal_path(a->journal));
         return 0;
@@ -189,8 +194,8 @@ static int mount_hugetlbfs(struct vx_apply *a, const struct vx_host_action *act)
 
                 hugepages_size_pretty(have, h, sizeof(h));
                 hugepages_size_pretty(want, w, sizeof(w));
-                return apply_fail(NULL, -EEXIST, "%s is a hugetlbfs with %s pages, not %s; refusing.", act->mount.path, h,
-                                w);
+                return apply_fail(NULL, -EEXIST, "%s is a hugetlbfs with %s pages, not %s; refusing.", act->mount.path,
+                                  h, w);
         }
         r = hugetlbfs_mount(act->mount.path, want, &created);
         if (r < 0) {
@@ -244,8 +249,9 @@ int apply_hugepages_undo(struct vx_apply *a, const struct vx_undo *u)
                 return log_warning_errno(r, "Journal: '%s' is not a page size, ignoring the step.", u->object);
         r = apply_registry_lock(a, &lock);
         if (r < 0)
-                return log_warning_errno(r, "Failed to lock the registry in %s/.shared, leaving %" PRIu64
-                                         " hugepages of %s: %m", a->runtime_root, u->pages, u->object);
+                return log_warning_errno(
+                        r, "Failed to lock the registry in %s/.shared, leaving %" PRIu64 " hugepages of %s: %m",
+                        a->runtime_root, u->pages, u->object);
         /* Another deployment may have grown or shrunk the pool since: the ledger has the size vmxrun left. */
         (void)ledger_read(a, ps, u->node, &expected);
         r = hugepages_shrink(a->host_root, ps, u->node, u->pages, expected, &after);
@@ -258,8 +264,8 @@ int apply_hugepages_undo(struct vx_apply *a, const struct vx_undo *u)
                             u->object, node_suffix(u->node, node, sizeof(node)), after, expected, u->pages);
                 return 0;
         }
-        log_info("Hugepages: gave back %" PRIu64 " %s pages%s (pool: %" PRIu64 " -> %" PRIu64 ").", u->pages,
-                 u->object, node_suffix(u->node, node, sizeof(node)), expected, after);
+        log_info("Hugepages: gave back %" PRIu64 " %s pages%s (pool: %" PRIu64 " -> %" PRIu64 ").", u->pages, u->object,
+                 node_suffix(u->node, node, sizeof(node)), expected, after);
         ledger_write(a, ps, u->node, after);
         return 0;
 }
@@ -284,4 +290,3 @@ int apply_undo_rmdir(const char *path)
                 return log_warning_errno(-errno, "Failed to remove %s, leaving it: %m", path);
         return 0;
 }
-

@@ -27,7 +27,7 @@ struct vx_apply {
         struct vx_journal *journal;
         const char *runtime_root; /* the parent of the deployment dir: where .shared/ lives */
         const char *deployment;
-        const char *host_root; /* where /sys is read and written (hugepage pools); NULL: "/" */
+        const char *host_root;    /* where /sys is read and written (hugepage pools); NULL: "/" */
         struct vx_user qemu_user; /* resolved by apply_deployment(); uid 0 when QEMU stays root */
 };
 
@@ -35,9 +35,13 @@ struct vx_apply {
 int apply_fail(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* An undo step, for journal_push(). */
-#define UNDO(k, own, obj, f, t, idx)                                                                          \
-        (&(struct vx_undo){.kind = (k), .owner = (char *)(own), .object = (char *)(obj), .from = (char *)(f), \
-                           .to = (char *)(t), .ifindex = (idx)})
+#define UNDO(k, own, obj, f, t, idx)                                                                                   \
+        (&(struct vx_undo){.kind = (k),                                                                                \
+                           .owner = (char *)(own),                                                                     \
+                           .object = (char *)(obj),                                                                    \
+                           .from = (char *)(f),                                                                        \
+                           .to = (char *)(t),                                                                          \
+                           .ifindex = (idx)})
 
 /* Takes <runtime>/.shared/lock (flock, blocking). Returns 0 and the fd, or -errno. */
 int apply_registry_lock(struct vx_apply *a, int *ret_fd);

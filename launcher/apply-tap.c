@@ -33,8 +33,11 @@ static void rebind_tap(struct vx_apply *a, const char *tap)
 static int create_tap(struct vx_apply *a, const struct vx_vm_plan *vp, const char *owner,
                       const struct vx_action_tap *tap, int *ret_fds)
 {
-        struct vx_netsetup_tap cfg = {.name = tap->name, .bridge = tap->bridge, .guest_mac = tap->guest_mac,
-                                      .mtu = tap->mtu, .queues = tap->queues};
+        struct vx_netsetup_tap cfg = {.name = tap->name,
+                                      .bridge = tap->bridge,
+                                      .guest_mac = tap->guest_mac,
+                                      .mtu = tap->mtu,
+                                      .queues = tap->queues};
         int ifindex, r;
 
         r = netsetup_tap_create(a->ns, &cfg, ret_fds, &ifindex);
@@ -42,8 +45,7 @@ static int create_tap(struct vx_apply *a, const struct vx_vm_plan *vp, const cha
                 return apply_fail(NULL, r, "%s: tap %s: the name is taken by an existing interface; refusing.",
                                   vp->name, tap->name);
         if (r == -ENAMETOOLONG || r == -EINVAL)
-                return apply_fail(NULL, r, "%s: tap '%s': not a valid interface name; refusing.", vp->name,
-                                  tap->name);
+                return apply_fail(NULL, r, "%s: tap '%s': not a valid interface name; refusing.", vp->name, tap->name);
         if (r < 0)
                 return apply_fail(NULL, r, "%s: failed to create tap %s on bridge %s: %m", vp->name, tap->name,
                                   tap->bridge ?: "(none)");
@@ -77,8 +79,7 @@ int apply_tap(struct vx_apply *a, const struct vx_vm_plan *vp, const char *owner
                                           "(load vhost_net, or set vhost: off) [%s.vhost].",
                                           vp->name, tap->name, act->key);
                 if (r < 0)
-                        return apply_fail(NULL, r, "%s: failed to open /dev/vhost-net for %s: %m", vp->name,
-                                          tap->name);
+                        return apply_fail(NULL, r, "%s: failed to open /dev/vhost-net for %s: %m", vp->name, tap->name);
         }
         return 0;
 }
@@ -95,8 +96,8 @@ int apply_tap_check_bridge(struct vx_apply *a, const struct vx_vm_plan *vp, cons
         if (r >= 0 && strcmp(l.kind, "bridge") != 0)
                 r = -ENOTTY;
         if (r < 0)
-                return apply_fail(NULL, r, "%s: tap %s: bridge %s %s; refusing [%s.bridge].", vp->name,
-                                  act->tap.name, act->tap.bridge,
+                return apply_fail(NULL, r, "%s: tap %s: bridge %s %s; refusing [%s.bridge].", vp->name, act->tap.name,
+                                  act->tap.bridge,
                                   r == -ENOTTY ? "is not a bridge" : "does not exist and is not declared in bridges",
                                   act->key);
         return 0;

@@ -95,7 +95,8 @@ static int check_host(struct vx_apply *a)
                 return apply_fail(NULL, r, "PCI passthrough: %s; refusing.", said(why, r));
         r = vfio_check_driver(a->host_root, &why);
         if (r == 1)
-                return apply_fail(NULL, -ENOENT, "PCI passthrough: the vfio-pci driver is not loaded; load it with "
+                return apply_fail(NULL, -ENOENT,
+                                  "PCI passthrough: the vfio-pci driver is not loaded; load it with "
                                   "`modprobe vfio-pci`; refusing.");
         if (r < 0)
                 return apply_fail(NULL, r, "PCI passthrough: %s; refusing.", said(why, r));
@@ -157,14 +158,15 @@ static int pf_check(struct vx_apply *a, const struct vx_host_action *act, const 
         if (r < 0)
                 return apply_fail(NULL, r, "%s: PF %s: %m [%s]", vm_name(a, act), pf, act->key);
         if (vf < 0 || (unsigned)vf >= ret->total_vfs)
-                return apply_fail(NULL, -ERANGE, "%s: PF %s offers %u VFs (sriov_totalvfs); vf %d is out of range [%s].",
+                return apply_fail(NULL, -ERANGE,
+                                  "%s: PF %s offers %u VFs (sriov_totalvfs); vf %d is out of range [%s].",
                                   vm_name(a, act), pf, ret->total_vfs, vf, act->key);
         return 0;
 }
 
 /* The VF's address on this host, creating the PF's VFs when it has none; checked against the plan's. */
-static int vf_resolve(struct vx_apply *a, const struct vx_host_action *act, const char *pf, int vf,
-                      const char *planned, char ret[VX_VFIO_BDF_SIZE])
+static int vf_resolve(struct vx_apply *a, const struct vx_host_action *act, const char *pf, int vf, const char *planned,
+                      char ret[VX_VFIO_BDF_SIZE])
 {
         _cleanup_free_ char *why = NULL;
         struct vx_vfio_pf p;
@@ -176,8 +178,7 @@ static int vf_resolve(struct vx_apply *a, const struct vx_host_action *act, cons
         if ((unsigned)vf >= p.num_vfs) {
                 r = vfio_pf_ensure_vfs(a->host_root, pf, vfs_needed(a->plan, pf), &why);
                 if (r < 0)
-                        return apply_fail(NULL, r, "%s: PF %s: %s [%s]", vm_name(a, act), pf, said(why, r),
-                                          act->key);
+                        return apply_fail(NULL, r, "%s: PF %s: %s [%s]", vm_name(a, act), pf, said(why, r), act->key);
                 if (r > 0)
                         log_info("PF %s: created %u VFs (sriov_numvfs; back to 0 when its last user stops).", pf,
                                  vfs_needed(a->plan, pf));
@@ -285,8 +286,7 @@ static int give_group(struct vx_apply *a, const struct vx_host_action *act, int 
 
         if (!a->plan->qemu_user)
                 return 0;
-        if (asprintf(&node, "%s/dev/vfio/%d", a->host_root && strcmp(a->host_root, "/") ? a->host_root : "", group) <
-            0)
+        if (asprintf(&node, "%s/dev/vfio/%d", a->host_root && strcmp(a->host_root, "/") ? a->host_root : "", group) < 0)
                 return log_error_errno(-ENOMEM, "Out of memory.");
         if (stat(node, &st) < 0)
                 return apply_fail(NULL, -errno, "%s: %s: %m [%s]", vm_name(a, act), node, act->key);
@@ -348,8 +348,8 @@ static int vfio_bind_one(struct vx_apply *a, const char *ledger, const struct vx
         if (r < 0)
                 return apply_fail(NULL, r, "%s: failed to bind %s to vfio-pci: %s [%s]", vm_name(a, act), bdf,
                                   said(why, r), act->key);
-        log_info("%s: %s bound to vfio-pci (IOMMU group %d; was %s, given back at stop).", vm_name(a, act), bdf,
-                 group, rec.driver[0] ? rec.driver : "unbound");
+        log_info("%s: %s bound to vfio-pci (IOMMU group %d; was %s, given back at stop).", vm_name(a, act), bdf, group,
+                 rec.driver[0] ? rec.driver : "unbound");
         return give_group(a, act, group);
 }
 
@@ -399,8 +399,10 @@ int apply_vfio_undo(struct vx_apply *a, const struct vx_undo *u)
                 return 0;
         case VX_UNDO_VFIO_RESTORE:
                 if (!u->from || vfio_record_from_json(u->from, &rec) < 0)
-                        return log_warning_errno(-EINVAL, "Journal: a vfio-restore step of %s without a record, "
-                                                 "ignoring it.", u->object);
+                        return log_warning_errno(-EINVAL,
+                                                 "Journal: a vfio-restore step of %s without a record, "
+                                                 "ignoring it.",
+                                                 u->object);
                 r = vfio_record_restore(a->host_root, a->ns, &rec, &why);
                 if (r < 0)
                         return log_warning_errno(r, "Failed to restore %s: %s", u->object, said(why, r));

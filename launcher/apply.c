@@ -171,7 +171,6 @@ int apply_run_undo(const struct vx_undo *u, void *userdata)
         return r;
 }
 
-
 /* ---- deployment, VMs ---- */
 
 int apply_deployment(struct vx_apply *a)

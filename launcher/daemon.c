@@ -235,7 +235,8 @@ int launcher_ensure_supervisor(const char *deployment_dir)
                         for (size_t i = 0; i < n; i++)
                                 log_warning("%s: QEMU pid %d runs without a supervisor or a state file (its supervisor "
                                             "died before recording it): `vmxrun start PROFILE` adopts it, "
-                                            "`vmxrun stop` ends it.", o[i].vm, (int)o[i].pid);
+                                            "`vmxrun stop` ends it.",
+                                            o[i].vm, (int)o[i].pid);
                 return -ESRCH;
         }
         if (r < 0)

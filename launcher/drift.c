@@ -76,7 +76,8 @@ static char *one_side(char sign, const struct opt *o)
 
 int drift_argv(char *const *running, size_t n_running, char *const *planned, size_t n_planned, char ***ret)
 {
-        _cleanup_free_ struct opt *run = calloc(n_running + 1, sizeof(*run)), *plan = calloc(n_planned + 1, sizeof(*plan));
+        _cleanup_free_ struct opt *run = calloc(n_running + 1, sizeof(*run)),
+                                  *plan = calloc(n_planned + 1, sizeof(*plan));
         char **lines = calloc(1, sizeof(*lines));
         size_t nr, np, n = 0;
         int r = 0;

@@ -18,13 +18,20 @@ struct vx_journal {
 };
 
 static const char *const kind_names[_VX_UNDO_KIND_MAX] = {
-        [VX_UNDO_DELETE_LINK] = "delete-link",   [VX_UNDO_SET_MASTER] = "set-master",
-        [VX_UNDO_ADDRESS_ADD] = "address-add",   [VX_UNDO_ADDRESS_DEL] = "address-del",
-        [VX_UNDO_ROUTE_ADD] = "route-add",       [VX_UNDO_ROUTE_DEL] = "route-del",
-        [VX_UNDO_BRIDGE_CLAIM] = "bridge-claim", [VX_UNDO_HUGEPAGES] = "hugepages",
-        [VX_UNDO_UMOUNT] = "umount",             [VX_UNDO_RMDIR] = "rmdir",
-        [VX_UNDO_CHOWN] = "chown",               [VX_UNDO_VFIO_CLAIM] = "vfio-claim",
-        [VX_UNDO_VFIO_RESTORE] = "vfio-restore", [VX_UNDO_VFIO_PF] = "vfio-pf",
+        [VX_UNDO_DELETE_LINK] = "delete-link",
+        [VX_UNDO_SET_MASTER] = "set-master",
+        [VX_UNDO_ADDRESS_ADD] = "address-add",
+        [VX_UNDO_ADDRESS_DEL] = "address-del",
+        [VX_UNDO_ROUTE_ADD] = "route-add",
+        [VX_UNDO_ROUTE_DEL] = "route-del",
+        [VX_UNDO_BRIDGE_CLAIM] = "bridge-claim",
+        [VX_UNDO_HUGEPAGES] = "hugepages",
+        [VX_UNDO_UMOUNT] = "umount",
+        [VX_UNDO_RMDIR] = "rmdir",
+        [VX_UNDO_CHOWN] = "chown",
+        [VX_UNDO_VFIO_CLAIM] = "vfio-claim",
+        [VX_UNDO_VFIO_RESTORE] = "vfio-restore",
+        [VX_UNDO_VFIO_PF] = "vfio-pf",
 };
 
 const char *journal_kind_to_string(enum vx_undo_kind k)

@@ -39,7 +39,7 @@ enum vx_undo_kind {
         VX_UNDO_RMDIR,        /* "rmdir": directory object was created; remove it when empty */
         VX_UNDO_CHOWN,        /* "chown": file object was given to QEMU's user `to` ("UID:GID"); give it back to
                                * `from` ("UID:GID:MODE", mode in octal) when it still has `to` */
-        VX_UNDO_VFIO_CLAIM,   /* "vfio-claim": PCI address object was claimed in the host-wide vfio ledger; release it */
+        VX_UNDO_VFIO_CLAIM, /* "vfio-claim": PCI address object was claimed in the host-wide vfio ledger; release it */
         VX_UNDO_VFIO_RESTORE, /* "vfio-restore": object (a PCI address) was changed; `from` is its record as JSON
                                * (vfio_record_to_json: driver, driver_override, VF settings), put it back */
         VX_UNDO_VFIO_PF,      /* "vfio-pf": this deployment uses PF object; the last user restores the PF's state

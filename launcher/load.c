@@ -16,8 +16,7 @@
 #include "vmxconf.h"
 
 /* A vmx.conf where a profile is expected: import it in memory and load the profile it gives. */
-static int load_vmxconf(const char *path, const char *text, size_t len, struct vx_diags *diags,
-                        struct vx_profile **ret)
+static int load_vmxconf(const char *path, const char *text, size_t len, struct vx_diags *diags, struct vx_profile **ret)
 {
         _cleanup_free_ char *profile_text = NULL, *name = NULL;
         struct vx_import_source src = {.name = path, .text = text, .len = len};

@@ -40,8 +40,8 @@ static json_t *action_params(const struct vx_host_action *a)
 {
         switch (a->kind) {
         case VX_ACTION_BRIDGE:
-                return json_pack("{s:s, s:b, s:i, s:i}", "name", a->bridge.name, "stp", a->bridge.stp,
-                                 "forward_delay", a->bridge.forward_delay, "mtu", (int)a->bridge.mtu);
+                return json_pack("{s:s, s:b, s:i, s:i}", "name", a->bridge.name, "stp", a->bridge.stp, "forward_delay",
+                                 a->bridge.forward_delay, "mtu", (int)a->bridge.mtu);
         case VX_ACTION_UPLINK:
                 return json_pack("{s:s, s:s, s:b}", "bridge", a->uplink.bridge, "uplink", a->uplink.uplink,
                                  "move_host_address", a->uplink.move_host_address);
@@ -52,9 +52,9 @@ static json_t *action_params(const struct vx_host_action *a)
                                  a->tap.vhost, "first_fd", (int)a->tap.first_fd);
         case VX_ACTION_VF_CONFIG:
                 return json_pack("{s:s, s:i, s:s?, s:s?, s:i, s:i, s:s, s:s, s:i}", "pf", a->vf.pf, "vf", a->vf.vf,
-                                 "pci_address", a->vf.pci_address, "mac", a->vf.mac, "vlan", a->vf.vlan,
-                                 "rate_mbps", a->vf.rate_mbps, "spoofchk", tristate(a->vf.spoofchk), "trust",
-                                 tristate(a->vf.trust), "pf_mtu", (int)a->vf.pf_mtu);
+                                 "pci_address", a->vf.pci_address, "mac", a->vf.mac, "vlan", a->vf.vlan, "rate_mbps",
+                                 a->vf.rate_mbps, "spoofchk", tristate(a->vf.spoofchk), "trust", tristate(a->vf.trust),
+                                 "pf_mtu", (int)a->vf.pf_mtu);
         case VX_ACTION_VFIO_BIND:
                 return json_pack("{s:s?, s:s?, s:i}", "pci_address", a->bind.pci_address, "pf", a->bind.pf, "vf",
                                  a->bind.vf);
@@ -127,12 +127,12 @@ static json_t *vm_json(const struct vx_vm_plan *vp)
         return json_pack("{s:s, s:s, s:b, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:o*, s:o*, s:o*, s:o*, s:o*, "
                          "s:o*}",
                          "name", vp->name, "accel", vx_accel_to_string(vp->accel), "complete", vp->complete,
-                         "runtime_dir", vp->runtime_dir, "qmp_path", vp->qmp_path, "topology", "vcpus",
-                         (int)t->vcpus, "sockets", (int)t->sockets, "dies", (int)t->dies, "cores", (int)t->cores,
-                         "threads", (int)t->threads, "pinning", pinning_json(&vp->pinning), "memlock",
-                         memlock_json(vp->memlock_bytes), "argv",
-                         plan_json_strv(vp->argv.items, vp->argv.n), "origin", plan_json_strv(vp->origin, vp->argv.n), "fds",
-                         fds_json(vp), "notes", plan_json_strv(vp->notes, vp->n_notes));
+                         "runtime_dir", vp->runtime_dir, "qmp_path", vp->qmp_path, "topology", "vcpus", (int)t->vcpus,
+                         "sockets", (int)t->sockets, "dies", (int)t->dies, "cores", (int)t->cores, "threads",
+                         (int)t->threads, "pinning", pinning_json(&vp->pinning), "memlock",
+                         memlock_json(vp->memlock_bytes), "argv", plan_json_strv(vp->argv.items, vp->argv.n), "origin",
+                         plan_json_strv(vp->origin, vp->argv.n), "fds", fds_json(vp), "notes",
+                         plan_json_strv(vp->notes, vp->n_notes));
 }
 
 json_t *plan_to_json(const struct vx_plan *plan, const struct vx_vm_plan *only)

@@ -136,7 +136,7 @@ struct builder {
         const char *pci_bus; /* "pci.0" or "pcie.0" */
         bool q35;
         bool slot_used[PCI_SLOTS];
-        bool pci_full; /* said once that no slot is left */
+        bool pci_full;  /* said once that no slot is left */
         int video_slot; /* reserved for the video device, -1 = none */
         int *nic_slot;  /* the slot of each NIC, -1 = none (QEMU could not take one) */
 };
@@ -325,7 +325,7 @@ static void add_fd(struct builder *b, enum vx_plan_fd_kind kind, const char *obj
         }
         vp->fds = n;
         vp->fds[vp->n_fds++] = (struct vx_plan_fd){
-            .kind = kind, .number = *ret_number, .object = o, .action = action_index, .queue = queue};
+                .kind = kind, .number = *ret_number, .object = o, .action = action_index, .queue = queue};
 }
 
 /* Sizes as QEMU takes them: whole MiB ("2048M"). */
@@ -464,9 +464,8 @@ static void pci_init(struct builder *b)
                 if (s >= PCI_SLOTS || b->slot_used[s]) {
                         /* Guest interface order follows PCI order: a moved NIC is not what was asked for. */
                         b->vp->complete = false;
-                        note(b, "%s: PCI slot 0x%x is %s; start refuses this plan",
-                             K(b, "nics[%zu].pci-slot", i), (unsigned)s,
-                             s >= PCI_SLOTS ? "out of range (0x1 to 0x1f)" : "taken by another device");
+                        note(b, "%s: PCI slot 0x%x is %s; start refuses this plan", K(b, "nics[%zu].pci-slot", i),
+                             (unsigned)s, s >= PCI_SLOTS ? "out of range (0x1 to 0x1f)" : "taken by another device");
                         continue;
                 }
                 b->slot_used[s] = true;
@@ -548,9 +547,11 @@ static void build_cpu(struct builder *b)
         opt_sb(b, K(b, "cpu"), "-cpu", &sb);
 
         /* The parser decided the defaults (vcpus 1, cores from vcpus) and validation the products. */
-        b->vp->topology = (struct vx_plan_topology){
-            .vcpus = vm->vcpus, .sockets = vm->topology.sockets, .dies = vm->topology.dies,
-            .cores = vm->topology.cores, .threads = vm->topology.threads};
+        b->vp->topology = (struct vx_plan_topology){.vcpus = vm->vcpus,
+                                                    .sockets = vm->topology.sockets,
+                                                    .dies = vm->topology.dies,
+                                                    .cores = vm->topology.cores,
+                                                    .threads = vm->topology.threads};
         t = &b->vp->topology;
         opt(b, K(b, "vcpus"), "-smp", "%u,sockets=%u,dies=%u,cores=%u,threads=%u", t->vcpus, t->sockets, t->dies,
             t->cores, t->threads);
@@ -583,9 +584,9 @@ static void build_memory(struct builder *b)
                              "vmxrun mounts one at start",
                              K(b, "memory.hugepages"), ps, path);
                         action(b, (int)b->vp->vm_index,
-                               &(struct vx_host_action){.kind = VX_ACTION_HUGETLBFS_MOUNT,
-                                                        .mount = {.path = dup_or_null(b, path),
-                                                                  .page_size = page_size}},
+                               &(struct vx_host_action){
+                                       .kind = VX_ACTION_HUGETLBFS_MOUNT,
+                                       .mount = {.path = dup_or_null(b, path), .page_size = page_size}},
                                path, K(b, "memory.hugepages"), "mount hugetlbfs with pagesize=%s at %s", ps, path);
                 }
                 if (b->plan->qemu_user) {
@@ -596,11 +597,11 @@ static void build_memory(struct builder *b)
                         if (asprintf(&memdir, "%s/vmxrun-%s-%s", path, b->plan->deployment, vm->name) < 0)
                                 return fail(b, -ENOMEM);
                         action(b, (int)b->vp->vm_index,
-                               &(struct vx_host_action){.kind = VX_ACTION_MEM_DIR,
-                                                        .mount = {.path = dup_or_null(b, memdir),
-                                                                  .page_size = page_size}},
-                               memdir, K(b, "memory.hugepages"), "create %s for %s's backing file, owned by %s",
-                               memdir, vm->name, b->plan->qemu_user);
+                               &(struct vx_host_action){
+                                       .kind = VX_ACTION_MEM_DIR,
+                                       .mount = {.path = dup_or_null(b, memdir), .page_size = page_size}},
+                               memdir, K(b, "memory.hugepages"), "create %s for %s's backing file, owned by %s", memdir,
+                               vm->name, b->plan->qemu_user);
                         path = memdir;
                 }
                 if (m->node >= 0)
@@ -609,8 +610,8 @@ static void build_memory(struct builder *b)
                        &(struct vx_host_action){.kind = VX_ACTION_HUGEPAGES,
                                                 .huge = {.page_size = page_size, .node = m->node, .pages = pages}},
                        ps, K(b, "memory.hugepages"),
-                       "make sure %" PRIu64 " free %s hugepages%s are reserved for %s (%" PRIu64 "M)", pages,
-                       ps, node, vm->name, mib);
+                       "make sure %" PRIu64 " free %s hugepages%s are reserved for %s (%" PRIu64 "M)", pages, ps, node,
+                       vm->name, mib);
 
                 sb_addf(&sb,
                         "memory-backend-file,id=mem0,size=%" PRIu64 "M,mem-path=%s,prealloc=%s,share=off",
@@ -819,15 +820,15 @@ static void build_tap(struct builder *b, size_t i, unsigned net_index)
         /* The action first: its fd table entries name it. */
         a = action(b, (int)b->vp->vm_index,
                    &(struct vx_host_action){
-                       .kind = VX_ACTION_TAP,
-                       .tap = {.name = dup_or_null(b, nic->tap),
-                               .bridge = dup_or_null(b, nic->bridge),
-                               .guest_mac = dup_or_null(b, nic->mac),
-                               .mtu = nic->mtu,
-                               .queues = queues,
-                               .vhost = vhost,
-                               .first_fd = b->vp->n_fds,
-                               .declared_bridge = nic->bridge && find_bridge(b->plan->profile, nic->bridge)}},
+                           .kind = VX_ACTION_TAP,
+                           .tap = {.name = dup_or_null(b, nic->tap),
+                                   .bridge = dup_or_null(b, nic->bridge),
+                                   .guest_mac = dup_or_null(b, nic->mac),
+                                   .mtu = nic->mtu,
+                                   .queues = queues,
+                                   .vhost = vhost,
+                                   .first_fd = b->vp->n_fds,
+                                   .declared_bridge = nic->bridge && find_bridge(b->plan->profile, nic->bridge)}},
                    nic->tap, K(b, "nics[%zu]", i), "create tap %s on bridge %s%s%s%s", nic->tap,
                    nic->bridge ? nic->bridge : "(none)", mtu, queues > 1 ? ", multiqueue" : "",
                    vhost ? ", vhost-net" : "");
@@ -919,17 +920,16 @@ static void build_vfio(struct builder *b, size_t i, unsigned hostdev_index)
         } else
                 host = nic->host;
 
-        bind = (struct vx_host_action){
-            .kind = VX_ACTION_VFIO_BIND,
-            .bind = {.pci_address = placeholder ? NULL : dup_or_null(b, host),
-                     .pf = dup_or_null(b, nic->type == VX_NIC_VF ? nic->pf : NULL),
-                     .vf = nic->type == VX_NIC_VF ? nic->vf : -1}};
+        bind = (struct vx_host_action){.kind = VX_ACTION_VFIO_BIND,
+                                       .bind = {.pci_address = placeholder ? NULL : dup_or_null(b, host),
+                                                .pf = dup_or_null(b, nic->type == VX_NIC_VF ? nic->pf : NULL),
+                                                .vf = nic->type == VX_NIC_VF ? nic->vf : -1}};
         if (placeholder)
                 action(b, (int)b->vp->vm_index, &bind, host, K(b, "nics[%zu]", i),
                        "bind %s (its address resolved at start) to vfio-pci", pfvf);
         else
-                action(b, (int)b->vp->vm_index, &bind, host, K(b, "nics[%zu]", i), "bind %s%s%s%s to vfio-pci",
-                       host, pfvf ? " (" : "", pfvf ? pfvf : "", pfvf ? ")" : "");
+                action(b, (int)b->vp->vm_index, &bind, host, K(b, "nics[%zu]", i), "bind %s%s%s%s to vfio-pci", host,
+                       pfvf ? " (" : "", pfvf ? pfvf : "", pfvf ? ")" : "");
 
         sb_addf(&dev, "vfio-pci,host=%s,id=hostdev%u", host, hostdev_index);
         sb_pci_addr(b, &dev, b->nic_slot[i] >= 0 ? b->nic_slot[i] : pci_alloc(b));
@@ -1118,7 +1118,8 @@ static int build_vm(struct vx_plan *plan, size_t index, const struct vx_host_fac
         /* sun_path holds 107 bytes: the longest socket here is console.sock. */
         if (strlen(vp->runtime_dir) + strlen("/console.sock") >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
                 vp->complete = false;
-                note(&b, "%s/console.sock is longer than a unix socket path may be (107 bytes): shorten the "
+                note(&b,
+                     "%s/console.sock is longer than a unix socket path may be (107 bytes): shorten the "
                      "runtime directory, the deployment name or the VM name; start refuses this plan",
                      vp->runtime_dir);
         }
@@ -1172,8 +1173,7 @@ static int build_bridges(struct vx_plan *plan)
                                                                    .uplink = dup_or_null(&b, br->uplink),
                                                                    .move_host_address = br->move_host_address}},
                                br->uplink, key, "enslave %s to bridge %s%s", br->uplink, br->name,
-                               br->move_host_address ? ", moving its addresses and routes to the bridge"
-                                                     : "");
+                               br->move_host_address ? ", moving its addresses and routes to the bridge" : "");
                 }
         }
         return b.r;
@@ -1298,15 +1298,15 @@ const char *plan_fd_kind_to_string(enum vx_plan_fd_kind k)
 const char *plan_action_kind_to_string(enum vx_host_action_kind k)
 {
         static const char *const names[] = {
-            [VX_ACTION_BRIDGE] = "bridge",
-            [VX_ACTION_UPLINK] = "uplink",
-            [VX_ACTION_TAP] = "tap",
-            [VX_ACTION_VF_CONFIG] = "vf-config",
-            [VX_ACTION_VFIO_BIND] = "vfio-bind",
-            [VX_ACTION_HUGEPAGES] = "hugepages",
-            [VX_ACTION_HUGETLBFS_MOUNT] = "hugetlbfs-mount",
-            [VX_ACTION_FILE_ACCESS] = "file-access",
-            [VX_ACTION_MEM_DIR] = "mem-dir",
+                [VX_ACTION_BRIDGE] = "bridge",
+                [VX_ACTION_UPLINK] = "uplink",
+                [VX_ACTION_TAP] = "tap",
+                [VX_ACTION_VF_CONFIG] = "vf-config",
+                [VX_ACTION_VFIO_BIND] = "vfio-bind",
+                [VX_ACTION_HUGEPAGES] = "hugepages",
+                [VX_ACTION_HUGETLBFS_MOUNT] = "hugetlbfs-mount",
+                [VX_ACTION_FILE_ACCESS] = "file-access",
+                [VX_ACTION_MEM_DIR] = "mem-dir",
         };
         return (size_t)k < ELEMENTSOF(names) ? names[k] : NULL;
 }

@@ -24,7 +24,7 @@ struct vx_plan_options {
         const char *runtime_dir; /* overrides host.runtime-dir; NULL = profile's or default */
         bool force_accel;        /* use accel below for every VM (--accel, VMXRUN_ACCEL) */
         enum vx_accel accel;
-        const char *qemu_user;   /* the user QEMU runs as (VMXRUN_QEMU_USER); NULL: vmxrun-qemu; "root": stays root */
+        const char *qemu_user; /* the user QEMU runs as (VMXRUN_QEMU_USER); NULL: vmxrun-qemu; "root": stays root */
 };
 
 /*
@@ -81,12 +81,12 @@ struct vx_action_uplink {
 
 struct vx_action_tap {
         char *name;
-        char *bridge;     /* NULL: no bridge */
-        char *guest_mac;  /* NULL: QEMU picks, the tap gets a random fe: MAC */
-        unsigned mtu;     /* 0: the bridge's */
-        unsigned queues;  /* >= 1 */
-        bool vhost;       /* a /dev/vhost-net fd per queue too */
-        size_t first_fd;  /* index into the VM's fd table: queues tap fds, then (vhost) queues vhost fds */
+        char *bridge;         /* NULL: no bridge */
+        char *guest_mac;      /* NULL: QEMU picks, the tap gets a random fe: MAC */
+        unsigned mtu;         /* 0: the bridge's */
+        unsigned queues;      /* >= 1 */
+        bool vhost;           /* a /dev/vhost-net fd per queue too */
+        size_t first_fd;      /* index into the VM's fd table: queues tap fds, then (vhost) queues vhost fds */
         bool declared_bridge; /* the bridge is one of the profile's bridges (else it must exist) */
 };
 
@@ -98,7 +98,7 @@ struct vx_action_vf_config {
         int vlan;          /* -1: leave */
         int rate_mbps;     /* -1: leave */
         enum vx_tristate spoofchk, trust;
-        unsigned pf_mtu;   /* 0: leave */
+        unsigned pf_mtu; /* 0: leave */
 };
 
 struct vx_action_vfio_bind {
@@ -140,7 +140,7 @@ struct vx_host_action {
                 struct vx_action_vf_config vf;
                 struct vx_action_vfio_bind bind;
                 struct vx_action_hugepages huge;
-                struct vx_action_mount mount;      /* HUGETLBFS_MOUNT; MEM_DIR uses path only */
+                struct vx_action_mount mount; /* HUGETLBFS_MOUNT; MEM_DIR uses path only */
                 struct vx_action_file_access file;
         };
 };
@@ -159,7 +159,7 @@ struct vx_plan_topology {
 };
 
 struct vx_vm_plan {
-        const struct vx_vm *vm;    /* the model it was planned from (for cmdline/explain); launch reads the plan */
+        const struct vx_vm *vm; /* the model it was planned from (for cmdline/explain); launch reads the plan */
         char *name;
         size_t vm_index;
         char *runtime_dir;         /* <runtime>/<deployment>/<vm> */

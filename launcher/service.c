@@ -14,7 +14,7 @@
 #include "sd-notify.h"
 
 struct vx_service {
-        char *socket;   /* $NOTIFY_SOCKET as read at open */
+        char *socket;    /* $NOTIFY_SOCKET as read at open */
         int watchdog_fd; /* timerfd at half of WATCHDOG_USEC, or -EBADF */
         bool ready_sent, stopping_sent;
         char *last_status;

@@ -54,7 +54,7 @@ static void add_pin_health(json_t *obj, pid_t pid, pid_t tid, const struct vx_cp
 
         if (affinity_read_status(NULL, pid, tid, &cur) >= 0)
                 json_object_set_new(obj, "pin",
-                                    json_string(!planned                        ? "unpinned"
+                                    json_string(!planned                         ? "unpinned"
                                                 : vx_cpuset_equal(&cur, planned) ? "pinned"
                                                                                  : "drifted"));
         if (want)
@@ -76,8 +76,8 @@ static json_t *timestamp_json(int64_t usec)
 
         if (!gmtime_r(&t, &tm))
                 return json_null();
-        snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(usec % 1000000 / 1000));
+        snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(usec % 1000000 / 1000));
         return json_string(buf);
 }
 
@@ -215,9 +215,9 @@ static void vf_status_json(json_t *o, const struct vx_nic *nic, struct vx_netset
         json_object_set_new(o, "min_rate_mbps", json_integer(v->min_rate));
         json_object_set_new(o, "spoofchk", json_tristate(v->spoofchk));
         json_object_set_new(o, "trust", json_tristate(v->trust));
-        json_object_set_new(o, "link_state", v->link_state >= 0 && v->link_state <= 2
-                                                     ? json_string(link_states[v->link_state])
-                                                     : json_null());
+        json_object_set_new(o, "link_state",
+                            v->link_state >= 0 && v->link_state <= 2 ? json_string(link_states[v->link_state])
+                                                                     : json_null());
 }
 
 /* A PCI device passed whole: its address, IOMMU group and driver now. */

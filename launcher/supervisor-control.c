@@ -103,8 +103,8 @@ static json_t *handle_monitor(struct vx_supervisor *sv, json_t *req, bool hmp)
                         return json_pack("{s:b, s:o}", "ok", 1, "return", result);
         }
         if (r == -EREMOTEIO)
-                return json_pack("{s:b, s:s, s:s, s:i}", "ok", 0, "error", err.desc ?: "", "class",
-                                 err.class ?: "", "errno", EREMOTEIO);
+                return json_pack("{s:b, s:s, s:s, s:i}", "ok", 0, "error", err.desc ?: "", "class", err.class ?: "",
+                                 "errno", EREMOTEIO);
         return control_error(r, "QMP: %s", strerror(-r));
 }
 
@@ -152,7 +152,8 @@ static json_t *handle_bind(struct vx_supervisor *sv, json_t *req, bool bind)
         int r;
 
         if (!iface || (bind && !bridge))
-                return control_error(-EINVAL, bind ? "bind needs an interface and a bridge" : "unbind needs an interface");
+                return control_error(-EINVAL,
+                                     bind ? "bind needs an interface and a bridge" : "unbind needs an interface");
         r = bind ? apply_bind(sv->apply, iface, bridge, &error) : apply_unbind(sv->apply, iface, &error);
         if (r < 0)
                 return control_error(r, "%s", error ?: strerror(-r));
@@ -197,4 +198,3 @@ void sv_on_control(struct vx_supervisor *sv)
         json_decref(answer);
         json_decref(req);
 }
-

@@ -79,11 +79,10 @@ struct vx_supervisor {
         struct pending_stop *pending;
         size_t n_pending;
         bool exit_loop;
-        int state_error; /* the last state write's error, 0 when it was written */
+        int state_error;               /* the last state write's error, 0 when it was written */
         struct vx_readiness **retired; /* console watches to close once the current event is answered */
         size_t n_retired;
 };
-
 
 int sv_epoll_add(struct vx_supervisor *sv, int fd, enum event_kind kind, size_t index);
 /*

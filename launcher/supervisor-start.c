@@ -109,8 +109,7 @@ static int setup_loop(struct vx_supervisor *sv)
 
         r = control_listen(sv->plan->deployment_dir, &sv->control_fd);
         if (r < 0)
-                return log_error_errno(r, "Failed to create the control socket in %s: %m",
-                                       sv->plan->deployment_dir);
+                return log_error_errno(r, "Failed to create the control socket in %s: %m", sv->plan->deployment_dir);
         r = sv_epoll_add(sv, sv->control_fd, EV_CONTROL, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the control socket: %m");
@@ -282,8 +281,8 @@ static struct vx_saved_state *orphans_as_state(const struct vx_plan *plan)
         for (size_t i = 0; i < n; i++) {
                 log_info("%s: found orphan QEMU (pid %d), whose supervisor died before recording it; adopting it.",
                          o[i].vm, (int)o[i].pid);
-                s->vms[i] = (struct vx_saved_vm){.name = strdup(o[i].vm), .pid = o[i].pid,
-                                                 .start_ticks = o[i].start_ticks};
+                s->vms[i] =
+                        (struct vx_saved_vm){.name = strdup(o[i].vm), .pid = o[i].pid, .start_ticks = o[i].start_ticks};
                 if (!s->vms[i].name)
                         return state_free(s);
                 s->n_vms++;
@@ -472,4 +471,3 @@ int sv_arm_ready_timeout(struct vx_supervisor *sv)
         r = sv_epoll_add(sv, sv->ready_timer_fd, EV_READY_TIMEOUT, 0);
         return r;
 }
-

@@ -628,4 +628,3 @@ struct vx_supervisor *supervisor_free(struct vx_supervisor *sv)
         free(sv);
         return NULL;
 }
-

@@ -35,8 +35,10 @@ const char *vx_vm_state_to_string(enum vx_vm_state s)
 const char *vx_vm_stage_to_string(enum vx_vm_stage s)
 {
         static const char *const names[] = {
-                [VX_STAGE_CREATED] = "created", [VX_STAGE_PINNED] = "pinned",
-                [VX_STAGE_RUNNING] = "running", [VX_STAGE_READY] = "ready",
+                [VX_STAGE_CREATED] = "created",
+                [VX_STAGE_PINNED] = "pinned",
+                [VX_STAGE_RUNNING] = "running",
+                [VX_STAGE_READY] = "ready",
         };
         return (size_t)s < ELEMENTSOF(names) ? names[s] : NULL;
 }
@@ -208,9 +210,10 @@ static int vcpu_threads(const struct vx_vm_instance *inst, pid_t **ret)
                 size_t idx;
 
                 if (vcpu_index(inst, &inst->vcpus[i], &idx) < 0)
-                        return log_error_errno(-EPROTO, "%s: vCPU thread %d: cpu-index %d does not match its "
-                                               "socket/core/thread ids for the plan's topology.", vp->name,
-                                               (int)inst->vcpus[i].thread_id, inst->vcpus[i].cpu_index);
+                        return log_error_errno(-EPROTO,
+                                               "%s: vCPU thread %d: cpu-index %d does not match its "
+                                               "socket/core/thread ids for the plan's topology.",
+                                               vp->name, (int)inst->vcpus[i].thread_id, inst->vcpus[i].cpu_index);
                 if (idx >= n || tids[idx] != 0)
                         return log_error_errno(-EPROTO, "%s: QEMU reports cpu-index %zu %s.", vp->name, idx,
                                                idx >= n ? "beyond the plan's vCPUs" : "twice");
@@ -390,8 +393,7 @@ static int run_and_check(struct vx_vm_instance *inst)
         if (r < 0)
                 return log_error_errno(r, "%s: query-status failed: %m", inst->plan->name);
         if (!running)
-                return log_error_errno(-EPROTO, "%s: QEMU is '%s' after cont, not running.", inst->plan->name,
-                                       status);
+                return log_error_errno(-EPROTO, "%s: QEMU is '%s' after cont, not running.", inst->plan->name, status);
         return 0;
 }
 
@@ -456,8 +458,7 @@ static int spawn_steps(struct vx_vm_instance *inst, const int *fds)
         /* QEMU as its own user creates its console socket and log here: root's dir, QEMU's group. */
         if (inst->qemu_user && inst->qemu_user->uid != 0 &&
             (chown(vp->runtime_dir, 0, inst->qemu_user->gid) < 0 || chmod(vp->runtime_dir, 0770) < 0))
-                return log_error_errno(-errno, "%s: failed to let QEMU's user into %s: %m", vp->name,
-                                       vp->runtime_dir);
+                return log_error_errno(-errno, "%s: failed to let QEMU's user into %s: %m", vp->name, vp->runtime_dir);
         r = open_log(vp->runtime_dir, &log_fd);
         if (r < 0)
                 return log_error_errno(r, "%s: failed to open the QEMU log: %m", vp->name);
@@ -536,8 +537,7 @@ static int check_is_our_qemu(const struct vx_vm_instance *inst, pid_t pid)
         char buf[65536];
         size_t n;
 
-        if (asprintf(&path, "/proc/%d/cmdline", (int)pid) < 0 ||
-            asprintf(&want, "guest=%s,", inst->plan->name) < 0)
+        if (asprintf(&path, "/proc/%d/cmdline", (int)pid) < 0 || asprintf(&want, "guest=%s,", inst->plan->name) < 0)
                 return -ENOMEM;
         f = fopen(path, "re");
         if (!f)

@@ -49,9 +49,10 @@ struct vx_vm_instance {
         bool guest_shutdown;     /* QEMU reported a SHUTDOWN the guest asked for */
         char *last_error;        /* why the last start or run failed, for status */
         const struct vx_user *qemu_user; /* who QEMU runs as; NULL or uid 0: root, with no capabilities */
-        unsigned pin_repairs;    /* times a drifted pinning was put back (vm_pin_repair) */
-        char **argv_drift;       /* adopted: how its command line differs from the profile's now (drift.h); NULL: none */
-        struct vx_plan_pinning *pin_live; /* the pinning `vmxrun pin` set (kept across QEMU restarts); NULL: the plan's */
+        unsigned pin_repairs;            /* times a drifted pinning was put back (vm_pin_repair) */
+        char **argv_drift; /* adopted: how its command line differs from the profile's now (drift.h); NULL: none */
+        struct vx_plan_pinning
+                *pin_live; /* the pinning `vmxrun pin` set (kept across QEMU restarts); NULL: the plan's */
         int64_t stage_usec[_VX_STAGE_MAX]; /* CLOCK_REALTIME when the current QEMU reached each stage; 0: not yet */
 };
 

@@ -149,21 +149,21 @@ enum {
 /* One VF of a PF, as the PF's driver reports it (IFLA_VFINFO_LIST). */
 struct vx_netsetup_vf {
         unsigned index;
-        char mac[18];        /* "02:04:17:01:02:01"; "00:00:00:00:00:00" when none */
-        unsigned vlan;       /* 0: none */
-        unsigned qos;        /* 802.1p priority with the VLAN */
-        unsigned max_rate;   /* Mbps, 0: unlimited */
-        unsigned min_rate;   /* Mbps, 0: none */
-        int spoofchk;        /* 1 on, 0 off, -1 not reported by the driver */
-        int trust;           /* 1 on, 0 off, -1 not reported */
-        int link_state;      /* VX_NETSETUP_VF_LINK_*, -1 not reported */
+        char mac[18];      /* "02:04:17:01:02:01"; "00:00:00:00:00:00" when none */
+        unsigned vlan;     /* 0: none */
+        unsigned qos;      /* 802.1p priority with the VLAN */
+        unsigned max_rate; /* Mbps, 0: unlimited */
+        unsigned min_rate; /* Mbps, 0: none */
+        int spoofchk;      /* 1 on, 0 off, -1 not reported by the driver */
+        int trust;         /* 1 on, 0 off, -1 not reported */
+        int link_state;    /* VX_NETSETUP_VF_LINK_*, -1 not reported */
 };
 
 /* Which fields of a struct vx_netsetup_vf netsetup_vf_set() applies. */
 enum {
         VX_NETSETUP_VF_MAC = 1 << 0,
-        VX_NETSETUP_VF_VLAN = 1 << 1,  /* vlan and qos */
-        VX_NETSETUP_VF_RATE = 1 << 2,  /* max_rate and min_rate */
+        VX_NETSETUP_VF_VLAN = 1 << 1, /* vlan and qos */
+        VX_NETSETUP_VF_RATE = 1 << 2, /* max_rate and min_rate */
         VX_NETSETUP_VF_SPOOFCHK = 1 << 3,
         VX_NETSETUP_VF_TRUST = 1 << 4,
         VX_NETSETUP_VF_LINK_STATE = 1 << 5,
@@ -195,7 +195,7 @@ int netsetup_vf_set(struct vx_netsetup *ns, const char *pf, const struct vx_nets
 
 /* A PF's own settings that the seed set with `ifconfig p3p1 up promisc allmulti mtu 2000`. */
 struct vx_netsetup_pf {
-        bool up;       /* IFF_UP */
+        bool up; /* IFF_UP */
         unsigned mtu;
         bool promisc;  /* IFF_PROMISC */
         bool allmulti; /* IFF_ALLMULTI */

@@ -131,8 +131,7 @@ int netsetup_vf_get(struct vx_netsetup *ns, const char *pf, unsigned index, stru
 }
 
 /* One RTM_SETLINK on pf that carries one VF field. */
-static int vf_set_one(struct vx_netsetup *ns, struct rtnl_link *orig, const struct vx_netsetup_vf *vf,
-                      unsigned field)
+static int vf_set_one(struct vx_netsetup *ns, struct rtnl_link *orig, const struct vx_netsetup_vf *vf, unsigned field)
 {
         _cleanup_(rtnl_link_putp) struct rtnl_link *change = rtnl_link_alloc();
         _cleanup_(rtnl_link_vf_putp) struct rtnl_link_vf *v = rtnl_link_vf_alloc();
@@ -169,9 +168,8 @@ static int vf_set_one(struct vx_netsetup *ns, struct rtnl_link *orig, const stru
                 break;
         }
         case VX_NETSETUP_VF_RATE: {
-                struct nl_vf_rate rate = {.api = RTNL_LINK_VF_RATE_API_NEW,
-                                          .max_tx_rate = vf->max_rate,
-                                          .min_tx_rate = vf->min_rate};
+                struct nl_vf_rate rate = {
+                        .api = RTNL_LINK_VF_RATE_API_NEW, .max_tx_rate = vf->max_rate, .min_tx_rate = vf->min_rate};
 
                 rtnl_link_vf_set_rate(v, &rate);
                 break;

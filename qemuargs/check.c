@@ -65,16 +65,16 @@ static const char *value_of(const struct qa_option *o, const char *key)
 /* The namespaces ids live in, and which options define them. */
 enum ns { NS_NETDEV, NS_CHARDEV, NS_BLOCK, NS_OBJECT, NS_DEVICE, NS_AUDIO, NS_MAX };
 
-static const char *const ns_names[NS_MAX] = {"-netdev", "-chardev", "-drive/-blockdev", "-object", "-device",
-                                             "-audiodev"};
+static const char *const ns_names[NS_MAX] = {"-netdev", "-chardev", "-drive/-blockdev",
+                                             "-object", "-device",  "-audiodev"};
 
 static int ns_of_option(const char *name)
 {
         static const struct {
                 const char *opt;
                 enum ns ns;
-        } m[] = {{"netdev", NS_NETDEV}, {"chardev", NS_CHARDEV}, {"drive", NS_BLOCK}, {"blockdev", NS_BLOCK},
-                 {"object", NS_OBJECT}, {"device", NS_DEVICE}, {"audiodev", NS_AUDIO}};
+        } m[] = {{"netdev", NS_NETDEV}, {"chardev", NS_CHARDEV}, {"drive", NS_BLOCK},   {"blockdev", NS_BLOCK},
+                 {"object", NS_OBJECT}, {"device", NS_DEVICE},   {"audiodev", NS_AUDIO}};
         for (size_t i = 0; i < ELEMENTSOF(m); i++)
                 if (strcmp(m[i].opt, name) == 0)
                         return (int)m[i].ns;
@@ -87,9 +87,8 @@ static int ns_of_reference(const struct qa_option *o, const char *key)
         static const struct {
                 const char *key;
                 enum ns ns;
-        } m[] = {{"netdev", NS_NETDEV},   {"chardev", NS_CHARDEV},      {"drive", NS_BLOCK},
-                 {"memdev", NS_OBJECT},   {"memory-backend", NS_OBJECT}, {"iothread", NS_OBJECT},
-                 {"audiodev", NS_AUDIO},  {"bus", NS_DEVICE}};
+        } m[] = {{"netdev", NS_NETDEV},         {"chardev", NS_CHARDEV}, {"drive", NS_BLOCK},    {"memdev", NS_OBJECT},
+                 {"memory-backend", NS_OBJECT}, {"iothread", NS_OBJECT}, {"audiodev", NS_AUDIO}, {"bus", NS_DEVICE}};
         size_t kl = strlen(key);
 
         for (size_t i = 0; i < ELEMENTSOF(m); i++)
@@ -177,8 +176,8 @@ static bool ids_has(const struct ids *ids, int ns, const char *id)
 /* Buses the machine itself provides: pcie.0 on q35, pci.0 on pc, ide.0, isa.0, usb.0 (with -usb)... */
 static bool machine_bus(const char *bus)
 {
-        static const char *const patterns[] = {"pci.[0-9]*", "pcie.[0-9]*", "ide.[0-9]*", "isa.[0-9]*",
-                                               "usb.[0-9]*", "usb-bus.[0-9]*", "main-system-bus", "sysbus",
+        static const char *const patterns[] = {"pci.[0-9]*",  "pcie.[0-9]*",     "ide.[0-9]*",      "isa.[0-9]*",
+                                               "usb.[0-9]*",  "usb-bus.[0-9]*",  "main-system-bus", "sysbus",
                                                "ahci.[0-9]*", "ich9-ahci.[0-9]*"};
         for (size_t i = 0; i < ELEMENTSOF(patterns); i++)
                 if (fnmatch(patterns[i], bus, 0) == 0)
@@ -255,12 +254,33 @@ static int parse_size(const char *s, unsigned long long bare_unit, unsigned long
         switch (*end) {
         case '\0':
                 break;
-        case 'b': case 'B': mult = 1; end++; break;
-        case 'k': case 'K': mult = 1ULL << 10; end++; break;
-        case 'm': case 'M': mult = 1ULL << 20; end++; break;
-        case 'g': case 'G': mult = 1ULL << 30; end++; break;
-        case 't': case 'T': mult = 1ULL << 40; end++; break;
-        default: return -EINVAL;
+        case 'b':
+        case 'B':
+                mult = 1;
+                end++;
+                break;
+        case 'k':
+        case 'K':
+                mult = 1ULL << 10;
+                end++;
+                break;
+        case 'm':
+        case 'M':
+                mult = 1ULL << 20;
+                end++;
+                break;
+        case 'g':
+        case 'G':
+                mult = 1ULL << 30;
+                end++;
+                break;
+        case 't':
+        case 'T':
+                mult = 1ULL << 40;
+                end++;
+                break;
+        default:
+                return -EINVAL;
         }
         if (*end)
                 return -EINVAL;
@@ -422,8 +442,8 @@ static int check_pci_slots(const struct qa_cmdline *cl, struct qa_findings *f)
 /* Options QEMU merges (the last value of a key wins) or replaces (only the last counts). */
 static int check_repeated(const struct qa_cmdline *cl, struct qa_findings *f)
 {
-        static const char *const once[] = {"machine", "M", "m", "append", "kernel", "initrd", "smp", "cpu",
-                                           "bios", "name", "uuid"};
+        static const char *const once[] = {"machine", "M",   "m",    "append", "kernel", "initrd",
+                                           "smp",     "cpu", "bios", "name",   "uuid"};
 
         for (size_t k = 0; k < ELEMENTSOF(once); k++) {
                 size_t first = SIZE_MAX, count = 0, last = 0;
@@ -436,8 +456,8 @@ static int check_repeated(const struct qa_cmdline *cl, struct qa_findings *f)
                                 count++;
                         }
                 if (count > 1) {
-                        int r = add(f, QA_WARNING, last,
-                                    "-%s is given %zu times (first as option %zu); QEMU %s", once[k], count, first + 1,
+                        int r = add(f, QA_WARNING, last, "-%s is given %zu times (first as option %zu); QEMU %s",
+                                    once[k], count, first + 1,
                                     strcmp(once[k], "machine") == 0 || strcmp(once[k], "M") == 0 ||
                                                     strcmp(once[k], "m") == 0 || strcmp(once[k], "smp") == 0
                                             ? "merges them: where a key repeats, the last value wins"
@@ -466,8 +486,8 @@ static int check_live(struct qa_findings *f, const struct qa_knowledge *k, size_
                       const struct qa_option *o, const char *what)
 {
         const struct qa_entry *e = o->type_info && qa_version_rejects(k, v, o->type_info) ? o->type_info
-                                   : qa_version_rejects(k, v, o->info)                ? o->info
-                                                                                      : NULL;
+                                   : qa_version_rejects(k, v, o->info)                    ? o->info
+                                                                                          : NULL;
         int r = 0;
 
         if (e)
@@ -512,13 +532,15 @@ static int check_known(const struct qa_cmdline *cl, const struct qa_check_option
                         if (is_type || !o->info || (o->type && !o->type_info))
                                 continue;
                         if (!pr->info)
-                                r = add(f, QA_ERROR, i, "%s: property %s= is unknown to every QEMU version vmxrun knows",
-                                        what, pr->key);
+                                r = add(f, QA_ERROR, i,
+                                        "%s: property %s= is unknown to every QEMU version vmxrun knows", what,
+                                        pr->key);
                         else
                                 r = spelling(f, i, pr->key, pr->info);
                         if (r >= 0 && pr->shorthand)
-                                r = add(f, QA_WARNING, i, "%s: the short-form boolean '%s%s' is deprecated; write %s=%s",
-                                        what, strcmp(pr->value, "off") == 0 ? "no" : "", pr->key, pr->key, pr->value);
+                                r = add(f, QA_WARNING, i,
+                                        "%s: the short-form boolean '%s%s' is deprecated; write %s=%s", what,
+                                        strcmp(pr->value, "off") == 0 ? "no" : "", pr->key, pr->key, pr->value);
                 }
                 /* The binary given with --qemu: what it would refuse. */
                 if (r >= 0 && co && co->live_version < k->n_versions)

@@ -100,7 +100,8 @@ static int groups_build(const struct qa_cmdline *cl, struct groups *ret)
                 g.parent[i] = g.first_child[i] = g.next_sibling[i] = SIZE_MAX;
                 for (size_t b = 0; cl->opts[i].id && b < ELEMENTSOF(backends); b++)
                         if (strcmp(cl->opts[i].name, backends[b]) == 0)
-                                v[nb++] = (struct backend){.option = cl->opts[i].name, .id = cl->opts[i].id, .index = i};
+                                v[nb++] =
+                                        (struct backend){.option = cl->opts[i].name, .id = cl->opts[i].id, .index = i};
         }
         if (nb > 1)
                 qsort(v, nb, sizeof(*v), cmp_backend);
@@ -203,8 +204,8 @@ static char *explanation_of(const struct qa_entry *e)
         if (!e->generated)
                 return strdup(e->explanation);
         if (e->qemu_text)
-                r = asprintf(&s, "QEMU: %s%s%s%s", e->qemu_text, e->qemu_type ? " (" : "", e->qemu_type ? e->qemu_type : "",
-                             e->qemu_type ? ")" : "");
+                r = asprintf(&s, "QEMU: %s%s%s%s", e->qemu_text, e->qemu_type ? " (" : "",
+                             e->qemu_type ? e->qemu_type : "", e->qemu_type ? ")" : "");
         else if (e->qemu_type)
                 r = asprintf(&s, "QEMU: a %s property (QEMU gives no description)", e->qemu_type);
         else if (e->alias_of)
@@ -469,8 +470,7 @@ static int json_versions(json_t *obj, const struct qa_knowledge *k, const struct
         return r;
 }
 
-static int json_entry_fields(json_t *obj, const struct qa_knowledge *k, const struct qa_entry *e,
-                             enum qa_status status)
+static int json_entry_fields(json_t *obj, const struct qa_knowledge *k, const struct qa_entry *e, enum qa_status status)
 {
         int r = 0;
 

@@ -277,7 +277,8 @@ static int qom_props(struct lines *l, qa_qmp_fn qmp, void *ud, const char *comma
         if (r < 0)
                 return 0; /* QEMU refuses some types (abstract ones, or ones it cannot instantiate here) */
         r = 0;
-        json_array_foreach(res, i, p) {
+        json_array_foreach(res, i, p)
+        {
                 r = emit_prop(l, scope, p);
                 if (r < 0)
                         break;
@@ -327,7 +328,8 @@ static int do_qom_family(struct lines *l, qa_qmp_fn qmp, void *ud, const char *i
         r = qom_types(qmp, ud, implements, &types);
         if (r < 0)
                 return r == -ENOMEM ? r : 0;
-        json_array_foreach(types, i, t) {
+        json_array_foreach(types, i, t)
+        {
                 _cleanup_free_ char *name = NULL, *scope = NULL;
                 const char *tn = jstr(t, "name");
                 size_t len, sl = suffix ? strlen(suffix) : 0;
@@ -361,7 +363,8 @@ static int do_machines(struct lines *l, qa_qmp_fn qmp, void *ud, const char *mac
         r = qmp(ud, "query-machines", NULL, &ms);
         if (r < 0)
                 return r == -ENOMEM ? r : 0;
-        json_array_foreach(ms, i, m) {
+        json_array_foreach(ms, i, m)
+        {
                 _cleanup_free_ char *desc = NULL, *tn = NULL;
                 const char *name = jstr(m, "name"), *alias = jstr(m, "alias");
 
@@ -393,7 +396,8 @@ static int do_cpus(struct lines *l, qa_qmp_fn qmp, void *ud, const char *cpu_hel
         r = qmp(ud, "query-cpu-definitions", NULL, &defs);
         if (r < 0)
                 return r == -ENOMEM ? r : 0;
-        json_array_foreach(defs, i, d) {
+        json_array_foreach(defs, i, d)
+        {
                 _cleanup_free_ char *desc = NULL;
                 const char *name = jstr(d, "name");
 
@@ -413,7 +417,8 @@ static int do_cpus(struct lines *l, qa_qmp_fn qmp, void *ud, const char *cpu_hel
         if (r < 0)
                 return r == -ENOMEM ? r : 0;
         r = 0;
-        json_array_foreach(props, i, p) {
+        json_array_foreach(props, i, p)
+        {
                 const char *name = jstr(p, "name"), *type = jstr(p, "type");
                 if (!name || !type || strncmp(type, "link<", 5) == 0 || strncmp(type, "child<", 6) == 0 ||
                     strcmp(name, "type") == 0)
@@ -430,7 +435,10 @@ static int do_cmdline_options(struct lines *l, qa_qmp_fn qmp, void *ud)
 {
         /* QemuOpts group names that are not the option's name. */
         static const char *const renames[][2] = {
-                {"smp-opts", "smp"}, {"boot-opts", "boot"}, {"memory", "m"}, {"acpi", "acpitable"},
+                {"smp-opts", "smp"},
+                {"boot-opts", "boot"},
+                {"memory", "m"},
+                {"acpi", "acpitable"},
         };
         json_t *groups = NULL, *g, *p;
         size_t i, j;
@@ -439,7 +447,8 @@ static int do_cmdline_options(struct lines *l, qa_qmp_fn qmp, void *ud)
         r = qmp(ud, "query-command-line-options", NULL, &groups);
         if (r < 0)
                 return r == -ENOMEM ? r : 0;
-        json_array_foreach(groups, i, g) {
+        json_array_foreach(groups, i, g)
+        {
                 const char *opt = jstr(g, "option");
 
                 if (!opt || !*opt)
@@ -448,11 +457,12 @@ static int do_cmdline_options(struct lines *l, qa_qmp_fn qmp, void *ud)
                         if (strcmp(opt, renames[k][0]) == 0)
                                 opt = renames[k][1];
                 r = emit(l, "G", opt, NULL);
-                json_array_foreach(json_object_get(g, "parameters"), j, p) {
+                json_array_foreach(json_object_get(g, "parameters"), j, p)
+                {
                         if (r < 0)
                                 break;
-                        r = emit(l, "P", opt, jstr(p, "name") ?: "", jstr(p, "type") ?: "",
-                                 jstr(p, "default") ?: "", jstr(p, "help") ?: "", NULL);
+                        r = emit(l, "P", opt, jstr(p, "name") ?: "", jstr(p, "type") ?: "", jstr(p, "default") ?: "",
+                                 jstr(p, "help") ?: "", NULL);
                 }
                 if (r < 0)
                         break;
@@ -493,8 +503,7 @@ static char *type_text(const struct schema *s, const char *name)
                 f = open_memstream(&out, &len);
                 if (!f)
                         return NULL;
-                json_array_foreach(vals, i, v)
-                        fprintf(f, "%s%s", i ? "|" : "", json_string_value(v) ?: "");
+                json_array_foreach(vals, i, v) fprintf(f, "%s%s", i ? "|" : "", json_string_value(v) ?: "");
                 fclose(f);
                 return out;
         }
@@ -514,7 +523,8 @@ static int schema_members(struct lines *l, const struct schema *s, const char *s
 
         if (!e || strcmp(jstr(e, "meta-type") ?: "", "object") != 0)
                 return 0;
-        json_array_foreach(json_object_get(e, "members"), i, m) {
+        json_array_foreach(json_object_get(e, "members"), i, m)
+        {
                 _cleanup_free_ char *key = NULL, *tt = NULL;
                 const char *name = jstr(m, "name"), *mt = jstr(m, "type");
                 json_t *me = entity(s, mt);
@@ -535,7 +545,8 @@ static int schema_members(struct lines *l, const struct schema *s, const char *s
         }
         /* Nested unions: their variants' members are allowed beside the tag. */
         if (prefix[0])
-                json_array_foreach(json_object_get(e, "variants"), i, v) {
+                json_array_foreach(json_object_get(e, "variants"), i, v)
+                {
                         r = schema_members(l, s, scope, jstr(v, "type"), prefix, depth, false);
                         if (r < 0)
                                 return r;
@@ -559,7 +570,8 @@ static int schema_union(struct lines *l, const struct schema *s, const char *opt
         r = emit(l, "G", option, NULL);
         if (r >= 0 && !wrapped)
                 r = schema_members(l, s, option, type, "", 0, false);
-        json_array_foreach(json_object_get(e, "variants"), i, v) {
+        json_array_foreach(json_object_get(e, "variants"), i, v)
+        {
                 _cleanup_free_ char *scope = NULL;
                 const char *c = jstr(v, "case"), *vt = jstr(v, "type");
 
@@ -589,9 +601,8 @@ static const char *command_type(const struct schema *s, const char *command, con
                 t = entity(s, jstr(t, "element-type"));
         if (!member)
                 return jstr(t, "name");
-        json_array_foreach(json_object_get(t, "members"), i, m)
-                if (strcmp(jstr(m, "name") ?: "", member) == 0)
-                        return jstr(m, "type");
+        json_array_foreach(json_object_get(t, "members"), i,
+                           m) if (strcmp(jstr(m, "name") ?: "", member) == 0) return jstr(m, "type");
         return NULL;
 }
 
@@ -609,9 +620,7 @@ static int do_schema(struct lines *l, qa_qmp_fn qmp, void *ud)
                 json_decref(s.byname);
                 return r == -ENOMEM ? r : 0;
         }
-        json_array_foreach(all, i, e)
-                if (jstr(e, "name"))
-                        json_object_set(s.byname, jstr(e, "name"), e);
+        json_array_foreach(all, i, e) if (jstr(e, "name")) json_object_set(s.byname, jstr(e, "name"), e);
         r = schema_union(l, &s, "netdev", command_type(&s, "netdev_add", "arg-type", NULL), false);
         if (r >= 0)
                 r = schema_union(l, &s, "blockdev", command_type(&s, "blockdev-add", "arg-type", NULL), false);
@@ -659,8 +668,10 @@ int qa_introspect(const struct qa_introspect_input *in, char **ret_text)
         f = open_memstream(&text, &len);
         if (!f)
                 return -ENOMEM;
-        fprintf(f, "# Generated from QEMU's own introspection by qemuargs/qemu-knowledge.sh; do not edit.\n"
-                   "# %s\nV\t%s\n", in->banner ? in->banner : "", in->version);
+        fprintf(f,
+                "# Generated from QEMU's own introspection by qemuargs/qemu-knowledge.sh; do not edit.\n"
+                "# %s\nV\t%s\n",
+                in->banner ? in->banner : "", in->version);
         for (size_t i = 0; i < l.n; i++)
                 /* Machines repeat properties, with their own wording at times: the first says it. */
                 if (i == 0 || key_len(l.v[i]) != key_len(l.v[i - 1]) ||

@@ -458,7 +458,7 @@ static int gen_line(void *ud, const char *line, size_t len, unsigned lineno)
                 e->kind = QA_KIND_OPT;
                 e->scope = strdup("");
                 r = dup_field(f[1], fl[1], &e->name);
-                e->arg = is_group(c, f[1], fl[1]) ? QA_ARG_OPTS
+                e->arg = is_group(c, f[1], fl[1])                     ? QA_ARG_OPTS
                          : fl[2] == 3 && strncmp(f[2], "arg", 3) == 0 ? QA_ARG_PLAIN
                                                                       : QA_ARG_NONE;
                 if (r >= 0)

@@ -372,14 +372,14 @@ int qa_introspect_live(const char *qemu, int timeout_ms, char **ret_text, char *
 {
         static const char *const help[] = {"-help", NULL};
         static const char *const version[] = {"--version", NULL};
-        static const char *const devices[] = {"-machine", "none", "-nodefaults", "-display", "none",
-                                              "-device", "help", NULL};
+        static const char *const devices[] = {"-machine", "none",    "-nodefaults", "-display",
+                                              "none",     "-device", "help",        NULL};
         static const char *const machines[] = {"-machine", "help", NULL};
         static const char *const cpus[] = {"-cpu", "help", NULL};
-        _cleanup_free_ char *t_help = NULL, *t_version = NULL, *t_devices = NULL, *t_machines = NULL,
-                            *t_cpus = NULL, *banner = NULL, *ver = NULL, *text = NULL;
-        char *argv[] = {(char *)qemu, "-machine", "none", "-S", "-nodefaults", "-display", "none",
-                        "-qmp", "stdio", NULL};
+        _cleanup_free_ char *t_help = NULL, *t_version = NULL, *t_devices = NULL, *t_machines = NULL, *t_cpus = NULL,
+                            *banner = NULL, *ver = NULL, *text = NULL;
+        char *argv[] = {(char *)qemu, "-machine", "none", "-S",    "-nodefaults",
+                        "-display",   "none",     "-qmp", "stdio", NULL};
         struct session s = {.fd = -EBADF, .timeout_ms = timeout_ms};
         json_t *caps = NULL, *v;
         int r;

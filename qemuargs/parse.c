@@ -183,8 +183,8 @@ static int option_parse_json(struct qa_option *o)
         o->json = true;
         if (!root || !json_is_object(root)) {
                 /* Where, so a long libvirt line can be fixed: jansson counts lines and columns from 1. */
-                if ((root ? asprintf(&o->json_error, "not a JSON object") :
-                            asprintf(&o->json_error, "%s (at byte %d of the argument)", err.text, err.position)) < 0)
+                if ((root ? asprintf(&o->json_error, "not a JSON object")
+                          : asprintf(&o->json_error, "%s (at byte %d of the argument)", err.text, err.position)) < 0)
                         o->json_error = NULL;
                 json_decref(root);
                 return o->json_error ? 0 : -ENOMEM;

@@ -85,7 +85,7 @@ struct qa_version {
 struct qa_knowledge {
         struct qa_entry *entries; /* sorted by kind, scope, name */
         size_t n_entries, cap;
-        size_t *patterns;         /* indexes of entries whose names are fnmatch() patterns */
+        size_t *patterns; /* indexes of entries whose names are fnmatch() patterns */
         size_t n_patterns;
         struct qa_version versions[QA_MAX_VERSIONS];
         size_t n_versions;

@@ -110,8 +110,8 @@ int qa_split_shell_at(const char *text, struct vx_argv *ret, size_t **ret_offset
                         /* A comment, also one inside a \\ continuation: to the end of the line. */
                         while (text[i + 1] && text[i + 1] != '\n')
                                 i++;
-                } else if (c == '|' || c == ';' || (c == '&' && (text[i + 1] == '&' || !text[i + 1] ||
-                                                                 is_blank(text[i + 1])))) {
+                } else if (c == '|' || c == ';' ||
+                           (c == '&' && (text[i + 1] == '&' || !text[i + 1] || is_blank(text[i + 1])))) {
                         /* `| tee log`, `; echo`, `&& ...`, a trailing `&`: the command ends here. */
                         break;
                 } else if (c == '>' || c == '<') {
@@ -258,7 +258,11 @@ size_t qa_utf8_invalid(const char *s)
 
         for (size_t i = 0; p[i];) {
                 unsigned char c = p[i];
-                size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+                size_t len = c < 0x80             ? 1
+                             : (c & 0xe0) == 0xc0 ? 2
+                             : (c & 0xf0) == 0xe0 ? 3
+                             : (c & 0xf8) == 0xf0 ? 4
+                                                  : 0;
                 unsigned cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
 
                 if (len == 0)

@@ -17,11 +17,11 @@
 #include "cleanup.h"
 #include "fake-sysfs.h"
 
-char T[PATH_MAX];       /* its root */
-char writes[4096];      /* every write, "REL=VALUE;" in order */
-char fail_suffix[128];  /* a write to a path ending so fails ... */
-int fail_errno;         /* ... with this */
-bool no_dev_nodes;      /* vfio-pci binds but /dev/vfio/N never appears */
+char T[PATH_MAX];      /* its root */
+char writes[4096];     /* every write, "REL=VALUE;" in order */
+char fail_suffix[128]; /* a write to a path ending so fails ... */
+int fail_errno;        /* ... with this */
+bool no_dev_nodes;     /* vfio-pci binds but /dev/vfio/N never appears */
 
 struct fake fakes[MAX_FAKE];
 size_t n_fakes;
@@ -218,7 +218,7 @@ void do_unbind(struct fake *f)
 
 /* A PCI function; ifname: its net interface (bound to native), NULL for none; group -1: IOMMU off for it. */
 struct fake *fake_device(const char *bdf, unsigned vendor, unsigned device, const char *native, int group,
-                                const char *ifname, bool bound, int numa)
+                         const char *ifname, bool bound, int numa)
 {
         struct fake *f = &fakes[n_fakes++];
         char target[PATH_MAX];

@@ -435,9 +435,9 @@ static void test_passthrough_refused_first(void **state)
 {
         struct deployment d = {0};
 
-        deployment_load(&d, "name: ub\nbridges:\n  - {name: br-ub}\nvms:\n"
-                            VM("v", TAP("ub-a", "br-ub", "02:00:00:00:00:20")
-                                    "      - {type: vf, pf: ub-pf0, vf: 3, mac: \"02:00:00:00:00:21\"}\n"));
+        deployment_load(&d, "name: ub\nbridges:\n  - {name: br-ub}\nvms:\n" VM(
+                                    "v", TAP("ub-a", "br-ub", "02:00:00:00:00:20") "      - {type: vf, pf: ub-pf0, vf: "
+                                                                                   "3, mac: \"02:00:00:00:00:21\"}\n"));
         assert_int_equal(apply_deployment(d.apply), -ENODEV);
         assert_false(link_exists("br-ub"));
         assert_int_equal(journal_size(apply_journal(d.apply)), 0);
@@ -465,10 +465,13 @@ static void test_qemu_user_access(void **state)
         assert_int_equal(chmod(files, 0755), 0);
         assert_true(asprintf(&kernel, "%s/vmlinuz", files) > 0);
         assert_true(asprintf(&hidden, "%s/private/vmlinuz", files) > 0);
-        assert_int_equal(sh("touch %s && chmod 600 %s && mkdir -m 700 %s/private && touch %s", kernel, kernel, files,
-                            hidden), 0);
-        assert_true(asprintf(&yaml, "name: acc\nvms:\n  - name: v\n    accel: tcg\n    memory: {size: 64MiB}\n"
-                                    "    boot: {kernel: %s}\n", kernel) > 0);
+        assert_int_equal(
+                sh("touch %s && chmod 600 %s && mkdir -m 700 %s/private && touch %s", kernel, kernel, files, hidden),
+                0);
+        assert_true(asprintf(&yaml,
+                             "name: acc\nvms:\n  - name: v\n    accel: tcg\n    memory: {size: 64MiB}\n"
+                             "    boot: {kernel: %s}\n",
+                             kernel) > 0);
         deployment_load_as(&d, yaml, NULL);
         assert_string_equal(d.plan->qemu_user, "vmxrun-qemu");
         assert_int_equal(apply_deployment(d.apply), 0);
@@ -483,8 +486,10 @@ static void test_qemu_user_access(void **state)
         assert_int_equal(st.st_mode & 07777, 0600);
         deployment_done(&d);
 
-        assert_true(asprintf(&yaml2, "name: acc2\nvms:\n  - name: v\n    accel: tcg\n    memory: {size: 64MiB}\n"
-                                     "    boot: {kernel: %s}\n", hidden) > 0);
+        assert_true(asprintf(&yaml2,
+                             "name: acc2\nvms:\n  - name: v\n    accel: tcg\n    memory: {size: 64MiB}\n"
+                             "    boot: {kernel: %s}\n",
+                             hidden) > 0);
         deployment_load_as(&d, yaml2, NULL);
         assert_int_equal(apply_deployment(d.apply), -EACCES);
         assert_int_equal(stat(hidden, &st), 0);

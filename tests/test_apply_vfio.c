@@ -43,8 +43,8 @@ static void fake_pfs_reset(void)
         for (size_t i = 0; i < 2; i++) {
                 pfs[i] = (struct fake_pf_state){.name = names[i], .flags = {.up = true, .mtu = 1500}};
                 for (unsigned v = 0; v < FAKE_VFS; v++)
-                        pfs[i].vfs[v] = (struct vx_netsetup_vf){.index = v, .mac = "00:00:00:00:00:00", .spoofchk = 1,
-                                                                .trust = 0, .link_state = 0};
+                        pfs[i].vfs[v] = (struct vx_netsetup_vf){
+                                .index = v, .mac = "00:00:00:00:00:00", .spoofchk = 1, .trust = 0, .link_state = 0};
         }
         refuse_field = 0;
 }
@@ -174,9 +174,9 @@ static char *snapshot(void)
                 fprintf(out, "pf %s up=%d mtu=%u promisc=%d allmulti=%d\n", p->name, p->flags.up, p->flags.mtu,
                         p->flags.promisc, p->flags.allmulti);
                 for (unsigned v = 0; v < FAKE_VFS; v++)
-                        fprintf(out, "pf %s vf %u mac=%s vlan=%u/%u rate=%u/%u spoofchk=%d trust=%d link=%d\n",
-                                p->name, v, p->vfs[v].mac, p->vfs[v].vlan, p->vfs[v].qos, p->vfs[v].max_rate,
-                                p->vfs[v].min_rate, p->vfs[v].spoofchk, p->vfs[v].trust, p->vfs[v].link_state);
+                        fprintf(out, "pf %s vf %u mac=%s vlan=%u/%u rate=%u/%u spoofchk=%d trust=%d link=%d\n", p->name,
+                                v, p->vfs[v].mac, p->vfs[v].vlan, p->vfs[v].qos, p->vfs[v].max_rate, p->vfs[v].min_rate,
+                                p->vfs[v].spoofchk, p->vfs[v].trust, p->vfs[v].link_state);
         }
         fclose(out);
         return buf;
@@ -192,8 +192,10 @@ static const char *ledger(const char *sub)
         size_t n = 0;
         FILE *f;
 
-        snprintf(cmd, sizeof(cmd), "cd '%s/.shared/vfio/%s' 2>/dev/null && for c in *; do [ -e \"$c\" ] && "
-                 "printf '%%s=%%s;' \"$c\" \"$(head -c 32 \"$c\")\"; done", runtime, sub);
+        snprintf(cmd, sizeof(cmd),
+                 "cd '%s/.shared/vfio/%s' 2>/dev/null && for c in *; do [ -e \"$c\" ] && "
+                 "printf '%%s=%%s;' \"$c\" \"$(head -c 32 \"$c\")\"; done",
+                 runtime, sub);
         f = popen(cmd, "r");
         assert_non_null(f);
         n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -242,8 +244,8 @@ static void deployment_load(struct deployment *d, const char *yaml, const char *
 {
         /* VFs the plan saw on the host (they exist before the start), or none (created at start). */
         static const struct vx_vf_fact vfs[] = {{"p3p1", 0, VF0}, {"p3p1", 1, VF1}};
-        struct vx_host_facts facts = {.kvm_usable = false, .n_iommu_groups = 8, .vfs = vfs_known ? vfs : NULL,
-                                      .n_vfs = vfs_known ? 2 : 0};
+        struct vx_host_facts facts = {
+                .kvm_usable = false, .n_iommu_groups = 8, .vfs = vfs_known ? vfs : NULL, .n_vfs = vfs_known ? 2 : 0};
         struct vx_plan_options opts = {.runtime_dir = runtime, .qemu_user = qemu_user};
         struct vx_diags diags = {0};
         int r;
@@ -267,8 +269,8 @@ static void deployment_done(struct deployment *d)
 }
 
 #define VM(name, nics) "  - name: " name "\n    accel: tcg\n    memory:\n      size: 64MiB\n    nics:\n" nics
-#define VFNIC(vf, mac, vlan)                                                                             \
-        "      - {type: vf, pf: p3p1, vf: " vf ", mac: \"" mac "\", vlan: " vlan ", rate: 1000, spoofchk: off, " \
+#define VFNIC(vf, mac, vlan)                                                                                           \
+        "      - {type: vf, pf: p3p1, vf: " vf ", mac: \"" mac "\", vlan: " vlan ", rate: 1000, spoofchk: off, "       \
         "trust: on}\n"
 #define HOSTDEVNIC "      - {type: hostdev, host: \"" HOSTDEV "\"}\n"
 
@@ -385,8 +387,8 @@ static void test_failure_half_way(void **state)
 
         /* 1. The hostdev's group is not viable (a peer on a host driver), after the VF was set and bound. */
         {
-                struct fake *peer = fake_device("0000:05:00.1", 0x8086, 0x10fb, "ixgbe", fake_find(HOSTDEV)->group,
-                                                NULL, true, 0);
+                struct fake *peer =
+                        fake_device("0000:05:00.1", 0x8086, 0x10fb, "ixgbe", fake_find(HOSTDEV)->group, NULL, true, 0);
                 char g[64];
 
                 deployment_load(&d, yaml, "nobody", false);
@@ -425,8 +427,10 @@ static void test_failure_half_way(void **state)
         deployment_load(&d, "name: range\nvms:\n" VM("v", VFNIC("7", "02:04:17:01:02:02", "200")), "root", false);
         assert_int_equal(apply_deployment(d.apply), -ERANGE);
         deployment_done(&d);
-        deployment_load(&d, "name: nopf\nvms:\n  - name: v\n    accel: tcg\n    memory:\n      size: 64MiB\n    "
-                        "nics:\n      - {type: vf, pf: p9p9, vf: 0}\n", "root", false);
+        deployment_load(&d,
+                        "name: nopf\nvms:\n  - name: v\n    accel: tcg\n    memory:\n      size: 64MiB\n    "
+                        "nics:\n      - {type: vf, pf: p9p9, vf: 0}\n",
+                        "root", false);
         assert_int_equal(apply_deployment(d.apply), -ENODEV);
         deployment_done(&d);
         assert_string_equal(writes, "");
@@ -462,7 +466,9 @@ static void test_two_deployments(void **state)
         struct deployment a = {0}, b = {0}, c = {0};
         struct fake_pf_state *p = fake_pf_state("p3p1");
 
-        deployment_load(&a, "name: da\nvms:\n" VM("v", VFNIC("0", "02:04:17:01:02:01", "100") VFNIC("2", "02:04:17:01:02:03", "100")),
+        deployment_load(&a,
+                        "name: da\nvms:\n" VM("v", VFNIC("0", "02:04:17:01:02:01", "100")
+                                                           VFNIC("2", "02:04:17:01:02:03", "100")),
                         "root", false);
         assert_int_equal(apply_deployment(a.apply), 0);
         during = snapshot();

@@ -45,7 +45,10 @@ static const struct import_case cases[] = {
         {.name = "seed-virtio", .confs = {"seed-virtio.vmx.conf"}},
         {.name = "seed-sriov", .confs = {"seed-sriov.vmx.conf"}},
         {.name = "seed-template", .confs = {"seed-template.vmx.conf"}},
-        {.name = "seed-two", .confs = {"seed-two.vmx.conf.1", "seed-two.vmx.conf.2"}, .junosdev = "seed-two.vmx-junosdev.conf", .deployment = "vmx12"},
+        {.name = "seed-two",
+         .confs = {"seed-two.vmx.conf.1", "seed-two.vmx.conf.2"},
+         .junosdev = "seed-two.vmx-junosdev.conf",
+         .deployment = "vmx12"},
         {.name = "seed-link4", .confs = {"seed-virtio.vmx.conf"}, .junosdev = "seed-link4.vmx-junosdev.conf"},
         /* Written from the format's documentation. */
         {.name = "pass-minimal", .confs = {"pass-minimal.vmx.conf"}},

@@ -210,7 +210,6 @@ static void test_spawn_keeps_only_listed_fds(void **state)
         remove_tree(tmp);
 }
 
-
 /* ---- pinning by cpu-index, against a fake QMP server that answers out of order ---- */
 
 static int park_pipe[2];
@@ -244,11 +243,10 @@ static void fake_qmp(int fd, pid_t tid0, pid_t tid1, int props_core)
                 json_t *ans;
 
                 if (cmd && strcmp(cmd, "query-cpus-fast") == 0)
-                        ans = json_pack(
-                            "{s:[{s:i, s:i, s:{s:i, s:i, s:i}}, {s:i, s:i, s:{s:i, s:i, s:i}}], s:O}", "return",
-                            "cpu-index", 1, "thread-id", (int)tid1, "props", "socket-id", 0, "core-id", props_core,
-                            "thread-id", 0, "cpu-index", 0, "thread-id", (int)tid0, "props", "socket-id", 0,
-                            "core-id", 0, "thread-id", 0, "id", id);
+                        ans = json_pack("{s:[{s:i, s:i, s:{s:i, s:i, s:i}}, {s:i, s:i, s:{s:i, s:i, s:i}}], s:O}",
+                                        "return", "cpu-index", 1, "thread-id", (int)tid1, "props", "socket-id", 0,
+                                        "core-id", props_core, "thread-id", 0, "cpu-index", 0, "thread-id", (int)tid0,
+                                        "props", "socket-id", 0, "core-id", 0, "thread-id", 0, "id", id);
                 else
                         ans = json_pack("{s:{}, s:O}", "return", "id", id);
                 json_dumpf(ans, out, JSON_COMPACT);
@@ -264,9 +262,9 @@ static int pin_with_fake(int props_core, pid_t tids[2], struct vx_cpuset got[2])
 {
         struct vx_cpuset sets[2] = {0};
         struct vx_vm_plan vp = {
-            .name = (char *)"v",
-            .topology = {.vcpus = 2, .sockets = 1, .dies = 1, .cores = 2, .threads = 1},
-            .pinning = {.vcpus = sets, .n_vcpus = 2},
+                .name = (char *)"v",
+                .topology = {.vcpus = 2, .sockets = 1, .dies = 1, .cores = 2, .threads = 1},
+                .pinning = {.vcpus = sets, .n_vcpus = 2},
         };
         struct vx_vm_instance inst = {.plan = &vp, .pidfd = -EBADF, .pid = getpid()};
         struct vx_qmp_vcpu *vcpus = NULL;
@@ -343,10 +341,10 @@ static void test_pin_by_cpu_index(void **state)
 /* How a running command line differs from the profile's, option by option. */
 static void test_argv_drift(void **state)
 {
-        char *running[] = {"/usr/bin/qemu", "-S", "-smp", "4,cores=4", "-m", "2048M", "-device", "a,id=x",
-                           "-device", "b,id=y"};
-        char *planned[] = {"/usr/bin/qemu", "-S", "-smp", "6,cores=6", "-m", "2048M", "-device", "a,id=x",
-                           "-device", "c,id=z", "-nodefaults"};
+        char *running[] = {"/usr/bin/qemu", "-S",      "-smp",   "4,cores=4", "-m",
+                           "2048M",         "-device", "a,id=x", "-device",   "b,id=y"};
+        char *planned[] = {"/usr/bin/qemu", "-S",     "-smp",    "6,cores=6", "-m",         "2048M",
+                           "-device",       "a,id=x", "-device", "c,id=z",    "-nodefaults"};
         char **lines = NULL;
 
         assert_int_equal(drift_argv(running, ELEMENTSOF(running), planned, ELEMENTSOF(planned), &lines), 0);

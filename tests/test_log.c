@@ -119,8 +119,9 @@ static void test_timestamps(void **state)
 
         log_set_timestamps(true);
         log_warning("vm1: slow");
-        assert_int_equal(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
-                                      "vmxrun: warning: vm1: slow\n$",
+        assert_int_equal(regcomp(&re,
+                                 "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
+                                 "vmxrun: warning: vm1: slow\n$",
                                  REG_EXTENDED),
                          0);
         assert_int_equal(regexec(&re, logged(), 0, NULL, 0), 0);

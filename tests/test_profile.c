@@ -1306,9 +1306,8 @@ static void test_bom(void **state)
                                              6, &d, &p),
                          -EINVAL);
         assert_int_equal(d.n, 1);
-        assert_string_equal(d.items[0].message,
-                            "invalid UTF-8: the file starts with the byte order mark of UTF-16 "
-                            "or UTF-32 (ff fe); profiles must be UTF-8 text");
+        assert_string_equal(d.items[0].message, "invalid UTF-8: the file starts with the byte order mark of UTF-16 "
+                                                "or UTF-32 (ff fe); profiles must be UTF-8 text");
         assert_string_equal(d.items[0].hint, "convert it, e.g. with iconv -f UTF-16 -t UTF-8");
         diag_done(&d);
         assert_int_equal(profile_load_string("t.yaml", "\xfe\xff\x00n", 4, &d, &p), -EINVAL);
@@ -1323,8 +1322,7 @@ static void test_diag_quote(void **state)
         assert_string_equal(diag_quote("abc", buf, sizeof(buf)), "'abc'");
         assert_string_equal(diag_quote("", buf, sizeof(buf)), "''");
         assert_string_equal(diag_quote(NULL, buf, sizeof(buf)), "''");
-        assert_string_equal(diag_quote("a\nb\tc\r\x01\x7f\\'", buf, sizeof(buf)),
-                            "'a\\nb\\tc\\r\\x01\\x7f\\\\\\''");
+        assert_string_equal(diag_quote("a\nb\tc\r\x01\x7f\\'", buf, sizeof(buf)), "'a\\nb\\tc\\r\\x01\\x7f\\\\\\''");
 
         /* Cut after VX_DIAG_QUOTE_CHARS bytes, with the length. */
         memset(s, 'x', 100);
@@ -1386,16 +1384,13 @@ static void test_bounded_messages(void **state)
         diag_done(&d);
 
         /* A raw newline (a double-quoted "\n") is shown escaped: one diagnostic, one line. */
-        assert_int_equal(load("name: \"a\\nb\"\nvms:\n  - name: a\n    memory: {size: 1G}\n", &d, &p),
-                         -EINVAL);
+        assert_int_equal(load("name: \"a\\nb\"\nvms:\n  - name: a\n    memory: {size: 1G}\n", &d, &p), -EINVAL);
         g = find_diag(&d, "name");
         assert_string_equal(g->message, "'a\\nb' contains '\\n'");
         diag_done(&d);
-        expect_error(HEAD "    machine: \"pc\\n-device x\"\n", "vms[0].machine",
-                     "contains a control character", 0, 0);
-        assert_int_equal(
-            load(HEAD "    nics:\n      - {type: tap, tap: t, bridge: b, mac: \"0\\n2:00\"}\n", &d, &p),
-            -EINVAL);
+        expect_error(HEAD "    machine: \"pc\\n-device x\"\n", "vms[0].machine", "contains a control character", 0, 0);
+        assert_int_equal(load(HEAD "    nics:\n      - {type: tap, tap: t, bridge: b, mac: \"0\\n2:00\"}\n", &d, &p),
+                         -EINVAL);
         g = find_diag(&d, "vms[0].nics[0].mac");
         assert_null(strchr(g->message, '\n'));
         assert_non_null(strstr(g->message, "'0\\n2:00'"));
@@ -1418,13 +1413,11 @@ static void test_memory_bound(void **state)
         p = expect_valid(HEAD_NO_MEMORY "    memory: {size: 4096TiB}\n");
         assert_true(p->vms[0].memory.size == VX_MEMORY_MAX);
         profile_free(p);
-        expect_error(
-            HEAD_NO_MEMORY "    memory: {size: 4097TiB}\n", "vms[0].memory.size",
-            "'4097TiB' is more than 4096TiB (4 PiB, 2^52 bytes), all that an x86_64 guest can address", 5,
-            20);
+        expect_error(HEAD_NO_MEMORY "    memory: {size: 4097TiB}\n", "vms[0].memory.size",
+                     "'4097TiB' is more than 4096TiB (4 PiB, 2^52 bytes), all that an x86_64 guest can address", 5, 20);
         /* 1 EiB, and the largest number the parser takes. */
-        expect_error(HEAD_NO_MEMORY "    memory: {size: 1048576TiB}\n", "vms[0].memory.size",
-                     "is more than 4096TiB", 0, 0);
+        expect_error(HEAD_NO_MEMORY "    memory: {size: 1048576TiB}\n", "vms[0].memory.size", "is more than 4096TiB", 0,
+                     0);
         expect_error(HEAD_NO_MEMORY "    memory: {size: 18446744073709551615B}\n", "vms[0].memory.size",
                      "is more than 4096TiB", 0, 0);
 }
@@ -1435,47 +1428,41 @@ static void test_clash_names_first(void **state)
         struct vx_profile *p;
 
         /* Each clash names the first earlier NIC with the value, not any other. */
-        assert_int_equal(
-            load("name: t\nvms:\n"
-                 "  - name: a\n    memory: {size: 1G}\n    nics:\n"
-                 "      - {type: tap, tap: t0, bridge: b, mac: \"02:00:00:00:00:01\"}\n"
-                 "      - {type: tap, tap: t1, bridge: b, mac: \"02:00:00:00:00:02\", pci-slot: 5}\n"
-                 "  - name: b\n    memory: {size: 1G}\n    nics:\n"
-                 "      - {type: tap, tap: t2, bridge: b, mac: \"02:00:00:00:00:03\", pci-slot: 5}\n"
-                 "      - {type: tap, tap: t1, bridge: b, mac: \"02:00:00:00:00:02\"}\n"
-                 "      - {type: tap, tap: t3, bridge: b, mac: \"02:00:00:00:00:03\", pci-slot: 5}\n"
-                 "      - {type: vf, pf: p, vf: 1}\n"
-                 "  - name: a\n    memory: {size: 1G}\n    nics:\n"
-                 "      - {type: vf, pf: p, vf: 1}\n"
-                 "      - {type: tap, tap: t4, bridge: b, mac: \"02:00:00:00:00:02\"}\n"
-                 "  - name: a\n    memory: {size: 1G}\n",
-                 &d, &p),
-            -EINVAL);
+        assert_int_equal(load("name: t\nvms:\n"
+                              "  - name: a\n    memory: {size: 1G}\n    nics:\n"
+                              "      - {type: tap, tap: t0, bridge: b, mac: \"02:00:00:00:00:01\"}\n"
+                              "      - {type: tap, tap: t1, bridge: b, mac: \"02:00:00:00:00:02\", pci-slot: 5}\n"
+                              "  - name: b\n    memory: {size: 1G}\n    nics:\n"
+                              "      - {type: tap, tap: t2, bridge: b, mac: \"02:00:00:00:00:03\", pci-slot: 5}\n"
+                              "      - {type: tap, tap: t1, bridge: b, mac: \"02:00:00:00:00:02\"}\n"
+                              "      - {type: tap, tap: t3, bridge: b, mac: \"02:00:00:00:00:03\", pci-slot: 5}\n"
+                              "      - {type: vf, pf: p, vf: 1}\n"
+                              "  - name: a\n    memory: {size: 1G}\n    nics:\n"
+                              "      - {type: vf, pf: p, vf: 1}\n"
+                              "      - {type: tap, tap: t4, bridge: b, mac: \"02:00:00:00:00:02\"}\n"
+                              "  - name: a\n    memory: {size: 1G}\n",
+                              &d, &p),
+                         -EINVAL);
         assert_string_equal(find_diag(&d, "vms[1].nics[1].mac")->message,
                             "MAC address 02:00:00:00:00:02 is also used by vms[0].nics[1]");
-        assert_string_equal(find_diag(&d, "vms[1].nics[1].tap")->message,
-                            "tap 't1' is also used by vms[0].nics[1]");
+        assert_string_equal(find_diag(&d, "vms[1].nics[1].tap")->message, "tap 't1' is also used by vms[0].nics[1]");
         assert_string_equal(find_diag(&d, "vms[1].nics[2].mac")->message,
                             "MAC address 02:00:00:00:00:03 is also used by vms[1].nics[0]");
         /* A PCI slot clashes within its own VM only. */
         assert_string_equal(find_diag(&d, "vms[1].nics[2].pci-slot")->message,
                             "PCI slot 5 is also used by vms[1].nics[0]");
-        assert_string_equal(find_diag(&d, "vms[2].nics[0].vf")->message,
-                            "VF 1 of p is also used by vms[1].nics[3]");
+        assert_string_equal(find_diag(&d, "vms[2].nics[0].vf")->message, "VF 1 of p is also used by vms[1].nics[3]");
         assert_string_equal(find_diag(&d, "vms[2].nics[1].mac")->message,
                             "MAC address 02:00:00:00:00:02 is also used by vms[0].nics[1]");
         /* A name used three times: both repeats name the first. */
-        assert_string_equal(find_diag(&d, "vms[2].name")->message,
-                            "VM name 'a' is used twice (first at line 3)");
-        assert_string_equal(find_diag(&d, "vms[3].name")->message,
-                            "VM name 'a' is used twice (first at line 3)");
+        assert_string_equal(find_diag(&d, "vms[2].name")->message, "VM name 'a' is used twice (first at line 3)");
+        assert_string_equal(find_diag(&d, "vms[3].name")->message, "VM name 'a' is used twice (first at line 3)");
         assert_int_equal(diag_count(&d, VX_DIAG_ERROR), 8);
         diag_done(&d);
 
         /* Boot order within a VM, the first disk named. */
-        expect_error(HEAD
-                     "    disks:\n      - {file: /a, boot-order: 2}\n      - {file: /b, boot-order: 1}\n"
-                     "      - {file: /c, boot-order: 2}\n      - {file: /d, boot-order: 2}\n",
+        expect_error(HEAD "    disks:\n      - {file: /a, boot-order: 2}\n      - {file: /b, boot-order: 1}\n"
+                          "      - {file: /c, boot-order: 2}\n      - {file: /d, boot-order: 2}\n",
                      "vms[0].disks[3].boot-order", "boot-order 2 is also used by disks[0]", 0, 0);
 }
 
@@ -1487,15 +1474,16 @@ static void test_listener_clash(void **state)
 
         /* Same port: a clash when the addresses are equal or either is a wildcard; the first such VM is
          * named. */
-        assert_int_equal(load("name: t\nvms:\n" vm("a", "{type: tcp, port: 5000, host: 127.0.0.1}")
-                                  vm("b", "{type: tcp, port: 5000, host: 10.0.0.1}")
-                                      vm("c", "{type: tcp, port: 5000, host: 0.0.0.0}")
-                                          vm("d", "{type: tcp, port: 5000, host: 10.0.0.1}")
-                                              vm("e", "{type: tcp, port: 5000, host: 10.0.0.2}")
-                                                  vm("f", "{type: tcp, port: 5001, host: \"::\"}")
-                                                      vm("g", "{type: tcp, port: 5001, host: 10.0.0.2}"),
-                              &d, &p),
-                         -EINVAL);
+        assert_int_equal(
+                load("name: t\nvms:\n" vm("a", "{type: tcp, port: 5000, host: 127.0.0.1}")
+                             vm("b", "{type: tcp, port: 5000, host: 10.0.0.1}")
+                                     vm("c", "{type: tcp, port: 5000, host: 0.0.0.0}")
+                                             vm("d", "{type: tcp, port: 5000, host: 10.0.0.1}")
+                                                     vm("e", "{type: tcp, port: 5000, host: 10.0.0.2}")
+                                                             vm("f", "{type: tcp, port: 5001, host: \"::\"}")
+                                                                     vm("g", "{type: tcp, port: 5001, host: 10.0.0.2}"),
+                     &d, &p),
+                -EINVAL);
         assert_string_equal(find_diag(&d, "vms[2].serial.port")->message,
                             "port 5000 is also the console port of vms[0].serial.port");
         assert_string_equal(find_diag(&d, "vms[3].serial.port")->message,
@@ -1509,8 +1497,8 @@ static void test_listener_clash(void **state)
 
         /* A console on the VNC port of a later VM; an earlier console clash is named before it. */
         assert_int_equal(load("name: t\nvms:\n" vm("a", "{type: tcp, port: 5903}")
-                                  vm("b", "{type: tcp, port: 5903}\n    vnc: {display: 3}") vm(
-                                      "c", "{type: tcp, port: 5904}") vm("d", "none\n    vnc: {display: 4}"),
+                                      vm("b", "{type: tcp, port: 5903}\n    vnc: {display: 3}")
+                                              vm("c", "{type: tcp, port: 5904}") vm("d", "none\n    vnc: {display: 4}"),
                               &d, &p),
                          -EINVAL);
         assert_string_equal(find_diag(&d, "vms[0].serial.port")->message,
@@ -1542,8 +1530,7 @@ static char *socket_profile(const char *runtime, size_t dlen, size_t vlen, const
 
 static void test_socket_paths(void **state)
 {
-        _cleanup_free_ char *ok = NULL, *probe = NULL, *edge = NULL, *console = NULL, *rt = NULL,
-                            *control = NULL;
+        _cleanup_free_ char *ok = NULL, *probe = NULL, *edge = NULL, *console = NULL, *rt = NULL, *control = NULL;
         char longdir[90];
 
         /* /run/vmxrun/<32>/<53>/qmp.sock is 107 bytes: the most sun_path holds. */
@@ -1551,11 +1538,10 @@ static void test_socket_paths(void **state)
         check_valid(ok);
         /* The probe's case: a 32-character deployment and a 64-character VM, 118 bytes. */
         probe = socket_profile(NULL, 32, 64, "");
-        expect_error(
-            probe, "vms[0].name",
-            "the socket <host.runtime-dir>/<name>/<vm>/qmp.sock would be 118 bytes long; a unix socket "
-            "path holds at most 107",
-            3, 5);
+        expect_error(probe, "vms[0].name",
+                     "the socket <host.runtime-dir>/<name>/<vm>/qmp.sock would be 118 bytes long; a unix socket "
+                     "path holds at most 107",
+                     3, 5);
         edge = socket_profile(NULL, 32, 54, "");
         expect_error(edge, "vms[0].name", "qmp.sock would be 108 bytes long", 0, 0);
         /* A unix console without a path is console.sock beside it, 4 bytes longer. */
@@ -1577,55 +1563,53 @@ static void test_socket_paths(void **state)
         memset(longdir + 1, 's', 88);
         longdir[89] = 0;
         free(console);
-        assert_true(
-            asprintf(&console, HEAD "    serial: {type: unix, path: %s%s}\n", longdir, longdir + 70) > 0);
-        expect_error(console, "vms[0].serial.path",
-                     "is 108 bytes long; a unix socket path holds at most 107", 0, 0);
+        assert_true(asprintf(&console, HEAD "    serial: {type: unix, path: %s%s}\n", longdir, longdir + 70) > 0);
+        expect_error(console, "vms[0].serial.path", "is 108 bytes long; a unix socket path holds at most 107", 0, 0);
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_full_profile),
-            cmocka_unit_test(test_defaults),
-            cmocka_unit_test(test_pass_tcg),
-            cmocka_unit_test(test_sizes),
-            cmocka_unit_test(test_page_size),
-            cmocka_unit_test(test_booleans),
-            cmocka_unit_test(test_tristate),
-            cmocka_unit_test(test_durations),
-            cmocka_unit_test(test_enums),
-            cmocka_unit_test(test_pinning),
-            cmocka_unit_test(test_cpu_forms),
-            cmocka_unit_test(test_pci_slot),
-            cmocka_unit_test(test_mac),
-            cmocka_unit_test(test_ifnames),
-            cmocka_unit_test(test_duplicates),
-            cmocka_unit_test(test_nic_rules),
-            cmocka_unit_test(test_cpu_and_topology),
-            cmocka_unit_test(test_ports),
-            cmocka_unit_test(test_qemu_strings),
-            cmocka_unit_test(test_names),
-            cmocka_unit_test(test_malformed_yaml),
-            cmocka_unit_test(test_binary_junk),
-            cmocka_unit_test(test_big_file),
-            cmocka_unit_test(test_load_errors),
-            cmocka_unit_test(test_positions),
-            cmocka_unit_test(test_did_you_mean),
-            cmocka_unit_test(test_many_errors),
-            cmocka_unit_test(test_error_cap),
-            cmocka_unit_test(test_fixtures),
-            cmocka_unit_test(test_diag),
-            cmocka_unit_test(test_enum_names),
-            cmocka_unit_test(test_validate_model),
-            cmocka_unit_test(test_caller_diags),
-            cmocka_unit_test(test_bom),
-            cmocka_unit_test(test_diag_quote),
-            cmocka_unit_test(test_bounded_messages),
-            cmocka_unit_test(test_memory_bound),
-            cmocka_unit_test(test_clash_names_first),
-            cmocka_unit_test(test_listener_clash),
-            cmocka_unit_test(test_socket_paths),
+                cmocka_unit_test(test_full_profile),
+                cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_pass_tcg),
+                cmocka_unit_test(test_sizes),
+                cmocka_unit_test(test_page_size),
+                cmocka_unit_test(test_booleans),
+                cmocka_unit_test(test_tristate),
+                cmocka_unit_test(test_durations),
+                cmocka_unit_test(test_enums),
+                cmocka_unit_test(test_pinning),
+                cmocka_unit_test(test_cpu_forms),
+                cmocka_unit_test(test_pci_slot),
+                cmocka_unit_test(test_mac),
+                cmocka_unit_test(test_ifnames),
+                cmocka_unit_test(test_duplicates),
+                cmocka_unit_test(test_nic_rules),
+                cmocka_unit_test(test_cpu_and_topology),
+                cmocka_unit_test(test_ports),
+                cmocka_unit_test(test_qemu_strings),
+                cmocka_unit_test(test_names),
+                cmocka_unit_test(test_malformed_yaml),
+                cmocka_unit_test(test_binary_junk),
+                cmocka_unit_test(test_big_file),
+                cmocka_unit_test(test_load_errors),
+                cmocka_unit_test(test_positions),
+                cmocka_unit_test(test_did_you_mean),
+                cmocka_unit_test(test_many_errors),
+                cmocka_unit_test(test_error_cap),
+                cmocka_unit_test(test_fixtures),
+                cmocka_unit_test(test_diag),
+                cmocka_unit_test(test_enum_names),
+                cmocka_unit_test(test_validate_model),
+                cmocka_unit_test(test_caller_diags),
+                cmocka_unit_test(test_bom),
+                cmocka_unit_test(test_diag_quote),
+                cmocka_unit_test(test_bounded_messages),
+                cmocka_unit_test(test_memory_bound),
+                cmocka_unit_test(test_clash_names_first),
+                cmocka_unit_test(test_listener_clash),
+                cmocka_unit_test(test_socket_paths),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

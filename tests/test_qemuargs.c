@@ -13,7 +13,6 @@
 #include "cleanup.h"
 #include "qemuargs.h"
 
-
 static void argv_donep(struct vx_argv *a)
 {
         vx_argv_done(a);
@@ -210,7 +209,8 @@ static void test_parse_opts_direct(void **state)
 static void test_json_values(void **state)
 {
         _cleanup_(qa_cmdline_freep) struct qa_cmdline *cl = parse(
-                "qemu -blockdev '{\"driver\":\"file\",\"filename\":\"/a.qcow2\",\"node-name\":\"f0\",\"read-only\":false}' "
+                "qemu -blockdev "
+                "'{\"driver\":\"file\",\"filename\":\"/a.qcow2\",\"node-name\":\"f0\",\"read-only\":false}' "
                 "-blockdev '{\"node-name\":\"q0\",\"driver\":\"qcow2\",\"file\":\"f0\",\"cache\":{\"direct\":true}}' "
                 "-device '{\"driver\":\"virtio-blk-pci\",\"drive\":\"q0\",\"id\":\"vd0\",\"bootindex\":1}' "
                 "-netdev '{\"type\":\"tap\",\"fd\":\"30\",\"id\":\"hn0\",\"vhost\":true}' "
@@ -347,7 +347,8 @@ static void test_knowledge_lookup(void **state)
         assert_string_equal(qa_status_to_string(QA_STATUS_REMOVED), "removed");
 
         /* The format itself. */
-        assert_int_equal(qa_knowledge_parse("# c\n\nopt | | x | arg=plain removed=1.0 | X | cost | Y\n", &own, NULL), 0);
+        assert_int_equal(qa_knowledge_parse("# c\n\nopt | | x | arg=plain removed=1.0 | X | cost | Y\n", &own, NULL),
+                         0);
         assert_int_equal(own->n_entries, 1);
         assert_int_equal(own->entries[0].arg, QA_ARG_PLAIN);
         assert_string_equal(own->entries[0].replacement, "Y");
@@ -358,7 +359,6 @@ static void test_knowledge_lookup(void **state)
         assert_int_equal(qa_knowledge_parse("opt | | x | | X | a | b | c\n", &own, NULL), -EINVAL);
         assert_null(own);
 }
-
 
 /* ---- knowledge from QEMU itself ------------------------------------------- */
 
@@ -431,8 +431,8 @@ static int fake_qmp(void *userdata, const char *command, json_t *args, json_t **
 
         (void)userdata;
         if (strcmp(command, "query-command-line-options") == 0)
-                res = json_pack("[{s:s,s:[{s:s,s:s,s:s}]}]", "option", "smp-opts", "parameters", "name", "cpus",
-                                "type", "number", "help", "vCPUs");
+                res = json_pack("[{s:s,s:[{s:s,s:s,s:s}]}]", "option", "smp-opts", "parameters", "name", "cpus", "type",
+                                "number", "help", "vCPUs");
         else if (strcmp(command, "device-list-properties") == 0 && typename && strcmp(typename, "e1000") == 0)
                 res = json_pack("[{s:s,s:s,s:s},{s:s,s:s,s:b}]", "name", "mac", "type", "str", "description",
                                 "MAC\taddress", "name", "x-flag", "type", "bool", "default-value", 1);
@@ -450,7 +450,8 @@ static void test_introspect(void **state)
                 .banner = "QEMU emulator version 7.2.0",
                 .help = "QEMU emulator version 7.2.0\n-S              freeze CPU at startup\n"
                         "-m [size=]megs[,slots=n,maxmem=size]\n                configure guest RAM\n"
-                        "-hda/-hdb file  use 'file' as hard disk 0/1 image\n-smp [cpus=]n\n                set the number of CPUs\n",
+                        "-hda/-hdb file  use 'file' as hard disk 0/1 image\n-smp [cpus=]n\n                set the "
+                        "number of CPUs\n",
                 .device_help = "Network devices:\nname \"e1000\", bus PCI, alias \"e1000-82540em\", desc \"Intel "
                                "Gigabit Ethernet\"\n\nCPU devices:\nname \"foo-x86_64-cpu\"\n",
                 .machine_help = "",
@@ -497,8 +498,8 @@ static void test_checks(void **state)
                 {"qemu -device AC97,audiodev=snd", QA_ERROR, "audiodev=snd names no -audiodev"},
                 {"qemu -device virtio-scsi-pci,iothread=io0", QA_ERROR, "iothread=io0 names no -object"},
                 {"qemu -device e1000,bus=rp1", QA_ERROR, "bus=rp1 names no bus"},
-                {"qemu -blockdev driver=iscsi,node-name=n,transport=tcp,portal=p,target=t,password-secret=s0",
-                 QA_ERROR, "password-secret=s0 names no -object"},
+                {"qemu -blockdev driver=iscsi,node-name=n,transport=tcp,portal=p,target=t,password-secret=s0", QA_ERROR,
+                 "password-secret=s0 names no -object"},
                 {"qemu -netdev user,id=a -netdev tap,id=a", QA_ERROR, "id 'a' is already used by option 1"},
                 {"qemu -smp 4,sockets=2,cores=4", QA_ERROR, "the topology gives 0 vCPUs"},
                 {"qemu -smp 8,maxcpus=4", QA_ERROR, "8 vCPUs but maxcpus=4"},
@@ -575,8 +576,8 @@ static void test_paste(void **state)
         /* --json needs UTF-8: where the first byte that is not. */
         assert_int_equal(qa_utf8_invalid("caf\xc3\xa9 ok"), SIZE_MAX);
         assert_int_equal(qa_utf8_invalid("caf\xe9"), 3);
-        assert_int_equal(qa_utf8_invalid("a\xc0\xaf"), 1);      /* overlong '/' */
-        assert_int_equal(qa_utf8_invalid("\xed\xa0\x80"), 0);  /* a UTF-16 surrogate */
+        assert_int_equal(qa_utf8_invalid("a\xc0\xaf"), 1);    /* overlong '/' */
+        assert_int_equal(qa_utf8_invalid("\xed\xa0\x80"), 0); /* a UTF-16 surrogate */
 
         b = parse("user@host:~$ sudo -u qemu env LC_ALL=C qemu-system-x86_64 -m 1G \\\n"
                   "    # -enable-kvm \\\n"

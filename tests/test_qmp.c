@@ -517,17 +517,17 @@ static void test_oversized_default_cap(void **state)
 static void test_timeout(void **state)
 {
         static const struct step steps[] = {
-            HANDSHAKE,
-            EXPECT("query-status"),
-            /*
+                HANDSHAKE,
+                EXPECT("query-status"),
+                /*
              * The reply comes only once the client has given up and sent the
              * next command: an order, not a time, shows the timeout worked.
              */
-            AWAIT,
-            SEND("{\"return\": {\"status\": \"late\", \"running\": false}, \"id\": %ID%}\n"),
-            EXPECT("query-status"),
-            SEND("{\"return\": {\"status\": \"running\", \"running\": true}, \"id\": %ID%}\n"),
-            END,
+                AWAIT,
+                SEND("{\"return\": {\"status\": \"late\", \"running\": false}, \"id\": %ID%}\n"),
+                EXPECT("query-status"),
+                SEND("{\"return\": {\"status\": \"running\", \"running\": true}, \"id\": %ID%}\n"),
+                END,
         };
         _cleanup_(qmp_freep) struct vx_qmp *q = NULL;
         _cleanup_free_ char *status = NULL;
@@ -555,11 +555,11 @@ static void test_timeout(void **state)
 static void test_timeout_zero(void **state)
 {
         static const struct step steps[] = {
-            HANDSHAKE,
-            EXPECT("query-status"),
-            /* Open until the client closes: an early close would be ECONNRESET, not the timeout. */
-            AWAIT,
-            END,
+                HANDSHAKE,
+                EXPECT("query-status"),
+                /* Open until the client closes: an early close would be ECONNRESET, not the timeout. */
+                AWAIT,
+                END,
         };
         struct vx_qmp *q = NULL;
         struct fake f;

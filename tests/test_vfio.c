@@ -613,7 +613,10 @@ static void test_auto_concurrent(void **state)
                                 char line[64];
                                 int r = vfio_vf_claim_auto(T, NULL, dir, pfs, 1, -1, owner, NULL, NULL, &ch, NULL);
 
-                                snprintf(line, sizeof(line), "%s %s\n", owner, r == 0 ? ch.bdf : r == -ENOSPC ? "full" : "error");
+                                snprintf(line, sizeof(line), "%s %s\n", owner,
+                                         r == 0         ? ch.bdf
+                                         : r == -ENOSPC ? "full"
+                                                        : "error");
                                 if (write(out[1], line, strlen(line)) < 0)
                                         _exit(2);
                         }
@@ -655,18 +658,28 @@ static void test_auto_concurrent(void **state)
 
 static void test_record_json(void **state)
 {
-        struct vx_vfio_record rec = {
-                .parts = VX_VFIO_REC_DRIVER | VX_VFIO_REC_VF | VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS,
-                .num_vfs = 2,
-                .bdf = "0000:03:10.0",
-                .driver = "igbvf",
-                .driver_override = "",
-                .pf = "p3p1",
-                .vf = 3,
-                .vf_settings = {.index = 3, .mac = "02:04:17:01:02:01", .vlan = 100, .qos = 3, .max_rate = 10000,
-                                .min_rate = 0, .spoofchk = 0, .trust = 1, .link_state = -1},
-                .pf_settings = {.up = true, .mtu = 2000, .promisc = true, .allmulti = false},
-        }, back;
+        struct vx_vfio_record
+                rec =
+                        {
+                                .parts = VX_VFIO_REC_DRIVER | VX_VFIO_REC_VF | VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS,
+                                .num_vfs = 2,
+                                .bdf = "0000:03:10.0",
+                                .driver = "igbvf",
+                                .driver_override = "",
+                                .pf = "p3p1",
+                                .vf = 3,
+                                .vf_settings = {.index = 3,
+                                                .mac = "02:04:17:01:02:01",
+                                                .vlan = 100,
+                                                .qos = 3,
+                                                .max_rate = 10000,
+                                                .min_rate = 0,
+                                                .spoofchk = 0,
+                                                .trust = 1,
+                                                .link_state = -1},
+                                .pf_settings = {.up = true, .mtu = 2000, .promisc = true, .allmulti = false},
+                        },
+                back;
         _cleanup_free_ char *s = NULL;
 
         assert_int_equal(vfio_record_to_json(&rec, &s), 0);
@@ -795,11 +808,23 @@ static void test_pf_settings_record(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                T_(test_pf_facts_and_numvfs), T_(test_pf_missing),         T_(test_device_facts), T_(test_doctor_facts),
-                T_(test_iommu_off),           T_(test_driver_available),   T_(test_group_viability),
-                T_(test_bind_unbind_restore), T_(test_unbind_explicit_bind), T_(test_bind_fails_half_way),
-                T_(test_ledger),              T_(test_shared_pf_record), T_(test_auto_selection),     T_(test_auto_concurrent),
-                T_(test_record_json),         T_(test_not_in_use),         T_(test_pf_settings_record),
+                T_(test_pf_facts_and_numvfs),
+                T_(test_pf_missing),
+                T_(test_device_facts),
+                T_(test_doctor_facts),
+                T_(test_iommu_off),
+                T_(test_driver_available),
+                T_(test_group_viability),
+                T_(test_bind_unbind_restore),
+                T_(test_unbind_explicit_bind),
+                T_(test_bind_fails_half_way),
+                T_(test_ledger),
+                T_(test_shared_pf_record),
+                T_(test_auto_selection),
+                T_(test_auto_concurrent),
+                T_(test_record_json),
+                T_(test_not_in_use),
+                T_(test_pf_settings_record),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

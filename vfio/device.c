@@ -209,9 +209,10 @@ int vfio_check_iommu(const char *root, char **why)
         sysfs_strv_free(l);
         if (any)
                 return 0;
-        return vfio_say(-ENODEV, why,
-                   "The IOMMU is off (no groups in /sys/kernel/iommu_groups): enable VT-d/AMD-Vi in the firmware and "
-                   "boot the host with intel_iommu=on (Intel) or amd_iommu=on (AMD) on the kernel command line.");
+        return vfio_say(
+                -ENODEV, why,
+                "The IOMMU is off (no groups in /sys/kernel/iommu_groups): enable VT-d/AMD-Vi in the firmware and "
+                "boot the host with intel_iommu=on (Intel) or amd_iommu=on (AMD) on the kernel command line.");
 }
 
 /* Whether modules.dep or modules.builtin of the running kernel lists vfio-pci.ko. */
@@ -246,9 +247,10 @@ int vfio_check_driver(const char *root, char **why)
         if (sysfs_read(root, release, sizeof(release), "/proc/sys/kernel/osrelease") >= 0 &&
             (module_listed(root, release, "modules.dep") || module_listed(root, release, "modules.builtin")))
                 return 1;
-        return vfio_say(-ENOENT, why,
-                   "vfio-pci is not available: /sys/bus/pci/drivers/vfio-pci does not exist and the running kernel "
-                   "has no vfio-pci module (modprobe vfio-pci, or install a kernel with CONFIG_VFIO_PCI).");
+        return vfio_say(
+                -ENOENT, why,
+                "vfio-pci is not available: /sys/bus/pci/drivers/vfio-pci does not exist and the running kernel "
+                "has no vfio-pci module (modprobe vfio-pci, or install a kernel with CONFIG_VFIO_PCI).");
 }
 
 static bool viable_peer(const struct vx_vfio_peer *p)
@@ -269,7 +271,7 @@ int vfio_check_group(const char *root, const char *bdf, char **why)
                 return r;
         if (d->iommu_group < 0)
                 return vfio_say(-ENXIO, why, "%s has no IOMMU group: the IOMMU is off (intel_iommu=on / amd_iommu=on).",
-                           bdf);
+                                bdf);
         f = open_memstream(&list, &len);
         if (!f)
                 return -ENOMEM;
@@ -280,10 +282,11 @@ int vfio_check_group(const char *root, const char *bdf, char **why)
                 return -ENOMEM;
         if (!list || !*list)
                 return 0;
-        return vfio_say(-EBUSY, why,
-                   "IOMMU group %d of %s is not viable: %s %s bound to a host driver; every device of a group must "
-                   "be unbound, on vfio-pci or on pci-stub before one of them can be passed through.",
-                   d->iommu_group, bdf, list, strchr(list, ',') ? "are" : "is");
+        return vfio_say(
+                -EBUSY, why,
+                "IOMMU group %d of %s is not viable: %s %s bound to a host driver; every device of a group must "
+                "be unbound, on vfio-pci or on pci-stub before one of them can be passed through.",
+                d->iommu_group, bdf, list, strchr(list, ',') ? "are" : "is");
 }
 
 int vfio_check_not_in_use(const char *root, struct vx_netsetup *ns, const char *bdf, char **why)
@@ -312,7 +315,7 @@ int vfio_check_not_in_use(const char *root, struct vx_netsetup *ns, const char *
                         return r;
                 if (addrs[0]) {
                         r = vfio_say(-EBUSY, why, "%s is host interface %s, up with address %s%s; refusing to take it.",
-                                bdf, d->net[i], addrs[0], addrs[1] ? " and more" : "");
+                                     bdf, d->net[i], addrs[0], addrs[1] ? " and more" : "");
                         netsetup_strv_free(addrs);
                         return r;
                 }

@@ -46,8 +46,7 @@ int vfio_pfs(const char *root, struct vx_vfio_pf **ret)
         return (int)n;
 }
 
-int vfio_vf_status(const char *root, struct vx_netsetup *ns, const char *pf, unsigned vf,
-                   struct vx_vfio_vf_status *ret)
+int vfio_vf_status(const char *root, struct vx_netsetup *ns, const char *pf, unsigned vf, struct vx_vfio_vf_status *ret)
 {
         _cleanup_free_ struct vx_vfio_device *d = NULL;
         struct vx_vfio_vf_status st = {.vf = vf};
@@ -137,10 +136,9 @@ int vfio_iommu_info(const char *root, struct vx_vfio_iommu_info *ret)
         }
         info.intremap_supported = intel_ir_supported(root);
         info.intremap_enabled = ir_chips(root);
-        info.unsafe_interrupts =
-                sysfs_read(root, yn, sizeof(yn), "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts") >=
-                        0 &&
-                yn[0] == 'Y';
+        info.unsafe_interrupts = sysfs_read(root, yn, sizeof(yn),
+                                            "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts") >= 0 &&
+                                 yn[0] == 'Y';
         info.vfio_pci = vfio_check_driver(root, NULL);
         *ret = info;
         return 0;

@@ -194,8 +194,7 @@ static int count_claims(const char *root, const char *dir, const char *pf, vx_vf
         return n;
 }
 
-int vfio_ledger_count_pf(const char *root, const char *dir, const char *pf_ifname, vx_vfio_alive alive,
-                         void *userdata)
+int vfio_ledger_count_pf(const char *root, const char *dir, const char *pf_ifname, vx_vfio_alive alive, void *userdata)
 {
         _cleanup_close_ int lock = -EBADF;
         int r;
@@ -212,8 +211,8 @@ int vfio_ledger_count_pf(const char *root, const char *dir, const char *pf_ifnam
  * not up with addresses. A VF on vfio-pci or pci-stub that the ledger does
  * not know is someone else's passthrough (libvirt, a hand-made QEMU).
  */
-static int vf_free(const char *root, struct vx_netsetup *ns, const char *dir, const char *bdf,
-                   vx_vfio_alive alive, void *userdata)
+static int vf_free(const char *root, struct vx_netsetup *ns, const char *dir, const char *bdf, vx_vfio_alive alive,
+                   void *userdata)
 {
         _cleanup_free_ struct vx_vfio_device *d = NULL;
         _cleanup_free_ char *held = NULL;
@@ -357,7 +356,8 @@ int vfio_ledger_pf_keep(const char *dir, const struct vx_vfio_record *rec)
         size_t len;
         int r;
 
-        if (!(rec->parts & (VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS)) || (rec->parts & ~(unsigned)(VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS)))
+        if (!(rec->parts & (VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS)) ||
+            (rec->parts & ~(unsigned)(VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS)))
                 return -EINVAL;
         path = pf_record_path(dir, rec->pf);
         if (!path || asprintf(&pfs, "%s/pfs", dir) < 0 || asprintf(&tmp, "%s.tmp", path) < 0)

@@ -10,7 +10,6 @@
 
 #include <jansson.h>
 
-
 int vfio_record_save(const char *root, struct vx_netsetup *ns, unsigned parts, const char *bdf, const char *pf,
                      unsigned vf, struct vx_vfio_record *ret)
 {
@@ -148,8 +147,8 @@ int vfio_record_restore(const char *root, struct vx_netsetup *ns, const struct v
                 q = vfio_device_new(root, rec->bdf, &d);
                 if (q == -ENODEV)
                         q = 0; /* the device is gone (its VFs removed): nothing left to put back */
-                else if (q >= 0 && (strcmp(d->driver, rec->driver) != 0 ||
-                               strcmp(d->driver_override, rec->driver_override) != 0))
+                else if (q >= 0 &&
+                         (strcmp(d->driver, rec->driver) != 0 || strcmp(d->driver_override, rec->driver_override) != 0))
                         q = vfio_unbind(root, rec->bdf, rec->driver, rec->driver_override, why);
                 if (q < 0 && r == 0)
                         r = q;
@@ -176,10 +175,9 @@ int vfio_record_restore(const char *root, struct vx_netsetup *ns, const struct v
 
 static json_t *vf_to_json(const struct vx_netsetup_vf *v)
 {
-        return json_pack("{s:s, s:I, s:I, s:I, s:I, s:i, s:i, s:i}", "mac", v->mac, "vlan", (json_int_t)v->vlan,
-                         "qos", (json_int_t)v->qos, "max_rate", (json_int_t)v->max_rate, "min_rate",
-                         (json_int_t)v->min_rate, "spoofchk", v->spoofchk, "trust", v->trust, "link_state",
-                         v->link_state);
+        return json_pack("{s:s, s:I, s:I, s:I, s:I, s:i, s:i, s:i}", "mac", v->mac, "vlan", (json_int_t)v->vlan, "qos",
+                         (json_int_t)v->qos, "max_rate", (json_int_t)v->max_rate, "min_rate", (json_int_t)v->min_rate,
+                         "spoofchk", v->spoofchk, "trust", v->trust, "link_state", v->link_state);
 }
 
 int vfio_record_to_json(const struct vx_vfio_record *rec, char **ret)
@@ -294,7 +292,8 @@ static int parts_from_json(json_t *a, unsigned *ret)
 
         if (!json_is_array(a))
                 return -EBADMSG;
-        json_array_foreach(a, i, v) {
+        json_array_foreach(a, i, v)
+        {
                 const char *s = json_string_value(v);
 
                 if (!s)
@@ -327,18 +326,16 @@ int vfio_record_from_json(const char *s, struct vx_vfio_record *ret)
         if (!json_is_object(o) || parts_from_json(json_object_get(o, "parts"), &rec.parts) < 0)
                 return -EBADMSG;
         if (rec.parts & VX_VFIO_REC_DRIVER) {
-                if (copy_str(rec.bdf, sizeof(rec.bdf), json_object_get(o, "bdf")) < 0 ||
-                    vfio_check_bdf(rec.bdf) < 0 ||
+                if (copy_str(rec.bdf, sizeof(rec.bdf), json_object_get(o, "bdf")) < 0 || vfio_check_bdf(rec.bdf) < 0 ||
                     copy_str(rec.driver, sizeof(rec.driver), json_object_get(o, "driver")) < 0 ||
-                    copy_str(rec.driver_override, sizeof(rec.driver_override),
-                             json_object_get(o, "driver_override")) < 0)
+                    copy_str(rec.driver_override, sizeof(rec.driver_override), json_object_get(o, "driver_override")) <
+                            0)
                         return -EBADMSG;
         }
         if (rec.parts & (VX_VFIO_REC_VF | VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS) &&
             (copy_str(rec.pf, sizeof(rec.pf), json_object_get(o, "pf")) < 0 || !*rec.pf))
                 return -EBADMSG;
-        if (rec.parts & VX_VFIO_REC_NUMVFS &&
-            uint_of(json_object_get(o, "num_vfs"), VX_VFIO_MAX_VFS, &rec.num_vfs) < 0)
+        if (rec.parts & VX_VFIO_REC_NUMVFS && uint_of(json_object_get(o, "num_vfs"), VX_VFIO_MAX_VFS, &rec.num_vfs) < 0)
                 return -EBADMSG;
         if (rec.parts & VX_VFIO_REC_VF) {
                 if (uint_of(json_object_get(o, "vf"), VX_VFIO_MAX_VFS - 1, &rec.vf) < 0 ||

@@ -39,14 +39,14 @@ char *sysfs_path(const char *root, const char *fmt, ...)
         return p;
 }
 
-#define VPATH(var, root, fmt)                 \
-        do {                                  \
-                va_list _ap;                  \
-                va_start(_ap, fmt);           \
-                var = vpath(root, fmt, _ap);  \
-                va_end(_ap);                  \
-                if (!var)                     \
-                        return -ENOMEM;       \
+#define VPATH(var, root, fmt)                                                                                          \
+        do {                                                                                                           \
+                va_list _ap;                                                                                           \
+                va_start(_ap, fmt);                                                                                    \
+                var = vpath(root, fmt, _ap);                                                                           \
+                va_end(_ap);                                                                                           \
+                if (!var)                                                                                              \
+                        return -ENOMEM;                                                                                \
         } while (0)
 
 static int read_path(const char *p, char *buf, size_t size)

@@ -28,7 +28,7 @@
 #include "cleanup.h"
 #include "netsetup.h"
 
-#define VX_VFIO_BDF_SIZE 13  /* "0000:03:00.0" */
+#define VX_VFIO_BDF_SIZE 13 /* "0000:03:00.0" */
 #define VX_VFIO_DRIVER_SIZE 64
 #define VX_VFIO_MAX_VFS 256  /* PCIe allows more; no NIC offers more */
 #define VX_VFIO_GROUP_MAX 32 /* devices of one IOMMU group vmxrun looks at */
@@ -40,10 +40,10 @@
 struct vx_vfio_pf {
         char ifname[VX_NETSETUP_IFNAMSIZ];
         char bdf[VX_VFIO_BDF_SIZE];
-        char driver[VX_VFIO_DRIVER_SIZE]; /* "" when unbound */
-        int numa_node;                    /* -1: none or unknown */
-        unsigned total_vfs;               /* sriov_totalvfs */
-        unsigned num_vfs;                 /* sriov_numvfs */
+        char driver[VX_VFIO_DRIVER_SIZE];            /* "" when unbound */
+        int numa_node;                               /* -1: none or unknown */
+        unsigned total_vfs;                          /* sriov_totalvfs */
+        unsigned num_vfs;                            /* sriov_numvfs */
         char vfs[VX_VFIO_MAX_VFS][VX_VFIO_BDF_SIZE]; /* vfs[i]: BDF of VF i (virtfn<i>), i < num_vfs */
 };
 
@@ -79,8 +79,8 @@ struct vx_vfio_device {
         struct vx_vfio_peer peers[VX_VFIO_GROUP_MAX];
         size_t n_net;
         char net[VX_VFIO_NET_MAX][VX_NETSETUP_IFNAMSIZ]; /* interfaces under net/ */
-        char physfn[VX_VFIO_BDF_SIZE];             /* a VF's PF, "" otherwise */
-        int numa_node;                             /* -1: none or unknown */
+        char physfn[VX_VFIO_BDF_SIZE];                   /* a VF's PF, "" otherwise */
+        int numa_node;                                   /* -1: none or unknown */
 };
 
 /*
@@ -116,13 +116,13 @@ int vfio_vf_status(const char *root, struct vx_netsetup *ns, const char *pf, uns
 
 /* The IOMMU as `vmxrun doctor` reports it. */
 struct vx_vfio_iommu_info {
-        size_t n_groups;           /* entries of /sys/kernel/iommu_groups; 0: off */
-        bool cmdline_intel;        /* intel_iommu=on on /proc/cmdline */
-        bool cmdline_amd;          /* amd_iommu=on */
-        int intremap_supported;    /* an Intel IOMMU's ECAP.IR (/sys/class/iommu/dmar* /intel-iommu/ecap bit 3); -1 unknown */
-        bool intremap_enabled;     /* /proc/interrupts has IR- interrupt chips */
-        bool unsafe_interrupts;    /* vfio_iommu_type1 allow_unsafe_interrupts=Y */
-        int vfio_pci;              /* vfio_check_driver(): 0 registered, 1 loadable, -ENOENT */
+        size_t n_groups;        /* entries of /sys/kernel/iommu_groups; 0: off */
+        bool cmdline_intel;     /* intel_iommu=on on /proc/cmdline */
+        bool cmdline_amd;       /* amd_iommu=on */
+        int intremap_supported; /* an Intel IOMMU's ECAP.IR (/sys/class/iommu/dmar* /intel-iommu/ecap bit 3); -1 unknown */
+        bool intremap_enabled;  /* /proc/interrupts has IR- interrupt chips */
+        bool unsafe_interrupts; /* vfio_iommu_type1 allow_unsafe_interrupts=Y */
+        int vfio_pci;           /* vfio_check_driver(): 0 registered, 1 loadable, -ENOENT */
 };
 
 /* Fills *ret; missing files are facts (0, false, -1). Returns 0 or -ENOMEM. */
@@ -246,8 +246,7 @@ int vfio_ledger_release(const char *dir, const char *bdf, const char *owner);
 int vfio_ledger_owner(const char *dir, const char *bdf, vx_vfio_alive alive, void *userdata, char **ret_owner);
 
 /* Number of live claims on VFs of PF pf (by BDF of the PF), for "the last one using this PF". -errno on error. */
-int vfio_ledger_count_pf(const char *root, const char *dir, const char *pf_ifname, vx_vfio_alive alive,
-                         void *userdata);
+int vfio_ledger_count_pf(const char *root, const char *dir, const char *pf_ifname, vx_vfio_alive alive, void *userdata);
 
 /*
  * A PF is shared by every deployment that uses one of its VFs, and so is

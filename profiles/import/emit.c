@@ -239,8 +239,8 @@ static unsigned mib_of(unsigned memory_mb)
 static void emit_memory_size(struct out *o, const struct imp_vm *vm, unsigned mib)
 {
         L(o, 6, at(o, vm->line_memory, "memory-mb"), "size: %uMiB", mib);
-        C(o, 6, "memory-mb %u went into libvirt as unit=\"Mb\" (10^6 bytes): the guest ran with %u MiB",
-          vm->memory_mb, mib_of(vm->memory_mb));
+        C(o, 6, "memory-mb %u went into libvirt as unit=\"Mb\" (10^6 bytes): the guest ran with %u MiB", vm->memory_mb,
+          mib_of(vm->memory_mb));
         if (mib != mib_of(vm->memory_mb))
                 C(o, 6, "(here %u MiB, a whole number of %s pages: QEMU refuses a size that is not)", mib,
                   o->gigantic ? "1 GiB" : "2 MiB");

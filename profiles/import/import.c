@@ -126,14 +126,13 @@ static void check_instance(struct imp_ctx *c, const struct imp_instance *in, uns
         for (size_t d = 0; d < in->n_devs; d++)
                 if (strlen(in->devs[d].tap) > 15)
                         imp_error(c, in->devs[d].line, in->devs[d].col, "JUNOS_DEVICES", "use a shorter identifier",
-                                  "the tap of %s, %s, would exceed 15 bytes", in->devs[d].interface,
-                                  in->devs[d].tap);
+                                  "the tap of %s, %s, would exceed 15 bytes", in->devs[d].interface, in->devs[d].tap);
         for (size_t k = 0; k < 2; k++) {
                 const char *sec = k ? "FORWARDING_PLANE" : "CONTROL_PLANE";
                 if (vms[k]->console_port >= 5900 && vms[k]->console_port <= vnc_last)
                         imp_error(c, vms[k]->line_port, vms[k]->col_port, sec, "choose another console_port",
-                                  "console_port %u is a VNC port of this import (5900 to %u)",
-                                  vms[k]->console_port, vnc_last);
+                                  "console_port %u is a VNC port of this import (5900 to %u)", vms[k]->console_port,
+                                  vnc_last);
         }
         if (in->device_type == IMP_SRIOV)
                 imp_warn(c, in->line_device_type, in->col_device_type, "FORWARDING_PLANE.device-type",
@@ -164,28 +163,26 @@ static void check_pair(struct imp_ctx *c, const struct imp_instance *in, const s
                                 imp_warn(c, lines[k], cols[k], keys[k], "give each instance its own copy",
                                          "%s is also %s's disk: vmx.sh copied the images per "
                                          "instance, and QEMU's image locking lets only one VM "
-                                         "open it for writing", mine[k], o->file);
+                                         "open it for writing",
+                                         mine[k], o->file);
         if (strcmp(o->id, in->id) == 0)
-                imp_error(c, in->line_id, in->col_id, "HOST.identifier", NULL,
-                          "identifier %s is also %s's", in->id, o->file);
+                imp_error(c, in->line_id, in->col_id, "HOST.identifier", NULL, "identifier %s is also %s's", in->id,
+                          o->file);
         for (size_t k = 0; k < 2; k++)
-                if (vms[k]->console_port == o->vcp.console_port ||
-                    vms[k]->console_port == o->vfp.console_port)
+                if (vms[k]->console_port == o->vcp.console_port || vms[k]->console_port == o->vfp.console_port)
                         imp_error(c, vms[k]->line_port, vms[k]->col_port, k ? "FORWARDING_PLANE" : "CONTROL_PLANE",
-                                  NULL, "console_port %u is also used in %s",
-                                  vms[k]->console_port, o->file);
+                                  NULL, "console_port %u is also used in %s", vms[k]->console_port, o->file);
         /* One of the two may set none (no strcmp on NULL: that was a crash). */
         if (strcmp(o->br_ext, in->br_ext) == 0 &&
             (!!o->mgmt != !!in->mgmt || (o->mgmt && in->mgmt && strcmp(o->mgmt, in->mgmt) != 0)))
                 imp_error(c, in->line_mgmt ? in->line_mgmt : 1, in->line_mgmt ? in->col_mgmt : 1,
                           "HOST.host-management-interface", NULL,
-                          "%s has another host-management-interface in %s (%s there, %s here)",
-                          in->br_ext, o->file, o->mgmt ? o->mgmt : "none", in->mgmt ? in->mgmt : "none");
-        else if (o->mgmt && in->mgmt && strcmp(o->mgmt, in->mgmt) == 0 &&
-                 strcmp(o->br_ext, in->br_ext) != 0)
+                          "%s has another host-management-interface in %s (%s there, %s here)", in->br_ext, o->file,
+                          o->mgmt ? o->mgmt : "none", in->mgmt ? in->mgmt : "none");
+        else if (o->mgmt && in->mgmt && strcmp(o->mgmt, in->mgmt) == 0 && strcmp(o->br_ext, in->br_ext) != 0)
                 imp_error(c, in->line_mgmt, in->col_mgmt, "HOST.host-management-interface", NULL,
-                          "%s is also the uplink of %s (%s); an interface can be in one bridge",
-                          in->mgmt, o->br_ext, o->file);
+                          "%s is also the uplink of %s (%s); an interface can be in one bridge", in->mgmt, o->br_ext,
+                          o->file);
 }
 
 /* MACs: each one once in the whole profile, VF ports once per PF. */
@@ -202,11 +199,11 @@ static void check_macs(struct imp_ctx *c, struct imp_instance *const *ins, size_
                                 if (dev->mac && x->mac && strcmp(dev->mac, x->mac) == 0)
                                         imp_error(c, dev->line_mac, dev->col_mac, "JUNOS_DEVICES", NULL,
                                                   "MAC %s is also %s's", dev->mac, x->interface);
-                                if (in->device_type == IMP_SRIOV && ins[j]->device_type == IMP_SRIOV &&
-                                    dev->nic && x->nic && strcmp(dev->nic, x->nic) == 0 && dev->vf == x->vf)
+                                if (in->device_type == IMP_SRIOV && ins[j]->device_type == IMP_SRIOV && dev->nic &&
+                                    x->nic && strcmp(dev->nic, x->nic) == 0 && dev->vf == x->vf)
                                         imp_error(c, dev->line_vf, dev->col_vf, "JUNOS_DEVICES", NULL,
-                                                  "%s VF %d is also %s's (%s)", dev->nic, dev->vf,
-                                                  x->interface, ins[j]->file);
+                                                  "%s VF %d is also %s's (%s)", dev->nic, dev->vf, x->interface,
+                                                  ins[j]->file);
                         }
                 if (dev->mac && ((in->vcp.mac && strcmp(dev->mac, in->vcp.mac) == 0) ||
                                  (in->vfp.mac && strcmp(dev->mac, in->vfp.mac) == 0)))
@@ -220,7 +217,8 @@ static void check_macs(struct imp_ctx *c, struct imp_instance *const *ins, size_
                                 const char *x = j == i ? m[q] : (q ? ins[j]->vfp.mac : ins[j]->vcp.mac);
                                 const char *y = k ? in->vfp.mac : in->vcp.mac;
                                 if (x && y && strcmp(x, y) == 0)
-                                        imp_error(c, k ? in->vfp.line_mac : in->vcp.line_mac, k ? in->vfp.col_mac : in->vcp.col_mac,
+                                        imp_error(c, k ? in->vfp.line_mac : in->vcp.line_mac,
+                                                  k ? in->vfp.col_mac : in->vcp.col_mac,
                                                   k ? "FORWARDING_PLANE.interfaces[0].macaddr"
                                                     : "CONTROL_PLANE.interfaces[0].macaddr",
                                                   NULL, "MAC %s is given twice", y);
@@ -340,8 +338,8 @@ int vmxconf_import(const struct vx_import_source *confs, size_t n_confs, const s
                 (void)diag_add(diags, VX_DIAG_ERROR, confs[0].name, 0, 0, "", "give one with --name",
                                "the deployment name '%s' would be longer than 32 bytes", name);
         else {
-                r = imp_emit(ins, n, have_links ? &links : NULL, name, junosdev ? links.base : NULL, opts && opts->gigantic_pages,
-                             &text);
+                r = imp_emit(ins, n, have_links ? &links : NULL, name, junosdev ? links.base : NULL,
+                             opts && opts->gigantic_pages, &text);
                 if (r >= 0)
                         r = check_generated(text, diags);
         }

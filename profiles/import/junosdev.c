@@ -218,8 +218,10 @@ static bool parse_link(struct imp_ctx *c, const struct vx_ynode *l, size_t idx, 
                 return false;
         }
         if (!imp_ifname_ok(t->name)) {
-                imp_error(c, l->line, l->column, t->path, NULL, "link_name '%s' is not an interface name (vmx.sh "
-                          "named the bridge after it)", t->name);
+                imp_error(c, l->line, l->column, t->path, NULL,
+                          "link_name '%s' is not an interface name (vmx.sh "
+                          "named the bridge after it)",
+                          t->name);
                 return false;
         }
         if (!present[0] || !present[1]) {
@@ -262,7 +264,8 @@ static void apply_link(struct imp_ctx *c, const struct vx_ynode *l, struct link_
                         if (b->uplink && strcmp(b->uplink, t->ep[k].dev_name) != 0)
                                 imp_warn(c, t->ep[k].line, t->ep[k].column, t->epath[k], NULL,
                                          "bridge %s already has uplink %s; a profile bridge has one uplink: %s "
-                                         "is not imported", b->name, b->uplink, t->ep[k].dev_name);
+                                         "is not imported",
+                                         b->name, b->uplink, t->ep[k].dev_name);
                         else if (!b->uplink && !(b->uplink = strdup(t->ep[k].dev_name)))
                                 c->r = -ENOMEM;
                 }

@@ -228,8 +228,7 @@ const char *diag_excerpt(const char *s, char *buf, size_t size)
         size_t len = 0;
 
         for (; s && s[len]; len++)
-                if ((unsigned char)s[len] < 0x20 || s[len] == 0x7f || s[len] == '\'' ||
-                    len >= VX_DIAG_QUOTE_CHARS)
+                if ((unsigned char)s[len] < 0x20 || s[len] == 0x7f || s[len] == '\'' || len >= VX_DIAG_QUOTE_CHARS)
                         return diag_quote(s, buf, size);
         return s ?: "";
 }

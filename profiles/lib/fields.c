@@ -30,8 +30,7 @@ void *pf_check(struct pctx *c, void *ptr)
         return ptr;
 }
 
-void pf_error(struct pctx *c, unsigned line, unsigned column, const char *path, const char *hint,
-              const char *fmt, ...)
+void pf_error(struct pctx *c, unsigned line, unsigned column, const char *path, const char *hint, const char *fmt, ...)
 {
         _cleanup_free_ char *message = NULL;
         va_list ap;
@@ -153,8 +152,8 @@ int pf_size_text(const char *s, uint64_t *ret)
                 const char *unit;
                 unsigned shift;
         } units[] = {
-                {"B", 0},   {"K", 10},   {"k", 10},  {"KiB", 10}, {"M", 20},  {"MiB", 20},
-                {"G", 30},  {"GiB", 30}, {"T", 40},  {"TiB", 40},
+                {"B", 0},    {"K", 10}, {"k", 10},   {"KiB", 10}, {"M", 20},
+                {"MiB", 20}, {"G", 30}, {"GiB", 30}, {"T", 40},   {"TiB", 40},
         };
         unsigned long long n;
         const char *unit;
@@ -203,8 +202,8 @@ static int parse_duration_text(const char *s, uint64_t *ret_ms)
         return -EBADMSG;
 }
 
-void pf_report_enum_error(struct pctx *c, const struct vx_ynode *v, const char *path,
-                          const struct vx_enum_name *names, const char *extra)
+void pf_report_enum_error(struct pctx *c, const struct vx_ynode *v, const char *path, const struct vx_enum_name *names,
+                          const char *extra)
 {
         _cleanup_free_ char *list = NULL, *hint = NULL;
         const char *candidates[32];
@@ -238,8 +237,7 @@ int pf_lookup_enum(const struct vx_enum_name *names, const char *s)
         return -1;
 }
 
-void pf_parse_value(struct pctx *c, const struct field *f, const struct vx_ynode *v, const char *path,
-                    void *ptr)
+void pf_parse_value(struct pctx *c, const struct field *f, const struct vx_ynode *v, const char *path, void *ptr)
 {
         const char *s;
         long long ll;
@@ -287,8 +285,8 @@ void pf_parse_value(struct pctx *c, const struct field *f, const struct vx_ynode
                         return;
                 r = parse_integer_text(s, &ll);
                 if (r < 0 || ll < f->min || ll > f->max) {
-                        pf_error_at(c, v, path, NULL, "expected an integer from %lld to %lld, got %s", f->min,
-                                    f->max, DIAG_QUOTE(s));
+                        pf_error_at(c, v, path, NULL, "expected an integer from %lld to %lld, got %s", f->min, f->max,
+                                    DIAG_QUOTE(s));
                         return;
                 }
                 if (f->type == T_UINT)
@@ -416,8 +414,7 @@ void pf_parse_fields(struct pctx *c, const struct vx_ynode *v, const char *path,
 }
 
 /* The items of a list node; NULL (with *ret_n = 0) for a null value or after reporting another type. */
-struct vx_ynode *const *pf_list_items(struct pctx *c, const struct vx_ynode *v, const char *path,
-                                      size_t *ret_n)
+struct vx_ynode *const *pf_list_items(struct pctx *c, const struct vx_ynode *v, const char *path, size_t *ret_n)
 {
         *ret_n = 0;
         if (vx_ynode_is_null(v))
@@ -431,8 +428,7 @@ struct vx_ynode *const *pf_list_items(struct pctx *c, const struct vx_ynode *v, 
 }
 
 /* A list of scalars into a char ** and its count (two adjacent members, as in struct vx_cpu). */
-void pf_parse_string_list(struct pctx *c, const struct vx_ynode *v, const char *path, char ***items,
-                          size_t *n_items)
+void pf_parse_string_list(struct pctx *c, const struct vx_ynode *v, const char *path, char ***items, size_t *n_items)
 {
         struct vx_ynode *const *nodes;
         size_t n;
@@ -457,7 +453,6 @@ void pf_parse_string_list(struct pctx *c, const struct vx_ynode *v, const char *
         }
 }
 
-
 /*
  * A feature given as a mapping of its settings, or empty, or true/false: a
  * mapping or empty turns it on (and sets what it names), false leaves it off.
@@ -469,8 +464,7 @@ void pf_parse_switch(struct pctx *c, const struct vx_ynode *v, const char *path,
 
         if (v->type == VX_YNODE_SCALAR && !vx_ynode_is_null(v)) {
                 if (pf_bool_text(v->value, &b) < 0) {
-                        pf_error_at(c, v, path, NULL, "expected a mapping or true/false, got %s",
-                                    DIAG_QUOTE(v->value));
+                        pf_error_at(c, v, path, NULL, "expected a mapping or true/false, got %s", DIAG_QUOTE(v->value));
                         return;
                 }
                 *enabled = b;
@@ -484,10 +478,10 @@ void pf_parse_switch(struct pctx *c, const struct vx_ynode *v, const char *path,
  * A list of mappings into a new array of n elements of size elem_size. init
  * fills each element's defaults; parse_item (or fields) parses it.
  */
-void *pf_parse_object_list(struct pctx *c, const struct vx_ynode *v, const char *path, size_t elem_size,
-                           size_t *ret_n, void (*init)(void *elem),
+void *pf_parse_object_list(struct pctx *c, const struct vx_ynode *v, const char *path, size_t elem_size, size_t *ret_n,
+                           void (*init)(void *elem),
                            void (*parse_item)(struct pctx *c, const struct vx_ynode *item, const char *path,
-                           void *elem))
+                                              void *elem))
 {
         struct vx_ynode *const *nodes;
         char *array;

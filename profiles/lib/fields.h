@@ -32,11 +32,10 @@ void pf_oom(struct pctx *c, int r);
 void *pf_check(struct pctx *c, void *ptr);
 
 /* Reports an error at line:column for the key path. */
-void pf_error(struct pctx *c, unsigned line, unsigned column, const char *path, const char *hint,
-              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void pf_error(struct pctx *c, unsigned line, unsigned column, const char *path, const char *hint, const char *fmt, ...)
+        __attribute__((format(printf, 6, 7)));
 /* The same at a node's position. */
-#define pf_error_at(c, node, path, hint, ...)                                                               \
-        pf_error((c), (node)->line, (node)->column, (path), (hint), __VA_ARGS__)
+#define pf_error_at(c, node, path, hint, ...) pf_error((c), (node)->line, (node)->column, (path), (hint), __VA_ARGS__)
 
 /* "parent.key" and "parent[i]" (new strings), or NULL after noting -ENOMEM. */
 char *pf_path_key(struct pctx *c, const char *parent, const char *key);
@@ -59,8 +58,8 @@ int pf_size_text(const char *s, uint64_t *ret);
 /* The value of name s in names, or -1. */
 int pf_lookup_enum(const struct vx_enum_name *names, const char *s);
 /* Reports that v is none of names (listed, with a "did you mean"); extra is appended to the list. */
-void pf_report_enum_error(struct pctx *c, const struct vx_ynode *v, const char *path,
-                          const struct vx_enum_name *names, const char *extra);
+void pf_report_enum_error(struct pctx *c, const struct vx_ynode *v, const char *path, const struct vx_enum_name *names,
+                          const char *extra);
 
 enum ftype {
         T_STRING,   /* char * */
@@ -91,24 +90,20 @@ struct field {
 };
 
 /* Parses v by the type of f into ptr (the field's place in the model). */
-void pf_parse_value(struct pctx *c, const struct field *f, const struct vx_ynode *v, const char *path,
-                    void *ptr);
+void pf_parse_value(struct pctx *c, const struct field *f, const struct vx_ynode *v, const char *path, void *ptr);
 /* Parses the mapping v (a null value counts as an empty one) with fields into obj. */
 void pf_parse_fields(struct pctx *c, const struct vx_ynode *v, const char *path, const struct field *fields,
                      size_t n_fields, void *obj);
 /* A nested mapping, parsed with table into member of stype. */
-#define MAP(k, stype, member, table)                                                                        \
-        {                                                                                                   \
-                .key = k, .type = T_MAP, .offset = offsetof(stype, member), .sub = table,                   \
-                .n_sub = ELEMENTSOF(table)                                                                  \
+#define MAP(k, stype, member, table)                                                                                   \
+        {                                                                                                              \
+                .key = k, .type = T_MAP, .offset = offsetof(stype, member), .sub = table, .n_sub = ELEMENTSOF(table)   \
         }
 
 /* The items of a list node; NULL (with *ret_n = 0) for a null value or after reporting another type. */
-struct vx_ynode *const *pf_list_items(struct pctx *c, const struct vx_ynode *v, const char *path,
-                                      size_t *ret_n);
+struct vx_ynode *const *pf_list_items(struct pctx *c, const struct vx_ynode *v, const char *path, size_t *ret_n);
 /* A list of scalars into a char ** and its count (two adjacent members, as in struct vx_cpu). */
-void pf_parse_string_list(struct pctx *c, const struct vx_ynode *v, const char *path, char ***items,
-                          size_t *n_items);
+void pf_parse_string_list(struct pctx *c, const struct vx_ynode *v, const char *path, char ***items, size_t *n_items);
 /*
  * A feature given as a mapping of its settings, or empty, or true/false: a
  * mapping or empty turns it on (and sets what it names), false leaves it off.
@@ -120,8 +115,8 @@ void pf_parse_switch(struct pctx *c, const struct vx_ynode *v, const char *path,
  * fills each element's defaults; parse_item parses it. Returns the array
  * (NULL for none) with *ret_n.
  */
-void *pf_parse_object_list(struct pctx *c, const struct vx_ynode *v, const char *path, size_t elem_size,
-                           size_t *ret_n, void (*init)(void *elem),
+void *pf_parse_object_list(struct pctx *c, const struct vx_ynode *v, const char *path, size_t elem_size, size_t *ret_n,
+                           void (*init)(void *elem),
                            void (*parse_item)(struct pctx *c, const struct vx_ynode *item, const char *path,
                                               void *elem));
 /* Sets *s to a copy of value when it is NULL. */

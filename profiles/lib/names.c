@@ -193,7 +193,7 @@ int vx_profile_add_position(struct vx_profile *p, const char *path, unsigned lin
         /* Doubling at each power of two: hostile input can hold hundreds of thousands of keys. */
         if ((p->n_positions & (p->n_positions - 1)) == 0) {
                 struct vx_key_position *positions =
-                    reallocarray(p->positions, p->n_positions ? p->n_positions * 2 : 16, sizeof(*positions));
+                        reallocarray(p->positions, p->n_positions ? p->n_positions * 2 : 16, sizeof(*positions));
 
                 if (!positions)
                         return -ENOMEM;

@@ -76,8 +76,7 @@ static void parse_memory_size(struct pctx *c, const struct vx_ynode *v, const ch
                 return;
         r = pf_size_text(s, &size);
         if (r == -ENODATA)
-                pf_error_at(c, v, path, "add a unit, e.g. 2048MiB", "%s has no unit and is ambiguous",
-                            DIAG_QUOTE(s));
+                pf_error_at(c, v, path, "add a unit, e.g. 2048MiB", "%s has no unit and is ambiguous", DIAG_QUOTE(s));
         else if (r == -EBADMSG)
                 pf_error_at(c, v, path, "units are B, K/KiB, M/MiB, G/GiB and T/TiB, all powers of 1024",
                             "unknown unit in %s", DIAG_QUOTE(s));
@@ -110,12 +109,13 @@ static void parse_page_size(struct pctx *c, const struct vx_ynode *v, const char
 }
 
 static const struct field hugepages_fields[] = {
-        {.key = "page-size", .type = T_CUSTOM, .offset = offsetof(struct vx_memory, page_size),
+        {.key = "page-size",
+         .type = T_CUSTOM,
+         .offset = offsetof(struct vx_memory, page_size),
          .custom = parse_page_size},
         {.key = "path", .type = T_STRING, .offset = offsetof(struct vx_memory, path)},
         {.key = "node", .type = T_INT, .offset = offsetof(struct vx_memory, node), .min = 0, .max = 1023},
-        {.key = "policy", .type = T_ENUM, .offset = offsetof(struct vx_memory, policy),
-         .names = vx_mem_policy_names},
+        {.key = "policy", .type = T_ENUM, .offset = offsetof(struct vx_memory, policy), .names = vx_mem_policy_names},
         {.key = "prealloc", .type = T_BOOL, .offset = offsetof(struct vx_memory, prealloc)},
 };
 
@@ -127,7 +127,10 @@ static void parse_hugepages(struct pctx *c, const struct vx_ynode *v, const char
 }
 
 static const struct field memory_fields[] = {
-        {.key = "size", .type = T_CUSTOM, .offset = offsetof(struct vx_memory, size), .required = true,
+        {.key = "size",
+         .type = T_CUSTOM,
+         .offset = offsetof(struct vx_memory, size),
+         .required = true,
          .custom = parse_memory_size},
         {.key = "hugepages", .type = T_CUSTOM, .offset = 0, .custom = parse_hugepages},
         {.key = "merge", .type = T_BOOL, .offset = offsetof(struct vx_memory, merge)},
@@ -232,7 +235,10 @@ static void parse_pci_slot(struct pctx *c, const struct vx_ynode *v, const char 
 }
 
 static const struct field nic_fields[] = {
-        {.key = "type", .type = T_ENUM, .offset = offsetof(struct vx_nic, type), .required = true,
+        {.key = "type",
+         .type = T_ENUM,
+         .offset = offsetof(struct vx_nic, type),
+         .required = true,
          .names = vx_nic_type_names},
         {.key = "mac", .type = T_STRING, .offset = offsetof(struct vx_nic, mac)},
         {.key = "model", .type = T_ENUM, .offset = offsetof(struct vx_nic, model), .names = vx_nic_model_names},
@@ -296,7 +302,10 @@ static void check_nic_keys(struct pctx *c, const struct vx_ynode *v, const char 
 }
 
 static const struct field serial_fields[] = {
-        {.key = "type", .type = T_ENUM, .offset = offsetof(struct vx_serial, type), .required = true,
+        {.key = "type",
+         .type = T_ENUM,
+         .offset = offsetof(struct vx_serial, type),
+         .required = true,
          .names = vx_serial_type_names},
         {.key = "host", .type = T_STRING, .offset = offsetof(struct vx_serial, host)},
         {.key = "port", .type = T_UINT, .offset = offsetof(struct vx_serial, port), .min = 1, .max = 65535},
@@ -371,7 +380,10 @@ static void parse_video(struct pctx *c, const struct vx_ynode *v, const char *pa
 static void parse_smbios_item(struct pctx *c, const struct vx_ynode *v, const char *path, struct vx_smbios *sm)
 {
         static const struct field type_field = {
-                .key = "type", .type = T_UINT, .min = 0, .max = 127,
+                .key = "type",
+                .type = T_UINT,
+                .min = 0,
+                .max = 127,
         };
 
         if (v->type != VX_YNODE_MAPPING) {
@@ -439,20 +451,34 @@ static const struct field boot_fields[] = {
 };
 
 static const struct field restart_fields[] = {
-        {.key = "policy", .type = T_ENUM, .offset = offsetof(struct vx_restart, policy),
+        {.key = "policy",
+         .type = T_ENUM,
+         .offset = offsetof(struct vx_restart, policy),
          .names = vx_restart_policy_names},
         {.key = "max", .type = T_UINT, .offset = offsetof(struct vx_restart, max_restarts), .min = 0, .max = 10000},
-        {.key = "window", .type = T_DURATION, .offset = offsetof(struct vx_restart, window_s), .unit_ms = 1000,
-         .min = 1, .max = 7 * 24 * 3600},
-        {.key = "backoff", .type = T_DURATION, .offset = offsetof(struct vx_restart, backoff_ms), .unit_ms = 1,
-         .min = 0, .max = 3600 * 1000},
+        {.key = "window",
+         .type = T_DURATION,
+         .offset = offsetof(struct vx_restart, window_s),
+         .unit_ms = 1000,
+         .min = 1,
+         .max = 7 * 24 * 3600},
+        {.key = "backoff",
+         .type = T_DURATION,
+         .offset = offsetof(struct vx_restart, backoff_ms),
+         .unit_ms = 1,
+         .min = 0,
+         .max = 3600 * 1000},
 };
 
 static const struct field ready_fields[] = {
         {.key = "console", .type = T_STRING, .offset = offsetof(struct vx_ready, console_pattern)},
         {.key = "qmp-status", .type = T_STRING, .offset = offsetof(struct vx_ready, qmp_status)},
-        {.key = "timeout", .type = T_DURATION, .offset = offsetof(struct vx_ready, timeout_s), .unit_ms = 1000,
-         .min = 1, .max = 24 * 3600},
+        {.key = "timeout",
+         .type = T_DURATION,
+         .offset = offsetof(struct vx_ready, timeout_s),
+         .unit_ms = 1000,
+         .min = 1,
+         .max = 24 * 3600},
 };
 
 static void parse_disks(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr);
@@ -463,14 +489,20 @@ static const struct field vm_fields[] = {
         {.key = "qemu", .type = T_STRING, .offset = offsetof(struct vx_vm, qemu)},
         {.key = "machine", .type = T_STRING, .offset = offsetof(struct vx_vm, machine)},
         {.key = "accel", .type = T_ENUM, .offset = offsetof(struct vx_vm, accel), .names = vx_accel_names},
-        {.key = "accel-fallback", .type = T_CUSTOM, .offset = offsetof(struct vx_vm, tcg_fallback),
+        {.key = "accel-fallback",
+         .type = T_CUSTOM,
+         .offset = offsetof(struct vx_vm, tcg_fallback),
          .custom = parse_accel_fallback},
         {.key = "uuid", .type = T_STRING, .offset = offsetof(struct vx_vm, uuid)},
         {.key = "cpu", .type = T_CUSTOM, .offset = offsetof(struct vx_vm, cpu), .custom = parse_cpu},
         {.key = "vcpus", .type = T_UINT, .offset = offsetof(struct vx_vm, vcpus), .min = 1, .max = 1024},
         MAP("topology", struct vx_vm, topology, topology_fields),
-        {.key = "memory", .type = T_MAP, .offset = offsetof(struct vx_vm, memory), .required = true,
-         .sub = memory_fields, .n_sub = ELEMENTSOF(memory_fields)},
+        {.key = "memory",
+         .type = T_MAP,
+         .offset = offsetof(struct vx_vm, memory),
+         .required = true,
+         .sub = memory_fields,
+         .n_sub = ELEMENTSOF(memory_fields)},
         MAP("pinning", struct vx_vm, pinning, pinning_fields),
         {.key = "disks", .type = T_CUSTOM, .offset = 0, .custom = parse_disks},
         {.key = "nics", .type = T_CUSTOM, .offset = 0, .custom = parse_nics},
@@ -488,7 +520,10 @@ static const struct field vm_fields[] = {
 static const struct field bridge_fields[] = {
         {.key = "name", .type = T_STRING, .offset = offsetof(struct vx_bridge, name), .required = true},
         {.key = "stp", .type = T_BOOL, .offset = offsetof(struct vx_bridge, stp)},
-        {.key = "forward-delay", .type = T_INT, .offset = offsetof(struct vx_bridge, forward_delay), .min = 0,
+        {.key = "forward-delay",
+         .type = T_INT,
+         .offset = offsetof(struct vx_bridge, forward_delay),
+         .min = 0,
          .max = 30},
         {.key = "mtu", .type = T_UINT, .offset = offsetof(struct vx_bridge, mtu), .min = 68, .max = 65535},
         {.key = "uplink", .type = T_STRING, .offset = offsetof(struct vx_bridge, uplink)},
@@ -575,8 +610,8 @@ static void parse_bridges(struct pctx *c, const struct vx_ynode *v, const char *
 {
         struct vx_profile *p = ptr;
 
-        p->bridges = pf_parse_object_list(c, v, path, sizeof(struct vx_bridge), &p->n_bridges, bridge_init,
-                                          bridge_parse);
+        p->bridges =
+                pf_parse_object_list(c, v, path, sizeof(struct vx_bridge), &p->n_bridges, bridge_init, bridge_parse);
 }
 
 static void vm_init(void *elem)

@@ -86,8 +86,7 @@ int vx_strmap_first(struct vx_strmap *m, const char *key, size_t a, size_t b, si
         return 0;
 }
 
-int vx_strmap_firstf(struct vx_strmap *m, size_t a, size_t b, size_t *ret_a, size_t *ret_b, const char *fmt,
-                     ...)
+int vx_strmap_firstf(struct vx_strmap *m, size_t a, size_t b, size_t *ret_a, size_t *ret_b, const char *fmt, ...)
 {
         _cleanup_free_ char *key = NULL;
         va_list ap;

@@ -29,8 +29,8 @@ struct vx_strmap {
 int vx_strmap_first(struct vx_strmap *m, const char *key, size_t a, size_t b, size_t *ret_a, size_t *ret_b);
 
 /* The same with the key given as printf() does; -ENOMEM. */
-int vx_strmap_firstf(struct vx_strmap *m, size_t a, size_t b, size_t *ret_a, size_t *ret_b, const char *fmt,
-                     ...) __attribute__((format(printf, 6, 7)));
+int vx_strmap_firstf(struct vx_strmap *m, size_t a, size_t b, size_t *ret_a, size_t *ret_b, const char *fmt, ...)
+        __attribute__((format(printf, 6, 7)));
 
 /* Looks key up only: true and its indexes, or false. */
 bool vx_strmap_get(const struct vx_strmap *m, const char *key, size_t *ret_a, size_t *ret_b);

@@ -50,9 +50,9 @@ struct vctx {
 static void seen_done(struct seen *s)
 {
         struct vx_strmap *maps[] = {
-            &s->bridges,     &s->names,        &s->macs,        &s->taps,         &s->vfs,
-            &s->hostdevs,    &s->slots,        &s->console_any, &s->console_wild, &s->console_at,
-            &s->display_any, &s->display_wild, &s->display_at,  &s->vnc_ports,
+                &s->bridges,     &s->names,        &s->macs,        &s->taps,         &s->vfs,
+                &s->hostdevs,    &s->slots,        &s->console_any, &s->console_wild, &s->console_at,
+                &s->display_any, &s->display_wild, &s->display_at,  &s->vnc_ports,
         };
 
         for (size_t i = 0; i < ELEMENTSOF(maps); i++)
@@ -135,8 +135,7 @@ static void check_qemu_string(struct vctx *c, const char *path, const char *s)
 
                 if (ch == ',') {
                         verr(c, path, "vmxrun does not escape QEMU options; rename it",
-                             "%s contains a ',', which QEMU would read as an option separator",
-                             DIAG_QUOTE(s));
+                             "%s contains a ',', which QEMU would read as an option separator", DIAG_QUOTE(s));
                         return;
                 }
                 if (ch < 0x20 || ch == 0x7f) {
@@ -203,8 +202,8 @@ static void check_name(struct vctx *c, const char *path, const char *s, size_t m
 
                         for (size_t n = 1; n < 4 && ((unsigned char)q[n] & 0xC0) == 0x80; n++)
                                 ch[n] = q[n];
-                        verr(c, path, "use letters, digits, '_', '.' and '-'", "%s contains %s",
-                             DIAG_QUOTE(s), DIAG_QUOTE(ch));
+                        verr(c, path, "use letters, digits, '_', '.' and '-'", "%s contains %s", DIAG_QUOTE(s),
+                             DIAG_QUOTE(ch));
                         return;
                 }
         if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
@@ -220,8 +219,7 @@ static void check_ifname(struct vctx *c, const char *path, const char *s)
         if (!s)
                 return;
         if (strlen(s) >= VX_IFNAMSIZ) {
-                verr(c, path, NULL, "interface name %s is longer than %d bytes", DIAG_QUOTE(s),
-                     VX_IFNAMSIZ - 1);
+                verr(c, path, NULL, "interface name %s is longer than %d bytes", DIAG_QUOTE(s), VX_IFNAMSIZ - 1);
                 return;
         }
         if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
@@ -259,8 +257,8 @@ static void check_mac(struct vctx *c, const char *path, char *mac)
         bool zero = true;
 
         if (strlen(mac) != 17) {
-                verr(c, path, "write six hex pairs separated by ':', e.g. 02:04:17:01:01:01",
-                     "%s is not a MAC address", DIAG_QUOTE(mac));
+                verr(c, path, "write six hex pairs separated by ':', e.g. 02:04:17:01:01:01", "%s is not a MAC address",
+                     DIAG_QUOTE(mac));
                 return;
         }
         for (size_t i = 0; i < 6; i++) {
@@ -280,8 +278,7 @@ static void check_mac(struct vctx *c, const char *path, char *mac)
         if (zero)
                 verr(c, path, NULL, "%s is the all-zero MAC address", DIAG_QUOTE(mac));
         else if (bytes[0] & 1)
-                verr(c, path,
-                     "the low bit of the first byte must be 0; 02:... is a locally administered unicast",
+                verr(c, path, "the low bit of the first byte must be 0; 02:... is a locally administered unicast",
                      "%s is a multicast MAC address, not a unicast one", DIAG_QUOTE(mac));
 }
 
@@ -299,19 +296,17 @@ static void check_pci_address(struct vctx *c, const char *path, char **addr)
                                   n == (int)strlen(s) && strlen(s) == 7)
                 ;
         else {
-                verr(c, path, "write it as in lspci -D, e.g. 0000:23:10.0", "%s is not a PCI address",
-                     DIAG_QUOTE(s));
+                verr(c, path, "write it as in lspci -D, e.g. 0000:23:10.0", "%s is not a PCI address", DIAG_QUOTE(s));
                 return;
         }
         for (const char *q = s; *q; q++)
                 if (!isxdigit((unsigned char)*q) && *q != ':' && *q != '.') {
-                        verr(c, path, "write it as in lspci -D, e.g. 0000:23:10.0",
-                             "%s is not a PCI address", DIAG_QUOTE(s));
+                        verr(c, path, "write it as in lspci -D, e.g. 0000:23:10.0", "%s is not a PCI address",
+                             DIAG_QUOTE(s));
                         return;
                 }
         if (slot > 0x1f || function > 7) {
-                verr(c, path, NULL, "%s is not a PCI address (slot is at most 1f, function at most 7)",
-                     DIAG_QUOTE(s));
+                verr(c, path, NULL, "%s is not a PCI address (slot is at most 1f, function at most 7)", DIAG_QUOTE(s));
                 return;
         }
         if (asprintf(&canonical, "%04x:%02x:%02x.%u", domain, bus, slot, function) < 0) {
@@ -335,8 +330,7 @@ static void check_uuid(struct vctx *c, const char *path, char *uuid)
                 ok = dash ? uuid[i] == '-' : isxdigit((unsigned char)uuid[i]);
         }
         if (!ok) {
-                verr(c, path, "e.g. 2f1e8c3a-5b7d-4e2a-9c1b-0d3e4f5a6b7c", "%s is not a UUID",
-                     DIAG_QUOTE(uuid));
+                verr(c, path, "e.g. 2f1e8c3a-5b7d-4e2a-9c1b-0d3e4f5a6b7c", "%s is not a UUID", DIAG_QUOTE(uuid));
                 return;
         }
         for (char *q = uuid; *q; q++)
@@ -372,8 +366,8 @@ static void check_bridges(struct vctx *c)
                         unsigned line;
 
                         line_of(c, other, &line);
-                        verr(c, name, NULL, "bridge %s is declared twice (first at line %u)",
-                             DIAG_QUOTE(b->name), line);
+                        verr(c, name, NULL, "bridge %s is declared twice (first at line %u)", DIAG_QUOTE(b->name),
+                             line);
                 }
                 if (b->uplink && seen_first(c, vx_strmap_first(&uplinks, b->uplink, i, 0, &j, NULL)))
                         verr(c, uplink, NULL, "%s is already the uplink of bridge %s", DIAG_QUOTE(b->uplink),
@@ -509,8 +503,8 @@ static void check_nic_type_fields(struct vctx *c, size_t i, size_t j, struct vx_
  * an earlier one has it, reports "<what> <value> is also used by <that NIC>"
  * at the NIC's field. Each clash is reported once, naming the first NIC.
  */
-static void nic_clash(struct vctx *c, size_t i, size_t j, const char *field, struct vx_strmap *map,
-                      const char *key, const char *what, const char *value)
+static void nic_clash(struct vctx *c, size_t i, size_t j, const char *field, struct vx_strmap *map, const char *key,
+                      const char *what, const char *value)
 {
         _cleanup_free_ char *path = NULL, *where = NULL;
         size_t k, l;
@@ -589,8 +583,8 @@ static bool serial_is_tcp(const struct vx_serial *s)
  * host, given the maps of what earlier VMs listen on; a wildcard address
  * clashes with every address. SIZE_MAX when there is none. Adds this VM.
  */
-static size_t listener_clash(struct vctx *c, struct vx_strmap *any, struct vx_strmap *wild,
-                             struct vx_strmap *at, size_t i, unsigned port, const char *host)
+static size_t listener_clash(struct vctx *c, struct vx_strmap *any, struct vx_strmap *wild, struct vx_strmap *at,
+                             size_t i, unsigned port, const char *host)
 {
         size_t first = SIZE_MAX, k;
         char key[16];
@@ -622,8 +616,8 @@ static void check_ports(struct vctx *c, size_t i, struct vx_vm *vm)
                 verr(c, port, NULL, "a %s serial console needs 'port'", vx_serial_type_to_string(vm->serial.type));
 
         if (serial_is_tcp(&vm->serial) && vm->serial.port > 0) {
-                console = listener_clash(c, &s->console_any, &s->console_wild, &s->console_at, i,
-                                         vm->serial.port, vm->serial.host);
+                console = listener_clash(c, &s->console_any, &s->console_wild, &s->console_at, i, vm->serial.port,
+                                         vm->serial.host);
                 snprintf(key, sizeof(key), "%u", vm->serial.port);
                 if (vx_strmap_get(&s->vnc_ports, key, &k, NULL))
                         vnc = k;
@@ -631,24 +625,22 @@ static void check_ports(struct vctx *c, size_t i, struct vx_vm *vm)
                 if (console != SIZE_MAX && console <= vnc) {
                         _cleanup_free_ char *oport = vpath(c, "vms[%zu].serial.port", console);
 
-                        verr(c, port, NULL, "port %u is also the console port of %s", vm->serial.port,
-                             oport ?: "?");
+                        verr(c, port, NULL, "port %u is also the console port of %s", vm->serial.port, oport ?: "?");
                 } else if (vnc != SIZE_MAX) {
                         _cleanup_free_ char *odisplay = vpath(c, "vms[%zu].vnc.display", vnc);
 
-                        verr(c, port, NULL, "port %u is also the VNC port of %s (5900 + display %d)",
-                             vm->serial.port, odisplay ?: "?", c->p->vms[vnc].vnc.display);
+                        verr(c, port, NULL, "port %u is also the VNC port of %s (5900 + display %d)", vm->serial.port,
+                             odisplay ?: "?", c->p->vms[vnc].vnc.display);
                 }
         }
         if (vm->vnc.enabled) {
-                k = listener_clash(c, &s->display_any, &s->display_wild, &s->display_at, i,
-                                   (unsigned)vm->vnc.display, vm->vnc.listen);
+                k = listener_clash(c, &s->display_any, &s->display_wild, &s->display_at, i, (unsigned)vm->vnc.display,
+                                   vm->vnc.listen);
                 if (k != SIZE_MAX) {
                         _cleanup_free_ char *display = vpath(c, "vms[%zu].vnc.display", i);
                         _cleanup_free_ char *odisplay = vpath(c, "vms[%zu].vnc.display", k);
 
-                        verr(c, display, NULL, "VNC display %d is also used by %s", vm->vnc.display,
-                             odisplay ?: "?");
+                        verr(c, display, NULL, "VNC display %d is also used by %s", vm->vnc.display, odisplay ?: "?");
                 }
         }
 }
@@ -695,8 +687,7 @@ static void check_vm_strings(struct vctx *c, size_t i, struct vx_vm *vm)
                         for (const char *q = e->key; ok && *q; q++)
                                 ok = isascii(*q) && (isalnum(*q) || *q == '_' || *q == '-');
                         if (!ok)
-                                verr(c, path, smbios_hint, "%s is not a usable SMBIOS field name",
-                                     DIAG_QUOTE(e->key));
+                                verr(c, path, smbios_hint, "%s is not a usable SMBIOS field name", DIAG_QUOTE(e->key));
                         check_qemu_string(c, path, e->value);
                 }
 }
@@ -741,12 +732,11 @@ static void check_vm_sockets(struct vctx *c, size_t i, const struct vx_vm *vm, c
                      "path "
                      "holds at most %d",
                      sock, len, VX_SUN_PATH_MAX - 1);
-        if (vm->serial.type == VX_SERIAL_UNIX && vm->serial.path &&
-            strlen(vm->serial.path) >= VX_SUN_PATH_MAX) {
+        if (vm->serial.type == VX_SERIAL_UNIX && vm->serial.path && strlen(vm->serial.path) >= VX_SUN_PATH_MAX) {
                 _cleanup_free_ char *spath = vpath(c, "vms[%zu].serial.path", i);
 
-                verr(c, spath, NULL, "is %zu bytes long; a unix socket path holds at most %d",
-                     strlen(vm->serial.path), VX_SUN_PATH_MAX - 1);
+                verr(c, spath, NULL, "is %zu bytes long; a unix socket path holds at most %d", strlen(vm->serial.path),
+                     VX_SUN_PATH_MAX - 1);
         }
 }
 
@@ -762,8 +752,7 @@ static void check_vm(struct vctx *c, size_t i)
                 unsigned line;
 
                 line_of(c, other, &line);
-                verr(c, name, NULL, "VM name %s is used twice (first at line %u)", DIAG_QUOTE(vm->name),
-                     line);
+                verr(c, name, NULL, "VM name %s is used twice (first at line %u)", DIAG_QUOTE(vm->name), line);
         }
 
         check_vm_sockets(c, i, vm, name);

@@ -268,8 +268,7 @@ static void explain_syntax_error(struct yaml_ctx *c, unsigned line, unsigned col
                 yerror(c, line, column, NULL, "unexpected end of file (an unclosed quote or bracket?)");
         else if (strstr(problem, "found character that cannot start any token"))
                 yerror(c, line, column, "quote the value", "a value cannot start with %s",
-                       DIAG_QUOTE(((char[2]){p->problem_mark.index < c->len ? c->text[p->problem_mark.index]
-                                                                            : '?'})));
+                       DIAG_QUOTE(((char[2]){p->problem_mark.index < c->len ? c->text[p->problem_mark.index] : '?'})));
         else if (strstr(problem, "found unknown escape character"))
                 yerror(c, line, column, "use single quotes, or write '\\\\' for a backslash",
                        "unknown escape sequence in a double-quoted string");
@@ -458,8 +457,8 @@ static bool check_key(struct yaml_ctx *c, const struct vx_ynode *key)
  * pair is left out. keys indexes the map's keys, to find a repeated one in
  * O(1) (unless the options keep them).
  */
-static bool mapping_append(struct yaml_ctx *c, struct vx_ynode *map, struct vx_strmap *keys,
-                           struct vx_ynode *key, struct vx_ynode *value)
+static bool mapping_append(struct yaml_ctx *c, struct vx_ynode *map, struct vx_strmap *keys, struct vx_ynode *key,
+                           struct vx_ynode *value)
 {
         size_t first;
         int r;
@@ -561,8 +560,7 @@ static struct vx_ynode *parse_node(struct yaml_ctx *c, yaml_event_t *ev, unsigne
                 else
                         yerror(c, line, column, "write the value out where it is needed",
                                "aliases ('*%.*s%s') are not supported in profiles", VX_DIAG_QUOTE_CHARS,
-                               (const char *)ev->data.alias.anchor,
-                               cut_mark((const char *)ev->data.alias.anchor));
+                               (const char *)ev->data.alias.anchor, cut_mark((const char *)ev->data.alias.anchor));
                 return NULL;
         default:
                 if (vmxconf_words(c))

@@ -165,8 +165,8 @@ static const struct vx_netsetup_vf want[2] = {
         {.index = 1, .mac = "02:04:17:01:02:02", .vlan = 200, .qos = 0, .max_rate = 100, .spoofchk = 0, .trust = 1},
 };
 
-static const unsigned vf_fields = VX_NETSETUP_VF_MAC | VX_NETSETUP_VF_VLAN | VX_NETSETUP_VF_RATE |
-                                  VX_NETSETUP_VF_SPOOFCHK | VX_NETSETUP_VF_TRUST;
+static const unsigned vf_fields =
+        VX_NETSETUP_VF_MAC | VX_NETSETUP_VF_VLAN | VX_NETSETUP_VF_RATE | VX_NETSETUP_VF_SPOOFCHK | VX_NETSETUP_VF_TRUST;
 
 static void configure_vfs(struct vx_netsetup *ns, const char *pf, struct vx_vfio_pf *p, struct vx_vfio_record rec[2])
 {
@@ -197,8 +197,8 @@ static void configure_vfs(struct vx_netsetup *ns, const char *pf, struct vx_vfio
                 snprintf(rate, sizeof(rate), "max_tx_rate %uMbps", want[i].max_rate);
                 snprintf(vlan, sizeof(vlan), "vlan %u", want[i].vlan);
                 snprintf(what, sizeof(what), "VF %u as set in `ip link show`", i);
-                check(has_all(ip_vf_line(pf, i), (const char *const[]){want[i].mac, vlan, rate, "spoof checking off",
-                                                                       "trust on", NULL}),
+                check(has_all(ip_vf_line(pf, i),
+                              (const char *const[]){want[i].mac, vlan, rate, "spoof checking off", "trust on", NULL}),
                       what, "%s", ip_vf_line(pf, i));
         }
 }
@@ -213,8 +213,8 @@ static void bind_vf0(struct vx_netsetup *ns, struct vx_vfio_pf *p)
         int r, group = -1;
 
         r = vfio_device_get(NULL, p->vfs[0], &d);
-        check(r == 0 && d.iommu_group >= 0 && d.n_peers == 0, "VF 0 is alone in its IOMMU group", "r=%d group=%d peers=%zu",
-              r, d.iommu_group, d.n_peers);
+        check(r == 0 && d.iommu_group >= 0 && d.n_peers == 0, "VF 0 is alone in its IOMMU group",
+              "r=%d group=%d peers=%zu", r, d.iommu_group, d.n_peers);
         r = vfio_check_group(NULL, p->vfs[0], &why);
         check(r == 0, "VF 0's group is viable", "%s", why ?: strerror(-r));
         r = vfio_check_not_in_use(NULL, ns, p->vfs[0], &why);
@@ -227,17 +227,16 @@ static void bind_vf0(struct vx_netsetup *ns, struct vx_vfio_pf *p)
         check(r == 0 && group == d.iommu_group && stat(node, &st) == 0 && S_ISCHR(st.st_mode),
               "VF 0 bound to vfio-pci, /dev/vfio/<group> is there", "r=%d %s", r, why ?: "");
         r = vfio_device_get(NULL, p->vfs[0], &d);
-        check(r == 0 && strcmp(d.driver, "vfio-pci") == 0 && strcmp(d.driver_override, "vfio-pci") == 0 &&
-                      d.n_net == 0,
-              "VF 0 is on vfio-pci (driver_override vfio-pci) and has left the host's interfaces", "driver=%s override=%s",
-              d.driver, d.driver_override);
+        check(r == 0 && strcmp(d.driver, "vfio-pci") == 0 && strcmp(d.driver_override, "vfio-pci") == 0 && d.n_net == 0,
+              "VF 0 is on vfio-pci (driver_override vfio-pci) and has left the host's interfaces",
+              "driver=%s override=%s", d.driver, d.driver_override);
         check(group >= 0 && group_viable(group), "VFIO_GROUP_GET_STATUS: the group is viable for a VMM", "group %d",
               group);
         {
                 static char out[65536];
 
-                check(qemu_takes(p->vfs[0], out, sizeof(out)), "QEMU takes VF 0 (vfio-pci) and query-pci shows 8086:10ca",
-                      "%s", out);
+                check(qemu_takes(p->vfs[0], out, sizeof(out)),
+                      "QEMU takes VF 0 (vfio-pci) and query-pci shows 8086:10ca", "%s", out);
         }
         r = vfio_device_get(NULL, p->vfs[1], &d);
         check(r == 0 && strcmp(d.driver, "igbvf") == 0, "VF 1 stays on igbvf", "driver=%s", d.driver);
@@ -269,8 +268,9 @@ static void restore_and_check(struct vx_netsetup *ns, const char *pf, const stru
                       "driver=%s override=%s", d.driver, d.driver_override);
                 r = netsetup_vf_get(ns, pf, i, &got);
                 snprintf(what, sizeof(what), "VF %u settings exactly as before", i);
-                check(r == 0 && vf_equal(&got, &rec[i].vf_settings), what, "mac=%s vlan=%u rate=%u spoofchk=%d trust=%d",
-                      got.mac, got.vlan, got.max_rate, got.spoofchk, got.trust);
+                check(r == 0 && vf_equal(&got, &rec[i].vf_settings), what,
+                      "mac=%s vlan=%u rate=%u spoofchk=%d trust=%d", got.mac, got.vlan, got.max_rate, got.spoofchk,
+                      got.trust);
         }
         r = vfio_ledger_release(LEDGER, rec[0].bdf, "lab");
         check(r == 0, "VF 0's claim released", "%s", strerror(-r));
@@ -383,7 +383,8 @@ static int lab_iommu(const char *pf)
         /* Enabling VFs resets igb's PF: its link drops and comes back, and a VF rate needs the link. */
         check(wait_carrier(ns, pf), "PF has carrier again after the VFs' reset", "%s", "no carrier within the guard");
         r = vfio_pf_ensure_vfs(NULL, pf, 3, &why);
-        check(r == -EBUSY && vfio_pf_ensure_vfs(NULL, pf, 2, NULL) == 0 && vfio_pf_set_num_vfs(NULL, pf, 3, NULL) == -EBUSY,
+        check(r == -EBUSY && vfio_pf_ensure_vfs(NULL, pf, 2, NULL) == 0 &&
+                      vfio_pf_set_num_vfs(NULL, pf, 3, NULL) == -EBUSY,
               "raising 2 to 3 is refused (only from 0), 2 are enough", "r=%d", r);
         r = vfio_pf_get(NULL, pf, &p);
         check(r == 0 && p.num_vfs == 2, "two VFs exist", "num=%u", p.num_vfs);
