@@ -20,7 +20,7 @@ run_pkgs="qemu-system-x86 qemu-utils iproute2 procps"
 # Tests read vmxrun's --json output with jq, and drive `vmxrun console` in tmux.
 test_pkgs="jq tmux"
 # The fuzz targets (clang, libFuzzer's runtime) and scripts/analyze.sh (valgrind, clang-tidy).
-check_pkgs="clang libclang-rt-14-dev valgrind clang-tidy"
+check_pkgs="clang libclang-rt-14-dev valgrind clang-tidy clang-format"
 # The tiny test guest: a Debian kernel unpacked with dpkg-deb, busybox for its initramfs.
 guest_pkgs="busybox-static cpio gzip"
 

@@ -9,7 +9,9 @@
 #   2. every test again with vmxrun built with AddressSanitizer and
 #      UndefinedBehaviorSanitizer (the supervisor's paths run in the
 #      end-to-end tests, so they are checked too);
-#   3. each fuzz target (fuzz/) for about 25 s on its seed corpus (fuzz/smoke.sh).
+#   3. each fuzz target (fuzz/) for about 25 s on its seed corpus (fuzz/smoke.sh);
+#   and first, the C lines changed since .ci/format-base are formatted
+#   (scripts/check-format.sh).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -22,6 +24,8 @@ if [ -x guest/build.sh ]; then
 fi
 
 status=0
+echo "== format: the C lines changed since .ci/format-base (clang-format)"
+./scripts/check-format.sh || status=1
 echo "== sanitizer build (ASan + UBSan): all tests"
 (cd build/asan && ctest --output-on-failure) || status=1
 echo "== release build: all tests"
