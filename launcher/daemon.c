@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -24,15 +25,47 @@
 #include "state.h"
 #include "supervisor.h"
 
+/* Past this size the log becomes <deployment>.log.1 (the one before goes) when a supervisor starts. */
+#define VX_LOG_ROTATE_BYTES (UINT64_C(1) << 20)
+
+/*
+ * The deployment's log, which outlives the runtime dir a stop removes:
+ * $VMXRUN_LOG_DIR (default /var/log/vmxrun)/<deployment>.log, timestamped
+ * lines, rotated by size. Where that directory cannot be made, the runtime
+ * dir's supervisor.log, as before. Returns an fd or -errno.
+ */
+static int open_log(const char *deployment_dir)
+{
+        const char *dir = getenv("VMXRUN_LOG_DIR") ?: "/var/log/vmxrun", *name = strrchr(deployment_dir, '/');
+        _cleanup_free_ char *path = NULL, *old = NULL;
+        struct stat st;
+        int fd;
+
+        name = name ? name + 1 : deployment_dir;
+        if ((mkdir(dir, 0750) >= 0 || errno == EEXIST) && asprintf(&path, "%s/%s.log", dir, name) >= 0 &&
+            asprintf(&old, "%s.1", path) >= 0) {
+                if (stat(path, &st) >= 0 && (uint64_t)st.st_size > VX_LOG_ROTATE_BYTES)
+                        (void)rename(path, old);
+                fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+                if (fd >= 0)
+                        return fd;
+        }
+        free(path);
+        path = NULL;
+        if (asprintf(&path, "%s/supervisor.log", deployment_dir) < 0) {
+                path = NULL;
+                return -ENOMEM;
+        }
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        return fd < 0 ? -errno : fd;
+}
+
 /* Once the start is reported, the daemon's messages go to the deployment's log, not the terminal. */
 static void detach_output(const char *deployment_dir)
 {
-        _cleanup_free_ char *path = NULL;
         int fd, null_fd;
 
-        if (asprintf(&path, "%s/supervisor.log", deployment_dir) < 0)
-                return;
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        fd = open_log(deployment_dir);
         null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (null_fd >= 0) {
                 (void)dup2(null_fd, STDIN_FILENO);
@@ -42,6 +75,7 @@ static void detach_output(const char *deployment_dir)
         if (fd >= 0) {
                 (void)dup2(fd, STDERR_FILENO);
                 close(fd);
+                log_set_timestamps(true); /* a file, read later: when each line was said */
         }
 }
 

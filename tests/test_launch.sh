@@ -27,6 +27,8 @@ RT=$(mktemp -d /tmp/vx-launch-XXXXXX)
 # /run/vmxrun is searchable by all; QEMU, which runs as vmxrun-qemu, must get through this one too.
 chmod 755 "$RT"
 export VMXRUN_RUNTIME_DIR=$RT
+# The supervisor's log (default /var/log/vmxrun/<deployment>.log) outlives the runtime dir.
+export VMXRUN_LOG_DIR=$RT.log
 WORK=$(mktemp -d /tmp/vx-launch-work-XXXXXX)
 failures=0
 passes=0
@@ -36,7 +38,7 @@ cleanup() {
         "$VMXRUN" stop demo --force >/dev/null 2>&1
         "$VMXRUN" stop failing --force >/dev/null 2>&1
         pkill -9 -f "guest=guest1,.*$RT" 2>/dev/null
-        rm -rf "$RT" "$WORK"
+        rm -rf "$RT" "$RT.log" "$WORK"
 }
 trap cleanup EXIT
 
@@ -249,6 +251,8 @@ said_powerdown() {
         return 1
 }
 check "the guest powered off on the ACPI power button (it said so)" said_powerdown
+check "the supervisor's log outlives the stop, timestamped" \
+        grep -Eq '^20[0-9-]+T[0-9:.]+Z vmxrun: guest1: stopped' "$VMXRUN_LOG_DIR/demo.log"
 check "the runtime dir of the deployment is gone" [ ! -e "$RT/demo" ]
 "$VMXRUN" status demo >/dev/null 2>&1
 check "status of a stopped deployment exits 4" [ $? -eq 4 ]
