@@ -149,6 +149,24 @@ int apply_access(struct vx_apply *a)
         }
         if (r < 0)
                 return apply_fail(NULL, r, "Failed to let %s into %s: %m", plan->qemu_user, plan->deployment_dir);
+        for (size_t i = 0; r >= 0 && i < plan->n_vms; i++) {
+                _cleanup_free_ char *blocker = NULL;
+
+                /*
+                 * QEMU opens /dev/kvm itself. It is not given away like a disk: it is the
+                 * host's, and its group (kvm, which QEMU keeps) is how access is granted.
+                 */
+                if (plan->vms[i].accel != VX_ACCEL_KVM)
+                        continue;
+                r = host_access_as("/dev/kvm", &a->qemu_user, R_OK | W_OK, &blocker);
+                if (r == -EACCES || r == -EPERM)
+                        return apply_fail(NULL, -EACCES,
+                                          "%s: QEMU runs as %s, which may not open /dev/kvm; give "
+                                          "/dev/kvm to group kvm (udev: KERNEL==\"kvm\", GROUP=\"kvm\", "
+                                          "MODE=\"0660\") or run QEMU as root (VMXRUN_QEMU_USER=root).",
+                                          plan->vms[i].name, plan->qemu_user);
+                r = 0; /* no /dev/kvm at all: the plan said so already */
+        }
         for (size_t i = 0; r >= 0 && i < plan->n_actions; i++) {
                 const struct vx_host_action *act = &plan->actions[i];
 

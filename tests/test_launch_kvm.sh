@@ -44,6 +44,16 @@ passes=0
 check() { local what=$1; shift; if "$@"; then echo "ok - $what"; passes=$((passes + 1)); else echo "FAIL - $what"; failures=$((failures + 1)); fi; }
 allowed() { sed -n 's/^Cpus_allowed_list:\s*//p' "/proc/$1/task/$2/status"; }
 
+# QEMU runs as vmxrun-qemu, which opens /dev/kvm through group kvm (Debian's udev rule). Where this
+# machine's /dev/kvm is root's alone, start refuses and names the fix; the rest runs QEMU as root.
+if ! setpriv --reuid=vmxrun-qemu --regid=vmxrun-qemu --init-groups test -r /dev/kvm -a -w /dev/kvm 2>/dev/null; then
+        "$VMXRUN" start "$RT/kvm.yaml" 2>"$RT/refused.err"
+        rc=$?
+        check "start refuses when QEMU's user may not open /dev/kvm ($(stat -c '%U:%G %a' /dev/kvm))" [ $rc -eq 1 ]
+        check "and names the fix" grep -q "give /dev/kvm to group kvm" "$RT/refused.err"
+        echo "note: /dev/kvm is not group kvm's here; the KVM path below runs QEMU as root"
+        export VMXRUN_QEMU_USER=root
+fi
 "$VMXRUN" start "$RT/kvm.yaml"
 check "start with -accel kvm exits 0" [ $? -eq 0 ]
 json=$("$VMXRUN" status kvmtest --json)
