@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "apply-internal.h"
 #include "hugepages.h"
+#include "lockfile.h"
 #include "log.h"
 #include "runtime.h"
 
@@ -88,7 +88,6 @@ int apply_fail(char **ret_error, int r, const char *fmt, ...)
 int apply_registry_lock(struct vx_apply *a, int *ret_fd)
 {
         _cleanup_free_ char *dir = NULL, *path = NULL;
-        _cleanup_close_ int fd = -EBADF;
         int r;
 
         if (asprintf(&dir, "%s/.shared", a->runtime_root) < 0 || asprintf(&path, "%s/lock", dir) < 0)
@@ -96,14 +95,7 @@ int apply_registry_lock(struct vx_apply *a, int *ret_fd)
         r = runtime_mkdir(dir);
         if (r < 0)
                 return r;
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return -errno;
-        while (flock(fd, LOCK_EX) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        *ret_fd = TAKE_FD(fd);
-        return 0;
+        return vx_lock_file(path, ret_fd);
 }
 
 char *apply_vm_owner(const struct vx_vm_plan *vp)

@@ -532,20 +532,16 @@ int vm_start(struct vx_vm_instance *inst, const int *fds)
 
 static int check_is_our_qemu(const struct vx_vm_instance *inst, pid_t pid)
 {
-        _cleanup_free_ char *path = NULL, *want = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
-        char buf[65536];
-        size_t n;
+        _cleanup_free_ char *want = NULL, *buf = NULL;
+        _cleanup_free_ char **argv = NULL;
+        size_t n = 0;
 
-        if (asprintf(&path, "/proc/%d/cmdline", (int)pid) < 0 || asprintf(&want, "guest=%s,", inst->plan->name) < 0)
+        if (asprintf(&want, "guest=%s,", inst->plan->name) < 0)
                 return -ENOMEM;
-        f = fopen(path, "re");
-        if (!f)
+        if (vm_read_cmdline(pid, &buf, &argv, &n) < 0)
                 return -ESRCH;
-        n = fread(buf, 1, sizeof(buf) - 1, f);
-        buf[n] = '\0';
-        for (size_t off = 0; off < n; off += strlen(buf + off) + 1)
-                if (strncmp(buf + off, want, strlen(want)) == 0)
+        for (size_t i = 0; i < n; i++)
+                if (strncmp(argv[i], want, strlen(want)) == 0)
                         return 0;
         return -ESRCH;
 }

@@ -8,9 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "lockfile.h"
 
 /* mkdir -p, 0700 for what it creates. */
 static int mkdir_p(const char *path)
@@ -33,7 +34,6 @@ static int mkdir_p(const char *path)
 static int ledger_lock(const char *dir, int *ret_fd)
 {
         _cleanup_free_ char *claims = NULL, *lock = NULL;
-        _cleanup_close_ int fd = -EBADF;
         int r;
 
         if (!dir || !*dir)
@@ -43,14 +43,7 @@ static int ledger_lock(const char *dir, int *ret_fd)
         r = mkdir_p(claims);
         if (r < 0)
                 return r;
-        fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return -errno;
-        while (flock(fd, LOCK_EX) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        *ret_fd = TAKE_FD(fd);
-        return 0;
+        return vx_lock_file(lock, ret_fd);
 }
 
 /* The live holder of bdf (lock held): 0 and *ret_owner, -ENOENT. A stale claim is removed. */
