@@ -9,20 +9,11 @@
 # is not ready and be "active" only once the VM runs pinned and ready; then
 # it reads the unit's STATUS= text and the journal, and stops the unit.
 set -u
-: "${VMXRUN:?}" "${VX_SOURCE_ROOT:?}"
-GUEST_DIR=${VX_GUEST_DIR:-/var/cache/vmxrun/guest}
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
+# shellcheck source=tests/lab-vm.sh
+. "$(dirname "$0")/lab-vm.sh"
 [ -x /lib/systemd/systemd ] || skip "no /lib/systemd/systemd on this host"
 command -v jq >/dev/null || skip "jq is not installed"
-"$VX_SOURCE_ROOT/guest/build.sh" "$GUEST_DIR" >/dev/null || skip "could not build the test guest"
-
-# Not under /tmp or /run: the lab VM mounts empty ones over those.
-tmp=$(mktemp -d /var/tmp/vx-systemd-lab-XXXXXX)
-qpid=
-trap '[ -z "$qpid" ] || kill -9 "$qpid" 2>/dev/null; rm -rf "$tmp"' EXIT
-cp "$(readlink -f "$VMXRUN")" "$tmp/vmxrun"
+lab_vm_setup systemd
 sed "s|@SBINDIR@|$tmp|g" "$VX_SOURCE_ROOT/systemd/vmxrun@.service.in" >"$tmp/vmxrun@.service"
 # The demo, ready once the guest kernel prints its first line: under TCG
 # inside the TCG lab VM that comes well after QEMU runs (firmware, loading and
@@ -115,19 +106,8 @@ echo "LAB systemd exited (\$?)"
 cat /run/vx-lab.log
 INNER
 
-qemu-system-x86_64 -accel tcg,thread=multi -machine pc -m 1536 -smp 2 -nodefaults -display none -no-reboot \
-        -serial "file:$tmp/serial.log" -kernel "$GUEST_DIR/vmlinuz" -initrd "$GUEST_DIR/initrd.img" \
-        -append "console=ttyS0 quiet panic=-1 vmxrun.run=$tmp/inner.sh" \
-        -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on \
-        >"$tmp/qemu.log" 2>&1 &
-qpid=$!
-# A hang guard, not a speed assertion: systemd and a nested guest under TCG are slow.
-for _ in $(seq 2400); do
-        grep -q "VMXRUN-GUEST run-exit=" "$tmp/serial.log" 2>/dev/null && break
-        kill -0 "$qpid" 2>/dev/null || break
-        sleep 0.5
-done
-tr -d '\r' <"$tmp/serial.log" | grep -E "^LAB |VMXRUN-GUEST (run-exit|error)"
+# systemd inside the nested guest is slower still than the vhost lab.
+lab_vm_run 2400
 
 expected=(
         "the unit becomes active"
@@ -140,12 +120,4 @@ expected=(
         "after stop QEMU is gone"
         "the journal has the stop"
 )
-passes=0
-failures=0
-for e in "${expected[@]}"; do
-        if tr -d '\r' <"$tmp/serial.log" | grep -qF "LAB ok $e"; then passes=$((passes + 1)); else
-                echo "FAIL - $e"; failures=$((failures + 1)); fi
-done
-grep -q "error=no-hostroot" "$tmp/serial.log" && echo "the lab VM could not mount the host's root over 9p"
-echo "$passes passed, $failures failed"
-[ $failures -eq 0 ]
+lab_vm_verdict "${expected[@]}"

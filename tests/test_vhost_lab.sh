@@ -8,20 +8,9 @@
 # the same vmxrun binary and QEMU, now with /dev/vhost-net. Nothing here
 # touches the host's network: the bridge and taps live in the lab VM.
 set -u
-: "${VMXRUN:?}" "${VX_SOURCE_ROOT:?}"
-GUEST_DIR=${VX_GUEST_DIR:-/var/cache/vmxrun/guest}
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-"$VX_SOURCE_ROOT/guest/build.sh" "$GUEST_DIR" >/dev/null || skip "could not build the test guest"
-
-# Not under /tmp or /run: the lab VM mounts empty ones over those (and a
-# build tree may live there, so the binary is copied here too).
-tmp=$(mktemp -d /var/tmp/vx-vhost-lab-XXXXXX)
-qpid=
-trap '[ -z "$qpid" ] || kill -9 "$qpid" 2>/dev/null; rm -rf "$tmp"' EXIT
-cp "$(readlink -f "$VMXRUN")" "$tmp/vmxrun"
-vmxrun=$tmp/vmxrun
+# shellcheck source=tests/lab-vm.sh
+. "$(dirname "$0")/lab-vm.sh"
+lab_vm_setup vhost
 
 # Runs inside the lab VM, chrooted into the host's root.
 cat >"$tmp/inner.sh" <<INNER
@@ -59,19 +48,7 @@ ip link show br-lab >/dev/null 2>&1 || echo "LAB ok after stop the bridge is gon
 ip link show vx-on0 >/dev/null 2>&1 || echo "LAB ok after stop the taps are gone"
 INNER
 
-qemu-system-x86_64 -accel tcg,thread=multi -machine pc -m 1536 -smp 2 -nodefaults -display none -no-reboot \
-        -serial "file:$tmp/serial.log" -kernel "$GUEST_DIR/vmlinuz" -initrd "$GUEST_DIR/initrd.img" \
-        -append "console=ttyS0 quiet panic=-1 vmxrun.run=$tmp/inner.sh" \
-        -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on \
-        >"$tmp/qemu.log" 2>&1 &
-qpid=$!
-# A hang guard, not a speed assertion: QEMU inside TCG is slow.
-for _ in $(seq 1200); do
-        grep -q "VMXRUN-GUEST run-exit=" "$tmp/serial.log" 2>/dev/null && break
-        kill -0 "$qpid" 2>/dev/null || break
-        sleep 0.5
-done
-tr -d '\r' <"$tmp/serial.log" | grep -E "^LAB |VMXRUN-GUEST (run-exit|error)|vmxrun:" 
+lab_vm_run 1200
 
 expected=(
         "/dev/vhost-net exists in the lab VM"
@@ -83,14 +60,4 @@ expected=(
         "after stop the bridge is gone"
         "after stop the taps are gone"
 )
-passes=0
-failures=0
-for e in "${expected[@]}"; do
-        if grep -q "LAB ok $e" "$tmp/serial.log"; then passes=$((passes + 1)); else
-                echo "FAIL - $e"; failures=$((failures + 1)); fi
-done
-if grep -q "error=no-hostroot" "$tmp/serial.log"; then
-        echo "the lab VM could not mount the host's root over 9p"
-fi
-echo "$passes passed, $failures failed"
-[ $failures -eq 0 ]
+lab_vm_verdict "${expected[@]}"
