@@ -22,6 +22,7 @@ lab_vm_setup() {
         qpid=
         trap '[ -z "$qpid" ] || kill -9 "$qpid" 2>/dev/null; rm -rf "$tmp"' EXIT
         cp "$(readlink -f "$VMXRUN")" "$tmp/vmxrun"
+        # shellcheck disable=SC2034 # used by the sourcing script
         vmxrun=$tmp/vmxrun
 }
 
