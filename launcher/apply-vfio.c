@@ -119,28 +119,26 @@ static unsigned vfs_needed(const struct vx_plan *plan, const char *pf)
 }
 
 /*
- * This deployment becomes a user of PF pf: its flags and sriov_numvfs are
- * kept in the ledger unless an earlier user kept them, and a journal step
- * hands them back when the last user goes (undo runs it after the claims'
- * releases, which come later in the journal).
+ * This deployment becomes a user of PF pf in the ledger, which keeps the
+ * PF's flags and sriov_numvfs unless an earlier user kept them; the journal
+ * step (first: undoing a use that never happened is harmless) hands them
+ * back when the last user goes (undo runs it after the claims' releases,
+ * which come later in the journal).
  */
-static int pf_use(struct vx_apply *a, const char *ledger, const struct vx_host_action *act)
+static int pf_use(struct vx_apply *a, const char *ledger, const struct vx_host_action *act, const char *pf)
 {
-        const char *pf = act->vf.pf;
-        struct vx_vfio_record rec;
         int r;
 
         if (journal_find(a->journal, VX_UNDO_VFIO_PF, pf, false, NULL))
                 return 0;
-        r = vfio_record_save(a->host_root, a->ns, VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS, NULL, pf, 0, &rec);
+        r = journal_or_fail(a, UNDO(VX_UNDO_VFIO_PF, NULL, pf, NULL, NULL, 0));
         if (r < 0)
-                return apply_fail(NULL, r, "%s: PF %s: failed to read its state: %m [%s]", vm_name(a, act), pf,
-                                  act->key);
-        r = vfio_ledger_pf_keep(ledger, &rec);
+                return r;
+        r = vfio_ledger_pf_use(a->host_root, a->ns, ledger, pf, VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS, a->deployment);
         if (r < 0)
-                return apply_fail(NULL, r, "%s: PF %s: failed to keep its state in %s: %m", vm_name(a, act), pf,
-                                  ledger);
-        return journal_or_fail(a, UNDO(VX_UNDO_VFIO_PF, NULL, pf, NULL, NULL, 0));
+                return apply_fail(NULL, r, "%s: PF %s: failed to keep its state in %s: %m [%s]", vm_name(a, act), pf,
+                                  ledger, act->key);
+        return 0;
 }
 
 /* PF pf exists, is an SR-IOV PF, and can have VF vf: refused before anything changes. */
@@ -217,7 +215,7 @@ static int vf_config(struct vx_apply *a, const char *ledger, const struct vx_hos
 
         r = pf_check(a, act, c->pf, c->vf, &p);
         if (r >= 0)
-                r = pf_use(a, ledger, act);
+                r = pf_use(a, ledger, act, c->pf);
         if (r >= 0)
                 r = vf_resolve(a, act, c->pf, c->vf, c->pci_address, bdf);
         if (r >= 0)
@@ -411,12 +409,9 @@ int apply_vfio_undo(struct vx_apply *a, const struct vx_undo *u)
                          rec.parts & VX_VFIO_REC_VF ? "VF settings" : "");
                 return 0;
         case VX_UNDO_VFIO_PF:
-                r = vfio_ledger_pf_last(a->host_root, ledger, u->object, owner_alive, a, &rec);
+                r = vfio_ledger_pf_done(a->host_root, a->ns, ledger, u->object, a->deployment, owner_alive, a, &why);
                 if (r == 0 || r == -ENOENT)
                         return 0; /* other deployments still use it, or nothing was kept */
-                if (r < 0)
-                        return log_warning_errno(r, "PF %s: failed to read its kept state: %m", u->object);
-                r = vfio_record_restore(a->host_root, a->ns, &rec, &why);
                 if (r < 0)
                         return log_warning_errno(r, "PF %s: failed to restore it: %s", u->object, said(why, r));
                 log_info("PF %s: its last user is gone; flags and sriov_numvfs restored.", u->object);

@@ -22,6 +22,7 @@ char writes[4096];     /* every write, "REL=VALUE;" in order */
 char fail_suffix[128]; /* a write to a path ending so fails ... */
 int fail_errno;        /* ... with this */
 bool no_dev_nodes;     /* vfio-pci binds but /dev/vfio/N never appears */
+void (*write_hook)(const char *name, const char *value);
 
 struct fake fakes[MAX_FAKE];
 size_t n_fakes;
@@ -396,6 +397,8 @@ int __wrap_vfio_sysfs_write(const char *path, const char *value)
         at = strrchr(rel, '/');
         n = strlen(writes);
         snprintf(writes + n, sizeof(writes) - n, "%s=%s;", at ? at + 1 : rel, shown);
+        if (write_hook)
+                write_hook(at ? at + 1 : rel, value);
         if (fail_suffix[0] && strlen(rel) >= strlen(fail_suffix) &&
             strcmp(rel + strlen(rel) - strlen(fail_suffix), fail_suffix) == 0)
                 return -fail_errno;
@@ -412,6 +415,7 @@ int tree_setup(void **state)
         writes[0] = fail_suffix[0] = 0;
         fail_errno = 0;
         no_dev_nodes = false;
+        write_hook = NULL;
         xmkdir("/sys/bus/pci/devices");
         put("/sys/bus/pci/drivers_probe", "%s", "");
         for (const char *const *d = (const char *const[]){"igb", "igbvf", "ixgbe", "vfio-pci", "pci-stub", NULL}; *d;

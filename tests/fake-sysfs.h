@@ -23,6 +23,8 @@ extern char writes[4096];     /* every write, "REL=VALUE;" in order */
 extern char fail_suffix[128]; /* a write to a path ending so fails ... */
 extern int fail_errno;        /* ... with this */
 extern bool no_dev_nodes;     /* vfio-pci binds but /dev/vfio/N never appears */
+/* Called with each write (the file's name, the value) before the kernel plays it; NULL: none. */
+extern void (*write_hook)(const char *name, const char *value);
 
 #define MAX_FAKE 32
 struct fake {

@@ -6,6 +6,7 @@
  * kernel. Failures are injected by path. The netns tests (PF flags on a bridge, "up with
  * addresses") need root and skip without it.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -654,6 +656,120 @@ static void test_auto_concurrent(void **state)
         assert_int_equal(vfio_ledger_count_pf(T, dir, "p2p1", NULL, NULL), 4);
 }
 
+/* PF users: a PF is in use from the moment a start decides to use it, claims or not. */
+static void test_pf_users(void **state)
+{
+        const char *dir = ledger_dir();
+        struct vx_vfio_pf pf;
+        char path[PATH_MAX + 64];
+
+        /* dep1 raises the VFs; dep2 becomes a user before it claims anything. */
+        assert_int_equal(vfio_ledger_pf_use(T, NULL, dir, "p3p1", VX_VFIO_REC_NUMVFS, "dep1"), 1);
+        assert_int_equal(vfio_pf_ensure_vfs(T, "p3p1", 2, NULL), 1);
+        assert_int_equal(vfio_ledger_claim(dir, "0000:03:10.0", "dep1", NULL, NULL, NULL), 0);
+        assert_int_equal(vfio_ledger_pf_use(T, NULL, dir, "p3p1", VX_VFIO_REC_NUMVFS, "dep2"), 0);
+        assert_int_equal(vfio_ledger_pf_use(T, NULL, dir, "p3p1", VX_VFIO_REC_NUMVFS, "dep2"), 0);
+
+        /* dep1 goes: dep2 has no claim yet, but uses the PF: nothing is given back. */
+        assert_int_equal(vfio_ledger_release(dir, "0000:03:10.0", "dep1"), 0);
+        writes[0] = 0;
+        assert_int_equal(vfio_ledger_pf_done(T, NULL, dir, "p3p1", "dep1", NULL, NULL, NULL), 0);
+        assert_string_equal(writes, "");
+        assert_int_equal(vfio_pf_get(T, "p3p1", &pf), 0);
+        assert_int_equal(pf.num_vfs, 2);
+        assert_int_equal(vfio_ledger_pf_last(T, dir, "p3p1", NULL, NULL, &(struct vx_vfio_record){0}), 0);
+
+        /* A user whose deployment is gone does not count; dep2, the last, gets the VFs removed. */
+        assert_int_equal(vfio_ledger_pf_use(T, NULL, dir, "p3p1", VX_VFIO_REC_NUMVFS, "dead"), 0);
+        assert_int_equal(vfio_ledger_pf_done(T, NULL, dir, "p3p1", "dep2", alive_unless_dead, NULL, NULL), 1);
+        assert_string_equal(writes, "sriov_numvfs=0;");
+        assert_int_equal(vfio_pf_get(T, "p3p1", &pf), 0);
+        assert_int_equal(pf.num_vfs, 0);
+        snprintf(path, sizeof(path), "%s/pfs/p3p1.json", dir);
+        assert_int_equal(access(path, F_OK), -1);
+        assert_int_equal(vfio_ledger_pf_done(T, NULL, dir, "p3p1", "dep2", NULL, NULL, NULL), -ENOENT);
+
+        assert_int_equal(vfio_ledger_pf_use(T, NULL, dir, "p3p1", VX_VFIO_REC_DRIVER, "dep1"), -EINVAL);
+        assert_int_equal(vfio_ledger_pf_use(T, NULL, dir, "../x", VX_VFIO_REC_NUMVFS, "dep1"), -EINVAL);
+        assert_int_equal(vfio_ledger_pf_use(T, NULL, dir, "p3p1", VX_VFIO_REC_NUMVFS, ".."), -EINVAL);
+}
+
+/* The race of issue 10: a start keeping its PF record while the PF's last user tears down. */
+static int race_to_b = -1, race_to_a = -1;
+
+/* In A, the last user: its restore writes sriov_numvfs; B looks then, and A waits until B has. */
+static void race_hook(const char *name, const char *value)
+{
+        char c = 'R';
+
+        if (strcmp(name, "sriov_numvfs") != 0 || strcmp(value, "0") != 0)
+                return;
+        if (write(race_to_b, &c, 1) != 1 || read(race_to_a, &c, 1) != 1)
+                _exit(4);
+}
+
+static void test_pf_last_user_race(void **state)
+{
+        const char *dir = ledger_dir();
+        char lock[PATH_MAX + 64], c;
+        int to_b[2], to_a[2], st, lfd, r, e, used;
+        struct vx_vfio_record kept;
+        struct vx_vfio_pf pf;
+        pid_t a;
+
+        assert_int_equal(pipe2(to_b, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(to_a, O_CLOEXEC), 0);
+        a = fork();
+        assert_true(a >= 0);
+        if (a == 0) {
+                /* A: uses the PF, creates its VFs, claims one, stops. */
+                race_to_b = to_b[1];
+                race_to_a = to_a[0];
+                if (vfio_ledger_pf_use(T, NULL, dir, "p3p1", VX_VFIO_REC_NUMVFS, "depA") != 1 ||
+                    vfio_pf_ensure_vfs(T, "p3p1", 2, NULL) != 1 ||
+                    vfio_ledger_claim(dir, "0000:03:10.0", "depA", NULL, NULL, NULL) != 0 ||
+                    vfio_ledger_release(dir, "0000:03:10.0", "depA") != 0)
+                        _exit(2);
+                write_hook = race_hook;
+                _exit(vfio_ledger_pf_done(T, NULL, dir, "p3p1", "depA", NULL, NULL, NULL) == 1 ? 0 : 3);
+        }
+        close(to_b[1]);
+        close(to_a[0]);
+
+        /*
+         * B: A is restoring the PF; it must hold the ledger lock while it does. Checked once A is
+         * done (it waits for B's word), so that a failure here ends A too.
+         */
+        assert_int_equal(read(to_b[0], &c, 1), 1);
+        snprintf(lock, sizeof(lock), "%s/lock", dir);
+        lfd = open(lock, O_RDWR | O_CLOEXEC);
+        r = lfd >= 0 ? flock(lfd, LOCK_EX | LOCK_NB) : -2;
+        e = errno;
+        if (lfd >= 0)
+                close(lfd);
+        assert_int_equal(write(to_a[1], "G", 1), 1);
+        close(to_a[1]);
+
+        /* B becomes a user (waiting for A's restore to end): it keeps the host's own state, 0 VFs. */
+        used = vfio_ledger_pf_use(T, NULL, dir, "p3p1", VX_VFIO_REC_NUMVFS, "depB");
+        assert_int_equal(vfio_pf_get(T, "p3p1", &pf), 0);
+        assert_int_equal(waitpid(a, &st, 0), a);
+        close(to_b[0]);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+        assert_int_equal(r, -1);
+        assert_int_equal(e, EWOULDBLOCK);
+        assert_int_equal(used, 1);
+        assert_int_equal(pf.num_vfs, 0);
+
+        /* B raises the VFs itself; as the last user it gives the host back its 0. */
+        assert_int_equal(vfio_pf_ensure_vfs(T, "p3p1", 3, NULL), 1);
+        assert_int_equal(vfio_ledger_pf_done(T, NULL, dir, "p3p1", "depB", NULL, NULL, NULL), 1);
+        assert_int_equal(vfio_pf_get(T, "p3p1", &pf), 0);
+        assert_int_equal(pf.num_vfs, 0);
+        assert_int_equal(vfio_ledger_pf_last(T, dir, "p3p1", NULL, NULL, &kept), -ENOENT);
+}
+
 /* ---- records ---- */
 
 static void test_record_json(void **state)
@@ -822,6 +938,8 @@ int main(void)
                 T_(test_shared_pf_record),
                 T_(test_auto_selection),
                 T_(test_auto_concurrent),
+                T_(test_pf_users),
+                T_(test_pf_last_user_race),
                 T_(test_record_json),
                 T_(test_not_in_use),
                 T_(test_pf_settings_record),

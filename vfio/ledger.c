@@ -342,27 +342,19 @@ static char *pf_record_path(const char *dir, const char *pf)
         return p;
 }
 
-int vfio_ledger_pf_keep(const char *dir, const struct vx_vfio_record *rec)
+/* Writes rec as PF pf's kept record (lock held, path its file): a temporary file renamed over it. */
+static int write_pf_record(const char *dir, const char *path, const struct vx_vfio_record *rec)
 {
-        _cleanup_free_ char *path = NULL, *pfs = NULL, *json = NULL, *tmp = NULL;
-        _cleanup_close_ int lock = -EBADF, fd = -EBADF;
+        _cleanup_free_ char *pfs = NULL, *json = NULL, *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
         size_t len;
         int r;
 
-        if (!(rec->parts & (VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS)) ||
-            (rec->parts & ~(unsigned)(VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS)))
-                return -EINVAL;
-        path = pf_record_path(dir, rec->pf);
-        if (!path || asprintf(&pfs, "%s/pfs", dir) < 0 || asprintf(&tmp, "%s.tmp", path) < 0)
-                return -EINVAL;
+        if (asprintf(&pfs, "%s/pfs", dir) < 0 || asprintf(&tmp, "%s.tmp", path) < 0)
+                return -ENOMEM;
         r = vfio_record_to_json(rec, &json);
         if (r < 0)
                 return r;
-        r = ledger_lock(dir, &lock);
-        if (r < 0)
-                return r;
-        if (access(path, F_OK) == 0)
-                return 0;
         r = mkdir_p(pfs);
         if (r < 0)
                 return r;
@@ -375,16 +367,105 @@ int vfio_ledger_pf_keep(const char *dir, const struct vx_vfio_record *rec)
                 (void)unlink(tmp);
                 return r;
         }
-        return 1;
+        return 0;
+}
+
+static bool pf_parts_ok(unsigned parts)
+{
+        return (parts & (VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS)) &&
+               !(parts & ~(unsigned)(VX_VFIO_REC_PF | VX_VFIO_REC_NUMVFS));
+}
+
+int vfio_ledger_pf_keep(const char *dir, const struct vx_vfio_record *rec)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        int r;
+
+        if (!pf_parts_ok(rec->parts))
+                return -EINVAL;
+        path = pf_record_path(dir, rec->pf);
+        if (!path)
+                return -EINVAL;
+        r = ledger_lock(dir, &lock);
+        if (r < 0)
+                return r;
+        if (access(path, F_OK) == 0)
+                return 0;
+        r = write_pf_record(dir, path, rec);
+        return r < 0 ? r : 1;
+}
+
+/* dir/pfs/<PF>.users, or the entry of owner in it. */
+static char *pf_users_path(const char *dir, const char *pf, const char *owner)
+{
+        char *p;
+
+        if (owner && (strchr(owner, '/') || owner[0] == '.'))
+                return NULL;
+        if (asprintf(&p, "%s/pfs/%s.users%s%s", dir, pf, owner ? "/" : "", owner ?: "") < 0)
+                return NULL;
+        return p;
+}
+
+/* Live users of PF pf (lock held); an entry whose owner is gone is removed. */
+static int count_users(const char *dir, const char *pf, vx_vfio_alive alive, void *userdata)
+{
+        _cleanup_free_ char *users = pf_users_path(dir, pf, NULL);
+        char **names = NULL;
+        int r, n = 0;
+
+        if (!users)
+                return -ENOMEM;
+        r = sysfs_list(NULL, &names, "%s", users);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        for (size_t i = 0; names[i]; i++) {
+                _cleanup_free_ char *entry = NULL;
+
+                if (!alive || alive(names[i], userdata)) {
+                        n++;
+                        continue;
+                }
+                entry = pf_users_path(dir, pf, names[i]);
+                if (entry)
+                        (void)unlink(entry);
+        }
+        sysfs_strv_free(names);
+        return n;
+}
+
+static int read_pf_record(const char *path, struct vx_vfio_record *ret)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_free_ char *json = NULL;
+        size_t len = 0;
+
+        if (!f)
+                return -errno;
+        if (getdelim(&json, &len, 0, f) < 0)
+                return -EBADMSG;
+        return vfio_record_from_json(json, ret);
+}
+
+/* Whether nobody uses PF pf any more (lock held): no live user entry and no live claim on a VF of it. */
+static int pf_unused(const char *root, const char *dir, const char *pf, vx_vfio_alive alive, void *userdata)
+{
+        int r = count_users(dir, pf, alive, userdata);
+
+        if (r == 0)
+                r = count_claims(root, dir, pf, alive, userdata);
+        return r < 0 ? r : r == 0;
 }
 
 int vfio_ledger_pf_last(const char *root, const char *dir, const char *pf, vx_vfio_alive alive, void *userdata,
                         struct vx_vfio_record *ret)
 {
-        _cleanup_free_ char *path = pf_record_path(dir, pf), *json = NULL;
+        _cleanup_free_ char *path = pf_record_path(dir, pf);
         _cleanup_close_ int lock = -EBADF;
         struct vx_vfio_record rec;
-        size_t len = 0;
         int r;
 
         if (!path)
@@ -394,22 +475,107 @@ int vfio_ledger_pf_last(const char *root, const char *dir, const char *pf, vx_vf
                 return r;
         if (access(path, F_OK) < 0)
                 return -errno;
-        r = count_claims(root, dir, pf, alive, userdata);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        {
-                _cleanup_fclose_ FILE *f = fopen(path, "re");
-
-                if (!f)
-                        return -errno;
-                if (getdelim(&json, &len, 0, f) < 0)
-                        return -EBADMSG;
-        }
-        r = vfio_record_from_json(json, &rec);
+        r = pf_unused(root, dir, pf, alive, userdata);
+        if (r <= 0)
+                return r;
+        r = read_pf_record(path, &rec);
         if (r < 0)
                 return r;
         if (unlink(path) < 0)
                 return -errno;
         *ret = rec;
+        return 1;
+}
+
+/* A PF's record, its users dir and owner's entry in it, and the ledger lock, held. */
+struct pf_paths {
+        char *path, *users, *entry;
+        int lock;
+};
+
+static void pf_paths_done(struct pf_paths *p)
+{
+        free(p->path);
+        free(p->users);
+        free(p->entry);
+        safe_close(p->lock);
+}
+
+static int pf_paths_lock(const char *dir, const char *pf, const char *owner, struct pf_paths *p)
+{
+        if (check_owner(owner) < 0)
+                return -EINVAL;
+        p->path = pf_record_path(dir, pf);
+        p->users = p->path ? pf_users_path(dir, pf, NULL) : NULL;
+        p->entry = p->path ? pf_users_path(dir, pf, owner) : NULL;
+        if (!p->path || !p->users || !p->entry)
+                return -EINVAL;
+        return ledger_lock(dir, &p->lock);
+}
+
+int vfio_ledger_pf_use(const char *root, struct vx_netsetup *ns, const char *dir, const char *pf, unsigned parts,
+                       const char *owner)
+{
+        _cleanup_(pf_paths_done) struct pf_paths p = {.lock = -EBADF};
+        _cleanup_close_ int fd = -EBADF;
+        bool kept = false;
+        int r;
+
+        if (!pf_parts_ok(parts))
+                return -EINVAL;
+        r = pf_paths_lock(dir, pf, owner, &p);
+        if (r < 0)
+                return r;
+        if (access(p.path, F_OK) < 0) {
+                struct vx_vfio_record rec;
+
+                /* Read under the lock: a last user restoring the PF has finished, so this is the host's own state. */
+                r = vfio_record_save(root, ns, parts, NULL, pf, 0, &rec);
+                if (r < 0)
+                        return r;
+                r = write_pf_record(dir, p.path, &rec);
+                if (r < 0)
+                        return r;
+                kept = true;
+        }
+        r = mkdir_p(p.users);
+        if (r < 0)
+                return r;
+        fd = open(p.entry, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        return kept;
+}
+
+int vfio_ledger_pf_done(const char *root, struct vx_netsetup *ns, const char *dir, const char *pf, const char *owner,
+                        vx_vfio_alive alive, void *userdata, char **why)
+{
+        _cleanup_(pf_paths_done) struct pf_paths p = {.lock = -EBADF};
+        struct vx_vfio_record rec;
+        int r;
+
+        r = pf_paths_lock(dir, pf, owner, &p);
+        if (r < 0)
+                return r;
+        if (unlink(p.entry) < 0 && errno != ENOENT)
+                return -errno;
+        if (access(p.path, F_OK) < 0)
+                return -errno;
+        r = pf_unused(root, dir, pf, alive, userdata);
+        if (r <= 0)
+                return r;
+        r = read_pf_record(p.path, &rec);
+        if (r < 0)
+                return r;
+        /*
+         * Restored with the lock still held: a start that becomes a user meanwhile waits, then finds
+         * no record and saves the host's own state, never this user's changes half undone.
+         */
+        r = vfio_record_restore(root, ns, &rec, why);
+        if (r < 0)
+                return r; /* the record stays: the next last user tries again */
+        if (unlink(p.path) < 0)
+                return -errno;
+        (void)rmdir(p.users);
         return 1;
 }

@@ -260,7 +260,7 @@ int vfio_ledger_count_pf(const char *root, const char *dir, const char *pf_ifnam
  * Returns 1 when stored, 0 when one was kept already, or -errno.
  *
  * vfio_ledger_pf_last() is for a stop, after its claims are released: when
- * no live claim on any VF of the PF remains, hands the kept record back in
+ * no live claim on any VF of the PF and no live user entry (below) remains, hands the kept record back in
  * *ret, removes it, and returns 1 (the caller restores it with
  * vfio_record_restore()); returns 0 while VFs of it are still claimed,
  * -ENOENT when no record is kept, or -errno.
@@ -268,6 +268,30 @@ int vfio_ledger_count_pf(const char *root, const char *dir, const char *pf_ifnam
 int vfio_ledger_pf_keep(const char *dir, const struct vx_vfio_record *rec);
 int vfio_ledger_pf_last(const char *root, const char *dir, const char *pf, vx_vfio_alive alive, void *userdata,
                         struct vx_vfio_record *ret);
+
+/*
+ * What a deployment uses (the two above are their parts, for callers that
+ * hold no user entry): owners that use a PF are entered in the ledger,
+ * dir/pfs/<IFNAME>.users/<owner>, so that a PF is "in use" from the moment a
+ * start decides to use it, before it claims any VF.
+ *
+ * vfio_ledger_pf_use(), under the ledger lock: when no record of pf is kept,
+ * reads its state (parts: PF and/or NUMVFS; ns is needed for PF) and keeps
+ * it; then enters owner as a user. Returns 1 when the record was kept now, 0
+ * when one was kept already, -EINVAL, or -errno.
+ *
+ * vfio_ledger_pf_done(), under the ledger lock for all of it: removes owner's
+ * entry; when no live user (alive()) and no live claim on a VF of pf remain,
+ * restores the kept record (vfio_record_restore(), *why) and removes it.
+ * Holding the lock while restoring closes the race with a start that
+ * becomes a user meanwhile: it waits, then reads the host's own state.
+ * Returns 1 when restored, 0 while others use the PF, -ENOENT when no
+ * record is kept, or -errno (on a failed restore the record stays).
+ */
+int vfio_ledger_pf_use(const char *root, struct vx_netsetup *ns, const char *dir, const char *pf, unsigned parts,
+                       const char *owner);
+int vfio_ledger_pf_done(const char *root, struct vx_netsetup *ns, const char *dir, const char *pf, const char *owner,
+                        vx_vfio_alive alive, void *userdata, char **why);
 
 struct vx_vfio_choice {
         char pf[VX_NETSETUP_IFNAMSIZ];
