@@ -20,6 +20,7 @@ struct facts_storage {
         struct vx_hugetlbfs_fact *hugetlbfs;
         struct vx_hugepage_pool_fact *pools;
         struct vx_sriov_fact *sriov;
+        struct vx_pf_fact *pfs;
 };
 
 static char *path_join(const char *root, const char *path)
@@ -136,6 +137,33 @@ static int add_vf(struct facts_storage *s, const char *pf, int vf, const char *l
         return 0;
 }
 
+static int read_u64_file(const char *path, uint64_t *ret);
+
+/* An interface whose device has sriov_totalvfs > 0 is an SR-IOV PF; devdir is its device directory. */
+static int add_pf(struct facts_storage *s, const char *ifname, const char *devdir)
+{
+        _cleanup_free_ char *total_path = NULL, *num_path = NULL;
+        uint64_t total = 0, num = 0;
+        struct vx_pf_fact *n;
+
+        if (asprintf(&total_path, "%s/sriov_totalvfs", devdir) < 0 ||
+            asprintf(&num_path, "%s/sriov_numvfs", devdir) < 0)
+                return -ENOMEM;
+        if (read_u64_file(total_path, &total) < 0 || total == 0)
+                return 0;
+        (void)read_u64_file(num_path, &num);
+        n = realloc(s->pfs, (s->pub.n_pfs + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        s->pfs = n;
+        n[s->pub.n_pfs] =
+                (struct vx_pf_fact){.ifname = strdup(ifname), .total_vfs = (unsigned)total, .num_vfs = (unsigned)num};
+        if (!n[s->pub.n_pfs].ifname)
+                return -ENOMEM;
+        s->pub.n_pfs++;
+        return 0;
+}
+
 /* Each /sys/class/net/<pf>/device/virtfn<N> is a symlink to the VF's PCI device directory. */
 static int read_vfs_of(const char *root, const char *pf, struct facts_storage *s)
 {
@@ -146,6 +174,9 @@ static int read_vfs_of(const char *root, const char *pf, struct facts_storage *s
 
         if (asprintf(&devdir, "%s/sys/class/net/%s/device", root, pf) < 0)
                 return -ENOMEM;
+        r = add_pf(s, pf, devdir);
+        if (r < 0)
+                return r;
         d = opendir(devdir);
         if (!d)
                 return 0;
@@ -342,6 +373,7 @@ int host_facts_gather(const char *root, struct vx_host_facts **ret)
         s->pub.hugetlbfs = s->hugetlbfs;
         s->pub.pools = s->pools;
         s->pub.sriov = s->sriov;
+        s->pub.pfs = s->pfs;
         if (r < 0) {
                 host_facts_free(&s->pub);
                 return r;
@@ -368,6 +400,9 @@ struct vx_host_facts *host_facts_free(struct vx_host_facts *facts)
         free(s->hugetlbfs);
         free(s->pools);
         free(s->sriov);
+        for (size_t i = 0; i < facts->n_pfs; i++)
+                free((char *)s->pfs[i].ifname);
+        free(s->pfs);
         free(s);
         return NULL;
 }

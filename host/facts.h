@@ -37,6 +37,13 @@ struct vx_sriov_fact {
         unsigned total_vfs;
 };
 
+/* An SR-IOV PF by interface (/sys/class/net/<ifname>/device/sriov_totalvfs > 0): what the plan of a VF needs. */
+struct vx_pf_fact {
+        const char *ifname;
+        unsigned total_vfs; /* sriov_totalvfs */
+        unsigned num_vfs;   /* sriov_numvfs: VFs that exist now */
+};
+
 /* What the plan (and doctor) need to know about the host; gathered by host/ or made up by tests. */
 struct vx_host_facts {
         bool kvm_usable;   /* /dev/kvm opens read-write */
@@ -52,6 +59,8 @@ struct vx_host_facts {
         size_t n_pools;
         const struct vx_sriov_fact *sriov;
         size_t n_sriov;
+        const struct vx_pf_fact *pfs; /* SR-IOV PFs by interface */
+        size_t n_pfs;
 };
 
 /*

@@ -21,7 +21,8 @@
 #include "log.h"
 #include "vfio.h"
 
-#define BIND_TIMEOUT_MS 60000 /* udev and a slow host; vfio_bind() returns as soon as the node is there */
+#define BIND_TIMEOUT_MS 60000    /* udev and a slow host; vfio_bind() returns as soon as the node is there */
+#define CARRIER_TIMEOUT_MS 30000 /* a PF's link after it comes up (igb under TCG: seconds) */
 
 static char *ledger_dir(const struct vx_apply *a)
 {
@@ -103,19 +104,27 @@ static int check_host(struct vx_apply *a)
         return 0;
 }
 
-/* VFs of pf this plan uses: the highest index + 1 (what the PF must have). */
+/*
+ * VFs of pf this plan needs: the highest index a vf: N asks for + 1, and one
+ * more for each vf: auto that lists pf (what the PF must have when start
+ * creates them).
+ */
 static unsigned vfs_needed(const struct vx_plan *plan, const char *pf)
 {
-        unsigned n = 0;
+        unsigned n = 0, n_auto = 0;
 
         for (size_t i = 0; i < plan->n_actions; i++) {
                 const struct vx_host_action *act = &plan->actions[i];
 
-                if (act->kind == VX_ACTION_VF_CONFIG && strcmp(act->vf.pf, pf) == 0 && act->vf.vf >= 0 &&
-                    (unsigned)act->vf.vf + 1 > n)
+                if (act->kind != VX_ACTION_VF_CONFIG)
+                        continue;
+                if (act->vf.vf_auto) {
+                        for (size_t k = 0; k < act->vf.n_pfs; k++)
+                                n_auto += act->vf.pfs[k] && strcmp(act->vf.pfs[k], pf) == 0;
+                } else if (strcmp(act->vf.pf, pf) == 0 && act->vf.vf >= 0 && (unsigned)act->vf.vf + 1 > n)
                         n = (unsigned)act->vf.vf + 1;
         }
-        return n;
+        return n + n_auto;
 }
 
 /*
@@ -162,6 +171,23 @@ static int pf_check(struct vx_apply *a, const struct vx_host_action *act, const 
         return 0;
 }
 
+/* Raises sriov_numvfs of PF p from 0 to what the plan needs (at most sriov_totalvfs); the PF is in use already. */
+static int create_vfs(struct vx_apply *a, const struct vx_host_action *act, const struct vx_vfio_pf *p)
+{
+        _cleanup_free_ char *why = NULL;
+        unsigned n = vfs_needed(a->plan, p->ifname);
+        int r;
+
+        if (n > p->total_vfs)
+                n = p->total_vfs;
+        r = vfio_pf_ensure_vfs(a->host_root, p->ifname, n, &why);
+        if (r < 0)
+                return apply_fail(NULL, r, "%s: PF %s: %s [%s]", vm_name(a, act), p->ifname, said(why, r), act->key);
+        if (r > 0)
+                log_info("PF %s: created %u VFs (sriov_numvfs; back to 0 when its last user stops).", p->ifname, n);
+        return 0;
+}
+
 /* The VF's address on this host, creating the PF's VFs when it has none; checked against the plan's. */
 static int vf_resolve(struct vx_apply *a, const struct vx_host_action *act, const char *pf, int vf, const char *planned,
                       char ret[VX_VFIO_BDF_SIZE])
@@ -174,12 +200,9 @@ static int vf_resolve(struct vx_apply *a, const struct vx_host_action *act, cons
         if (r < 0)
                 return r;
         if ((unsigned)vf >= p.num_vfs) {
-                r = vfio_pf_ensure_vfs(a->host_root, pf, vfs_needed(a->plan, pf), &why);
+                r = create_vfs(a, act, &p);
                 if (r < 0)
-                        return apply_fail(NULL, r, "%s: PF %s: %s [%s]", vm_name(a, act), pf, said(why, r), act->key);
-                if (r > 0)
-                        log_info("PF %s: created %u VFs (sriov_numvfs; back to 0 when its last user stops).", pf,
-                                 vfs_needed(a->plan, pf));
+                        return r;
         }
         r = vfio_pf_vf(a->host_root, pf, (unsigned)vf, ret);
         if (r < 0)
@@ -190,7 +213,35 @@ static int vf_resolve(struct vx_apply *a, const struct vx_host_action *act, cons
         return 0;
 }
 
-static int claim(struct vx_apply *a, const char *ledger, const struct vx_host_action *act, const char *bdf)
+/*
+ * A claim step names the placeholder it resolved (`to`: "VM PLACEHOLDER",
+ * placeholders being unique per VM), so that a supervisor adopting the
+ * deployment finds the same VF again. NULL on -ENOMEM.
+ */
+static char *resolved_key(const struct vx_apply *a, const struct vx_host_action *act, const char *placeholder)
+{
+        char *k;
+
+        if (asprintf(&k, "%s %s", vm_name(a, act), placeholder) < 0)
+                return NULL;
+        return k;
+}
+
+/* The address the journal resolved key to, or NULL. */
+static const char *resolved(const struct vx_apply *a, const char *key)
+{
+        for (size_t i = journal_size(a->journal); key && i-- > 0;) {
+                const struct vx_undo *u = journal_step(a->journal, i);
+
+                if (u->kind == VX_UNDO_VFIO_CLAIM && u->to && strcmp(u->to, key) == 0)
+                        return u->object;
+        }
+        return NULL;
+}
+
+/* Claims bdf; key (NULL: none) is the placeholder it resolves. */
+static int claim(struct vx_apply *a, const char *ledger, const struct vx_host_action *act, const char *bdf,
+                 const char *key)
 {
         _cleanup_free_ char *why = NULL;
         int r;
@@ -200,34 +251,142 @@ static int claim(struct vx_apply *a, const char *ledger, const struct vx_host_ac
         r = vfio_ledger_claim(ledger, bdf, a->deployment, owner_alive, a, &why);
         if (r < 0)
                 return apply_fail(NULL, r, "%s: %s [%s]", vm_name(a, act), said(why, r), act->key);
-        return journal_or_fail(a, UNDO(VX_UNDO_VFIO_CLAIM, NULL, bdf, NULL, NULL, 0));
+        return journal_or_fail(a, UNDO(VX_UNDO_VFIO_CLAIM, NULL, bdf, NULL, key, 0));
 }
 
-static int vf_config(struct vx_apply *a, const char *ledger, const struct vx_host_action *act)
+/* ---- vf: auto ---- */
+
+/* Which VF of the action's PFs bdf is (a VF picked by an earlier supervisor of this deployment). */
+static int vf_find(struct vx_apply *a, const struct vx_host_action *act, const char *bdf, struct vx_vfio_choice *ret)
 {
         const struct vx_action_vf_config *c = &act->vf;
-        struct vx_netsetup_vf want = {.index = (unsigned)c->vf};
-        char bdf[VX_VFIO_BDF_SIZE];
-        struct vx_vfio_record rec;
         struct vx_vfio_pf p;
+
+        for (size_t k = 0; k < c->n_pfs; k++) {
+                if (!c->pfs[k] || vfio_pf_get(a->host_root, c->pfs[k], &p) < 0)
+                        continue;
+                for (unsigned i = 0; i < p.num_vfs; i++)
+                        if (strcmp(p.vfs[i], bdf) == 0) {
+                                *ret = (struct vx_vfio_choice){.vf = i};
+                                snprintf(ret->pf, sizeof(ret->pf), "%s", p.ifname);
+                                snprintf(ret->bdf, sizeof(ret->bdf), "%s", bdf);
+                                return 0;
+                        }
+        }
+        return apply_fail(NULL, -ENXIO, "%s: the VF this deployment picked, %s, is no VF of %s any more [%s].",
+                          vm_name(a, act), bdf, c->pf, act->key);
+}
+
+/* No VF free: the first PF of the list that has no VFs gets them. 1 when created, 0 when no PF could. */
+static int create_vfs_for_auto(struct vx_apply *a, const char *ledger, const struct vx_host_action *act)
+{
+        const struct vx_action_vf_config *c = &act->vf;
+        struct vx_vfio_pf p;
+        int r;
+
+        for (size_t k = 0; k < c->n_pfs; k++) {
+                if (!c->pfs[k] || vfio_pf_get(a->host_root, c->pfs[k], &p) < 0 || p.num_vfs > 0 || !p.total_vfs)
+                        continue;
+                r = pf_use(a, ledger, act, p.ifname);
+                if (r >= 0)
+                        r = create_vfs(a, act, &p);
+                return r < 0 ? r : 1;
+        }
+        return 0;
+}
+
+static int claim_auto(struct vx_apply *a, const char *ledger, const struct vx_host_action *act,
+                      struct vx_vfio_choice *ret, char **why)
+{
+        const struct vx_action_vf_config *c = &act->vf;
+
+        free(*why);
+        *why = NULL;
+        return vfio_vf_claim_auto(a->host_root, a->ns, ledger, (const char *const *)c->pfs, c->n_pfs, c->numa_node,
+                                  a->deployment, owner_alive, a, ret, why);
+}
+
+/* vf: auto: a free VF of the PFs, picked and claimed under the ledger lock (or the one picked before). */
+static int vf_pick(struct vx_apply *a, const char *ledger, const struct vx_host_action *act, const char *key,
+                   struct vx_vfio_choice *ret)
+{
+        const char *held = resolved(a, key);
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        if (held)
+                return vf_find(a, act, held, ret);
+        r = claim_auto(a, ledger, act, ret, &why);
+        if (r == -ENOSPC) {
+                r = create_vfs_for_auto(a, ledger, act);
+                if (r < 0)
+                        return r;
+                r = r > 0 ? claim_auto(a, ledger, act, ret, &why) : -ENOSPC;
+        }
+        if (r < 0)
+                return apply_fail(NULL, r, "%s: vf: auto: %s [%s]", vm_name(a, act), said(why, r), act->key);
+        r = journal_push(a->journal, UNDO(VX_UNDO_VFIO_CLAIM, NULL, ret->bdf, NULL, key, 0));
+        if (r < 0) {
+                (void)vfio_ledger_release(ledger, ret->bdf, a->deployment);
+                return apply_fail(NULL, r, "Failed to write the undo journal %s: %m", journal_path(a->journal));
+        }
+        log_info("%s: vf: auto picked %s vf %u (%s).", vm_name(a, act), ret->pf, ret->vf, ret->bdf);
+        return 0;
+}
+
+/* ---- the PF's own settings, the VF's ---- */
+
+/* igb refuses a VF rate until the PF it just brought up has carrier; a bounded wait, not a timing. */
+static void wait_carrier(struct vx_apply *a, const char *pf)
+{
+        struct vx_netsetup_link l;
+
+        for (unsigned i = 0; i < CARRIER_TIMEOUT_MS / 100; i++) {
+                if (netsetup_link_get(a->ns, pf, &l) < 0 || l.lower_up)
+                        return;
+                (void)usleep(100 * 1000);
+        }
+        log_warning("PF %s: no carrier after %u s; VF rates may be refused.", pf, CARRIER_TIMEOUT_MS / 1000);
+}
+
+/* pf-settings: each only when asked; the PF's record (kept by its first user) gives them back. */
+static int pf_settings(struct vx_apply *a, const struct vx_host_action *act, const char *pf)
+{
+        const struct vx_action_vf_config *c = &act->vf;
+        struct vx_netsetup_pf want = {.up = c->pf_up == VX_ON,
+                                      .mtu = c->pf_mtu,
+                                      .promisc = c->pf_promisc == VX_ON,
+                                      .allmulti = c->pf_allmulti == VX_ON};
+        unsigned mask = (c->pf_up != VX_AUTO ? VX_NETSETUP_PF_UP : 0) | (c->pf_mtu ? VX_NETSETUP_PF_MTU : 0) |
+                        (c->pf_promisc != VX_AUTO ? VX_NETSETUP_PF_PROMISC : 0) |
+                        (c->pf_allmulti != VX_AUTO ? VX_NETSETUP_PF_ALLMULTI : 0);
+        struct vx_netsetup_pf was;
+        int r;
+
+        if (!mask)
+                return 0;
+        r = netsetup_pf_get(a->ns, pf, &was);
+        if (r < 0)
+                return apply_fail(NULL, r, "%s: PF %s: %m [%s]", vm_name(a, act), pf, act->key);
+        r = netsetup_pf_set(a->ns, pf, &want, mask);
+        if (r < 0)
+                return apply_fail(NULL, r, "%s: failed to set pf-settings on PF %s: %m [%s]", vm_name(a, act), pf,
+                                  act->key);
+        if ((mask & VX_NETSETUP_PF_UP) && want.up && !was.up && c->rate_mbps >= 0)
+                wait_carrier(a, pf);
+        log_info("%s: PF %s: pf-settings set (given back when its last user stops).", vm_name(a, act), pf);
+        return 0;
+}
+
+/* The VF's settings, its record journaled before the first one changes. */
+static int vf_settings(struct vx_apply *a, const struct vx_host_action *act, const struct vx_vfio_choice *ch)
+{
+        const struct vx_action_vf_config *c = &act->vf;
+        struct vx_netsetup_vf want = {.index = ch->vf};
+        struct vx_vfio_record rec;
         unsigned mask = 0, failed = 0;
         int r;
 
-        r = pf_check(a, act, c->pf, c->vf, &p);
-        if (r >= 0)
-                r = pf_use(a, ledger, act, c->pf);
-        if (r >= 0)
-                r = vf_resolve(a, act, c->pf, c->vf, c->pci_address, bdf);
-        if (r >= 0)
-                r = claim(a, ledger, act, bdf);
-        if (r < 0)
-                return r;
-        if (c->pf_mtu) {
-                r = netsetup_pf_set(a->ns, c->pf, &(struct vx_netsetup_pf){.mtu = c->pf_mtu}, VX_NETSETUP_PF_MTU);
-                if (r < 0)
-                        return apply_fail(NULL, r, "%s: failed to set the MTU of PF %s to %u: %m [%s]", vm_name(a, act),
-                                          c->pf, c->pf_mtu, act->key);
-        }
         if (c->mac) {
                 snprintf(want.mac, sizeof(want.mac), "%s", c->mac);
                 mask |= VX_NETSETUP_VF_MAC;
@@ -250,19 +409,18 @@ static int vf_config(struct vx_apply *a, const char *ledger, const struct vx_hos
         }
         if (!mask)
                 return 0;
-        /* Saved and journaled before the first setting changes. */
-        r = vfio_record_save(a->host_root, a->ns, VX_VFIO_REC_VF, bdf, c->pf, (unsigned)c->vf, &rec);
+        r = vfio_record_save(a->host_root, a->ns, VX_VFIO_REC_VF, ch->bdf, ch->pf, ch->vf, &rec);
         if (r < 0)
-                return apply_fail(NULL, r, "%s: failed to read %s vf %d: %m [%s]", vm_name(a, act), c->pf, c->vf,
+                return apply_fail(NULL, r, "%s: failed to read %s vf %u: %m [%s]", vm_name(a, act), ch->pf, ch->vf,
                                   act->key);
-        snprintf(rec.bdf, sizeof(rec.bdf), "%s", bdf);
+        snprintf(rec.bdf, sizeof(rec.bdf), "%s", ch->bdf);
         r = journal_record(a, &rec);
         if (r < 0)
                 return r;
-        r = netsetup_vf_set(a->ns, c->pf, &want, mask, &failed); /* MAC before spoofchk */
+        r = netsetup_vf_set(a->ns, ch->pf, &want, mask, &failed); /* MAC before spoofchk */
         if (r < 0)
-                return apply_fail(NULL, r, "%s: %s vf %d: the PF's driver refused the %s: %m [%s]", vm_name(a, act),
-                                  c->pf, c->vf,
+                return apply_fail(NULL, r, "%s: %s vf %u: the PF's driver refused the %s: %m [%s]", vm_name(a, act),
+                                  ch->pf, ch->vf,
                                   failed == VX_NETSETUP_VF_MAC        ? "MAC"
                                   : failed == VX_NETSETUP_VF_VLAN     ? "VLAN"
                                   : failed == VX_NETSETUP_VF_RATE     ? "rate"
@@ -270,8 +428,39 @@ static int vf_config(struct vx_apply *a, const char *ledger, const struct vx_hos
                                   : failed == VX_NETSETUP_VF_TRUST    ? "trust"
                                                                       : "settings",
                                   act->key);
-        log_info("%s: %s vf %d (%s) set (restored at stop).", vm_name(a, act), c->pf, c->vf, bdf);
+        log_info("%s: %s vf %u (%s) set (restored at stop).", vm_name(a, act), ch->pf, ch->vf, ch->bdf);
         return 0;
+}
+
+static int vf_config(struct vx_apply *a, const char *ledger, const struct vx_host_action *act)
+{
+        const struct vx_action_vf_config *c = &act->vf;
+        _cleanup_free_ char *key = c->placeholder ? resolved_key(a, act, c->placeholder) : NULL;
+        struct vx_vfio_choice ch = {.vf = (unsigned)c->vf};
+        struct vx_vfio_pf p;
+        int r;
+
+        if (c->placeholder && !key)
+                return log_error_errno(-ENOMEM, "Out of memory.");
+        if (c->vf_auto)
+                r = vf_pick(a, ledger, act, key, &ch);
+        else {
+                snprintf(ch.pf, sizeof(ch.pf), "%s", c->pf);
+                r = pf_check(a, act, c->pf, c->vf, &p);
+                if (r >= 0)
+                        r = pf_use(a, ledger, act, c->pf);
+                if (r >= 0)
+                        r = vf_resolve(a, act, c->pf, c->vf, c->pci_address, ch.bdf);
+                if (r >= 0)
+                        r = claim(a, ledger, act, ch.bdf, key);
+        }
+        if (r >= 0)
+                r = pf_use(a, ledger, act, ch.pf);
+        if (r >= 0)
+                r = pf_settings(a, act, ch.pf);
+        if (r >= 0)
+                r = vf_settings(a, act, &ch);
+        return r;
 }
 
 /* /dev/vfio/<group> for QEMU's user, given for the deployment's life (journaled first, as apply-access.c does). */
@@ -311,7 +500,16 @@ static int vfio_bind_one(struct vx_apply *a, const char *ledger, const struct vx
         struct vx_vfio_record rec;
         int r, group = -1;
 
-        if (b->pf)
+        if (b->placeholder) {
+                _cleanup_free_ char *key = resolved_key(a, act, b->placeholder);
+                const char *held = resolved(a, key);
+
+                r = held ? 0
+                         : apply_fail(NULL, -ENXIO, "%s: %s has no address yet [%s].", vm_name(a, act), b->placeholder,
+                                      act->key);
+                if (held)
+                        snprintf(bdf, sizeof(bdf), "%s", held);
+        } else if (b->pf)
                 r = vf_resolve(a, act, b->pf, b->vf, b->pci_address, bdf);
         else if (b->pci_address && vfio_check_bdf(b->pci_address) >= 0) {
                 snprintf(bdf, sizeof(bdf), "%s", b->pci_address);
@@ -323,7 +521,7 @@ static int vfio_bind_one(struct vx_apply *a, const char *ledger, const struct vx
                 r = apply_fail(NULL, -EINVAL, "%s: '%s' is not a PCI address (DDDD:BB:DD.F) [%s].", vm_name(a, act),
                                b->pci_address ?: "", act->key);
         if (r >= 0)
-                r = claim(a, ledger, act, bdf);
+                r = claim(a, ledger, act, bdf, NULL);
         if (r < 0)
                 return r;
         r = vfio_check_group(a->host_root, bdf, &why);
@@ -375,6 +573,32 @@ int apply_vfio(struct vx_apply *a)
                         r = vfio_bind_one(a, ledger, act);
         }
         return r;
+}
+
+int apply_vfio_resolve(struct vx_apply *a, struct vx_plan *plan)
+{
+        for (size_t i = 0; i < plan->n_actions; i++) {
+                const struct vx_host_action *act = &plan->actions[i];
+                _cleanup_free_ char *key = NULL, *placeholder = NULL;
+                const char *held;
+                int r;
+
+                if (act->kind != VX_ACTION_VF_CONFIG || !act->vf.placeholder || act->vm < 0)
+                        continue;
+                placeholder = strdup(act->vf.placeholder);
+                key = placeholder ? resolved_key(a, act, placeholder) : NULL;
+                if (!key)
+                        return log_error_errno(-ENOMEM, "Out of memory.");
+                held = resolved(a, key);
+                if (!held)
+                        return log_error_errno(-ENXIO, "%s: %s has no address after the host actions [%s].",
+                                               vm_name(a, act), placeholder, act->key);
+                r = plan_resolve(plan, (size_t)act->vm, placeholder, held);
+                if (r < 0)
+                        return log_error_errno(r, "Out of memory.");
+                log_info("%s: %s is %s [%s].", vm_name(a, act), placeholder, held, act->key);
+        }
+        return 0;
 }
 
 /* ---- undo ---- */

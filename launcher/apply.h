@@ -65,6 +65,14 @@ void apply_set_host_root(struct vx_apply *a, const char *root);
 int apply_deployment(struct vx_apply *a);
 
 /*
+ * After apply_deployment(): puts the address of every VF that start created
+ * or picked (vf: auto) in place of its placeholder in plan (the plan a was
+ * opened with; the journal knows the addresses, also after adoption).
+ * Returns 0 or -errno (logged).
+ */
+int apply_vfio_resolve(struct vx_apply *a, struct vx_plan *plan);
+
+/*
  * The VM's actions: first undoes what the journal still holds for it (taps
  * of a QEMU that is gone), then creates its taps and opens their vhost-net
  * fds. fds has one slot per entry of the VM's fd table (vp->n_fds), all

@@ -35,6 +35,26 @@ static const char *tristate(enum vx_tristate t)
         return vx_tristate_to_string(t);
 }
 
+/* A VF's settings, the PF's own, and what start decides (vf: auto, the placeholder). */
+static json_t *vf_config_json(const struct vx_action_vf_config *v)
+{
+        json_t *o = json_pack("{s:s, s:i, s:s?, s:s?, s:i, s:i, s:s, s:s, s:i}", "pf", v->pf, "vf", v->vf,
+                              "pci_address", v->pci_address, "mac", v->mac, "vlan", v->vlan, "rate_mbps", v->rate_mbps,
+                              "spoofchk", tristate(v->spoofchk), "trust", tristate(v->trust), "pf_mtu", (int)v->pf_mtu);
+
+        if (!o || json_object_set_new(o, "pfs", plan_json_strv(v->pfs, v->n_pfs)) < 0 ||
+            json_object_set_new(o, "vf_auto", json_boolean(v->vf_auto)) < 0 ||
+            json_object_set_new(o, "numa_node", json_integer(v->numa_node)) < 0 ||
+            json_object_set_new(o, "pf_up", json_string(tristate(v->pf_up))) < 0 ||
+            json_object_set_new(o, "pf_promisc", json_string(tristate(v->pf_promisc))) < 0 ||
+            json_object_set_new(o, "pf_allmulti", json_string(tristate(v->pf_allmulti))) < 0 ||
+            json_object_set_new(o, "placeholder", v->placeholder ? json_string(v->placeholder) : json_null()) < 0) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
+}
+
 /* The parameters of one action, by kind. */
 static json_t *action_params(const struct vx_host_action *a)
 {
@@ -51,13 +71,10 @@ static json_t *action_params(const struct vx_host_action *a)
                                  a->tap.guest_mac, "mtu", (int)a->tap.mtu, "queues", (int)a->tap.queues, "vhost",
                                  a->tap.vhost, "first_fd", (int)a->tap.first_fd);
         case VX_ACTION_VF_CONFIG:
-                return json_pack("{s:s, s:i, s:s?, s:s?, s:i, s:i, s:s, s:s, s:i}", "pf", a->vf.pf, "vf", a->vf.vf,
-                                 "pci_address", a->vf.pci_address, "mac", a->vf.mac, "vlan", a->vf.vlan, "rate_mbps",
-                                 a->vf.rate_mbps, "spoofchk", tristate(a->vf.spoofchk), "trust", tristate(a->vf.trust),
-                                 "pf_mtu", (int)a->vf.pf_mtu);
+                return vf_config_json(&a->vf);
         case VX_ACTION_VFIO_BIND:
-                return json_pack("{s:s?, s:s?, s:i}", "pci_address", a->bind.pci_address, "pf", a->bind.pf, "vf",
-                                 a->bind.vf);
+                return json_pack("{s:s?, s:s?, s:i, s:s?}", "pci_address", a->bind.pci_address, "pf", a->bind.pf, "vf",
+                                 a->bind.vf, "placeholder", a->bind.placeholder);
         case VX_ACTION_HUGEPAGES:
                 return json_pack("{s:I, s:i, s:I}", "page_size", (json_int_t)a->huge.page_size, "node", a->huge.node,
                                  "pages", (json_int_t)a->huge.pages);

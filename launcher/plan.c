@@ -103,10 +103,15 @@ static void plan_action_done(struct vx_host_action *a)
                 free(a->vf.pf);
                 free(a->vf.pci_address);
                 free(a->vf.mac);
+                for (size_t k = 0; k < a->vf.n_pfs; k++)
+                        free(a->vf.pfs[k]);
+                free(a->vf.pfs);
+                free(a->vf.placeholder);
                 break;
         case VX_ACTION_VFIO_BIND:
                 free(a->bind.pci_address);
                 free(a->bind.pf);
+                free(a->bind.placeholder);
                 break;
         case VX_ACTION_HUGETLBFS_MOUNT:
         case VX_ACTION_MEM_DIR:
@@ -857,40 +862,174 @@ static void build_tap(struct builder *b, size_t i, unsigned net_index)
         opt_sb(b, K(b, "nics[%zu]", i), "-device", &dev);
 }
 
-static void vf_action(struct builder *b, size_t i, const char *object, const char *pci_address)
+/* ---- VF NICs: the address now, or a placeholder start fills (docs/sriov.md) ---- */
+
+static const struct vx_pf_fact *find_pf(const struct vx_host_facts *facts, const char *ifname)
+{
+        for (size_t i = 0; i < facts->n_pfs; i++)
+                if (strcmp(facts->pfs[i].ifname, ifname) == 0)
+                        return &facts->pfs[i];
+        return NULL;
+}
+
+/* The NIC's PFs: its list, or pf alone (a model made without the parser has no list). */
+static char *const *nic_pfs(const struct vx_nic *nic, size_t *ret_n)
+{
+        *ret_n = nic->n_pfs ? nic->n_pfs : nic->pf != NULL;
+        return nic->n_pfs ? nic->pfs : &nic->pf;
+}
+
+/* "p3p1,p2p1" (sep ","), or "p3p1, p2p1" (sep ", "). */
+static char *pf_list(struct builder *b, const struct vx_nic *nic, const char *sep)
+{
+        struct strbuf sb = {0};
+        size_t n;
+        char *const *pfs = nic_pfs(nic, &n);
+        char *s;
+
+        for (size_t k = 0; k < n; k++)
+                sb_addf(&sb, "%s%s", k ? sep : "", pfs[k]);
+        if (sb.oom || !sb.s) {
+                sb_done(&sb);
+                fail(b, -ENOMEM);
+                return NULL;
+        }
+        s = TAKE_PTR(sb.s);
+        sb_done(&sb);
+        return s;
+}
+
+/*
+ * A VF whose address the host does not have yet: start picks it (vf: auto)
+ * or creates the PF's VFs (sriov_numvfs 0). Returns the placeholder argv
+ * holds until then (a note says why), or NULL after -ENOMEM. A VF start
+ * could not have either makes the plan incomplete.
+ */
+static char *vf_placeholder(struct builder *b, size_t i)
 {
         const struct vx_nic *nic = &b->vm->nics[i];
-        struct strbuf sb = {0};
+        const struct vx_pf_fact *pf;
+        _cleanup_free_ char *list = pf_list(b, nic, ","), *shown = pf_list(b, nic, ", ");
+        char *ph = NULL;
+        bool any = false;
 
-        sb_addf(&sb, "set %s vf %d:", nic->pf, nic->vf);
+        if (!list || !shown)
+                return NULL;
+        if (nic->vf_auto) {
+                if (asprintf(&ph, "@%s/auto:nics[%zu]@", list, i) < 0) {
+                        fail(b, -ENOMEM);
+                        return NULL;
+                }
+                for (size_t k = 0; k < nic->n_pfs; k++)
+                        any = any || (nic->pfs[k] && find_pf(b->facts, nic->pfs[k]));
+                if (!any) {
+                        b->vp->complete = false;
+                        note(b, "%s: vf: auto, but none of %s is an SR-IOV PF on this host", K(b, "nics[%zu]", i),
+                             shown);
+                } else
+                        note(b,
+                             "%s: vf: auto: start picks a free VF of %s (on the VM's NUMA node first, then on the PF "
+                             "with most free VFs; VFs created on a PF that has none) and puts its address in place "
+                             "of %s",
+                             K(b, "nics[%zu]", i), shown, ph);
+                return ph;
+        }
+        if (asprintf(&ph, "@%s/vf%d@", nic->pf, nic->vf) < 0) {
+                fail(b, -ENOMEM);
+                return NULL;
+        }
+        pf = find_pf(b->facts, nic->pf);
+        if (pf && (unsigned)nic->vf < pf->total_vfs && pf->num_vfs == 0) {
+                note(b,
+                     "%s: PF %s has no VFs yet: start creates them (sriov_numvfs, up to %u) and puts the address of "
+                     "vf %d (/sys/class/net/%s/device/virtfn%d) in place of %s",
+                     K(b, "nics[%zu]", i), nic->pf, pf->total_vfs, nic->vf, nic->pf, nic->vf, ph);
+                return ph;
+        }
+        b->vp->complete = false;
+        if (!pf)
+                note(b, "%s: %s vf %d is not on this host (no SR-IOV PF %s); %s stands for its address",
+                     K(b, "nics[%zu]", i), nic->pf, nic->vf, nic->pf, ph);
+        else if ((unsigned)nic->vf >= pf->total_vfs)
+                note(b, "%s: PF %s offers %u VFs (sriov_totalvfs); vf %d is out of range", K(b, "nics[%zu]", i),
+                     nic->pf, pf->total_vfs, nic->vf);
+        else
+                note(b,
+                     "%s: PF %s has %u VFs, not vf %d; start raises sriov_numvfs only from 0 (changing it destroys "
+                     "VFs others may use)",
+                     K(b, "nics[%zu]", i), nic->pf, pf->num_vfs, nic->vf);
+        return ph;
+}
+
+static void vf_action_text(struct strbuf *sb, const struct vx_nic *nic, const char *pfs)
+{
+        const struct vx_pf_settings *ps = &nic->pf_settings;
+
+        if (nic->vf_auto)
+                sb_addf(sb, "set a free VF of %s:", pfs);
+        else
+                sb_addf(sb, "set %s vf %d:", nic->pf, nic->vf);
         if (nic->mac)
-                sb_addf(&sb, " mac %s", nic->mac);
+                sb_addf(sb, " mac %s", nic->mac);
         if (nic->vlan >= 0)
-                sb_addf(&sb, " vlan %d", nic->vlan);
+                sb_addf(sb, " vlan %d", nic->vlan);
         if (nic->rate_mbps >= 0)
-                sb_addf(&sb, " max_tx_rate %d", nic->rate_mbps);
+                sb_addf(sb, " max_tx_rate %d", nic->rate_mbps);
         if (nic->spoofchk != VX_AUTO)
-                sb_addf(&sb, " spoofchk %s", nic->spoofchk == VX_ON ? "on" : "off");
+                sb_addf(sb, " spoofchk %s", nic->spoofchk == VX_ON ? "on" : "off");
         if (nic->trust != VX_AUTO)
-                sb_addf(&sb, " trust %s", nic->trust == VX_ON ? "on" : "off");
-        if (nic->mtu)
-                sb_addf(&sb, "; %s mtu %u", nic->pf, nic->mtu);
+                sb_addf(sb, " trust %s", nic->trust == VX_ON ? "on" : "off");
+        if (ps->up == VX_AUTO && !ps->mtu && ps->promisc == VX_AUTO && ps->allmulti == VX_AUTO)
+                return;
+        sb_addf(sb, "; PF");
+        if (ps->mtu)
+                sb_addf(sb, " mtu %u", ps->mtu);
+        if (ps->promisc != VX_AUTO)
+                sb_addf(sb, " promisc %s", ps->promisc == VX_ON ? "on" : "off");
+        if (ps->allmulti != VX_AUTO)
+                sb_addf(sb, " allmulti %s", ps->allmulti == VX_ON ? "on" : "off");
+        if (ps->up != VX_AUTO)
+                sb_addf(sb, " %s", ps->up == VX_ON ? "up" : "down");
+}
+
+static void vf_action(struct builder *b, size_t i, const char *object, const char *pci_address, const char *placeholder)
+{
+        const struct vx_nic *nic = &b->vm->nics[i];
+        _cleanup_free_ char *shown = pf_list(b, nic, ", ");
+        struct vx_host_action act = {.kind = VX_ACTION_VF_CONFIG};
+        struct strbuf sb = {0};
+        char *const *pfs;
+        size_t n;
+
+        if (!shown)
+                return;
+        vf_action_text(&sb, nic, shown);
         if (sb.oom || !sb.s) {
                 sb_done(&sb);
                 return fail(b, -ENOMEM);
         }
-        action(b, (int)b->vp->vm_index,
-               &(struct vx_host_action){.kind = VX_ACTION_VF_CONFIG,
-                                        .vf = {.pf = dup_or_null(b, nic->pf),
-                                               .vf = nic->vf,
-                                               .pci_address = dup_or_null(b, pci_address),
-                                               .mac = dup_or_null(b, nic->mac),
-                                               .vlan = nic->vlan,
-                                               .rate_mbps = nic->rate_mbps,
-                                               .spoofchk = nic->spoofchk,
-                                               .trust = nic->trust,
-                                               .pf_mtu = nic->mtu}},
-               object, K(b, "nics[%zu]", i), "%s", sb.s);
+        act.vf = (struct vx_action_vf_config){.pf = dup_or_null(b, nic->pf),
+                                              .vf = nic->vf_auto ? -1 : nic->vf,
+                                              .pci_address = dup_or_null(b, pci_address),
+                                              .mac = dup_or_null(b, nic->mac),
+                                              .vlan = nic->vlan,
+                                              .rate_mbps = nic->rate_mbps,
+                                              .spoofchk = nic->spoofchk,
+                                              .trust = nic->trust,
+                                              .pf_mtu = nic->pf_settings.mtu,
+                                              .vf_auto = nic->vf_auto,
+                                              .numa_node = b->vm->memory.hugepages ? b->vm->memory.node : -1,
+                                              .pf_up = nic->pf_settings.up,
+                                              .pf_promisc = nic->pf_settings.promisc,
+                                              .pf_allmulti = nic->pf_settings.allmulti,
+                                              .placeholder = dup_or_null(b, placeholder)};
+        pfs = nic_pfs(nic, &n);
+        act.vf.pfs = calloc(n ? n : 1, sizeof(char *));
+        if (!act.vf.pfs)
+                fail(b, -ENOMEM);
+        for (size_t k = 0; act.vf.pfs && k < n; k++)
+                act.vf.pfs[act.vf.n_pfs++] = dup_or_null(b, pfs[k]);
+        action(b, (int)b->vp->vm_index, &act, object, K(b, "nics[%zu]", i), "%s", sb.s);
         sb_done(&sb);
 }
 
@@ -905,28 +1044,25 @@ static void build_vfio(struct builder *b, size_t i, unsigned hostdev_index)
         if (nic->type == VX_NIC_VF) {
                 if (asprintf(&pfvf, "%s/vf%d", nic->pf, nic->vf) < 0)
                         return fail(b, -ENOMEM);
-                host = find_vf(b->facts, nic->pf, nic->vf);
+                host = nic->vf_auto ? NULL : find_vf(b->facts, nic->pf, nic->vf);
                 if (!host) {
-                        if (asprintf(&placeholder, "@%s@", pfvf) < 0)
-                                return fail(b, -ENOMEM);
+                        placeholder = vf_placeholder(b, i);
+                        if (!placeholder)
+                                return;
                         host = placeholder;
-                        b->vp->complete = false;
-                        note(b,
-                             "%s: %s vf %d is not on this host; host=%s is resolved from "
-                             "/sys/class/net/%s/device/virtfn%d at start",
-                             K(b, "nics[%zu]", i), nic->pf, nic->vf, placeholder, nic->pf, nic->vf);
                 }
-                vf_action(b, i, pfvf, placeholder ? NULL : host);
+                vf_action(b, i, placeholder ?: pfvf, placeholder ? NULL : host, placeholder);
         } else
                 host = nic->host;
 
         bind = (struct vx_host_action){.kind = VX_ACTION_VFIO_BIND,
                                        .bind = {.pci_address = placeholder ? NULL : dup_or_null(b, host),
                                                 .pf = dup_or_null(b, nic->type == VX_NIC_VF ? nic->pf : NULL),
-                                                .vf = nic->type == VX_NIC_VF ? nic->vf : -1}};
+                                                .vf = nic->type == VX_NIC_VF && !nic->vf_auto ? nic->vf : -1,
+                                                .placeholder = dup_or_null(b, placeholder)}};
         if (placeholder)
                 action(b, (int)b->vp->vm_index, &bind, host, K(b, "nics[%zu]", i),
-                       "bind %s (its address resolved at start) to vfio-pci", pfvf);
+                       "bind %s (its address known at start) to vfio-pci", nic->vf_auto ? placeholder : pfvf);
         else
                 action(b, (int)b->vp->vm_index, &bind, host, K(b, "nics[%zu]", i), "bind %s%s%s%s to vfio-pci", host,
                        pfvf ? " (" : "", pfvf ? pfvf : "", pfvf ? ")" : "");
@@ -934,6 +1070,54 @@ static void build_vfio(struct builder *b, size_t i, unsigned hostdev_index)
         sb_addf(&dev, "vfio-pci,host=%s,id=hostdev%u", host, hostdev_index);
         sb_pci_addr(b, &dev, b->nic_slot[i] >= 0 ? b->nic_slot[i] : pci_alloc(b));
         opt_sb(b, K(b, "nics[%zu]", i), "-device", &dev);
+}
+
+/* Replaces placeholder by bdf in *s; 1 when it did, 0 when *s does not hold it, -ENOMEM. */
+static int replace_in(char **s, const char *placeholder, const char *bdf)
+{
+        char *at, *n;
+
+        if (!*s || !(at = strstr(*s, placeholder)))
+                return 0;
+        if (asprintf(&n, "%.*s%s%s", (int)(at - *s), *s, bdf, at + strlen(placeholder)) < 0)
+                return -ENOMEM;
+        free(*s);
+        *s = n;
+        return 1;
+}
+
+int plan_resolve(struct vx_plan *plan, size_t vm, const char *placeholder, const char *bdf)
+{
+        struct vx_vm_plan *vp;
+        int r, n = 0;
+
+        if (vm >= plan->n_vms || !placeholder || !*placeholder)
+                return -EINVAL;
+        vp = &plan->vms[vm];
+        for (size_t k = 0; k < vp->argv.n; k++) {
+                r = replace_in(&vp->argv.items[k], placeholder, bdf);
+                if (r < 0)
+                        return r;
+                n += r;
+        }
+        for (size_t k = 0; k < plan->n_actions; k++) {
+                struct vx_host_action *a = &plan->actions[k];
+                char **ph = a->kind == VX_ACTION_VF_CONFIG   ? &a->vf.placeholder
+                            : a->kind == VX_ACTION_VFIO_BIND ? &a->bind.placeholder
+                                                             : NULL;
+                char **addr = a->kind == VX_ACTION_VF_CONFIG ? &a->vf.pci_address : &a->bind.pci_address;
+
+                if (a->vm != (int)vm || !ph || !*ph || strcmp(*ph, placeholder) != 0)
+                        continue;
+                free(*addr);
+                *addr = strdup(bdf);
+                if (!*addr)
+                        return -ENOMEM;
+                r = replace_in(&a->object, placeholder, bdf);
+                if (r < 0)
+                        return r;
+        }
+        return n;
 }
 
 static void build_nics(struct builder *b)

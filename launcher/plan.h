@@ -99,12 +99,21 @@ struct vx_action_vf_config {
         int rate_mbps;     /* -1: leave */
         enum vx_tristate spoofchk, trust;
         unsigned pf_mtu; /* 0: leave */
+
+        /* vf: auto, a list of PFs, the PF's own settings, the placeholder (docs/sriov.md) */
+        char **pfs; /* the PFs vf: auto picks from (pf is pfs[0]); just pf for vf: N */
+        size_t n_pfs;
+        bool vf_auto;  /* vf is -1: start picks a free VF of pfs */
+        int numa_node; /* vf: auto prefers a PF on this node (memory.hugepages.node); -1: none */
+        enum vx_tristate pf_up, pf_promisc, pf_allmulti; /* auto: leave */
+        char *placeholder; /* pci_address NULL: the text argv holds in its place until start knows it */
 };
 
 struct vx_action_vfio_bind {
         char *pci_address; /* NULL: the VF pf/vf, resolved at start */
-        char *pf;          /* VF NICs: the PF and VF index; NULL for a hostdev */
+        char *pf;          /* VF NICs: the PF and VF index (-1: vf: auto); NULL for a pci NIC */
         int vf;
+        char *placeholder; /* pci_address NULL: the VF's vf-config placeholder, resolved by it at start */
 };
 
 struct vx_action_hugepages {
@@ -175,8 +184,10 @@ struct vx_vm_plan {
         uint64_t memlock_bytes;    /* RLIMIT_MEMLOCK for QEMU: 0 leave it, UINT64_MAX unlimited (memory.lock) */
         char **notes;              /* things the user should know (TCG fallback, unresolved VF, ...) */
         size_t n_notes;
-        bool complete;             /* false when a value could only be a placeholder (VF not on this
-                                    * host): fine to print, refused by start */
+        bool complete; /* false when a value could only be a placeholder that start cannot
+                                    * fill either (a PF not on this host): fine to print, refused by
+                                    * start. A VF start creates or picks keeps the plan complete: its
+                                    * placeholder (a note says why) is replaced by plan_resolve() */
 };
 
 struct vx_plan {
@@ -204,6 +215,14 @@ int plan_build(const struct vx_profile *p, const struct vx_host_facts *facts, co
 
 struct vx_plan *plan_free(struct vx_plan *plan);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_plan *, plan_free)
+
+/*
+ * Start's half of a placeholder (docs/sriov.md): once a VF exists (created,
+ * or picked by vf: auto), puts its address bdf wherever the plan holds
+ * placeholder: the VM's argv and the VM's vf-config and vfio-bind actions.
+ * Returns the number of argv items changed, or -ENOMEM.
+ */
+int plan_resolve(struct vx_plan *plan, size_t vm, const char *placeholder, const char *bdf);
 
 /* The plan of the VM called name, or NULL. */
 const struct vx_vm_plan *plan_find_vm(const struct vx_plan *plan, const char *name);

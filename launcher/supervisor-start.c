@@ -156,6 +156,7 @@ static void check_drift(struct vx_supervisor *sv, const bool *adopted)
                                   sv->profile_path);
                 return;
         }
+        (void)apply_vfio_resolve(sv->apply, now); /* the VFs the journal knows, not their placeholders */
         for (size_t i = 0; i < sv->n_slots; i++) {
                 struct vx_vm_instance *inst = &sv->slots[i].inst;
                 const struct vx_vm_plan *vp = adopted[i] ? plan_find_vm(now, inst->plan->name) : NULL;
@@ -305,6 +306,8 @@ static int start_locked(struct vx_supervisor *sv, const struct vx_supervisor_opt
         r = apply_open(sv->plan, &sv->apply);
         if (r >= 0)
                 r = apply_deployment(sv->apply);
+        if (r >= 0)
+                r = apply_vfio_resolve(sv->apply, sv->plan);
         if (r >= 0)
                 r = spawn_all(sv, saved, spawned);
         if (r >= 0) {

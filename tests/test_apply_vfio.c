@@ -240,12 +240,20 @@ struct deployment {
 #define VF2 "0000:03:10.2"
 #define HOSTDEV "0000:05:00.0"
 
+/* The SR-IOV PFs the plan sees (tests of VFs created at start set them; NULL: none). */
+static const struct vx_pf_fact *plan_pfs;
+static size_t n_plan_pfs;
+
 static void deployment_load(struct deployment *d, const char *yaml, const char *qemu_user, bool vfs_known)
 {
         /* VFs the plan saw on the host (they exist before the start), or none (created at start). */
         static const struct vx_vf_fact vfs[] = {{"p3p1", 0, VF0}, {"p3p1", 1, VF1}};
-        struct vx_host_facts facts = {
-                .kvm_usable = false, .n_iommu_groups = 8, .vfs = vfs_known ? vfs : NULL, .n_vfs = vfs_known ? 2 : 0};
+        struct vx_host_facts facts = {.kvm_usable = false,
+                                      .n_iommu_groups = 8,
+                                      .vfs = vfs_known ? vfs : NULL,
+                                      .n_vfs = vfs_known ? 2 : 0,
+                                      .pfs = plan_pfs,
+                                      .n_pfs = n_plan_pfs};
         struct vx_plan_options opts = {.runtime_dir = runtime, .qemu_user = qemu_user};
         struct vx_diags diags = {0};
         int r;
@@ -281,6 +289,8 @@ static int setup(void **state)
         /* A NIC passed whole, alone in its group, on its host driver without an interface. */
         fake_device(HOSTDEV, 0x8086, 0x10fb, "ixgbe", next_group++, NULL, true, 0);
         fake_pfs_reset();
+        plan_pfs = NULL;
+        n_plan_pfs = 0;
         snprintf(runtime, sizeof(runtime), "%s.run", T);
         return r;
 }
@@ -499,6 +509,112 @@ static void test_two_deployments(void **state)
         deployment_done(&c);
 }
 
+/* The VM's -device vfio-pci argument for hostdev n. */
+static const char *vfio_device(const struct vx_vm_plan *vp, unsigned n)
+{
+        char id[32];
+
+        snprintf(id, sizeof(id), ",id=hostdev%u", n);
+        for (size_t i = 0; i < vp->argv.n; i++)
+                if (strncmp(vp->argv.items[i], "vfio-pci,host=", 14) == 0 && strstr(vp->argv.items[i], id))
+                        return vp->argv.items[i];
+        return NULL;
+}
+
+/*
+ * Issue 10, start's half: the plan is complete with placeholders (the PF has
+ * no VFs yet; vf: auto from a list), start creates the VFs (the highest index
+ * + 1, and one per vf: auto), picks one, sets the PF's own settings, and the
+ * addresses go in place of the placeholders; teardown gives everything back.
+ */
+static void test_created_and_picked_at_start(void **state)
+{
+        static const struct vx_pf_fact p3p1[] = {{.ifname = "p3p1", .total_vfs = 7, .num_vfs = 0}};
+        _cleanup_free_ char *before = snapshot();
+        struct fake_pf_state *p = fake_pf_state("p3p1");
+        struct deployment d = {0};
+        const struct vx_vm_plan *vp;
+        struct vx_vfio_pf pf;
+
+        plan_pfs = p3p1;
+        n_plan_pfs = 1;
+        deployment_load(&d,
+                        "name: made\nvms:\n" VM("vfp",
+                                                VFNIC("1", "02:04:17:01:02:02",
+                                                      "200") "      - {type: vf, pf: [p9p9, p3p1], vf: auto, mac: "
+                                                             "\"02:04:17:01:02:03\",\n"
+                                                             "         pf-settings: {mtu: 2000, promisc: on, allmulti: "
+                                                             "on}}\n"),
+                        "root", false);
+        vp = &d.plan->vms[0];
+        assert_true(vp->complete);
+        assert_non_null(strstr(vfio_device(vp, 0), "host=@p3p1/vf1@,"));
+        assert_non_null(strstr(vfio_device(vp, 1), "host=@p9p9,p3p1/auto:nics[1]@,"));
+
+        assert_int_equal(apply_deployment(d.apply), 0);
+        assert_int_equal(apply_vfio_resolve(d.apply, d.plan), 0);
+        /* 3 VFs: vf 1 needs 2, the auto one more; auto took the lowest free one, VF 0. */
+        assert_int_equal(vfio_pf_get(T, "p3p1", &pf), 0);
+        assert_int_equal(pf.num_vfs, 3);
+        assert_non_null(strstr(vfio_device(vp, 0), "host=" VF1 ","));
+        assert_non_null(strstr(vfio_device(vp, 1), "host=" VF0 ","));
+        assert_string_equal(driver_of(VF0), "vfio-pci");
+        assert_string_equal(driver_of(VF1), "vfio-pci");
+        assert_string_equal(driver_of(VF2), "igbvf");
+        assert_string_equal(p->vfs[0].mac, "02:04:17:01:02:03");
+        assert_string_equal(p->vfs[1].mac, "02:04:17:01:02:02");
+        assert_int_equal(p->flags.mtu, 2000);
+        assert_true(p->flags.promisc);
+        assert_true(p->flags.allmulti);
+        assert_true(p->flags.up); /* not asked: left as it was */
+        assert_string_equal(ledger("claims"), VF0 "=made;" VF1 "=made;");
+        /* An adopting supervisor finds the same addresses in the journal. */
+        {
+                struct deployment again = {0};
+
+                deployment_load(
+                        &again,
+                        "name: made\nvms:\n" VM("vfp", VFNIC("1", "02:04:17:01:02:02",
+                                                             "200") "      - {type: vf, pf: [p9p9, p3p1], vf: auto}\n"),
+                        "root", false);
+                assert_int_equal(apply_vfio_resolve(again.apply, again.plan), 0);
+                assert_non_null(strstr(vfio_device(&again.plan->vms[0], 1), "host=" VF0 ","));
+                deployment_done(&again);
+        }
+
+        assert_int_equal(apply_teardown(d.apply), 0);
+        assert_same_host(before);
+        assert_string_equal(ledger("claims"), "");
+        assert_string_equal(ledger("pfs"), "");
+        deployment_done(&d);
+}
+
+/* A start that created the PF's VFs and fails later lowers sriov_numvfs back to what it was. */
+static void test_created_then_failed(void **state)
+{
+        static const struct vx_pf_fact p3p1[] = {{.ifname = "p3p1", .total_vfs = 7, .num_vfs = 0}};
+        _cleanup_free_ char *before = snapshot();
+        struct deployment d = {0};
+
+        plan_pfs = p3p1;
+        n_plan_pfs = 1;
+        deployment_load(
+                &d,
+                "name: fails\nvms:\n" VM("vfp", VFNIC("2", "02:04:17:01:02:02",
+                                                      "200") "      - {type: vf, pf: p3p1, vf: auto, pf-settings: {up: "
+                                                             "off}}\n"),
+                "root", false);
+        assert_true(d.plan->vms[0].complete);
+        /* The second bind fails: by then the VFs exist, one is bound, the PF is down. */
+        snprintf(fail_suffix, sizeof(fail_suffix), "%s", VF0 "/driver_override");
+        fail_errno = EIO;
+        assert_true(apply_deployment(d.apply) < 0);
+        assert_same_host(before);
+        assert_string_equal(ledger("claims"), "");
+        assert_string_equal(ledger("pfs"), "");
+        deployment_done(&d);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -507,6 +623,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_failure_half_way, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_iommu_off, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_two_deployments, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_created_and_picked_at_start, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_created_then_failed, setup, teardown),
         };
 
         netns_enter_or_skip();

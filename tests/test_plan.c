@@ -436,7 +436,8 @@ static void test_vf_placeholder(void **state)
         struct vx_plan *plan;
 
         nics[0] = vf_nic("p3p1", 0, "02:04:17:01:02:01");
-        nics[0].mtu = 2000;
+        nics[0].pf_settings.mtu = 2000;
+        nics[0].pf_settings.promisc = VX_ON;
         nics[1] = (struct vx_nic){.type = VX_NIC_HOSTDEV, .host = (char *)"0000:81:00.1", .pci_slot = 7};
         vm.nics = nics;
         vm.n_nics = 2;
@@ -452,22 +453,101 @@ static void test_vf_placeholder(void **state)
         assert_string_equal(a->object, "p3p1/vf0");
         assert_string_equal(a->key, "vms[0].nics[0]");
         assert_string_equal(
-            a->description,
-            "set p3p1 vf 0: mac 02:04:17:01:02:01 max_tx_rate 10000 spoofchk off; p3p1 mtu 2000");
+                a->description,
+                "set p3p1 vf 0: mac 02:04:17:01:02:01 max_tx_rate 10000 spoofchk off; PF mtu 2000 promisc on");
+        assert_int_equal(a->vf.pf_mtu, 2000);
+        assert_int_equal(a->vf.pf_promisc, VX_ON);
+        assert_int_equal(a->vf.pf_allmulti, VX_AUTO);
+        assert_null(a->vf.placeholder);
         a = find_action(plan, VX_ACTION_VFIO_BIND);
         assert_string_equal(a->object, "0000:23:10.0");
         /* VFs take no fds. */
         assert_int_equal(plan->vms[0].n_fds, 1);
         plan_free(plan);
 
+        /* No such PF here: a placeholder start could not fill either. */
         facts.n_vfs = 0;
         plan = build(&p, &facts, NULL);
         assert_false(plan->vms[0].complete);
         assert_string_equal(value_of(&plan->vms[0], "-device", 0),
                             "vfio-pci,host=@p3p1/vf0@,id=hostdev0,bus=pci.0,addr=0x2");
-        assert_true(has_note(&plan->vms[0], "resolved from /sys/class/net/p3p1/device/virtfn0 at start"));
+        assert_true(has_note(&plan->vms[0], "p3p1 vf 0 is not on this host (no SR-IOV PF p3p1)"));
         assert_string_equal(find_action(plan, VX_ACTION_VFIO_BIND)->object, "@p3p1/vf0@");
         plan_free(plan);
+
+        /* The PF is here without VFs: start creates them; the plan is complete, with the placeholder. */
+        {
+                static const struct vx_pf_fact none[] = {{.ifname = "p3p1", .total_vfs = 7, .num_vfs = 0}};
+                static const struct vx_pf_fact some[] = {{.ifname = "p3p1", .total_vfs = 7, .num_vfs = 2}};
+                const struct vx_host_action *bind;
+
+                facts.pfs = none;
+                facts.n_pfs = 1;
+                nics[0].vf = 3;
+                plan = build(&p, &facts, NULL);
+                assert_true(plan->vms[0].complete);
+                assert_true(has_note(&plan->vms[0], "PF p3p1 has no VFs yet: start creates them"));
+                assert_true(has_note(&plan->vms[0], "in place of @p3p1/vf3@"));
+                a = find_action(plan, VX_ACTION_VF_CONFIG);
+                bind = find_action(plan, VX_ACTION_VFIO_BIND);
+                assert_string_equal(a->vf.placeholder, "@p3p1/vf3@");
+                assert_null(a->vf.pci_address);
+                assert_string_equal(bind->bind.placeholder, "@p3p1/vf3@");
+                assert_null(bind->bind.pci_address);
+
+                /* Start's half: the VF exists now, its address goes where the placeholder was. */
+                assert_int_equal(plan_resolve(plan, 0, "@p3p1/vf3@", "0000:03:10.6"), 1);
+                assert_string_equal(value_of(&plan->vms[0], "-device", 0),
+                                    "vfio-pci,host=0000:03:10.6,id=hostdev0,bus=pci.0,addr=0x2");
+                assert_string_equal(a->vf.pci_address, "0000:03:10.6");
+                assert_string_equal(bind->bind.pci_address, "0000:03:10.6");
+                assert_string_equal(bind->object, "0000:03:10.6");
+                assert_int_equal(plan_resolve(plan, 0, "@p3p1/vf3@", "0000:03:10.6"), 0);
+                assert_int_equal(plan_resolve(plan, 1, "@p3p1/vf3@", "0000:03:10.6"), -EINVAL);
+                plan_free(plan);
+
+                /* VFs, but too few: start raises sriov_numvfs only from 0. Out of range: never. */
+                facts.pfs = some;
+                plan = build(&p, &facts, NULL);
+                assert_false(plan->vms[0].complete);
+                assert_true(has_note(&plan->vms[0], "PF p3p1 has 2 VFs, not vf 3; start raises sriov_numvfs only"));
+                plan_free(plan);
+                nics[0].vf = 7;
+                plan = build(&p, &facts, NULL);
+                assert_false(plan->vms[0].complete);
+                assert_true(has_note(&plan->vms[0], "offers 7 VFs (sriov_totalvfs); vf 7 is out of range"));
+                plan_free(plan);
+
+                /* vf: auto from a list: picked at start, complete when one of the PFs is here. */
+                {
+                        char *list[] = {(char *)"p9p9", (char *)"p3p1"};
+
+                        nics[0].vf = -1;
+                        nics[0].vf_auto = true;
+                        nics[0].pf = list[0];
+                        nics[0].pfs = list;
+                        nics[0].n_pfs = 2;
+                        plan = build(&p, &facts, NULL);
+                        assert_true(plan->vms[0].complete);
+                        assert_string_equal(value_of(&plan->vms[0], "-device", 0),
+                                            "vfio-pci,host=@p9p9,p3p1/auto:nics[0]@,id=hostdev0,bus=pci.0,addr=0x2");
+                        assert_true(has_note(&plan->vms[0], "vf: auto: start picks a free VF of p9p9, p3p1"));
+                        a = find_action(plan, VX_ACTION_VF_CONFIG);
+                        assert_true(a->vf.vf_auto);
+                        assert_int_equal(a->vf.vf, -1);
+                        assert_int_equal(a->vf.n_pfs, 2);
+                        assert_string_equal(a->vf.pfs[1], "p3p1");
+                        assert_string_equal(a->description,
+                                            "set a free VF of p9p9, p3p1: mac 02:04:17:01:02:01 max_tx_rate 10000 "
+                                            "spoofchk off; PF mtu 2000 promisc on");
+                        plan_free(plan);
+                        facts.n_pfs = 0;
+                        plan = build(&p, &facts, NULL);
+                        assert_false(plan->vms[0].complete);
+                        assert_true(has_note(&plan->vms[0], "none of p9p9, p3p1 is an SR-IOV PF on this host"));
+                        plan_free(plan);
+                }
+        }
 }
 
 static void test_origins_parallel(void **state)

@@ -595,7 +595,7 @@ static void test_mac(void **state)
                      "    nics:\n      - {type: vf, pf: p0, vf: 1, mac: \"02:00:00:00:00:0a\"}\n",
                      "vms[1].nics[0].mac", "also used by vms[0].nics[0]", 10, 35);
         expect_error(HEAD "    nics:\n      - {type: hostdev, host: \"01:00.0\", mac: \"02:00:00:00:00:01\"}\n",
-                     "vms[0].nics[0].mac", "does not apply to a NIC of type hostdev", 0, 0);
+                     "vms[0].nics[0].mac", "does not apply to a NIC of type pci", 0, 0);
 }
 
 static void test_ifnames(void **state)
@@ -648,6 +648,65 @@ static void test_duplicates(void **state)
                          "      - {file: /c}\n      - {file: /d}\n");
 }
 
+/* Issue 10's keys: pf as a list, vf: auto, pf-settings, type pci (hostdev its older name). */
+static void test_sriov_keys(void **state)
+{
+        struct vx_profile *p;
+        const struct vx_nic *n;
+
+        p = expect_valid(HEAD "    nics:\n"
+                              "      - {type: vf, pf: [p3p1, p2p1], vf: auto, mac: \"02:00:00:00:00:01\"}\n"
+                              "      - type: vf\n        pf: p3p1\n        vf: 2\n"
+                              "        pf-settings: {up: true, mtu: 2000, promisc: on, allmulti: on}\n"
+                              "      - {type: pci, host: \"0000:05:00.0\"}\n"
+                              "      - {type: hostdev, host: \"0000:05:00.1\"}\n");
+        n = &p->vms[0].nics[0];
+        assert_true(n->vf_auto);
+        assert_int_equal(n->vf, -1);
+        assert_int_equal(n->n_pfs, 2);
+        assert_string_equal(n->pf, "p3p1");
+        assert_string_equal(n->pfs[1], "p2p1");
+        assert_int_equal(n->pf_settings.mtu, 0);
+        assert_int_equal(n->pf_settings.up, VX_AUTO);
+        n = &p->vms[0].nics[1];
+        assert_false(n->vf_auto);
+        assert_int_equal(n->vf, 2);
+        assert_int_equal(n->n_pfs, 1);
+        assert_string_equal(n->pfs[0], "p3p1");
+        assert_int_equal(n->pf_settings.up, VX_ON);
+        assert_int_equal(n->pf_settings.mtu, 2000);
+        assert_int_equal(n->pf_settings.promisc, VX_ON);
+        assert_int_equal(n->pf_settings.allmulti, VX_ON);
+        assert_int_equal(p->vms[0].nics[2].type, VX_NIC_HOSTDEV);
+        assert_int_equal(p->vms[0].nics[3].type, VX_NIC_HOSTDEV);
+        assert_string_equal(vx_nic_type_to_string(VX_NIC_HOSTDEV), "pci");
+        profile_free(p);
+
+        expect_error(HEAD "    nics:\n      - {type: vf, pf: [p3p1, p2p1], vf: 1}\n", "vms[0].nics[0].vf",
+                     "a list of PFs needs vf: auto", 0, 0);
+        expect_error(HEAD "    nics:\n      - {type: vf, pf: [p3p1, p3p1], vf: auto}\n", "vms[0].nics[0].pf[1]",
+                     "in the list twice", 0, 0);
+        expect_error(HEAD "    nics:\n      - {type: vf, pf: [], vf: auto}\n", "vms[0].nics[0].pf", "at least one PF",
+                     0, 0);
+        expect_error(HEAD "    nics:\n      - {type: vf, pf: [p3p1, \"a/b\"], vf: auto}\n", "vms[0].nics[0].pf[1]", "",
+                     0, 0);
+        expect_error(HEAD "    nics:\n      - {type: vf, pf: p3p1, vf: sometimes}\n", "vms[0].nics[0].vf",
+                     "expected an integer", 0, 0);
+        expect_error(HEAD "    nics:\n      - {type: vf, pf: p3p1, vf: 0, pf-settings: {mtu: 20}}\n",
+                     "vms[0].nics[0].pf-settings.mtu", "", 0, 0);
+        expect_error(HEAD "    nics:\n      - {type: vf, pf: p3p1, vf: 0, pf-settings: {speed: 10}}\n",
+                     "vms[0].nics[0].pf-settings.speed", "unknown key", 0, 0);
+        expect_error(HEAD "    nics:\n      - {type: tap, tap: t0, bridge: b, pf-settings: {up: true}}\n",
+                     "vms[0].nics[0].pf-settings", "does not apply to a NIC of type tap", 0, 0);
+        /* One PF, one MTU: NICs on it (in any VM) must agree. */
+        expect_error(HEAD "    nics:\n      - {type: vf, pf: p3p1, vf: 0, pf-settings: {mtu: 2000}}\n"
+                          "  - name: b\n    memory: {size: 1G}\n    nics:\n"
+                          "      - {type: vf, pf: p3p1, vf: 1, pf-settings: {mtu: 9000, up: true}}\n",
+                     "vms[1].nics[0].pf-settings.mtu", "PF 'p3p1' has one mtu", 0, 0);
+        check_valid(HEAD "    nics:\n      - {type: vf, pf: p3p1, vf: 0, pf-settings: {mtu: 2000}}\n"
+                         "      - {type: vf, pf: p3p1, vf: 1, pf-settings: {up: true}}\n");
+}
+
 static void test_nic_rules(void **state)
 {
         struct vx_profile *p;
@@ -659,8 +718,8 @@ static void test_nic_rules(void **state)
         expect_error(HEAD "    nics:\n      - {type: hostdev}\n", "vms[0].nics[0].host", "needs 'host'", 0, 0);
         expect_error(HEAD "    nics:\n      - {tap: t, bridge: b}\n", "vms[0].nics[0].type", "required key missing",
                      0, 0);
-        expect_error(HEAD "    nics:\n      - {type: macvtap}\n", "vms[0].nics[0].type", "not one of: tap, vf, hostdev",
-                     0, 0);
+        expect_error(HEAD "    nics:\n      - {type: macvtap}\n", "vms[0].nics[0].type",
+                     "not one of: tap, vf, pci, hostdev", 0, 0);
         expect_error(HEAD "    nics:\n      - {type: hostdev, host: \"0000:01:20.0\"}\n", "vms[0].nics[0].host",
                      "not a PCI address", 0, 0);
         expect_error(HEAD "    nics:\n      - {type: hostdev, host: \"0000:01:00.8\"}\n", "vms[0].nics[0].host",
@@ -1214,7 +1273,7 @@ static void test_enum_names(void **state)
         assert_string_equal(vx_disk_bus_to_string(VX_DISK_BUS_USB), "usb");
         assert_string_equal(vx_disk_format_to_string(VX_DISK_FORMAT_QCOW2), "qcow2");
         assert_string_equal(vx_disk_cache_to_string(VX_DISK_CACHE_DIRECTSYNC), "directsync");
-        assert_string_equal(vx_nic_type_to_string(VX_NIC_HOSTDEV), "hostdev");
+        assert_string_equal(vx_nic_type_to_string(VX_NIC_HOSTDEV), "pci");
         assert_string_equal(vx_nic_model_to_string(VX_NIC_MODEL_VIRTIO), "virtio-net-pci");
         assert_string_equal(vx_nic_model_to_string(VX_NIC_MODEL_E1000E), "e1000e");
         assert_string_equal(vx_mem_policy_to_string(VX_MEM_POLICY_PREFERRED), "preferred");
@@ -1586,6 +1645,7 @@ int main(void)
                 cmocka_unit_test(test_ifnames),
                 cmocka_unit_test(test_duplicates),
                 cmocka_unit_test(test_nic_rules),
+                cmocka_unit_test(test_sriov_keys),
                 cmocka_unit_test(test_cpu_and_topology),
                 cmocka_unit_test(test_ports),
                 cmocka_unit_test(test_qemu_strings),

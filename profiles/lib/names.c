@@ -55,7 +55,8 @@ const struct vx_enum_name vx_disk_cache_names[] = {
 const struct vx_enum_name vx_nic_type_names[] = {
         {"tap", VX_NIC_TAP},
         {"vf", VX_NIC_VF},
-        {"hostdev", VX_NIC_HOSTDEV},
+        {"pci", VX_NIC_HOSTDEV},
+        {"hostdev", VX_NIC_HOSTDEV}, /* the name before "pci" */
         {},
 };
 
@@ -282,6 +283,9 @@ static void vm_done(struct vx_vm *vm)
                 free(vm->nics[i].bridge);
                 free(vm->nics[i].tap);
                 free(vm->nics[i].pf);
+                for (size_t k = 0; k < vm->nics[i].n_pfs; k++)
+                        free(vm->nics[i].pfs[k]);
+                free(vm->nics[i].pfs);
                 free(vm->nics[i].host);
         }
         free(vm->nics);

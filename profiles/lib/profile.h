@@ -74,7 +74,7 @@ enum vx_disk_cache {
 enum vx_nic_type {
         VX_NIC_TAP,     /* "tap": a tap device on a Linux bridge */
         VX_NIC_VF,      /* "vf": an SR-IOV virtual function, by PF name and VF index, as vfio-pci */
-        VX_NIC_HOSTDEV, /* "hostdev": any PCI device by address, as vfio-pci */
+        VX_NIC_HOSTDEV, /* "pci" ("hostdev" accepted): any PCI device by address, as vfio-pci */
 };
 
 enum vx_nic_model {
@@ -146,6 +146,14 @@ struct vx_disk {
         unsigned boot_order;        /* boot-order: 0 = not bootable */
 };
 
+/* A vf NIC's pf-settings: the PF's own (ifconfig p3p1 up promisc allmulti mtu 2000), each only when set. */
+struct vx_pf_settings {
+        enum vx_tristate up;       /* pf-settings.up: auto = leave as is */
+        unsigned mtu;              /* pf-settings.mtu: 68..65535, 0 = leave as is */
+        enum vx_tristate promisc;  /* pf-settings.promisc */
+        enum vx_tristate allmulti; /* pf-settings.allmulti */
+};
+
 struct vx_nic {
         enum vx_nic_type type;   /* type: required */
         char *mac;               /* mac: "02:04:17:01:01:01", canonical lower case; NULL = QEMU picks */
@@ -167,8 +175,14 @@ struct vx_nic {
         enum vx_tristate spoofchk; /* spoofchk: auto = leave as is */
         enum vx_tristate trust;    /* trust: auto = leave as is */
 
-        /* type: hostdev */
+        /* type: pci */
         char *host;              /* host: PCI address "0000:23:10.0" (domain optional) */
+
+        /* type: vf: PFs to choose from, vf: auto, the PF's own settings */
+        char **pfs; /* pf: one name or a list (n_pfs >= 1 when pf is set); pfs[0] is pf */
+        size_t n_pfs;
+        bool vf_auto;                      /* vf: auto: a free VF of pfs picked at start (vf stays -1) */
+        struct vx_pf_settings pf_settings; /* pf-settings */
 };
 
 struct vx_serial {

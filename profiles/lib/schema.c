@@ -234,6 +234,50 @@ static void parse_pci_slot(struct pctx *c, const struct vx_ynode *v, const char 
         *(int *)ptr = (int)slot;
 }
 
+/* --- vf NICs: pf (one or a list), vf (an index or auto), pf-settings --- */
+
+static const struct field vf_index_field = {.key = "vf", .type = T_INT, .min = 0, .max = 4095};
+
+/* pf: p3p1, or [p3p1, p2p1]: the PFs a `vf: auto` chooses from; pf keeps the first. */
+static void parse_pf(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
+{
+        struct vx_nic *n = ptr;
+
+        if (v->type == VX_YNODE_SEQUENCE) {
+                pf_parse_string_list(c, v, path, &n->pfs, &n->n_pfs);
+                if (n->n_pfs == 0)
+                        pf_error_at(c, v, path, NULL, "expected at least one PF interface");
+                else if (n->pfs[0])
+                        n->pf = pf_check(c, strdup(n->pfs[0]));
+                return;
+        }
+        if (!pf_scalar(c, v, path, "a PF interface or a list of them"))
+                return;
+        n->pf = pf_check(c, strdup(v->value));
+        n->pfs = pf_check(c, calloc(1, sizeof(char *)));
+        if (n->pf && n->pfs && (n->pfs[0] = pf_check(c, strdup(n->pf))))
+                n->n_pfs = 1;
+}
+
+/* vf: an index, or auto: a free VF picked at start. */
+static void parse_vf(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
+{
+        struct vx_nic *n = ptr;
+
+        if (v->type == VX_YNODE_SCALAR && v->plain && strcmp(v->value, "auto") == 0) {
+                n->vf_auto = true;
+                return;
+        }
+        pf_parse_value(c, &vf_index_field, v, path, &n->vf);
+}
+
+static const struct field pf_settings_fields[] = {
+        {.key = "up", .type = T_TRISTATE, .offset = offsetof(struct vx_pf_settings, up)},
+        {.key = "mtu", .type = T_UINT, .offset = offsetof(struct vx_pf_settings, mtu), .min = 68, .max = 65535},
+        {.key = "promisc", .type = T_TRISTATE, .offset = offsetof(struct vx_pf_settings, promisc)},
+        {.key = "allmulti", .type = T_TRISTATE, .offset = offsetof(struct vx_pf_settings, allmulti)},
+};
+
 static const struct field nic_fields[] = {
         {.key = "type",
          .type = T_ENUM,
@@ -248,13 +292,14 @@ static const struct field nic_fields[] = {
         {.key = "vhost", .type = T_TRISTATE, .offset = offsetof(struct vx_nic, vhost)},
         {.key = "queues", .type = T_UINT, .offset = offsetof(struct vx_nic, queues), .min = 1, .max = 256},
         {.key = "mtu", .type = T_UINT, .offset = offsetof(struct vx_nic, mtu), .min = 68, .max = 65535},
-        {.key = "pf", .type = T_STRING, .offset = offsetof(struct vx_nic, pf)},
-        {.key = "vf", .type = T_INT, .offset = offsetof(struct vx_nic, vf), .min = 0, .max = 4095},
+        {.key = "pf", .type = T_CUSTOM, .offset = 0, .custom = parse_pf},
+        {.key = "vf", .type = T_CUSTOM, .offset = 0, .custom = parse_vf},
         {.key = "vlan", .type = T_INT, .offset = offsetof(struct vx_nic, vlan), .min = 1, .max = 4094},
         {.key = "rate", .type = T_INT, .offset = offsetof(struct vx_nic, rate_mbps), .min = 0, .max = 10000000},
         {.key = "spoofchk", .type = T_TRISTATE, .offset = offsetof(struct vx_nic, spoofchk)},
         {.key = "trust", .type = T_TRISTATE, .offset = offsetof(struct vx_nic, trust)},
         {.key = "host", .type = T_STRING, .offset = offsetof(struct vx_nic, host)},
+        MAP("pf-settings", struct vx_nic, pf_settings, pf_settings_fields),
 };
 
 /* Which NIC types each type-specific key applies to. */
@@ -276,6 +321,7 @@ static const struct {
         {"spoofchk", 1u << VX_NIC_VF},
         {"trust", 1u << VX_NIC_VF},
         {"host", 1u << VX_NIC_HOSTDEV},
+        {"pf-settings", 1u << VX_NIC_VF},
 };
 
 static void check_nic_keys(struct pctx *c, const struct vx_ynode *v, const char *path, const struct vx_nic *nic)

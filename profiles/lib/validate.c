@@ -456,6 +456,67 @@ static void check_disks(struct vctx *c, size_t i, struct vx_vm *vm)
         }
 }
 
+/* --- vf NICs: pf (one or a list), vf (an index or auto), pf-settings --- */
+
+static void check_vf_fields(struct vctx *c, const char *pf, const char *vf, const struct vx_nic *n)
+{
+        if (!n->pf)
+                verr(c, pf, NULL, "a vf NIC needs 'pf' (the physical function's interface, or a list of them)");
+        if (n->vf < 0 && !n->vf_auto)
+                verr(c, vf, NULL, "a vf NIC needs 'vf' (the VF index, or auto)");
+        if (n->n_pfs > 1 && !n->vf_auto)
+                verr(c, vf, "set vf: auto, or name one PF", "a list of PFs needs vf: auto (VF %d of which PF?)", n->vf);
+        if (n->n_pfs <= 1) {
+                check_ifname(c, pf, n->pf);
+                return;
+        }
+        for (size_t k = 0; k < n->n_pfs; k++) {
+                _cleanup_free_ char *item = vpath(c, "%s[%zu]", pf, k);
+
+                check_ifname(c, item, n->pfs[k]);
+                for (size_t l = 0; l < k && item; l++)
+                        if (n->pfs[k] && n->pfs[l] && strcmp(n->pfs[k], n->pfs[l]) == 0)
+                                verr(c, item, NULL, "%s is in the list twice", DIAG_QUOTE(n->pfs[k]));
+        }
+}
+
+/* One setting of two NICs' pf-settings that disagree, or NULL. */
+static const char *pf_settings_clash(const struct vx_pf_settings *a, const struct vx_pf_settings *b)
+{
+        if (a->mtu && b->mtu && a->mtu != b->mtu)
+                return "mtu";
+        if (a->up != VX_AUTO && b->up != VX_AUTO && a->up != b->up)
+                return "up";
+        if (a->promisc != VX_AUTO && b->promisc != VX_AUTO && a->promisc != b->promisc)
+                return "promisc";
+        if (a->allmulti != VX_AUTO && b->allmulti != VX_AUTO && a->allmulti != b->allmulti)
+                return "allmulti";
+        return NULL;
+}
+
+/* A PF has one MTU and one set of flags: the pf-settings of NICs on the same PF must agree. */
+static void check_pf_settings_against_earlier(struct vctx *c, size_t i, size_t j)
+{
+        const struct vx_nic *n = &c->p->vms[i].nics[j];
+
+        if (n->type != VX_NIC_VF || !n->pf)
+                return;
+        for (size_t k = 0; k <= i; k++)
+                for (size_t l = 0; l < (k == i ? j : c->p->vms[k].n_nics); l++) {
+                        const struct vx_nic *o = &c->p->vms[k].nics[l];
+                        _cleanup_free_ char *path = NULL;
+                        const char *what;
+
+                        if (o->type != VX_NIC_VF || !o->pf || n->n_pfs != 1 || o->n_pfs != 1 ||
+                            strcmp(o->pf, n->pf) != 0 || !(what = pf_settings_clash(&n->pf_settings, &o->pf_settings)))
+                                continue;
+                        path = vpath(c, "vms[%zu].nics[%zu].pf-settings.%s", i, j, what);
+                        verr(c, path, "give every NIC on this PF the same pf-settings, or leave it out on all but one",
+                             "PF %s has one %s; vms[%zu].nics[%zu] asks for another", DIAG_QUOTE(n->pf), what, k, l);
+                        return;
+                }
+}
+
 static void check_nic_type_fields(struct vctx *c, size_t i, size_t j, struct vx_nic *n)
 {
         _cleanup_free_ char *base = vpath(c, "vms[%zu].nics[%zu]", i, j);
@@ -483,15 +544,11 @@ static void check_nic_type_fields(struct vctx *c, size_t i, size_t j, struct vx_
                              vx_nic_model_to_string(n->model));
                 break;
         case VX_NIC_VF:
-                if (!n->pf)
-                        verr(c, pf, NULL, "a vf NIC needs 'pf' (the physical function's interface)");
-                if (n->vf < 0)
-                        verr(c, vf, NULL, "a vf NIC needs 'vf' (the VF index)");
-                check_ifname(c, pf, n->pf);
+                check_vf_fields(c, pf, vf, n);
                 break;
         case VX_NIC_HOSTDEV:
                 if (!n->host)
-                        verr(c, host, NULL, "a hostdev NIC needs 'host' (a PCI address such as 0000:23:10.0)");
+                        verr(c, host, NULL, "a pci NIC needs 'host' (a PCI address such as 0000:23:10.0)");
                 else
                         check_pci_address(c, host, &n->host);
                 break;
@@ -541,6 +598,7 @@ static void check_nic_against_earlier(struct vctx *c, size_t i, size_t j)
                 if (value)
                         nic_clash(c, i, j, "vf", &s->vfs, key, "VF", value);
         }
+        check_pf_settings_against_earlier(c, i, j);
         if (n->type == VX_NIC_HOSTDEV && n->host)
                 nic_clash(c, i, j, "host", &s->hostdevs, n->host, "PCI device", DIAG_EXCERPT(n->host));
         if (n->pci_slot >= 0) {
