@@ -171,6 +171,8 @@ static int pf_check(struct vx_apply *a, const struct vx_host_action *act, const 
         return 0;
 }
 
+static void wait_carrier(struct vx_apply *a, const char *pf);
+
 /* Raises sriov_numvfs of PF p from 0 to what the plan needs (at most sriov_totalvfs); the PF is in use already. */
 static int create_vfs(struct vx_apply *a, const struct vx_host_action *act, const struct vx_vfio_pf *p)
 {
@@ -183,8 +185,10 @@ static int create_vfs(struct vx_apply *a, const struct vx_host_action *act, cons
         r = vfio_pf_ensure_vfs(a->host_root, p->ifname, n, &why);
         if (r < 0)
                 return apply_fail(NULL, r, "%s: PF %s: %s [%s]", vm_name(a, act), p->ifname, said(why, r), act->key);
-        if (r > 0)
+        if (r > 0) {
                 log_info("PF %s: created %u VFs (sriov_numvfs; back to 0 when its last user stops).", p->ifname, n);
+                wait_carrier(a, p->ifname); /* enabling VFs resets igb's PF; its VF rates wait for the link */
+        }
         return 0;
 }
 
@@ -336,13 +340,16 @@ static int vf_pick(struct vx_apply *a, const char *ledger, const struct vx_host_
 
 /* ---- the PF's own settings, the VF's ---- */
 
-/* igb refuses a VF rate until the PF it just brought up has carrier; a bounded wait, not a timing. */
+/*
+ * igb refuses a VF rate until a PF that is up (again: enabling VFs resets it)
+ * has carrier; a bounded wait, not a timing. A PF that is down is not waited for.
+ */
 static void wait_carrier(struct vx_apply *a, const char *pf)
 {
         struct vx_netsetup_link l;
 
         for (unsigned i = 0; i < CARRIER_TIMEOUT_MS / 100; i++) {
-                if (netsetup_link_get(a->ns, pf, &l) < 0 || l.lower_up)
+                if (netsetup_link_get(a->ns, pf, &l) < 0 || !l.up || l.lower_up)
                         return;
                 (void)usleep(100 * 1000);
         }
@@ -360,20 +367,15 @@ static int pf_settings(struct vx_apply *a, const struct vx_host_action *act, con
         unsigned mask = (c->pf_up != VX_AUTO ? VX_NETSETUP_PF_UP : 0) | (c->pf_mtu ? VX_NETSETUP_PF_MTU : 0) |
                         (c->pf_promisc != VX_AUTO ? VX_NETSETUP_PF_PROMISC : 0) |
                         (c->pf_allmulti != VX_AUTO ? VX_NETSETUP_PF_ALLMULTI : 0);
-        struct vx_netsetup_pf was;
         int r;
 
         if (!mask)
                 return 0;
-        r = netsetup_pf_get(a->ns, pf, &was);
-        if (r < 0)
-                return apply_fail(NULL, r, "%s: PF %s: %m [%s]", vm_name(a, act), pf, act->key);
         r = netsetup_pf_set(a->ns, pf, &want, mask);
         if (r < 0)
                 return apply_fail(NULL, r, "%s: failed to set pf-settings on PF %s: %m [%s]", vm_name(a, act), pf,
                                   act->key);
-        if ((mask & VX_NETSETUP_PF_UP) && want.up && !was.up && c->rate_mbps >= 0)
-                wait_carrier(a, pf);
+        wait_carrier(a, pf); /* up now, or reset by its new MTU (igb): its VF rates wait for the link */
         log_info("%s: PF %s: pf-settings set (given back when its last user stops).", vm_name(a, act), pf);
         return 0;
 }

@@ -2,9 +2,11 @@
 #
 # start.sh VMXRUN PF: the SR-IOV lab's "start" VM (tests/lab/run), run with
 # /bin/sh inside the lab VM, chrooted into the host's root: `vmxrun start` of
-# a profile with one VF NIC on the igb PF, QEMU 7.2 from the host's root under
-# TCG (firmware only, 64 MiB), then a QEMU crash and restart, then `vmxrun
-# stop`, and the host compared with what it was. Prints "LAB ok WHAT" or
+# a profile with two VF NICs on the igb PF (vf 0 with the seed's PF settings,
+# and vf: auto from a list of PFs), the PF without VFs before (start creates
+# them: the plan holds placeholders), QEMU 7.2 from the host's root under TCG
+# (firmware only, 64 MiB), then a QEMU crash and restart, then `vmxrun stop`,
+# and the host compared with what it was (sriov_numvfs 0 again). Prints "LAB ok WHAT" or
 # "LAB FAIL WHAT: DETAIL" per check.
 set -u
 V=$1
@@ -41,19 +43,16 @@ host_state() {
         echo "sriov_numvfs $(cat "$dev/sriov_numvfs")"
         echo "pf flags $(cat "/sys/class/net/$pf/flags") mtu $(cat "/sys/class/net/$pf/mtu")"
         for i in 0 1; do
-                b=$(vf_bdf $i)
+                b=$(vf_bdf $i) || continue
                 echo "vf $i $b driver $(driver "$b") override $(cat "/sys/bus/pci/devices/$b/driver_override")"
         done
         ip link show "$pf" | sed -n 's/^ *\(vf [0-9].*\)/\1/p'
 }
 
-# The lab's host before vmxrun: the PF up (a VF rate needs its link), two VFs
-# that exist before the start (the plan resolves VF 0's address from them).
+# The lab's host before vmxrun: the PF up (a VF rate needs its link), no VFs
+# (start creates them; the plan has placeholders for their addresses).
 ip link set "$pf" up
 wait_for 120 carrier || bad "the PF has no carrier"
-echo 2 >"$dev/sriov_numvfs" || bad "cannot create 2 VFs"
-wait_for 120 carrier || bad "the PF has no carrier after creating VFs"
-vf0=$(vf_bdf 0)
 before=$(host_state)
 
 cat >/tmp/vf.yaml <<YAML
@@ -65,14 +64,17 @@ vms:
     qemu: /usr/bin/qemu-system-x86_64
     memory: {size: 64MiB}
     nics:
-      - {type: vf, pf: $pf, vf: 0, mac: "02:04:17:01:02:01", vlan: 100, rate: 100, spoofchk: off, trust: on}
+      - {type: vf, pf: $pf, vf: 0, mac: "02:04:17:01:02:01", vlan: 100, rate: 100, spoofchk: off, trust: on,
+         pf-settings: {promisc: on, allmulti: on, mtu: 2000}}
+      - {type: vf, pf: [p9p9, $pf], vf: auto, mac: "02:04:17:01:02:02"}
 YAML
 
 $V cmdline /tmp/vf.yaml >/tmp/cmdline.txt 2>&1
-if grep -q "vfio-pci,host=$vf0" /tmp/cmdline.txt && ! grep -q INCOMPLETE /tmp/cmdline.txt; then
-        ok "the plan passes VF 0 to QEMU as vfio-pci, complete"
+if grep -qF "vfio-pci,host=@$pf/vf0@," /tmp/cmdline.txt && grep -qF "vfio-pci,host=@p9p9,$pf/auto:nics[1]@," /tmp/cmdline.txt &&
+        grep -q "has no VFs yet: start creates them" /tmp/cmdline.txt && ! grep -q INCOMPLETE /tmp/cmdline.txt; then
+        ok "the plan is complete, with placeholders for the VFs start creates and picks"
 else
-        bad "the plan passes VF 0 to QEMU as vfio-pci, complete: $(grep -E 'vfio-pci|INCOMPLETE|note' /tmp/cmdline.txt)"
+        bad "the plan is complete, with placeholders for the VFs start creates and picks: $(grep -E 'vfio-pci|INCOMPLETE|note' /tmp/cmdline.txt)"
 fi
 memlock=$($V cmdline /tmp/vf.yaml --json 2>/dev/null | jq -r '.vms[0].memlock')
 want=$(((64 + 1024) * 1024 * 1024))
@@ -87,7 +89,21 @@ fi
 status() { $V status vflab --json 2>/dev/null; }
 qemu_pid() { status | jq -r '.vms[0].pid'; }
 pid=$(qemu_pid)
+numvfs=$(cat "$dev/sriov_numvfs")
+expect "start created the VFs (sriov_numvfs 0 to 2: vf 0, and one for vf: auto)" "$numvfs" [ "$numvfs" = 2 ]
+vf0=$(vf_bdf 0)
+vf1=$(vf_bdf 1)
 expect "VF 0 is on vfio-pci while the VM runs" "$(driver "$vf0")" [ "$(driver "$vf0")" = vfio-pci ]
+expect "vf: auto took VF 1, on vfio-pci" "$(driver "$vf1")" [ "$(driver "$vf1")" = vfio-pci ]
+args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+case $args in
+*"vfio-pci,host=$vf0,id=hostdev0"*"vfio-pci,host=$vf1,id=hostdev1"*) ok "QEMU got both addresses in place of the placeholders" ;;
+*) bad "QEMU got both addresses in place of the placeholders: $args" ;;
+esac
+flags=$(cat "/sys/class/net/$pf/flags")
+mtu=$(cat "/sys/class/net/$pf/mtu")
+expect "pf-settings: the PF is promiscuous and all-multicast, MTU 2000" "flags $flags mtu $mtu" \
+        [ $((flags & 0x300)) = 768 -a "$mtu" = 2000 ]
 line=$(ip link show "$pf" | grep "vf 0 ")
 case $line in
 *02:04:17:01:02:01*"vlan 100"*"max_tx_rate 100Mbps"*"spoof checking off"*"trust on"*)
@@ -99,8 +115,9 @@ owner=$(stat -c %U "/dev/vfio/$group" 2>/dev/null)
 expect "/dev/vfio/<group> belongs to QEMU's user" "/dev/vfio/$group is ${owner:-missing}" [ "$owner" = vmxrun-qemu ]
 lim=$(sed -n 's/^Max locked memory *\([0-9]*\) .*/\1/p' "/proc/$pid/limits" 2>/dev/null)
 expect "QEMU's RLIMIT_MEMLOCK is guest RAM + 1 GiB" "pid $pid has ${lim:-?}" [ "$lim" = "$want" ]
-claim=$(cat "/run/vx/.shared/vfio/claims/$vf0" 2>/dev/null)
-expect "the VF is claimed in the ledger by the deployment" "$(ls /run/vx/.shared/vfio/claims 2>&1)" [ "$claim" = vflab ]
+claim=$(cat "/run/vx/.shared/vfio/claims/$vf0" "/run/vx/.shared/vfio/claims/$vf1" 2>/dev/null | tr '\n' ' ')
+expect "both VFs are claimed in the ledger by the deployment" "$(ls /run/vx/.shared/vfio/claims 2>&1)" \
+        [ "$claim" = "vflab vflab " ]
 
 st=$(status | jq -c '.vms[0].nics[0] | [.pf, .vf, .pci_address, .driver, .mac, .vlan, .max_rate_mbps, .spoofchk, .trust]')
 expect "status --json shows the VF as the host has it" "$st" \
@@ -110,8 +127,8 @@ expect "status --json names the VF's IOMMU group" "$sgroup, not $group" [ "$sgro
 
 doc=$($V doctor --no-probe --json | jq -c --arg pf "$pf" \
         '[.iommu.groups > 0, .iommu.vfio_pci, (.sriov_pfs[] | select(.pf == $pf) | .num_vfs, .vfs[0].held_by, .vfs[1].held_by)]')
-expect "doctor: IOMMU on, vfio-pci registered, the PF with 2 VFs, VF 0 held by the deployment" "$doc" \
-        [ "$doc" = '[true,"registered",2,"vflab",null]' ]
+expect "doctor: IOMMU on, vfio-pci registered, the PF with 2 VFs, both held by the deployment" "$doc" \
+        [ "$doc" = '[true,"registered",2,"vflab","vflab"]' ]
 
 has_vf() { $V qmp vflab --vm v1 query-pci >/tmp/pci.json 2>&1 && grep -q '"device": 4298' /tmp/pci.json &&
         grep -q '"vendor": 32902' /tmp/pci.json; }
@@ -134,10 +151,11 @@ else
         bad "after stop: drivers, driver_override, VF settings, PF flags and sriov_numvfs as before"
         echo "before:"; echo "$before"; echo "after:"; echo "$after"
 fi
-if [ ! -e "/run/vx/.shared/vfio/claims/$vf0" ] && [ ! -e "/run/vx/.shared/vfio/pfs/$pf.json" ]; then
+if [ ! -e "/run/vx/.shared/vfio/claims/$vf0" ] && [ ! -e "/run/vx/.shared/vfio/claims/$vf1" ] &&
+        [ ! -e "/run/vx/.shared/vfio/pfs/$pf.json" ]; then
         ok "after stop: the claim is released, the PF's record handed back"
 else
         bad "after stop: the claim is released, the PF's record handed back: $(ls -R /run/vx/.shared/vfio)"
 fi
-echo 0 >"$dev/sriov_numvfs"
+[ "$(cat "$dev/sriov_numvfs")" = 0 ] || echo 0 >"$dev/sriov_numvfs"
 [ "$fails" = 0 ]
