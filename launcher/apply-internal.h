@@ -8,7 +8,7 @@
  *
  * One file per action family:
  *   apply.c            open, the deployment and VM steps (dispatch by action
- *                      kind, refusing what is not built), the undo runner
+ *                      kind), the undo runner
  *   apply-bridge.c     bridges and uplinks (host-wide registry), bind/unbind
  *   apply-tap.c        taps and vhost-net fds of a VM
  *   apply-hugepages.c  hugetlbfs mounts and hugepage pools (host-wide ledger)

@@ -24,10 +24,9 @@
  *    of the fds once QEMU has them.
  *
  * Failure anywhere undoes what that call did; teardown undoes everything.
- * Apply reads nothing but the plan: each action carries its parameters, and
- * a kind apply cannot carry out (VF settings, vfio binds: not built yet) is
- * refused by apply_deployment() with -EOPNOTSUPP, naming the profile key,
- * before anything changed. The files: apply-internal.h.
+ * Apply reads nothing but the plan: each action carries its parameters
+ * (a VF start creates or picks is a placeholder until apply_vfio_resolve()
+ * fills it in). The files: apply-internal.h.
  */
 
 #include <stddef.h>
