@@ -4,3 +4,5 @@
 # copies of tests/fixtures/host-sriov, and `start`/`doctor PROFILE`/`stop`
 # end to end with a real QEMU (tests/test_preflight.sh).
 vx_unit_test(test_preflight SOURCES ${VX_TESTS_DIR}/test_preflight.c LIBS vx_launcher LABELS unit)
+vx_script_test(test_preflight_cli ${VX_TESTS_DIR}/test_preflight.sh LABELS "qemu;root")
+set_tests_properties(test_preflight_cli PROPERTIES TIMEOUT 300)
