@@ -101,6 +101,14 @@ int launcher_stop_orphans(const char *deployment_dir);
  */
 int launcher_call(const char *deployment_dir, json_t *request, int timeout_ms, json_t **ret);
 
+/*
+ * launcher_call() for a request that reports as it goes (a stop with
+ * "progress": true): each line the supervisor sends before its answer is
+ * handed to progress.
+ */
+int launcher_call_progress(const char *deployment_dir, json_t *request, int timeout_ms,
+                           void (*progress)(const char *line, void *userdata), void *userdata, json_t **ret);
+
 struct vx_checks;
 
 /*

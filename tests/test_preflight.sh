@@ -5,7 +5,7 @@
 # this one, `start` refusing before anything changes (a disk QEMU's user
 # cannot reach, a cache=none disk on a filesystem without O_DIRECT, a QEMU
 # binary that is not there), and a QEMU that fails with its own message,
-# which comes first. Needs root (QEMU's own user, a ramfs mount in a mount
+# which comes first; `stop` saying what it does; the JSON versions. Needs root (QEMU's own user, a ramfs mount in a mount
 # namespace of its own) and QEMU.
 set -u
 : "${VMXRUN:?}" "${VX_SOURCE_ROOT:?}"
@@ -18,7 +18,7 @@ failures=0
 check() { local what=$1; shift; if "$@"; then echo "ok - $what"; else echo "FAIL - $what"; failures=$((failures + 1)); fi; }
 
 WORK=$(mktemp -d /tmp/vx-preflight-sh.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+trap '"$VMXRUN" stop idle --force >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 chmod 755 "$WORK"
 export VMXRUN_RUNTIME_DIR=$WORK/run VMXRUN_LOG_DIR=$WORK/log
 mkdir -p "$VMXRUN_RUNTIME_DIR"
@@ -83,5 +83,42 @@ check "and QEMU's own message is the first error" \
         bash -c "grep -m1 'error:' '$WORK/badarg.out' | grep -q \"'no-such-device' is not a valid device model name\""
 check "before the QMP consequence" grep -q "did not answer on QMP" "$WORK/badarg.out"
 check "and nothing is left" [ ! -e "$VMXRUN_RUNTIME_DIR/badarg" ]
+
+# --- stop says what it does, on the terminal and in the log --------------------------
+# No guest OS: the ACPI power button goes unheard, so the stop escalates to quit.
+vm idle "" "" >"$WORK/idle.yaml"
+VMXRUN_QEMU_USER=root "$VMXRUN" start "$WORK/idle.yaml" >/dev/null 2>&1
+check "a VM without a guest starts" bash -c "[ $? -eq 0 ]"
+"$VMXRUN" vcpuinfo idle --json >"$WORK/vcpuinfo.json"
+check "vcpuinfo --json has version 1" jq -e '.version == 1 and (.vcpus | length) == 1' "$WORK/vcpuinfo.json"
+check "and its CPU times are printed rounded to ms" \
+        bash -c "! grep '\"cpu_time_s\"' '$WORK/vcpuinfo.json' | grep -Evq '\"cpu_time_s\": [0-9]+(\\.[0-9]{1,3})?,\$'"
+check "showcmd --json has version 1" bash -c "'$VMXRUN' showcmd idle --json | jq -e '.version == 1'"
+check "list --json has version 1" bash -c "'$VMXRUN' list --json | jq -e '.version == 1 and (.deployments | length) == 1'"
+VMXRUN_PROGRESS=1 timeout 60 "$VMXRUN" stop idle --timeout 1 >"$WORK/stop.out" 2>&1
+check "stop exits 0" bash -c "[ $? -eq 0 ]"
+check "stop says it powers off, with the timeout" grep -qx "a: powering off (timeout 1 s)" "$WORK/stop.out"
+check "then that the guest did not, and quit" grep -qx "a: did not power off: sending quit" "$WORK/stop.out"
+check "in that order, before the end" bash -c "grep -n . '$WORK/stop.out' | tr '\n' ' ' |
+        grep -q '1:a: powering off.*2:a: did not power off.*idle: stopped.'"
+check "the supervisor's log has the same lines" bash -c "grep -q 'vmxrun: a: powering off (timeout 1 s)' '$VMXRUN_LOG_DIR/idle.log' &&
+        grep -q 'vmxrun: a: did not power off: sending quit' '$VMXRUN_LOG_DIR/idle.log'"
+
+# A QEMU that answers nothing (stopped): quit is not heard either, and it is killed.
+VMXRUN_QEMU_USER=root "$VMXRUN" start "$WORK/idle.yaml" >/dev/null 2>&1
+pid=$("$VMXRUN" status idle --json | jq -r '.vms[0].pid')
+kill -STOP "$pid"
+if command -v script >/dev/null; then
+        # A real terminal: no VMXRUN_PROGRESS needed.
+        timeout 90 script -qec "'$VMXRUN' stop idle --timeout 1" /dev/null >"$WORK/kill.out" 2>&1
+else
+        VMXRUN_PROGRESS=1 timeout 90 "$VMXRUN" stop idle --timeout 1 >"$WORK/kill.out" 2>&1
+fi
+check "a QEMU that does not answer: stop still exits 0" bash -c "[ $? -eq 0 ]"
+check "and says it was killed" grep -q "a: QEMU did not exit: killed" "$WORK/kill.out"
+check "which the log says too" grep -q "vmxrun: a: QEMU did not exit: killed" "$VMXRUN_LOG_DIR/idle.log"
+"$VMXRUN" stop idle --force >/dev/null 2>&1
+"$VMXRUN" stop idle >"$WORK/quiet.out" 2>&1
+check "not on a terminal: no progress lines" bash -c "! grep -q 'powering off' '$WORK/quiet.out'"
 
 [ $failures -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
