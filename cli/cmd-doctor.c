@@ -215,9 +215,10 @@ void cli_log_checks(const struct vx_profile *profile, const struct vx_checks *ch
 
                 if ((int)c->status < at_least)
                         continue;
+                /* As profile errors are said: FILE:LINE:COLUMN: KEY.PATH: message. */
                 if (c->key) {
                         profile_position(profile, c->key, &line, &column);
-                        snprintf(where, sizeof(where), "%s:%u:%u: ", profile->file, line, column);
+                        snprintf(where, sizeof(where), "%s:%u:%u: %s: ", profile->file, line, column, c->key);
                 }
                 if (c->status == VX_CHECK_FAIL)
                         log_error("%s%s%s%s", where, c->message, c->fix ? "; fix: " : "", c->fix ?: "");
