@@ -268,7 +268,7 @@ static int profile_checks(json_t *r, const char *arg, const char *root, const ch
         k = cli_plan_profile(found ?: arg, NULL, root, &popts, &profile, &plan);
         if (k != VX_EXIT_OK)
                 return k;
-        k = launcher_preflight(profile, plan, root, &checks);
+        k = launcher_preflight(profile, plan, root, VX_PREFLIGHT_QEMU_VERSION, &checks);
         if (k < 0)
                 return log_error_errno(k, "Failed to check %s: %m", profile->file), VX_EXIT_FAILURE;
         json_object_set_new(r, "profile", json_string(profile->file));

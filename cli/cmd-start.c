@@ -54,7 +54,7 @@ static int preflight(const struct vx_profile *profile, const struct vx_plan *pla
         size_t failed;
         int r;
 
-        r = launcher_preflight(profile, plan, getenv("VMXRUN_ROOT"), &checks);
+        r = launcher_preflight(profile, plan, getenv("VMXRUN_ROOT"), 0, &checks);
         if (r < 0)
                 return log_error_errno(r, "Failed to check what %s needs from this host: %m", profile->file),
                        VX_EXIT_FAILURE;

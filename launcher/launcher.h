@@ -121,5 +121,9 @@ struct vx_checks;
  * CPUs of running deployments. Changes nothing and logs nothing. Returns 0
  * and *ret (checks_done()), or -ENOMEM.
  */
-int launcher_preflight(const struct vx_profile *profile, const struct vx_plan *plan, const char *root,
+enum {
+        VX_PREFLIGHT_QEMU_VERSION =
+                1 << 0, /* run each QEMU for its version (doctor), not only check it is executable */
+};
+int launcher_preflight(const struct vx_profile *profile, const struct vx_plan *plan, const char *root, unsigned flags,
                        struct vx_checks *ret);

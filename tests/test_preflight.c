@@ -84,8 +84,8 @@ static void run_done(struct run *r)
         profile_free(r->profile);
 }
 
-/* Loads text (a profile), plans it on the fixture copy and runs the pre-flight. */
-static void preflight(const char *text, const char *qemu_user, struct run *ret)
+/* Loads text (a profile), plans it on the fixture copy and runs the pre-flight (as doctor, or as start). */
+static void preflight_flags(const char *text, const char *qemu_user, unsigned flags, struct run *ret)
 {
         struct vx_plan_options opts = {.runtime_dir = RT, .qemu_user = qemu_user};
         struct vx_host_facts *facts = NULL;
@@ -97,7 +97,12 @@ static void preflight(const char *text, const char *qemu_user, struct run *ret)
         assert_int_equal(host_facts_gather(T, &facts), 0);
         assert_int_equal(plan_build(ret->profile, facts, &opts, &ret->plan), 0);
         host_facts_free(facts);
-        assert_int_equal(launcher_preflight(ret->profile, ret->plan, T, &ret->checks), 0);
+        assert_int_equal(launcher_preflight(ret->profile, ret->plan, T, flags, &ret->checks), 0);
+}
+
+static void preflight(const char *text, const char *qemu_user, struct run *ret)
+{
+        preflight_flags(text, qemu_user, VX_PREFLIGHT_QEMU_VERSION, ret);
 }
 
 /* The n-th result with that id and subject (subject NULL: any), or NULL. */
@@ -518,6 +523,53 @@ static void test_running_deployments(void **state)
         close(lock);
 }
 
+static void preflight_qemu(const char *qemu, unsigned flags, struct run *ret)
+{
+        char text[1024];
+
+        snprintf(text, sizeof(text),
+                 "name: t\nvms:\n  - name: a\n    accel: tcg\n    qemu: %s\n    memory:\n      size: 64MiB\n", qemu);
+        preflight_flags(text, NULL, flags, ret);
+}
+
+/* start only looks at the binary; doctor runs it for its version. */
+static void test_qemu_binary(void **state)
+{
+        char plain[400], mute[400], msg[512];
+        const struct vx_check *c;
+        struct run r;
+
+        (void)state;
+        snprintf(plain, sizeof(plain), "%s/plain", DIR_);
+        snprintf(mute, sizeof(mute), "%s/mute", DIR_);
+        put("/images/plain", "not a program\n");
+        assert_int_equal(chmod(plain, 0644), 0);
+        put("/images/mute", "#!/bin/sh\nexit 1\n");
+        assert_int_equal(chmod(mute, 0755), 0);
+
+        preflight_qemu(plain, 0, &r);
+        c = find(&r, "qemu", plain);
+        assert_int_equal(c->status, VX_CHECK_FAIL);
+        snprintf(msg, sizeof(msg), "%s: not executable", plain);
+        assert_string_equal(c->message, msg);
+        assert_string_equal(c->key, "vms[0].qemu");
+        run_done(&r);
+        preflight_qemu(DIR_, 0, &r);
+        assert_int_equal(find(&r, "qemu", DIR_)->status, VX_CHECK_FAIL);
+        run_done(&r);
+        preflight_qemu("/nonexistent/qemu", VX_PREFLIGHT_QEMU_VERSION, &r);
+        assert_string_equal(find(&r, "qemu", NULL)->message, "/nonexistent/qemu: no such file");
+        run_done(&r);
+        /* Executable, but it says no version: only asking it tells. */
+        preflight_qemu(mute, 0, &r);
+        assert_int_equal(find(&r, "qemu", NULL)->status, VX_CHECK_OK);
+        run_done(&r);
+        preflight_qemu(mute, VX_PREFLIGHT_QEMU_VERSION, &r);
+        assert_int_equal(find(&r, "qemu", NULL)->status, VX_CHECK_FAIL);
+        assert_non_null(strstr(find(&r, "qemu", NULL)->message, "does not say its version"));
+        run_done(&r);
+}
+
 static void test_status_names(void **state)
 {
         struct vx_checks c = {0};
@@ -542,6 +594,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status_names),
                 cmocka_unit_test(test_host_facts),
+                cmocka_unit_test_setup_teardown(test_qemu_binary, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vmx_sriov_reports_every_check, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cpu_features, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cpus_online, setup, teardown),
