@@ -13,11 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "control.h"
 #include "launcher.h"
 #include "preflight.h"
 #include "runtime.h"
@@ -570,6 +573,69 @@ static void test_qemu_binary(void **state)
         run_done(&r);
 }
 
+/* A supervisor stand-in: two progress lines and the answer, in one write (the client splits them) or in three. */
+static void serve_progress(int listen_fd, bool one_write)
+{
+        static const char *const lines[] = {"{\"progress\":\"a: powering off (timeout 1 s)\"}\n",
+                                            "{\"progress\":\"a: did not power off: sending quit\"}\n",
+                                            "{\"ok\":true}\n"};
+        char all[256] = "";
+        json_t *req = NULL;
+        int fd = -1;
+
+        for (int i = 0; i < 5000 && fd < 0; i++) {
+                fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                if (fd < 0)
+                        usleep(1000);
+        }
+        if (fd < 0 || control_read_request(fd, 5000, &req) < 0 || !json_is_true(json_object_get(req, "progress")))
+                _exit(1);
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
+                if (one_write)
+                        strcat(all, lines[i]);
+                else if (write(fd, lines[i], strlen(lines[i])) != (ssize_t)strlen(lines[i]))
+                        _exit(2);
+        }
+        if (one_write && write(fd, all, strlen(all)) != (ssize_t)strlen(all))
+                _exit(2);
+        _exit(0);
+}
+
+static void collect_line(const char *line, void *userdata)
+{
+        char *seen = userdata;
+
+        strcat(seen, line);
+        strcat(seen, "|");
+}
+
+static void test_control_progress(void **state)
+{
+        json_t *req = json_pack("{s:s, s:b}", "cmd", "stop", "progress", 1);
+
+        (void)state;
+        for (int one = 0; one <= 1; one++) {
+                char seen[512] = "";
+                json_t *answer = NULL;
+                int listen_fd = -1, status;
+                pid_t pid;
+
+                assert_int_equal(control_listen(T, &listen_fd), 0);
+                pid = fork();
+                assert_true(pid >= 0);
+                if (pid == 0)
+                        serve_progress(listen_fd, one);
+                assert_int_equal(control_call_progress(T, req, 10000, collect_line, seen, &answer), 0);
+                assert_true(json_is_true(json_object_get(answer, "ok")));
+                assert_string_equal(seen, "a: powering off (timeout 1 s)|a: did not power off: sending quit|");
+                assert_int_equal(waitpid(pid, &status, 0), pid);
+                assert_int_equal(status, 0);
+                json_decref(answer);
+                close(listen_fd);
+        }
+        json_decref(req);
+}
+
 static void test_status_names(void **state)
 {
         struct vx_checks c = {0};
@@ -602,6 +668,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_files, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_o_direct, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_running_deployments, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_control_progress, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
