@@ -67,19 +67,30 @@ static void check_plan_complete(struct pf *pf)
 {
         for (size_t i = 0; i < pf->plan->n_vms; i++) {
                 const struct vx_vm_plan *vp = &pf->plan->vms[i];
-                _cleanup_free_ char *key = NULL;
+                _cleanup_free_ char *key = NULL, *notes = NULL;
 
                 if (asprintf(&key, "vms[%zu]", vp->vm_index) < 0) {
                         pf->r = -ENOMEM;
                         return;
                 }
-                if (vp->complete)
+                if (vp->complete) {
                         add(pf, "plan", VX_CHECK_OK, vp->name, key, NULL, "%s can be planned completely on this host",
                             vp->name);
-                else
-                        add(pf, "plan", VX_CHECK_FAIL, vp->name, key, "vmxrun cmdline PROFILE --plan",
-                            "%s cannot start on this host: %s", vp->name,
-                            vp->n_notes ? vp->notes[vp->n_notes - 1] : "its plan is incomplete");
+                        continue;
+                }
+                /* Which note made it incomplete the plan does not say: all of them. */
+                for (size_t k = 0; k < vp->n_notes; k++) {
+                        char *m;
+
+                        if (asprintf(&m, "%s%s%s", notes ?: "", notes ? "; " : "", vp->notes[k]) < 0) {
+                                pf->r = -ENOMEM;
+                                return;
+                        }
+                        free(notes);
+                        notes = m;
+                }
+                add(pf, "plan", VX_CHECK_FAIL, vp->name, key, "vmxrun cmdline PROFILE --plan",
+                    "%s cannot start on this host: %s", vp->name, notes ?: "its plan is incomplete");
         }
 }
 
@@ -155,8 +166,8 @@ static void check_cpu_features(struct pf *pf)
                                 continue;
                         if (vp->accel != VX_ACCEL_KVM || !pf->cpu_flags) {
                                 if (critical)
-                                        add(pf, "cpu-feature", VX_CHECK_OK, name, key, NULL, "%s: %s %s", vp->name,
-                                            name,
+                                        add(pf, "cpu-feature", vp->accel != VX_ACCEL_KVM ? VX_CHECK_OK : VX_CHECK_WARN,
+                                            name, key, NULL, "%s: %s %s", vp->name, name,
                                             vp->accel != VX_ACCEL_KVM ? "is emulated by TCG"
                                                                       : "is not checked (no /proc/cpuinfo flags)");
                                 continue;

@@ -535,6 +535,31 @@ static void preflight_qemu(const char *qemu, unsigned flags, struct run *ret)
         preflight_flags(text, NULL, flags, ret);
 }
 
+/* A VF this host does not have: the plan is incomplete, and the pre-flight says why. */
+static void test_plan_incomplete(void **state)
+{
+        const struct vx_check *c;
+        struct run r;
+
+        (void)state;
+        preflight("name: t\n"
+                  "vms:\n"
+                  "  - name: a\n"
+                  "    accel: tcg\n"
+                  "    memory:\n"
+                  "      size: 64MiB\n"
+                  "    nics:\n"
+                  "      - type: vf\n"
+                  "        pf: p9p9\n"
+                  "        vf: 3\n",
+                  NULL, &r);
+        c = find(&r, "plan", "a");
+        assert_int_equal(c->status, VX_CHECK_FAIL);
+        assert_non_null(strstr(c->message, "p9p9"));
+        assert_string_equal(c->key, "vms[0]");
+        run_done(&r);
+}
+
 /* start only looks at the binary; doctor runs it for its version. */
 static void test_qemu_binary(void **state)
 {
@@ -661,6 +686,7 @@ int main(void)
                 cmocka_unit_test(test_status_names),
                 cmocka_unit_test(test_host_facts),
                 cmocka_unit_test_setup_teardown(test_qemu_binary, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_plan_incomplete, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vmx_sriov_reports_every_check, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cpu_features, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cpus_online, setup, teardown),
