@@ -107,6 +107,10 @@ static void check_virtualization(struct pf *pf)
         else if (vmx || svm)
                 add(pf, "cpu-virtualization", VX_CHECK_OK, vmx ? "vmx" : "svm", NULL, NULL, "the CPU has %s (%s)",
                     vmx ? "VT-x" : "AMD-V", vmx ? "vmx" : "svm");
+        else if (kvm && pf->facts->kvm_usable)
+                /* A KVM that needs no VT-x (PVM: KVM on page tables, in a cloud VM); the kvm check says the rest. */
+                add(pf, "cpu-virtualization", VX_CHECK_WARN, "vmx/svm", NULL, NULL,
+                    "the CPU has neither vmx nor svm, but /dev/kvm works (a paravirtual KVM such as PVM)");
         else
                 add(pf, "cpu-virtualization", kvm ? VX_CHECK_FAIL : VX_CHECK_OK, "vmx/svm", NULL,
                     kvm ? "enable VT-x/AMD-V in the firmware (nested: expose vmx to this VM), or accel: tcg" : NULL,

@@ -243,8 +243,14 @@ static void test_cpu_features(void **state)
         assert_string_equal(c->key, "vms[0].cpu.features");
         run_done(&r);
 
-        /* No vmx/svm at all: KVM is impossible; TCG does not care. */
+        /* No vmx/svm, but a /dev/kvm that works: a paravirtual KVM (PVM), a warning. */
         sh("sed -i 's/ vmx//' '%s/proc/cpuinfo'", T);
+        preflight(kvm_vm, NULL, &r);
+        assert_int_equal(find(&r, "cpu-virtualization", NULL)->status, VX_CHECK_WARN);
+        assert_int_equal(find(&r, "kvm", NULL)->status, VX_CHECK_OK);
+        run_done(&r);
+        /* Neither, nor /dev/kvm: KVM is impossible; TCG does not care. */
+        sh("rm '%s/dev/kvm'", T);
         preflight(kvm_vm, NULL, &r);
         assert_int_equal(find(&r, "cpu-virtualization", NULL)->status, VX_CHECK_FAIL);
         assert_non_null(find(&r, "cpu-virtualization", NULL)->fix);
