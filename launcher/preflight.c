@@ -595,8 +595,10 @@ static void check_file(struct pf *pf, const struct qemu_user *qu, const char *vm
         if (fd < 0) {
                 r = -errno;
                 add(pf, "file", VX_CHECK_FAIL, path, key,
-                    r == -EROFS ? "readonly: true, or a writable filesystem" : NULL, "%s: %s cannot be opened %s: %s",
-                    vm, path, writable ? "read-write" : "read-only", strerror(-r));
+                    r == -EROFS    ? "readonly: true, or a writable filesystem"
+                    : r == -ENOENT ? "fix the path, or create the image (qemu-img create -f qcow2 PATH SIZE)"
+                                   : NULL,
+                    "%s: %s cannot be opened %s: %s", vm, path, writable ? "read-write" : "read-only", strerror(-r));
                 return;
         }
         if (!qu->name) {

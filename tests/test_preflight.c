@@ -431,6 +431,7 @@ static void test_files(void **state)
         c = find(&r, "file", missing);
         assert_int_equal(c->status, VX_CHECK_FAIL);
         assert_non_null(strstr(c->message, "No such file"));
+        assert_non_null(strstr(c->fix, "qemu-img create"));
         assert_string_equal(c->key, "vms[0].disks[2].file");
         run_done(&r);
 
