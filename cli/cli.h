@@ -187,5 +187,15 @@ int cli_print_json(json_t *v);
  */
 int cli_exit_status(int r);
 
+/*
+ * A pre-flight's results (launcher_preflight()) as the JSON array doctor
+ * prints (docs/doctor-json.md), positions from the profile; NULL on -ENOMEM.
+ */
+struct vx_checks;
+json_t *cli_checks_json(const struct vx_profile *profile, const struct vx_checks *checks);
+
+/* Logs each result of at least that status (enum vx_check_status) with its position and fix. */
+void cli_log_checks(const struct vx_profile *profile, const struct vx_checks *checks, int at_least);
+
 /* Parses an accelerator name for --accel / VMXRUN_ACCEL. Returns 0 or -EINVAL. */
 int cli_parse_accel(const char *s, enum vx_accel *ret);

@@ -2,7 +2,9 @@
 /*
  * vmxrun doctor: what this host can do for vmxrun, and why not. The facts
  * and the KVM probe are host/'s (facts.c, probe.c), the IOMMU and SR-IOV
- * PFs vfio/'s (vfio_iommu_info, vfio_pfs); this file prints them.
+ * PFs vfio/'s (vfio_iommu_info, vfio_pfs); this file prints them. With a
+ * profile, also the pre-flight of that profile (launcher_preflight(), the
+ * checks `start` runs first): docs/doctor-json.md.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,21 +16,29 @@
 #include "cli.h"
 #include "facts.h"
 #include "log.h"
+#include "preflight.h"
 #include "profile.h"
 #include "vfio.h"
 
 #define DEFAULT_QEMU "/usr/bin/qemu-system-x86_64"
+/* docs/doctor-json.md */
+#define VX_DOCTOR_JSON_VERSION 1
 
 static const struct cli_help help = {
-        .usage = "vmxrun doctor [--json] [--qemu PATH] [--no-probe] [--root DIR]",
+        .usage = "vmxrun doctor [PROFILE.yaml|NAME] [--json] [--qemu PATH] [--no-probe] [--root DIR]",
         .description = "Reports what this host offers vmxrun: KVM (absent, present but unable to run\n"
                        "a host-like vCPU, or usable), QEMU, hugepages, tun/vhost-net, IOMMU and SR-IOV.\n"
-                       "The KVM verdict comes from starting QEMU paused with -accel kvm -cpu host.\n",
+                       "The KVM verdict comes from starting QEMU paused with -accel kvm -cpu host.\n"
+                       "With a profile, also checks what its VMs need, jointly and against the running\n"
+                       "deployments, as `start` does before it changes anything: each check OK, WARN\n"
+                       "or FAIL, with the profile key that asks for it and the command that fixes it.\n",
         .options = "      --json       print the report as JSON\n"
                    "      --qemu PATH  the QEMU binary to probe (default " DEFAULT_QEMU ")\n"
                    "      --no-probe   do not start QEMU for the KVM verdict\n"
-                   "      --root DIR   read /dev, /proc and /sys under DIR (env VMXRUN_ROOT)\n",
-        .exit_status = "0 reported (whatever the host lacks), 1 failed, 2 bad usage.\n",
+                   "      --root DIR   read /dev, /proc and /sys under DIR (env VMXRUN_ROOT)\n"
+                   "      --runtime-dir DIR  where running deployments are (also $VMXRUN_RUNTIME_DIR)\n",
+        .exit_status = "0 reported (whatever the host lacks; with a profile: no check failed),\n"
+                       "1 failed (with a profile: a check failed), 2 bad usage, 3 invalid profile.\n",
 };
 
 static json_t *iommu_json(const char *root)
@@ -97,10 +107,11 @@ static json_t *report_json(const struct vx_host_facts *f, const struct vx_kvm_re
         for (size_t i = 0; sriov && i < f->n_sriov; i++)
                 json_array_append_new(sriov, json_pack("{s:s, s:i}", "pci", f->sriov[i].pci_address, "total_vfs",
                                                        (int)f->sriov[i].total_vfs));
-        return json_pack("{s:o*, s:s, s:b, s:i, s:b, s:b, s:I, s:o*, s:o*, s:o*, s:o*, s:o*}", "kvm", k, "qemu", qemu,
-                         "qemu_installed", access(qemu, X_OK) == 0, "cpus", (int)f->n_cpus, "tun", f->tun, "vhost_net",
-                         f->vhost_net, "iommu_groups", (json_int_t)f->n_iommu_groups, "hugepages", pools, "hugetlbfs",
-                         mounts, "sriov", sriov, "iommu", iommu_json(root), "sriov_pfs", pfs_json(root));
+        return json_pack("{s:i, s:o*, s:s, s:b, s:i, s:b, s:b, s:I, s:o*, s:o*, s:o*, s:o*, s:o*}", "version",
+                         VX_DOCTOR_JSON_VERSION, "kvm", k, "qemu", qemu, "qemu_installed", access(qemu, X_OK) == 0,
+                         "cpus", (int)f->n_cpus, "tun", f->tun, "vhost_net", f->vhost_net, "iommu_groups",
+                         (json_int_t)f->n_iommu_groups, "hugepages", pools, "hugetlbfs", mounts, "sriov", sriov,
+                         "iommu", iommu_json(root), "sriov_pfs", pfs_json(root));
 }
 
 static void print_passthrough(json_t *r)
@@ -173,6 +184,105 @@ static void print_text(json_t *r)
         print_passthrough(r);
 }
 
+json_t *cli_checks_json(const struct vx_profile *profile, const struct vx_checks *checks)
+{
+        json_t *arr = json_array();
+
+        for (size_t i = 0; arr && i < checks->n; i++) {
+                const struct vx_check *c = &checks->items[i];
+                _cleanup_free_ char *pos = NULL;
+                unsigned line, column;
+
+                if (c->key) {
+                        profile_position(profile, c->key, &line, &column);
+                        if (asprintf(&pos, "%s:%u:%u", profile->file, line, column) < 0)
+                                pos = NULL;
+                }
+                json_array_append_new(arr,
+                                      json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?}", "id", c->id, "status",
+                                                check_status_to_string(c->status), "subject", c->subject, "message",
+                                                c->message, "fix", c->fix, "key", c->key, "position", pos));
+        }
+        return arr;
+}
+
+void cli_log_checks(const struct vx_profile *profile, const struct vx_checks *checks, int at_least)
+{
+        for (size_t i = 0; i < checks->n; i++) {
+                const struct vx_check *c = &checks->items[i];
+                char where[512] = "";
+                unsigned line, column;
+
+                if ((int)c->status < at_least)
+                        continue;
+                /* As profile errors are said: FILE:LINE:COLUMN: KEY.PATH: message. */
+                if (c->key) {
+                        profile_position(profile, c->key, &line, &column);
+                        snprintf(where, sizeof(where), "%s:%u:%u: %s: ", profile->file, line, column, c->key);
+                }
+                if (c->status == VX_CHECK_FAIL)
+                        log_error("%s%s%s%s", where, c->message, c->fix ? "; fix: " : "", c->fix ?: "");
+                else if (c->status == VX_CHECK_WARN)
+                        log_warning("%s%s%s%s", where, c->message, c->fix ? "; fix: " : "", c->fix ?: "");
+                else
+                        log_info("%s%s", where, c->message);
+        }
+}
+
+static void print_checks(json_t *checks)
+{
+        json_t *c;
+        size_t i;
+
+        json_array_foreach(checks, i, c)
+        {
+                const char *st = json_string_value(json_object_get(c, "status"));
+                const char *fix = json_string_value(json_object_get(c, "fix"));
+                const char *pos = json_string_value(json_object_get(c, "position"));
+
+                printf("  %-4s  %-19s %s\n",
+                       strcmp(st, "ok") == 0     ? "OK"
+                       : strcmp(st, "warn") == 0 ? "WARN"
+                                                 : "FAIL",
+                       json_string_value(json_object_get(c, "id")), json_string_value(json_object_get(c, "message")));
+                if (pos && strcmp(st, "ok") != 0)
+                        printf("        %-19s at %s\n", "", pos);
+                if (fix)
+                        printf("        %-19s fix: %s\n", "", fix);
+        }
+}
+
+/* The profile's pre-flight, into r ("profile", "deployment", "checks", "summary"). Returns an exit status. */
+static int profile_checks(json_t *r, const char *arg, const char *root, const char *runtime_opt, bool *ret_failed)
+{
+        _cleanup_(profile_freep) struct vx_profile *profile = NULL;
+        _cleanup_(plan_freep) struct vx_plan *plan = NULL;
+        _cleanup_free_ char *found = NULL;
+        struct vx_plan_options popts = {.runtime_dir = cli_runtime_dir(runtime_opt)};
+        struct vx_checks checks = {0};
+        int k;
+
+        k = cli_find_profile(arg, &found);
+        if (k < 0)
+                return log_error_errno(k, "Failed to look up %s: %m", arg), VX_EXIT_FAILURE;
+        k = cli_plan_profile(found ?: arg, NULL, root, &popts, &profile, &plan);
+        if (k != VX_EXIT_OK)
+                return k;
+        k = launcher_preflight(profile, plan, root, VX_PREFLIGHT_QEMU_VERSION, &checks);
+        if (k < 0)
+                return log_error_errno(k, "Failed to check %s: %m", profile->file), VX_EXIT_FAILURE;
+        json_object_set_new(r, "profile", json_string(profile->file));
+        json_object_set_new(r, "deployment", json_string(profile->name));
+        json_object_set_new(r, "checks", cli_checks_json(profile, &checks));
+        json_object_set_new(r, "summary",
+                            json_pack("{s:I, s:I, s:I}", "ok", (json_int_t)checks_count(&checks, VX_CHECK_OK), "warn",
+                                      (json_int_t)checks_count(&checks, VX_CHECK_WARN), "fail",
+                                      (json_int_t)checks_count(&checks, VX_CHECK_FAIL)));
+        *ret_failed = checks_count(&checks, VX_CHECK_FAIL) > 0;
+        checks_done(&checks);
+        return VX_EXIT_OK;
+}
+
 static int run(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -180,12 +290,13 @@ static int run(int argc, char **argv)
                 {"qemu", required_argument, NULL, 'q'},
                 {"no-probe", no_argument, NULL, 'n'},
                 {"root", required_argument, NULL, 'r'},
+                {"runtime-dir", required_argument, NULL, 'R'},
                 {0},
         };
-        const char *qemu = DEFAULT_QEMU, *root = getenv("VMXRUN_ROOT");
+        const char *qemu = DEFAULT_QEMU, *root = getenv("VMXRUN_ROOT"), *runtime_opt = NULL;
         struct vx_host_facts *facts = NULL;
         struct vx_kvm_report kvm;
-        bool json = false, probe = true;
+        bool json = false, probe = true, failed = false;
         json_t *r;
         int c, exit_status;
 
@@ -203,30 +314,51 @@ static int run(int argc, char **argv)
                 case 'r':
                         root = optarg;
                         break;
+                case 'R':
+                        runtime_opt = optarg;
+                        break;
                 default:
                         return VX_EXIT_USAGE;
                 }
         }
         if (c == CLI_OPT_EXIT)
                 return exit_status;
-        if (optind != argc)
-                return cli_usage_error(argv[0], "doctor takes no argument.");
+        if (optind < argc - 1)
+                return cli_usage_error(argv[0], "doctor takes at most one profile.");
         if (host_facts_gather(root, &facts) < 0 || host_kvm_report(root, qemu, probe, &kvm) < 0)
                 return log_error("Out of memory."), VX_EXIT_FAILURE;
         r = report_json(facts, &kvm, qemu, root);
         host_facts_free(facts);
         if (!r)
                 return log_error("Out of memory."), VX_EXIT_FAILURE;
+        if (optind == argc - 1) {
+                exit_status = profile_checks(r, argv[optind], root, runtime_opt, &failed);
+                if (exit_status != VX_EXIT_OK) {
+                        json_decref(r);
+                        return exit_status;
+                }
+        }
         if (json)
                 (void)cli_print_json(r);
-        else
+        else {
                 print_text(r);
+                if (json_object_get(r, "checks")) {
+                        json_t *sum = json_object_get(r, "summary");
+                        printf("\nPre-flight of %s (deployment %s): %lld ok, %lld warn, %lld fail\n",
+                               json_string_value(json_object_get(r, "profile")),
+                               json_string_value(json_object_get(r, "deployment")),
+                               json_integer_value(json_object_get(sum, "ok")),
+                               json_integer_value(json_object_get(sum, "warn")),
+                               json_integer_value(json_object_get(sum, "fail")));
+                        print_checks(json_object_get(r, "checks"));
+                }
+        }
         json_decref(r);
-        return VX_EXIT_OK;
+        return failed ? VX_EXIT_FAILURE : VX_EXIT_OK;
 }
 
 const struct vx_command vx_cmd_doctor = {
         .name = "doctor",
-        .summary = "tell what this host can do (KVM, hugepages, tun, IOMMU, SR-IOV)",
+        .summary = "tell what this host can do (KVM, hugepages, tun, IOMMU, SR-IOV), or a profile needs",
         .run = run,
 };

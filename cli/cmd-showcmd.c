@@ -62,7 +62,8 @@ static int print_json(const char *name, const char *vm, long pid, const struct v
         _cleanup_(json_decrefp) json_t *root = NULL;
         json_t *arr = plan_json_strv(a->items, a->n);
 
-        root = json_pack("{s:s, s:s, s:I, s:o*}", "name", name, "vm", vm, "pid", (json_int_t)pid, "argv", arr);
+        root = json_pack("{s:i, s:s, s:s, s:I, s:o*}", "version", 1, "name", name, "vm", vm, "pid", (json_int_t)pid,
+                         "argv", arr);
         if (!root || !arr)
                 return log_error_errno(-ENOMEM, "Failed to build JSON: %m");
         return cli_print_json(root);

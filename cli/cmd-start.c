@@ -8,19 +8,23 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "log.h"
+#include "preflight.h"
 
 static const struct cli_help help = {
         .usage = "vmxrun start PROFILE.yaml|NAME [OPTIONS]",
         .description = "Starts every VM of the profile: QEMU paused, vCPU threads pinned, then running,\n"
                        "and a supervisor that restarts crashed VMs and tears everything down at stop.\n"
                        "A bare NAME starts /etc/vmxrun/NAME.yaml, or NAME.conf (a vmx.conf); the\n"
-                       "directory is $VMXRUN_CONFIG_DIR when set. vmxrun@NAME.service runs this.\n",
+                       "directory is $VMXRUN_CONFIG_DIR when set. vmxrun@NAME.service runs this.\n"
+                       "First it checks what the profile needs from the host, as `vmxrun doctor PROFILE`\n"
+                       "does, and refuses on a failed check, having changed nothing.\n",
         .options = "      --foreground       supervise in this process (for systemd or a terminal)\n"
                    "      --wait             return once every VM is ready (ready: in the profile)\n"
                    "      --accel kvm|tcg    use this accelerator for every VM (also $VMXRUN_ACCEL)\n"
                    "      --runtime-dir DIR  runtime directory (default: host.runtime-dir or /run/vmxrun;\n"
                    "                         also $VMXRUN_RUNTIME_DIR)\n",
-        .exit_status = "0 started, 1 failed (nothing left behind), 2 bad usage, 3 invalid profile,\n"
+        .exit_status = "0 started, 1 failed (nothing left behind; also when a pre-flight check\n"
+                       "failed, see `vmxrun doctor PROFILE`), 2 bad usage, 3 invalid profile,\n"
                        "5 already running (nothing changed).\n",
 };
 
@@ -38,6 +42,31 @@ static int refuse_incomplete(const struct vx_plan *plan)
                 refused++;
         }
         return refused;
+}
+
+/*
+ * What the profile needs from the host, checked before anything changes (the
+ * checks of `vmxrun doctor PROFILE`): warnings are said, a failure refuses.
+ */
+static int preflight(const struct vx_profile *profile, const struct vx_plan *plan)
+{
+        struct vx_checks checks = {0};
+        size_t failed;
+        int r;
+
+        r = launcher_preflight(profile, plan, getenv("VMXRUN_ROOT"), 0, &checks);
+        if (r < 0)
+                return log_error_errno(r, "Failed to check what %s needs from this host: %m", profile->file),
+                       VX_EXIT_FAILURE;
+        cli_log_checks(profile, &checks, VX_CHECK_WARN);
+        failed = checks_count(&checks, VX_CHECK_FAIL);
+        checks_done(&checks);
+        if (!failed)
+                return VX_EXIT_OK;
+        log_error("%s: %zu pre-flight check%s failed; refusing to start, nothing was changed "
+                  "(`vmxrun doctor %s` shows every check).",
+                  profile->name, failed, failed == 1 ? "" : "s", profile->file);
+        return cli_exit_status(-EPERM);
 }
 
 static int run(int argc, char **argv)
@@ -94,6 +123,9 @@ static int run(int argc, char **argv)
                 log_error("%s is already running; nothing was changed.", profile->name);
                 return VX_EXIT_RUNNING;
         }
+        r = preflight(profile, plan);
+        if (r != VX_EXIT_OK)
+                return r;
         text = launcher_read_text(path);
         return cli_supervise(TAKE_PTR(profile), TAKE_PTR(plan), path, text, &popts, foreground, wait_ready);
 }

@@ -103,7 +103,7 @@ static int status_all(const char *root, bool json)
         if (r != VX_EXIT_OK)
                 return r;
         if (json) {
-                o = json_pack("{s:o}", "deployments", all);
+                o = json_pack("{s:i, s:o}", "version", 1, "deployments", all);
                 r = cli_print_json(o) < 0 ? VX_EXIT_FAILURE : VX_EXIT_OK;
                 json_decref(o);
                 return r;

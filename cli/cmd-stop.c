@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "cli.h"
@@ -12,13 +13,23 @@ static const struct cli_help help = {
         .usage = "vmxrun stop NAME|PROFILE.yaml [OPTIONS]",
         .description = "Stops a deployment (or one VM of it): ACPI power-down through QMP, then after\n"
                        "the timeout `quit`, then SIGKILL. When its last VM is gone the supervisor tears\n"
-                       "down what it set up and exits.\n",
+                       "down what it set up and exits. On a terminal (or with $VMXRUN_PROGRESS set) each\n"
+                       "step is printed as it happens, as the supervisor's log has it: \"powering off\n"
+                       "(timeout 60 s)\", \"did not power off: sending quit\", \"killed\".\n",
         .options = "      --vm VM            stop only this VM (the others keep running)\n"
                    "  -t, --timeout S        seconds the guest gets to power off (default 60)\n"
                    "      --force            kill QEMU at once (SIGKILL), no power-down\n"
                    "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n",
         .exit_status = "0 stopped, 1 failed, 2 bad usage, 4 not running.\n",
 };
+
+/* What the supervisor is doing, as it does it: "vcp: powering off (timeout 60 s)". */
+static void say_progress(const char *line, void *userdata)
+{
+        (void)userdata;
+        printf("%s\n", line);
+        fflush(stdout);
+}
 
 static int run(int argc, char **argv)
 {
@@ -32,7 +43,7 @@ static int run(int argc, char **argv)
         const char *vm = NULL, *runtime_opt = NULL;
         _cleanup_free_ char *dir = NULL;
         long timeout = 60;
-        bool force = false;
+        bool force = false, progress;
         json_t *req, *answer = NULL;
         int c, r;
 
@@ -75,9 +86,13 @@ static int run(int argc, char **argv)
                         log_error("%s is not running.", argv[optind]);
                 return r;
         }
-        req = json_pack("{s:s, s:s?, s:i, s:b}", "cmd", "stop", "vm", vm, "timeout", (int)timeout, "force", force);
+        /* A terminal is told each step; a script reads the one line at the end. */
+        progress = isatty(STDOUT_FILENO) || getenv("VMXRUN_PROGRESS");
+        req = json_pack("{s:s, s:s?, s:i, s:b, s:b}", "cmd", "stop", "vm", vm, "timeout", (int)timeout, "force", force,
+                        "progress", progress);
         /* The answer comes when the VMs are gone: powerdown timeout, quit grace, kill. */
-        r = cli_call(dir, req, (int)(timeout + 30) * 1000, &answer);
+        r = cli_exit_status(launcher_call_progress(dir, req, (int)(timeout + 30) * 1000, progress ? say_progress : NULL,
+                                                   NULL, &answer));
         json_decref(req);
         json_decref(answer);
         if (r == VX_EXIT_OK)

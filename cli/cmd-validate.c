@@ -10,12 +10,15 @@
 #include "log.h"
 #include "vmxconf.h"
 
+/* docs/validate-json.md */
+#define VX_VALIDATE_JSON_VERSION 1
+
 static const struct cli_help help = {
         .usage = "vmxrun validate [--json] [-q|--quiet] PROFILE...",
         .description = "Checks profiles without touching the host: YAML syntax, keys, types, units,\n"
                        "and the rules that relate values (topology, MACs, interface names, ports).\n"
                        "Every problem is reported as FILE:LINE:COLUMN: error: KEY.PATH: message.\n",
-        .options = "      --json   print the diagnostics as a JSON array on stdout\n"
+        .options = "      --json   print the diagnostics as JSON on stdout (docs/validate-json.md)\n"
                    "  -q, --quiet  print nothing for a valid profile\n",
         .exit_status = "0 valid, 3 at least one profile has errors, 1 a profile could\n"
                        "not be read, 2 usage error.\n",
@@ -148,9 +151,10 @@ static int validate_run(int argc, char **argv)
         }
 
         if (json) {
-                char *text = json_dumps(array, JSON_INDENT(2));
+                json_t *o = json_pack("{s:i, s:o}", "version", VX_VALIDATE_JSON_VERSION, "diagnostics", array);
+                char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 
-                json_decref(array);
+                json_decref(o);
                 if (!text) {
                         log_error_errno(-ENOMEM, "Failed to format diagnostics: %m");
                         return VX_EXIT_FAILURE;

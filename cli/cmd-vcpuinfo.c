@@ -10,13 +10,16 @@
 #include "cli.h"
 #include "log.h"
 
+/* docs/vcpuinfo-json.md */
+#define VX_VCPUINFO_JSON_VERSION 1
+
 static const struct cli_help help = {
         .usage = "vmxrun vcpuinfo NAME|PROFILE.yaml [--vm VM] [--json] [--runtime-dir DIR]",
         .description = "Like `virsh vcpuinfo`: for each vCPU its host thread, the CPU it last ran on,\n"
                        "its CPU time and its affinity mask (y = allowed); then QEMU's other threads.\n"
                        "Read live from /proc, not from vmxrun's records.\n",
         .options = "      --vm VM            the VM (needed when the deployment has several)\n"
-                   "      --json             print JSON: {name, pid, vcpus, emulator}\n"
+                   "      --json             print JSON (docs/vcpuinfo-json.md)\n"
                    "      --runtime-dir DIR  runtime directory (also $VMXRUN_RUNTIME_DIR)\n",
         .exit_status = "0 printed, 1 failed, 2 bad usage, 4 not running.\n",
 };
@@ -50,8 +53,10 @@ static json_t *thread_info(pid_t pid, pid_t tid, unsigned ncpus)
                 return NULL;
         mask = vx_cpuset_format_mask(&set, ncpus);
         list = vx_cpuset_format(&set);
-        return json_pack("{s:i, s:s, s:i, s:f, s:s, s:s}", "thread_id", (int)tid, "name", thread_name(pid, tid),
-                         "cpu", last_cpu, "cpu_time_s", (double)ns / 1e9, "affinity", mask ?: "", "cpus", list ?: "");
+        /* Milliseconds are what a CPU time means to a reader: rounded, so the JSON says 1.234, not 1.23400000001. */
+        return json_pack("{s:i, s:s, s:i, s:f, s:s, s:s}", "thread_id", (int)tid, "name", thread_name(pid, tid), "cpu",
+                         last_cpu, "cpu_time_s", (double)((ns + 500000) / 1000000) / 1e3, "affinity", mask ?: "",
+                         "cpus", list ?: "");
 }
 
 /* Every thread of QEMU pid, read live: the vCPUs the status names, then the rest. */
@@ -62,8 +67,8 @@ static json_t *collect(json_t *status, pid_t pid)
         json_t *out, *vcpus, *emulator, *v;
         size_t n_tids = 0, i;
 
-        out = json_pack("{s:s, s:i, s:[], s:[]}", "name", json_string_value(json_object_get(status, "name")), "pid",
-                        (int)pid, "vcpus", "emulator");
+        out = json_pack("{s:i, s:s, s:i, s:[], s:[]}", "version", VX_VCPUINFO_JSON_VERSION, "name",
+                        json_string_value(json_object_get(status, "name")), "pid", (int)pid, "vcpus", "emulator");
         if (!out)
                 return NULL;
         vcpus = json_object_get(out, "vcpus");

@@ -28,7 +28,9 @@ int cli_print_argv(char *const *items, size_t n)
 
 int cli_print_json(json_t *v)
 {
-        if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) < 0 ||
+        /* Reals are rounded where they are made (3 decimals); 12 digits print them without binary noise. */
+        if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12)) <
+                    0 ||
             fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
                 return log_error_errno(-EIO, "Failed to write JSON: %m");
         return 0;

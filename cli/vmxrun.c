@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "cli.h"
 #include "log.h"
+#include "preflight.h"
 
 static const struct vx_command *const commands[] = {
         &vx_cmd_validate, &vx_cmd_cmdline, &vx_cmd_explain,  &vx_cmd_start,   &vx_cmd_stop,
@@ -39,43 +38,6 @@ int cli_exit_status(int r)
 /* The profile's default qemu: what a profile without `qemu:` runs. */
 #define VX_DEFAULT_QEMU "/usr/bin/qemu-system-x86_64"
 
-/* The first line QEMU prints for --version, into buf; -errno when it cannot run or says nothing. */
-static int qemu_version(const char *qemu, char *buf, size_t size)
-{
-        char *argv[] = {(char *)qemu, "--version", NULL};
-        _cleanup_close_ int rfd = -EBADF, wfd = -EBADF, null_fd = -EBADF;
-        int fds[2], status;
-        ssize_t n = 0, k;
-        pid_t pid;
-
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return -errno;
-        rfd = fds[0];
-        wfd = fds[1];
-        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null_fd < 0)
-                return -errno;
-        /* fork, not posix_spawn: host/spawn.h shadows <spawn.h> on this target's include path. */
-        pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(wfd, STDOUT_FILENO) < 0 || dup2(null_fd, STDERR_FILENO) < 0)
-                        _exit(127);
-                execv(qemu, argv);
-                _exit(127);
-        }
-        wfd = safe_close(wfd);
-        while (n < (ssize_t)size - 1 && (k = read(rfd, buf + n, size - 1 - n)) > 0)
-                n += k;
-        rfd = safe_close(rfd); /* QEMU gets EPIPE if it had more to say */
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        buf[n] = '\0';
-        buf[strcspn(buf, "\n")] = '\0';
-        return *buf ? 0 : -ENODATA;
-}
-
 static void version(void)
 {
         char v[256];
@@ -86,7 +48,7 @@ static void version(void)
                 printf("QEMU: %s: %s\n", VX_DEFAULT_QEMU, strerror(errno));
                 return;
         }
-        r = qemu_version(VX_DEFAULT_QEMU, v, sizeof(v));
+        r = host_qemu_version(VX_DEFAULT_QEMU, v, sizeof(v), NULL);
         if (r < 0)
                 printf("QEMU: %s (its version is unknown: %s)\n", VX_DEFAULT_QEMU, strerror(-r));
         else

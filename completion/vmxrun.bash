@@ -125,7 +125,7 @@ _vmxrun()
         validate | cmdline | explain | import)
                 COMPREPLY=($(compgen -f -X '!*.@(yaml|yml|conf)' -- "$cur") $(compgen -d -- "$cur"))
                 ;;
-        start | enable | disable)
+        start | enable | disable | doctor)
                 ((n == 0)) && COMPREPLY=($(compgen -W "$(_vmxrun_profiles_in_config)" -- "$cur")
                         $(compgen -f -X '!*.@(yaml|yml|conf)' -- "$cur") $(compgen -d -- "$cur"))
                 ;;

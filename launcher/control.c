@@ -73,18 +73,54 @@ static int write_all(int fd, const char *buf, size_t len, int64_t deadline)
         return 0;
 }
 
-/* Reads up to the first newline; one message per connection. */
-static int read_line(int fd, int64_t deadline, json_t **ret)
+/* One JSON object from a line of len bytes (its newline excluded). */
+static int parse_message(const char *line, size_t len, json_t **ret)
 {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = 0;
         json_error_t jerr;
         json_t *v;
 
+        v = json_loadb(line, len, JSON_DISABLE_EOF_CHECK, &jerr);
+        if (!v)
+                return -EPROTO;
+        if (!json_is_object(v)) {
+                json_decref(v);
+                return -EPROTO;
+        }
+        *ret = v;
+        return 0;
+}
+
+/*
+ * Reads messages, one per line, until the answer: with progress, the lines
+ * {"progress": "..."} before it go to progress(); without, the first line
+ * is the answer.
+ */
+static int read_messages(int fd, int64_t deadline, vx_control_progress progress, void *userdata, json_t **ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
         for (;;) {
+                char *nl;
                 ssize_t n;
                 int r;
 
+                while ((nl = len ? memchr(buf, '\n', len) : NULL)) {
+                        size_t line = (size_t)(nl - buf);
+                        json_t *v = NULL;
+
+                        r = parse_message(buf, line, &v);
+                        if (r < 0)
+                                return r;
+                        if (!progress || json_object_get(v, "ok") || !json_is_string(json_object_get(v, "progress"))) {
+                                *ret = v;
+                                return 0;
+                        }
+                        progress(json_string_value(json_object_get(v, "progress")), userdata);
+                        json_decref(v);
+                        memmove(buf, nl + 1, len - line - 1);
+                        len -= line + 1;
+                }
                 if (len + 4096 + 1 > cap) {
                         char *b;
                         cap = cap ? cap * 2 : 8192;
@@ -109,25 +145,19 @@ static int read_line(int fd, int64_t deadline, json_t **ret)
                 if (n == 0)
                         break;
                 len += (size_t)n;
-                buf[len] = '\0';
-                if (memchr(buf + len - n, '\n', (size_t)n))
-                        break;
         }
         if (len == 0)
                 return -ECONNRESET;
-        buf[len] = '\0';
-        v = json_loads(buf, JSON_DISABLE_EOF_CHECK, &jerr);
-        if (!v)
-                return -EPROTO;
-        if (!json_is_object(v)) {
-                json_decref(v);
-                return -EPROTO;
-        }
-        *ret = v;
-        return 0;
+        return parse_message(buf, len, ret);
 }
 
-int control_call(const char *deployment_dir, json_t *request, int timeout_ms, json_t **ret_answer)
+static int read_line(int fd, int64_t deadline, json_t **ret)
+{
+        return read_messages(fd, deadline, NULL, NULL, ret);
+}
+
+int control_call_progress(const char *deployment_dir, json_t *request, int timeout_ms, vx_control_progress progress,
+                          void *userdata, json_t **ret_answer)
 {
         struct sockaddr_un sa;
         _cleanup_close_ int fd = -EBADF;
@@ -151,7 +181,12 @@ int control_call(const char *deployment_dir, json_t *request, int timeout_ms, js
                 r = write_all(fd, "\n", 1, deadline);
         if (r < 0)
                 return r;
-        return read_line(fd, deadline, ret_answer);
+        return read_messages(fd, deadline, progress, userdata, ret_answer);
+}
+
+int control_call(const char *deployment_dir, json_t *request, int timeout_ms, json_t **ret_answer)
+{
+        return control_call_progress(deployment_dir, request, timeout_ms, NULL, NULL, ret_answer);
 }
 
 int control_listen(const char *deployment_dir, int *ret_fd)
@@ -178,6 +213,18 @@ int control_listen(const char *deployment_dir, int *ret_fd)
 int control_read_request(int fd, int timeout_ms, json_t **ret_request)
 {
         return read_line(fd, now_ms() + timeout_ms, ret_request);
+}
+
+int control_write_progress(int fd, const char *line)
+{
+        json_t *m = json_pack("{s:s}", "progress", line);
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        r = control_write_answer(fd, m);
+        json_decref(m);
+        return r;
 }
 
 int control_write_answer(int fd, json_t *answer)

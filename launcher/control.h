@@ -9,10 +9,12 @@
  * operation (a stop answers when the VMs are gone).
  *
  * Requests:  {"cmd":"status"}
- *            {"cmd":"stop","vm":NAME|null,"timeout":SECONDS,"force":BOOL}
+ *            {"cmd":"stop","vm":NAME|null,"timeout":SECONDS,"force":BOOL,"progress":BOOL}
  *            {"cmd":"qmp","vm":NAME,"execute":CMD,"arguments":{...}}
  *            {"cmd":"hmp","vm":NAME,"command":"info cpus"}
  * Answers:   {"ok":true,...} or {"ok":false,"error":"why","errno":N}
+ * A stop with "progress": true gets lines {"progress":"vm: powering off
+ * (timeout 60 s)"} as the stop goes on, before its answer.
  */
 
 #include <jansson.h>
@@ -27,6 +29,16 @@
  * or -errno.
  */
 int control_call(const char *deployment_dir, json_t *request, int timeout_ms, json_t **ret_answer);
+
+/* Called with each progress line of an answer that is on its way. */
+typedef void (*vx_control_progress)(const char *line, void *userdata);
+
+/* control_call(), handing each {"progress": ...} line before the answer to progress. */
+int control_call_progress(const char *deployment_dir, json_t *request, int timeout_ms, vx_control_progress progress,
+                          void *userdata, json_t **ret_answer);
+
+/* Writes a progress line {"progress": line} to a client that waits for its answer. Returns 0 or -errno. */
+int control_write_progress(int fd, const char *line);
 
 /* Creates the listening control socket (CLOEXEC, non-blocking). Returns 0 or -errno. */
 int control_listen(const char *deployment_dir, int *ret_fd);

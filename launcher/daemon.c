@@ -287,10 +287,16 @@ int launcher_ensure_supervisor(const char *deployment_dir)
 
 int launcher_call(const char *deployment_dir, json_t *request, int timeout_ms, json_t **ret)
 {
+        return launcher_call_progress(deployment_dir, request, timeout_ms, NULL, NULL, ret);
+}
+
+int launcher_call_progress(const char *deployment_dir, json_t *request, int timeout_ms,
+                           void (*progress)(const char *line, void *userdata), void *userdata, json_t **ret)
+{
         json_t *answer = NULL;
         int r;
 
-        r = control_call(deployment_dir, request, timeout_ms, &answer);
+        r = control_call_progress(deployment_dir, request, timeout_ms, progress, userdata, &answer);
         if (r == -ENOENT || r == -ECONNREFUSED)
                 return log_error_errno(-ESRCH, "%s is not running.", deployment_dir);
         if (r < 0)

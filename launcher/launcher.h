@@ -100,3 +100,30 @@ int launcher_stop_orphans(const char *deployment_dir);
  * refused the request (its message is logged); or -errno (logged).
  */
 int launcher_call(const char *deployment_dir, json_t *request, int timeout_ms, json_t **ret);
+
+/*
+ * launcher_call() for a request that reports as it goes (a stop with
+ * "progress": true): each line the supervisor sends before its answer is
+ * handed to progress.
+ */
+int launcher_call_progress(const char *deployment_dir, json_t *request, int timeout_ms,
+                           void (*progress)(const char *line, void *userdata), void *userdata, json_t **ret);
+
+struct vx_checks;
+
+/*
+ * The pre-flight of a planned deployment (launcher/preflight.c): what its
+ * VMs need from the host under root (NULL or "/": the real one), jointly and
+ * against the deployments running under plan->runtime_root: CPU flags and
+ * features, CPUs online, hugepages per size and node, hugetlbfs, memlock,
+ * IOMMU and vfio-pci, tun and vhost-net, QEMU, the files QEMU opens (as its
+ * user, with O_DIRECT where the cache mode needs it), names, taps, ports and
+ * CPUs of running deployments. Changes nothing and logs nothing. Returns 0
+ * and *ret (checks_done()), or -ENOMEM.
+ */
+enum {
+        VX_PREFLIGHT_QEMU_VERSION =
+                1 << 0, /* run each QEMU for its version (doctor), not only check it is executable */
+};
+int launcher_preflight(const struct vx_profile *profile, const struct vx_plan *plan, const char *root, unsigned flags,
+                       struct vx_checks *ret);

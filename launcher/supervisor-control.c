@@ -50,6 +50,7 @@ static json_t *handle_stop(struct vx_supervisor *sv, json_t *req, int *client_fd
         const char *vm = json_string_value(json_object_get(req, "vm"));
         json_t *timeout = json_object_get(req, "timeout");
         bool force = json_is_true(json_object_get(req, "force"));
+        bool progress = json_is_true(json_object_get(req, "progress"));
         unsigned timeout_s = json_is_integer(timeout) && json_integer_value(timeout) >= 0
                                      ? (unsigned)json_integer_value(timeout)
                                      : VX_STOP_TIMEOUT_DEFAULT_S;
@@ -61,7 +62,8 @@ static json_t *handle_stop(struct vx_supervisor *sv, json_t *req, int *client_fd
         if (!p)
                 return control_error(-ENOMEM, "out of memory");
         sv->pending = p;
-        sv->pending[sv->n_pending++] = (struct pending_stop){.fd = TAKE_FD(*client_fd), .vm = vm ? strdup(vm) : NULL};
+        sv->pending[sv->n_pending++] =
+                (struct pending_stop){.fd = TAKE_FD(*client_fd), .vm = vm ? strdup(vm) : NULL, .progress = progress};
         for (size_t i = 0; i < sv->n_slots; i++)
                 if (!vm || strcmp(vm, sv->slots[i].inst.plan->name) == 0)
                         sv_begin_stop(&sv->slots[i], timeout_s, force);

@@ -56,11 +56,13 @@ struct vm_slot {
         size_t n_restart_times;
         struct vx_readiness *readiness;
         struct vx_qmp_stats qmp_seen; /* the connection's drop counters when last logged */
+        struct vx_supervisor *sv;     /* whose slot it is: a stop tells its waiting clients how it goes */
 };
 
 struct pending_stop {
         int fd;
-        char *vm; /* NULL: the whole deployment */
+        char *vm;      /* NULL: the whole deployment */
+        bool progress; /* the client wants the stop's progress lines */
 };
 
 struct vx_supervisor {

@@ -366,6 +366,7 @@ int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const str
                 sv->slots[i] = (struct vm_slot){
                         .inst = {.plan = &plan->vms[i], .pidfd = -EBADF},
                         .timer_fd = -EBADF,
+                        .sv = sv,
                 };
 
         r = runtime_mkdir(plan->deployment_dir);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,34 @@ static int qmp_simple(struct vm_slot *slot, const char *cmd)
         return r;
 }
 
+/*
+ * How a stop goes, in the same words for the supervisor's log and for every
+ * `stop` waiting on this VM: "powering off (timeout 60 s)", "did not power
+ * off: sending quit", "killed".
+ */
+static void stop_say(struct vm_slot *slot, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void stop_say(struct vm_slot *slot, const char *fmt, ...)
+{
+        _cleanup_free_ char *what = NULL, *line = NULL;
+        struct vx_supervisor *sv = slot->sv;
+        va_list ap;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&what, fmt, ap);
+        va_end(ap);
+        if (k < 0 || asprintf(&line, "%s: %s", slot->inst.plan->name, what) < 0)
+                return;
+        log_info("%s", line);
+        for (size_t i = 0; sv && i < sv->n_pending; i++) {
+                const struct pending_stop *p = &sv->pending[i];
+
+                /* Best effort: a client that went away gets its answer's error later. */
+                if (p->progress && (!p->vm || strcmp(p->vm, slot->inst.plan->name) == 0))
+                        (void)control_write_progress(p->fd, line);
+        }
+}
+
 static void kill_slot(struct vm_slot *slot)
 {
         slot->stop_stage = STOP_KILL;
@@ -204,8 +233,6 @@ static void kill_slot(struct vm_slot *slot)
 
 void sv_begin_stop(struct vm_slot *slot, unsigned timeout_s, bool force)
 {
-        const char *name = slot->inst.plan->name;
-
         slot->stop_requested = true;
         if (slot->inst.state == VX_VM_BACKOFF || slot->inst.state == VX_VM_FAILED) {
                 disarm_timer(slot);
@@ -216,13 +243,13 @@ void sv_begin_stop(struct vm_slot *slot, unsigned timeout_s, bool force)
                 return;
         slot->inst.state = VX_VM_STOPPING;
         if (force) {
-                log_info("%s: killing QEMU (--force).", name);
                 kill_slot(slot);
+                stop_say(slot, "killed (--force)");
                 return;
         }
         if (slot->stop_stage != STOP_NONE)
                 return; /* already on its way */
-        log_info("%s: asking the guest to power off (timeout %us).", name, timeout_s);
+        stop_say(slot, "powering off (timeout %u s)", timeout_s);
         if (qmp_simple(slot, "system_powerdown") < 0) {
                 slot->stop_stage = STOP_POWERDOWN;
                 (void)arm_timer(slot, 0); /* escalate at once */
@@ -234,18 +261,16 @@ void sv_begin_stop(struct vm_slot *slot, unsigned timeout_s, bool force)
 
 static void escalate_stop(struct vm_slot *slot)
 {
-        const char *name = slot->inst.plan->name;
-
         if (slot->stop_stage == STOP_POWERDOWN) {
-                log_info("%s: the guest did not power off in time; sending quit.", name);
+                stop_say(slot, "did not power off: sending quit");
                 slot->stop_stage = STOP_QUIT;
                 if (qmp_simple(slot, "quit") >= 0) {
                         (void)arm_timer(slot, VX_QUIT_GRACE_MS);
                         return;
                 }
         }
-        log_warning("%s: QEMU did not exit; killing it.", name);
         kill_slot(slot);
+        stop_say(slot, "QEMU did not exit: killed");
 }
 
 static bool stop_done(const struct vx_supervisor *sv, const struct pending_stop *p)
@@ -353,7 +378,7 @@ static void on_qemu_exit(struct vx_supervisor *sv, size_t i)
                 log_debug("%s: QEMU exited with wait status 0x%x.", name, (unsigned)status);
 
         if (slot->stop_requested) {
-                log_info("%s: stopped.", name);
+                stop_say(slot, "stopped");
                 slot->inst.state = VX_VM_STOPPED;
         } else if (guest_off && slot->inst.plan->vm->restart.policy != VX_RESTART_ALWAYS) {
                 log_info("%s: the guest powered off.", name);

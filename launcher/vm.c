@@ -132,17 +132,33 @@ static char *log_tail(const char *vm_dir)
         return strdup(start);
 }
 
+/* "2026-12-01T11:51:38.019522Z qemu-system-x86_64: ..." (-msg timestamp=on): the message without its time. */
+static const char *skip_timestamp(const char *line)
+{
+        const char *z = strchr(line, 'Z');
+
+        if (strlen(line) > 20 && line[4] == '-' && line[10] == 'T' && z && z[1] == ' ' && z - line < 40)
+                return z + 2;
+        return line;
+}
+
+/*
+ * Why a start failed, QEMU's own words first: a QEMU that exits before QMP
+ * answers says why on stderr (its log), and "Connection reset" is only the
+ * consequence.
+ */
 static void set_last_error(struct vx_vm_instance *inst, int r, const char *what)
 {
         _cleanup_free_ char *tail = log_tail(inst->plan->runtime_dir);
+        const char *said = tail ? skip_timestamp(tail) : NULL;
 
         free(inst->last_error);
-        if (asprintf(&inst->last_error, "%s: %s%s%s", what, strerror(-r), tail ? "; QEMU said: " : "",
-                     tail ?: "") < 0)
+        if ((said ? asprintf(&inst->last_error, "%s (%s: %s)", said, what, strerror(-r))
+                  : asprintf(&inst->last_error, "%s: %s", what, strerror(-r))) < 0)
                 inst->last_error = NULL;
-        /* The step that failed was logged where it failed; what QEMU wrote is the rest of the story. */
-        if (tail)
-                log_error("%s: QEMU said: %s", inst->plan->name, tail);
+        /* The step that failed is logged after this; what QEMU wrote is the cause. */
+        if (said)
+                log_error("%s: %s", inst->plan->name, said);
 }
 
 int vm_read_start_ticks(pid_t pid, unsigned long long *ret)
@@ -483,14 +499,17 @@ int vm_spawn(struct vx_vm_instance *inst, const int *fds)
         return 0;
 }
 
-static int attach_steps(struct vx_vm_instance *inst)
+static int attach_steps(struct vx_vm_instance *inst, bool *ret_qmp_failed)
 {
         const struct vx_vm_plan *vp = inst->plan;
         int r;
 
         r = qmp_connect_path(vp->qmp_path, VX_QMP_GREETING_TIMEOUT_MS, &inst->qmp);
-        if (r < 0)
-                return log_error_errno(r, "%s: QEMU did not answer on QMP: %m", vp->name);
+        if (r < 0) {
+                /* Logged by vm_attach, after what QEMU said. */
+                *ret_qmp_failed = true;
+                return r;
+        }
         r = read_vcpus(inst);
         if (r < 0)
                 return r;
@@ -509,11 +528,16 @@ static int attach_steps(struct vx_vm_instance *inst)
 
 int vm_attach(struct vx_vm_instance *inst)
 {
+        bool qmp_failed = false;
         int r;
 
-        r = attach_steps(inst);
-        if (r < 0)
-                return fail_start(inst, r);
+        r = attach_steps(inst, &qmp_failed);
+        if (r < 0) {
+                r = fail_start(inst, r);
+                if (qmp_failed)
+                        log_error_errno(r, "%s: QEMU did not answer on QMP (%m).", inst->plan->name);
+                return r;
+        }
         inst->state = VX_VM_RUNNING;
         free(inst->last_error);
         inst->last_error = NULL;

@@ -80,6 +80,13 @@ memlock=$($V cmdline /tmp/vf.yaml --json 2>/dev/null | jq -r '.vms[0].memlock')
 want=$(((64 + 1024) * 1024 * 1024))
 expect "the plan raises RLIMIT_MEMLOCK to guest RAM + 1 GiB" "$memlock" [ "$memlock" = "$want" ]
 
+# The pre-flight on a host with a real (emulated) IOMMU: every passthrough check passes.
+pre=$($V doctor /tmp/vf.yaml --no-probe --json 2>/dev/null | jq -c \
+        '[.checks[] | select(.id == "iommu" or .id == "iommu-cmdline" or .id == "interrupt-remapping"
+          or .id == "vfio-pci" or .id == "memlock" or .id == "plan") | "\(.id)=\(.status)"]')
+expect "doctor PROFILE: IOMMU, intel_iommu=on, interrupt remapping, vfio-pci, memlock, plan ok" "$pre" \
+        [ "$pre" = '["plan=ok","memlock=ok","iommu-cmdline=ok","iommu=ok","interrupt-remapping=ok","vfio-pci=ok"]' ]
+
 if $V start /tmp/vf.yaml >/tmp/start.out 2>&1; then ok "vmxrun start"; else
         bad "vmxrun start: $(tr '\n' ' ' </tmp/start.out)"
         cat /tmp/start.out

@@ -36,7 +36,7 @@ for f in fail-*.yaml; do
         diff -u "${f%.yaml}.err" "$tmp/err" || fail "$f: stderr differs from ${f%.yaml}.err"
 done
 
-# --json: an array on stdout, nothing on stderr, same exit status.
+# --json: an object with the diagnostics on stdout (docs/validate-json.md), nothing on stderr, same exit status.
 "$VMXRUN" validate --json fail-unknown-keys.yaml >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 3 ] || fail "--json: exit status, expected 3"
 [ -s "$tmp/err" ] && fail "--json: unexpected stderr"
@@ -44,7 +44,8 @@ grep -q '"path": "vms\[0\].memroy"' "$tmp/out" || fail "--json: no entry for vms
 grep -q '"hint": "did you mean '"'"'memory'"'"'?"' "$tmp/out" || fail "--json: no hint"
 grep -q '"line": 7' "$tmp/out" || fail "--json: no line"
 "$VMXRUN" validate --json pass-minimal.yaml >"$tmp/out" 2>&1
-[ $? -eq 0 ] && [ "$(cat "$tmp/out")" = "[]" ] || fail "--json on a valid profile: expected []"
+[ $? -eq 0 ] && [ "$(tr -d ' \n' <"$tmp/out")" = '{"version":1,"diagnostics":[]}' ] ||
+        fail "--json on a valid profile: expected no diagnostics"
 
 # A non-ASCII character in a name: the message quotes it whole, so --json stays valid UTF-8.
 printf 'name: v\303\251\nvms:\n  - name: a\n    memory: {size: 1G}\n' >"$tmp/utf8.yaml"
