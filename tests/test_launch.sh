@@ -270,8 +270,17 @@ check "the supervisor holds no fd it did not open" \
 sed -e 's/^name: demo/name: failing/' -e "s|kernel: .*|kernel: $WORK/no-such-kernel|" "$WORK/demo.yaml" >"$WORK/failing.yaml"
 "$VMXRUN" start "$WORK/failing.yaml" >"$WORK/failing.out" 2>&1
 rc=$?
+check "a kernel that is not there: the pre-flight refuses, exit 1" [ $rc -eq 1 ]
+check "and names the key" grep -q "boot.kernel" "$WORK/failing.out"
+check "no runtime dir is left" [ ! -e "$RT/failing" ]
+# Past the pre-flight: QEMU itself refuses its argv once the runtime dir, the
+# QMP socket and the profile copy exist, and start must take them back.
+sed -e 's/^name: demo/name: failing/' -e 's/^  - name: guest1$/&\n    extra-args: ["-no-such-option"]/' \
+        "$WORK/demo.yaml" >"$WORK/failing.yaml"
+"$VMXRUN" start "$WORK/failing.yaml" >"$WORK/failing.out" 2>&1
+rc=$?
 check "a start QEMU cannot carry out exits 1" [ $rc -eq 1 ]
-check "and says what QEMU said" grep -q "no-such-kernel" "$WORK/failing.out"
+check "and says what QEMU said, first" bash -c "grep -m1 -i 'error\|fail' '$WORK/failing.out' | grep -q 'no-such-option'"
 # [g]: the pattern must not match the shell that runs pgrep.
 check "no QEMU process is left" bash -c "! pgrep -f '[g]uest=guest1,.*$RT/failing' >/dev/null"
 check "no runtime dir is left" [ ! -e "$RT/failing" ]
