@@ -37,6 +37,7 @@ extern const struct vx_command vx_cmd_cmdline;
 extern const struct vx_command vx_cmd_explain;
 extern const struct vx_command vx_cmd_start;
 extern const struct vx_command vx_cmd_stop;
+extern const struct vx_command vx_cmd_restart;
 extern const struct vx_command vx_cmd_status;
 extern const struct vx_command vx_cmd_list;
 extern const struct vx_command vx_cmd_vcpuinfo;

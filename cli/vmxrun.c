@@ -11,10 +11,10 @@
 #include "preflight.h"
 
 static const struct vx_command *const commands[] = {
-        &vx_cmd_validate, &vx_cmd_cmdline, &vx_cmd_explain,  &vx_cmd_start,   &vx_cmd_stop,
-        &vx_cmd_status,   &vx_cmd_list,    &vx_cmd_vcpuinfo, &vx_cmd_pin,     &vx_cmd_qmp,
-        &vx_cmd_hmp,      &vx_cmd_console, &vx_cmd_import,   &vx_cmd_showcmd, &vx_cmd_bind,
-        &vx_cmd_unbind,   &vx_cmd_doctor,  &vx_cmd_metrics,  &vx_cmd_enable,  &vx_cmd_disable,
+        &vx_cmd_validate, &vx_cmd_cmdline, &vx_cmd_explain,  &vx_cmd_start, &vx_cmd_stop,   &vx_cmd_restart,
+        &vx_cmd_status,   &vx_cmd_list,    &vx_cmd_vcpuinfo, &vx_cmd_pin,   &vx_cmd_qmp,    &vx_cmd_hmp,
+        &vx_cmd_console,  &vx_cmd_import,  &vx_cmd_showcmd,  &vx_cmd_bind,  &vx_cmd_unbind, &vx_cmd_doctor,
+        &vx_cmd_metrics,  &vx_cmd_enable,  &vx_cmd_disable,
 };
 
 /* The one place a result becomes an exit status (cli.h lists them, README.md documents them). */

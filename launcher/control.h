@@ -10,6 +10,7 @@
  *
  * Requests:  {"cmd":"status"}
  *            {"cmd":"stop","vm":NAME|null,"timeout":SECONDS,"force":BOOL,"progress":BOOL}
+ *            {"cmd":"restart","vm":NAME|null,"timeout":SECONDS,"force":BOOL}
  *            {"cmd":"qmp","vm":NAME,"execute":CMD,"arguments":{...}}
  *            {"cmd":"hmp","vm":NAME,"command":"info cpus"}
  * Answers:   {"ok":true,...} or {"ok":false,"error":"why","errno":N}

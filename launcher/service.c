@@ -81,6 +81,8 @@ static const char *state_word(const struct vx_vm_instance *v)
                 return "restarting";
         case VX_VM_FAILED:
                 return "failed";
+        case VX_VM_WAITING:
+                return "waiting";
         case VX_VM_STOPPED:
         default:
                 return "stopped";
@@ -116,7 +118,7 @@ void service_update(struct vx_service *s, struct vx_vm_instance *const *vms, siz
         for (size_t i = 0; i < n; i++) {
                 all_ready = all_ready && vms[i]->state == VX_VM_RUNNING && vms[i]->ready;
                 any_up = any_up || vms[i]->state == VX_VM_RUNNING || vms[i]->state == VX_VM_STARTING ||
-                         vms[i]->state == VX_VM_BACKOFF;
+                         vms[i]->state == VX_VM_BACKOFF || vms[i]->state == VX_VM_WAITING;
                 any_stopping = any_stopping || vms[i]->state == VX_VM_STOPPING;
         }
         status = service_status_text(vms, n);

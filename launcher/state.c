@@ -334,6 +334,54 @@ static json_t *memory_json(const struct vx_vm_plan *vp, pid_t pid, bool live)
         return o;
 }
 
+/* The pinning `vmxrun pin` set, as the state file keeps it: {"vcpus": ["2", ...], "emulator": "0-1"}. */
+static json_t *pin_live_json(const struct vx_plan_pinning *pin)
+{
+        json_t *o = json_object(), *vcpus = json_array();
+
+        if (!o || !vcpus) {
+                json_decref(o);
+                json_decref(vcpus);
+                return NULL;
+        }
+        for (size_t i = 0; i < pin->n_vcpus; i++) {
+                _cleanup_free_ char *list = vx_cpuset_format(&pin->vcpus[i]);
+                json_array_append_new(vcpus, list ? json_string(list) : json_null());
+        }
+        json_object_set_new(o, "vcpus", vcpus);
+        if (pin->has_emulator) {
+                _cleanup_free_ char *list = vx_cpuset_format(&pin->emulator);
+                json_object_set_new(o, "emulator", list ? json_string(list) : json_null());
+        }
+        return o;
+}
+
+/* The inverse; NULL when absent or not readable (the adopting supervisor then pins as the plan says). */
+static struct vx_plan_pinning *pin_live_parse(json_t *o)
+{
+        json_t *vcpus = json_object_get(o, "vcpus"), *emu = json_object_get(o, "emulator"), *v;
+        struct vx_plan_pinning *pin;
+        size_t i;
+
+        if (!json_is_object(o) || !json_is_array(vcpus))
+                return NULL;
+        pin = calloc(1, sizeof(*pin));
+        if (!pin || !(pin->vcpus = calloc(json_array_size(vcpus) + 1, sizeof(*pin->vcpus))))
+                return vm_pinning_free(pin);
+        json_array_foreach(vcpus, i, v)
+        {
+                if (!json_is_string(v) || vx_cpuset_parse(json_string_value(v), &pin->vcpus[i]) < 0)
+                        return vm_pinning_free(pin);
+                pin->n_vcpus++;
+        }
+        if (json_is_string(emu)) {
+                if (vx_cpuset_parse(json_string_value(emu), &pin->emulator) < 0)
+                        return vm_pinning_free(pin);
+                pin->has_emulator = true;
+        }
+        return pin;
+}
+
 static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_netsetup *ns)
 {
         const struct vx_vm_plan *vp = inst->plan;
@@ -349,6 +397,11 @@ static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_n
         json_object_set_new(o, "last_error", inst->last_error ? json_string(inst->last_error) : json_null());
         json_object_set_new(o, "console", console_json(vp));
         json_object_set_new(o, "memory", memory_json(vp, has_pid ? inst->pid : 0, live));
+        /* Kept in the state file too: an adopting supervisor re-applies it (docs/router.md). */
+        if (inst->pin_live)
+                json_object_set_new(o, "pin_live", pin_live_json(inst->pin_live));
+        if (inst->waiting_for)
+                json_object_set_new(o, "waiting_for", json_string(inst->waiting_for));
         if (!live) {
                 json_object_set_new(o, "start_ticks", json_integer((json_int_t)inst->start_ticks));
                 json_object_set_new(o, "started_usec", json_integer(inst->started_usec));
@@ -450,6 +503,7 @@ static int parse_vm(json_t *v, struct vx_saved_vm *ret)
                 .started_usec = json_integer_value(json_object_get(v, "started_usec")),
                 .restarts = (unsigned)json_integer_value(json_object_get(v, "restarts")),
                 .ready = json_is_true(json_object_get(v, "ready")),
+                .pin_live = pin_live_parse(json_object_get(v, "pin_live")),
         };
         return ret->name ? 0 : -ENOMEM;
 }
@@ -524,8 +578,10 @@ struct vx_saved_state *state_free(struct vx_saved_state *s)
 {
         if (!s)
                 return NULL;
-        for (size_t i = 0; i < s->n_vms; i++)
+        for (size_t i = 0; i < s->n_vms; i++) {
                 free(s->vms[i].name);
+                vm_pinning_free(s->vms[i].pin_live);
+        }
         free(s->vms);
         free(s->deployment);
         free(s->profile_path);

@@ -23,6 +23,7 @@ struct vx_saved_vm {
         int64_t started_usec;
         unsigned restarts;
         bool ready;
+        struct vx_plan_pinning *pin_live; /* what `vmxrun pin` set (vm_pinning_free); NULL: none, or an older vmxrun */
 };
 
 struct vx_saved_state {

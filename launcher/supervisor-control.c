@@ -44,8 +44,8 @@ static json_t *handle_status(struct vx_supervisor *sv)
         return status;
 }
 
-/* Returns NULL when the answer is deferred (the client waits for the stop). */
-static json_t *handle_stop(struct vx_supervisor *sv, json_t *req, int *client_fd)
+/* Returns NULL when the answer is deferred (the client waits for the stop, or the restart). */
+static json_t *handle_stop(struct vx_supervisor *sv, json_t *req, int *client_fd, bool restart)
 {
         const char *vm = json_string_value(json_object_get(req, "vm"));
         json_t *timeout = json_object_get(req, "timeout");
@@ -62,11 +62,13 @@ static json_t *handle_stop(struct vx_supervisor *sv, json_t *req, int *client_fd
         if (!p)
                 return control_error(-ENOMEM, "out of memory");
         sv->pending = p;
-        sv->pending[sv->n_pending++] =
-                (struct pending_stop){.fd = TAKE_FD(*client_fd), .vm = vm ? strdup(vm) : NULL, .progress = progress};
-        for (size_t i = 0; i < sv->n_slots; i++)
-                if (!vm || strcmp(vm, sv->slots[i].inst.plan->name) == 0)
-                        sv_begin_stop(&sv->slots[i], timeout_s, force);
+        sv->pending[sv->n_pending++] = (struct pending_stop){
+                .fd = TAKE_FD(*client_fd), .vm = vm ? strdup(vm) : NULL, .progress = progress, .restart = restart};
+        /* In reverse order of start (after:), each graceful; a restart then starts them again in order. */
+        if (restart)
+                sv_request_restart(sv, vm, timeout_s, force);
+        else
+                sv_request_stop(sv, vm, timeout_s, force);
         sv_save_state(sv);
         sv_answer_pending(sv, false);
         return NULL;
@@ -93,6 +95,8 @@ static json_t *handle_monitor(struct vx_supervisor *sv, json_t *req, bool hmp)
                 if (!line)
                         return control_error(-EINVAL, "no HMP command");
                 r = qmp_hmp(slot->inst.qmp, line, VX_QMP_COMMAND_TIMEOUT_MS, &out, &err);
+                /* A command may have made QEMU create threads (object_add iothread, device_add): pin them now. */
+                (void)vm_pin_new_threads(&slot->inst);
                 if (r >= 0)
                         return json_pack("{s:b, s:s}", "ok", 1, "output", out);
         } else {
@@ -101,6 +105,7 @@ static json_t *handle_monitor(struct vx_supervisor *sv, json_t *req, bool hmp)
                         return control_error(-EINVAL, "no \"execute\" in the QMP command");
                 r = qmp_execute(slot->inst.qmp, cmd, json_object_get(req, "arguments"), VX_QMP_COMMAND_TIMEOUT_MS,
                                 &result, &err);
+                (void)vm_pin_new_threads(&slot->inst);
                 if (r >= 0)
                         return json_pack("{s:b, s:o}", "ok", 1, "return", result);
         }
@@ -184,7 +189,9 @@ void sv_on_control(struct vx_supervisor *sv)
         else if (strcmp(cmd, "status") == 0)
                 answer = handle_status(sv);
         else if (strcmp(cmd, "stop") == 0)
-                answer = handle_stop(sv, req, &fd);
+                answer = handle_stop(sv, req, &fd, false);
+        else if (strcmp(cmd, "restart") == 0)
+                answer = handle_stop(sv, req, &fd, true);
         else if (strcmp(cmd, "qmp") == 0)
                 answer = handle_monitor(sv, req, false);
         else if (strcmp(cmd, "hmp") == 0)

@@ -9,6 +9,10 @@
  *                         the loop up, attach, pin, run) and reporting it
  *   supervisor-control.c  the control socket's requests (status, stop, qmp,
  *                         hmp, bind, unbind)
+ *   supervisor-router.c   the paired lifecycle: start in order (after:), stop
+ *                         in reverse order, restarts of the whole deployment
+ *                         (restart.scope, vmxrun restart), readiness made of
+ *                         several conditions (ready.link among them)
  */
 
 #include <stdbool.h>
@@ -17,6 +21,7 @@
 #include "apply.h"
 #include "readiness.h"
 #include "service.h"
+#include "state.h"
 #include "supervisor.h"
 
 enum event_kind {
@@ -28,6 +33,7 @@ enum event_kind {
         EV_CONSOLE,
         EV_READY_TIMEOUT,
         EV_WATCHDOG,
+        EV_LINK,
 };
 
 #define EV(kind, index) (((uint64_t)(kind) << 32) | (uint32_t)(index))
@@ -57,12 +63,20 @@ struct vm_slot {
         struct vx_readiness *readiness;
         struct vx_qmp_stats qmp_seen; /* the connection's drop counters when last logged */
         struct vx_supervisor *sv;     /* whose slot it is: a stop tells its waiting clients how it goes */
+        /* The paired lifecycle (supervisor-router.c). */
+        bool start_pending;      /* VX_VM_WAITING: sv_advance() starts it once its turn comes */
+        bool stop_pending;       /* to be stopped once the VMs that start after it are gone */
+        unsigned stop_timeout_s; /* for stop_pending */
+        bool in_restart;         /* part of a restart: started again, in order, once stopped */
+        bool console_seen;       /* ready.console matched, for the current QEMU */
+        bool qmp_ok;             /* ready.qmp-status reached, for the current QEMU */
 };
 
 struct pending_stop {
         int fd;
         char *vm;      /* NULL: the whole deployment */
         bool progress; /* the client wants the stop's progress lines */
+        bool restart;  /* a `vmxrun restart`: answered once its VMs run again */
 };
 
 struct vx_supervisor {
@@ -84,6 +98,7 @@ struct vx_supervisor {
         int state_error;               /* the last state write's error, 0 when it was written */
         struct vx_readiness **retired; /* console watches to close once the current event is answered */
         size_t n_retired;
+        int link_fd; /* rtnetlink link events, open only while a VM waits for ready.link; -EBADF otherwise */
 };
 
 int sv_epoll_add(struct vx_supervisor *sv, int fd, enum event_kind kind, size_t index);
@@ -103,3 +118,34 @@ void sv_begin_stop(struct vm_slot *slot, unsigned timeout_s, bool force);
 /* Answers the stop requests that are done (all: every one, after teardown). */
 void sv_answer_pending(struct vx_supervisor *sv, bool all);
 void sv_on_control(struct vx_supervisor *sv);
+void sv_unwatch_vm(struct vx_supervisor *sv, struct vm_slot *slot);
+/* The restart policy after a QEMU died or a restart failed: backoff (timer armed) or failed. */
+void sv_restart_or_give_up(struct vm_slot *slot);
+bool sv_slot_active(const struct vm_slot *slot);
+
+/* ---- supervisor-router.c ---- */
+
+/*
+ * Moves every pending start and stop on, in order: a VM starts once the VM
+ * it starts after runs (or is ready) and, in a restart, once the VMs before
+ * it started again; a VM stops once the VMs that start after it are gone.
+ * Called after every batch of events and before the loop: no wake-up of its own.
+ */
+void sv_advance(struct vx_supervisor *sv);
+/* Stops vm (NULL: every VM, in reverse order; with force, at once). Cancels pending starts and restarts. */
+void sv_request_stop(struct vx_supervisor *sv, const char *vm, unsigned timeout_s, bool force);
+/* `vmxrun restart`: stops vm (NULL: every VM) in reverse order and starts it again in order. */
+void sv_request_restart(struct vx_supervisor *sv, const char *vm, unsigned timeout_s, bool force);
+/* restart.scope: deployment: the VM at index crashed (and is in backoff); every other VM restarts with it. */
+void sv_restart_deployment(struct vx_supervisor *sv, size_t crashed);
+/* Whether the restart request p is over; if so *ret_answer is its answer (ok, or which VM failed). */
+bool sv_restart_answer(struct vx_supervisor *sv, const struct pending_stop *p, json_t **ret_answer);
+/* Checks every readiness condition of the VM; the VM is ready once all hold. */
+void sv_check_ready(struct vx_supervisor *sv, struct vm_slot *slot);
+/* A QEMU (re)started or adopted: its readiness conditions start over. */
+void sv_ready_reset(struct vm_slot *slot);
+void sv_on_link(struct vx_supervisor *sv);
+/* The slot of the VM vm->after names, or NULL. */
+struct vm_slot *sv_after_slot(struct vx_supervisor *sv, const struct vm_slot *slot);
+/* Takes the pinning `vmxrun pin` had set from a state file, for the adopted VM (when it still fits the plan). */
+void sv_restore_pin_live(struct vm_slot *slot, const struct vx_saved_vm *old);

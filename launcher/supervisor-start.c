@@ -196,12 +196,12 @@ static int spawn_all(struct vx_supervisor *sv, const struct vx_saved_state *save
                 int r;
 
                 if (old && old->pid > 0) {
+                        sv_restore_pin_live(&sv->slots[i], old);
                         r = vm_adopt(inst, old->pid, old->start_ticks);
                         if (r >= 0) {
                                 inst->restarts = old->restarts;
                                 inst->started_usec = old->started_usec;
-                                inst->ready = old->ready || (!inst->plan->vm->ready.console_pattern &&
-                                                             !inst->plan->vm->ready.qmp_status);
+                                inst->ready = old->ready || !vm_has_ready_condition(inst->plan);
                                 log_info("%s: adopted running QEMU (pid %d).", inst->plan->name, (int)old->pid);
                                 adopted[i] = any_adopted = true;
                                 continue;
@@ -217,6 +217,12 @@ static int spawn_all(struct vx_supervisor *sv, const struct vx_saved_state *save
                         return log_error_errno(-EOPNOTSUPP, "%s: the plan is not complete on this host (%s); refusing.",
                                                inst->plan->name,
                                                inst->plan->n_notes ? inst->plan->notes[0] : "see `vmxrun cmdline`");
+                if (inst->plan->vm->after) {
+                        /* Started from the event loop once the VM it starts after runs or is ready (sv_advance). */
+                        inst->state = VX_VM_WAITING;
+                        sv->slots[i].start_pending = true;
+                        continue;
+                }
                 r = spawn_vm(sv, inst);
                 if (r < 0)
                         return r;
@@ -347,7 +353,7 @@ int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const str
                 return -ENOMEM;
         sv->profile = profile;
         sv->plan = plan;
-        sv->lock_fd = sv->epoll_fd = sv->signal_fd = sv->control_fd = sv->ready_timer_fd = -EBADF;
+        sv->lock_fd = sv->epoll_fd = sv->signal_fd = sv->control_fd = sv->ready_timer_fd = sv->link_fd = -EBADF;
         sv->notify_fd = opts->notify_fd;
         sv->wait_ready = opts->wait_ready;
         sv->notified = opts->notified;
@@ -416,10 +422,21 @@ void supervisor_notify(int fd, int status)
         close(fd);
 }
 
+/* A VM's ready.timeout, and that of each VM it starts after: it cannot be ready before they are. */
+static unsigned ready_timeout_s(struct vx_supervisor *sv, const struct vm_slot *slot)
+{
+        unsigned total = 0;
+
+        for (size_t hops = 0; slot && hops <= sv->n_slots; hops++, slot = sv_after_slot(sv, slot))
+                total += slot->inst.plan->vm->ready.timeout_s;
+        return total;
+}
+
 static bool all_ready(const struct vx_supervisor *sv)
 {
         for (size_t i = 0; i < sv->n_slots; i++)
-                if (sv->slots[i].inst.state == VX_VM_RUNNING && !sv->slots[i].inst.ready)
+                if ((sv->slots[i].inst.state == VX_VM_RUNNING && !sv->slots[i].inst.ready) ||
+                    sv->slots[i].inst.state == VX_VM_WAITING)
                         return false;
         return true;
 }
@@ -436,11 +453,20 @@ void sv_maybe_notify(struct vx_supervisor *sv, bool timed_out)
                         sv->notified(sv->plan->deployment_dir);
         } else if (timed_out) {
                 for (size_t i = 0; i < sv->n_slots; i++) {
-                        const struct vx_vm *vm = sv->slots[i].inst.plan->vm;
+                        const struct vx_vm_instance *inst = &sv->slots[i].inst;
+                        const struct vx_vm *vm = inst->plan->vm;
 
-                        if (sv->slots[i].inst.state != VX_VM_RUNNING || sv->slots[i].inst.ready)
+                        if (inst->state == VX_VM_WAITING)
+                                log_error("%s: not started after %us: waiting for %s.", vm->name,
+                                          ready_timeout_s(sv, &sv->slots[i]), inst->waiting_for ?: "its turn");
+                        if (inst->state != VX_VM_RUNNING || inst->ready)
                                 continue;
-                        if (vm->ready.console_pattern)
+                        /* The condition still missing, as sv_check_ready() found it; the console's wording stays. */
+                        if (inst->waiting_for && !(vm->ready.console_pattern && !sv->slots[i].console_seen) &&
+                            !(vm->ready.qmp_status && !sv->slots[i].qmp_ok))
+                                log_error("%s: not ready after %us: waiting for %s.", vm->name, vm->ready.timeout_s,
+                                          inst->waiting_for);
+                        else if (vm->ready.console_pattern)
                                 log_error("%s: not ready after %us (the console never printed '%s').", vm->name,
                                           vm->ready.timeout_s, vm->ready.console_pattern);
                         else
@@ -464,8 +490,8 @@ int sv_arm_ready_timeout(struct vx_supervisor *sv)
         if (!sv->wait_ready || all_ready(sv))
                 return 0;
         for (size_t i = 0; i < sv->n_slots; i++)
-                if (!sv->slots[i].inst.ready && sv->slots[i].inst.plan->vm->ready.timeout_s > longest)
-                        longest = sv->slots[i].inst.plan->vm->ready.timeout_s;
+                if (!sv->slots[i].inst.ready && ready_timeout_s(sv, &sv->slots[i]) > longest)
+                        longest = ready_timeout_s(sv, &sv->slots[i]);
         sv->ready_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (sv->ready_timer_fd < 0)
                 return -errno;

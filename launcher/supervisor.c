@@ -95,6 +95,7 @@ int sv_watch_vm(struct vx_supervisor *sv, size_t i)
         int r;
 
         slot->qmp_seen = (struct vx_qmp_stats){0}; /* a new connection counts from 0 */
+        sv_ready_reset(slot);
         r = sv_epoll_add(sv, slot->inst.pidfd, EV_PIDFD, i);
         if (r >= 0)
                 r = sv_epoll_add(sv, qmp_get_fd(slot->inst.qmp), EV_QMP, i);
@@ -113,21 +114,20 @@ int sv_watch_vm(struct vx_supervisor *sv, size_t i)
         return 0;
 }
 
-/* ready.qmp-status: the VM is ready once QEMU's run state is the one asked for. */
+/* ready.qmp-status: that condition holds once QEMU's run state is the one asked for. */
 static void check_qmp_ready(struct vx_supervisor *sv, struct vm_slot *slot)
 {
         const char *want = slot->inst.plan->vm->ready.qmp_status;
         _cleanup_free_ char *status = NULL;
 
-        if (slot->inst.ready || !want || !slot->inst.qmp)
+        if (slot->inst.ready || !want || !slot->inst.qmp || slot->qmp_ok)
                 return;
         if (qmp_query_status(slot->inst.qmp, VX_QMP_COMMAND_TIMEOUT_MS, &status, NULL, NULL) < 0 ||
             strcmp(status, want) != 0)
                 return;
-        log_info("%s: ready (QEMU is %s).", slot->inst.plan->name, status);
-        vm_reached(&slot->inst, VX_STAGE_READY);
-        sv_save_state(sv);
-        sv_maybe_notify(sv, false);
+        log_info("%s: QEMU is %s (ready.qmp-status).", slot->inst.plan->name, status);
+        slot->qmp_ok = true;
+        sv_check_ready(sv, slot);
 }
 
 /*
@@ -158,7 +158,7 @@ static void free_retired(struct vx_supervisor *sv)
         sv->n_retired = 0;
 }
 
-static void unwatch_vm(struct vx_supervisor *sv, struct vm_slot *slot)
+void sv_unwatch_vm(struct vx_supervisor *sv, struct vm_slot *slot)
 {
         if (slot->inst.qmp)
                 epoll_del(sv, qmp_get_fd(slot->inst.qmp));
@@ -166,10 +166,10 @@ static void unwatch_vm(struct vx_supervisor *sv, struct vm_slot *slot)
         retire_readiness(sv, slot);
 }
 
-static bool slot_active(const struct vm_slot *slot)
+bool sv_slot_active(const struct vm_slot *slot)
 {
         return slot->inst.state == VX_VM_RUNNING || slot->inst.state == VX_VM_STOPPING ||
-               slot->inst.state == VX_VM_BACKOFF;
+               slot->inst.state == VX_VM_BACKOFF || slot->inst.state == VX_VM_WAITING;
 }
 
 size_t supervisor_running(const struct vx_supervisor *sv)
@@ -234,8 +234,10 @@ static void kill_slot(struct vm_slot *slot)
 void sv_begin_stop(struct vm_slot *slot, unsigned timeout_s, bool force)
 {
         slot->stop_requested = true;
-        if (slot->inst.state == VX_VM_BACKOFF || slot->inst.state == VX_VM_FAILED) {
+        if (slot->inst.state == VX_VM_BACKOFF || slot->inst.state == VX_VM_FAILED ||
+            slot->inst.state == VX_VM_WAITING) {
                 disarm_timer(slot);
+                slot->start_pending = false;
                 slot->inst.state = VX_VM_STOPPED;
                 return;
         }
@@ -279,7 +281,7 @@ static bool stop_done(const struct vx_supervisor *sv, const struct pending_stop 
                 const struct vm_slot *slot = &sv->slots[i];
                 if (p->vm && strcmp(p->vm, slot->inst.plan->name) != 0)
                         continue;
-                if (slot_active(slot))
+                if (sv_slot_active(slot))
                         return false;
         }
         return true;
@@ -297,11 +299,15 @@ void sv_answer_pending(struct vx_supervisor *sv, bool all)
 
         for (size_t i = 0; i < sv->n_pending; i++) {
                 struct pending_stop *p = &sv->pending[i];
+                json_t *answer = NULL;
+
                 /* A whole-deployment stop is answered after teardown: then the host is as it was. */
-                if (all || (p->vm && stop_done(sv, p))) {
-                        json_t *ok = json_pack("{s:b}", "ok", 1);
-                        (void)control_write_answer(p->fd, ok);
-                        json_decref(ok);
+                if (p->restart && !all ? sv_restart_answer(sv, p, &answer) : all || (p->vm && stop_done(sv, p))) {
+                        if (!answer)
+                                answer = p->restart ? control_error(-ESHUTDOWN, "the deployment stopped")
+                                                    : json_pack("{s:b}", "ok", 1);
+                        (void)control_write_answer(p->fd, answer);
+                        json_decref(answer);
                         close(p->fd);
                         free(p->vm);
                 } else
@@ -312,7 +318,7 @@ void sv_answer_pending(struct vx_supervisor *sv, bool all)
 
 /* ---- exits and restarts ---- */
 
-static void restart_or_give_up(struct vm_slot *slot)
+void sv_restart_or_give_up(struct vm_slot *slot)
 {
         const struct vx_restart *policy = &slot->inst.plan->vm->restart;
         const char *name = slot->inst.plan->name;
@@ -370,14 +376,21 @@ static void on_qemu_exit(struct vx_supervisor *sv, size_t i)
         bool guest_off = slot->inst.guest_shutdown && !slot->panicked;
         int status;
 
-        unwatch_vm(sv, slot);
+        sv_unwatch_vm(sv, slot);
         status = vm_reap(&slot->inst);
         disarm_timer(slot);
         slot->stop_stage = STOP_NONE;
         if (status >= 0)
                 log_debug("%s: QEMU exited with wait status 0x%x.", name, (unsigned)status);
 
-        if (slot->stop_requested) {
+        if (slot->stop_requested && slot->in_restart) {
+                /* Stopped to be started again (vmxrun restart, restart.scope): its host objects stay. */
+                stop_say(slot, "stopped, to be started again");
+                slot->stop_requested = false;
+                slot->inst.restarts++;
+                slot->inst.state = VX_VM_WAITING;
+                slot->start_pending = true;
+        } else if (slot->stop_requested) {
                 stop_say(slot, "stopped");
                 slot->inst.state = VX_VM_STOPPED;
         } else if (guest_off && slot->inst.plan->vm->restart.policy != VX_RESTART_ALWAYS) {
@@ -385,7 +398,10 @@ static void on_qemu_exit(struct vx_supervisor *sv, size_t i)
                 slot->inst.state = VX_VM_STOPPED;
         } else {
                 record_crash(slot, status);
-                restart_or_give_up(slot);
+                sv_restart_or_give_up(slot);
+                if (slot->inst.state == VX_VM_BACKOFF &&
+                    slot->inst.plan->vm->restart.scope == VX_RESTART_SCOPE_DEPLOYMENT)
+                        sv_restart_deployment(sv, i);
         }
         if (slot->inst.state == VX_VM_STOPPED)
                 runtime_remove_vm_dir(slot->inst.plan->runtime_dir);
@@ -395,30 +411,19 @@ static void on_qemu_exit(struct vx_supervisor *sv, size_t i)
         sv_save_state(sv);
 }
 
+/* The backoff is over: the VM starts again as soon as its turn comes (sv_advance: after:, a restart's order). */
 static void on_restart_timer(struct vx_supervisor *sv, size_t i)
 {
         struct vm_slot *slot = &sv->slots[i];
-        const char *name = slot->inst.plan->name;
-        int r;
 
         if (slot->n_restart_times < slot->inst.plan->vm->restart.max_restarts)
                 slot->restart_times[slot->n_restart_times++] = monotonic_ms();
         slot->inst.restarts++;
-        r = sv_start_vm(sv, &slot->inst);
-        if (r >= 0)
-                r = sv_watch_vm(sv, i);
-        if (r < 0) {
-                log_error("%s: restart failed: %s", name, slot->inst.last_error ?: strerror(-r));
-                if (slot->inst.pid > 0) {
-                        unwatch_vm(sv, slot);
-                        vm_kill(&slot->inst);
-                }
-                restart_or_give_up(slot);
-        } else {
-                log_info("%s: restarted (pid %d), vCPUs pinned again.", name, (int)slot->inst.pid);
+        slot->inst.state = VX_VM_WAITING;
+        slot->start_pending = true;
+        sv_advance(sv);
+        if (slot->inst.state == VX_VM_RUNNING)
                 check_qmp_ready(sv, slot);
-        }
-        sv_save_state(sv);
 }
 
 static void on_timer(struct vx_supervisor *sv, size_t i)
@@ -453,6 +458,7 @@ static void on_qmp(struct vx_supervisor *sv, size_t i)
 {
         struct vm_slot *slot = &sv->slots[i];
         const char *name = slot->inst.plan->name;
+        bool any_event = false;
         int r;
 
         r = qmp_process(slot->inst.qmp);
@@ -473,7 +479,11 @@ static void on_qmp(struct vx_supervisor *sv, size_t i)
                         slot->panicked = true;
                 } else if (strcmp(e->name, "RESET") == 0)
                         log_info("%s: the guest rebooted.", name);
+                any_event = true;
         }
+        /* A QMP event is a wake-up the VM caused anyway: threads QEMU created since are pinned now. */
+        if (any_event)
+                (void)vm_pin_new_threads(&slot->inst);
         if (r < 0) {
                 /* QEMU is going away; its pidfd tells us when it is gone. */
                 epoll_del(sv, qmp_get_fd(slot->inst.qmp));
@@ -491,12 +501,11 @@ static void on_console(struct vx_supervisor *sv, size_t i)
 
         r = readiness_process(slot->readiness);
         if (r > 0) {
-                log_info("%s: ready (console printed '%s').", slot->inst.plan->name,
+                log_info("%s: the console printed '%s'.", slot->inst.plan->name,
                          slot->inst.plan->vm->ready.console_pattern);
-                vm_reached(&slot->inst, VX_STAGE_READY);
+                slot->console_seen = true;
                 slot->readiness = readiness_free(slot->readiness);
-                sv_save_state(sv);
-                sv_maybe_notify(sv, false);
+                sv_check_ready(sv, slot);
         } else if (r < 0) {
                 log_warning_errno(r, "%s: lost the console log, readiness unknown: %m", slot->inst.plan->name);
                 slot->readiness = readiness_free(slot->readiness);
@@ -511,8 +520,7 @@ static void on_signal(struct vx_supervisor *sv)
                 if (si.ssi_signo == SIGHUP)
                         continue; /* no configuration to reload: the profile is fixed at start */
                 log_info("Got signal %u: stopping every VM.", si.ssi_signo);
-                for (size_t i = 0; i < sv->n_slots; i++)
-                        sv_begin_stop(&sv->slots[i], VX_STOP_TIMEOUT_DEFAULT_S, false);
+                sv_request_stop(sv, NULL, VX_STOP_TIMEOUT_DEFAULT_S, false);
                 sv_save_state(sv);
         }
 }
@@ -525,7 +533,7 @@ static void on_signal(struct vx_supervisor *sv)
 static bool any_active(const struct vx_supervisor *sv)
 {
         for (size_t i = 0; i < sv->n_slots; i++)
-                if (slot_active(&sv->slots[i]) || sv->slots[i].inst.state == VX_VM_FAILED)
+                if (sv_slot_active(&sv->slots[i]) || sv->slots[i].inst.state == VX_VM_FAILED)
                         return true;
         return false;
 }
@@ -565,6 +573,11 @@ int supervisor_run(struct vx_supervisor *sv)
                 if (!slot->restart_times)
                         return log_error_errno(-ENOMEM, "Out of memory.");
         }
+        /* The VMs that start after another (after:), and readiness conditions checked once before any event. */
+        for (size_t i = 0; i < sv->n_slots; i++)
+                sv_check_ready(sv, &sv->slots[i]);
+        sv_advance(sv);
+        sv_save_state(sv);
 
         while (any_active(sv)) {
                 struct epoll_event events[16];
@@ -608,8 +621,12 @@ int supervisor_run(struct vx_supervisor *sv)
                         case EV_WATCHDOG:
                                 service_on_watchdog(sv->service);
                                 break;
+                        case EV_LINK:
+                                sv_on_link(sv);
+                                break;
                         }
                 }
+                sv_advance(sv);
                 sv_answer_pending(sv, false);
                 free_retired(sv);
         }
@@ -644,6 +661,7 @@ struct vx_supervisor *supervisor_free(struct vx_supervisor *sv)
         safe_close(sv->epoll_fd);
         safe_close(sv->lock_fd);
         safe_close(sv->ready_timer_fd);
+        safe_close(sv->link_fd);
         service_free(sv->service);
         supervisor_notify(sv->notify_fd, VX_NOTIFY_FAILED);
         apply_free(sv->apply);

@@ -26,8 +26,9 @@
 const char *vx_vm_state_to_string(enum vx_vm_state s)
 {
         static const char *const names[] = {
-                [VX_VM_STOPPED] = "stopped",   [VX_VM_RUNNING] = "running", [VX_VM_STOPPING] = "stopping",
-                [VX_VM_BACKOFF] = "restarting", [VX_VM_FAILED] = "failed", [VX_VM_STARTING] = "starting",
+                [VX_VM_STOPPED] = "stopped",    [VX_VM_RUNNING] = "running", [VX_VM_STOPPING] = "stopping",
+                [VX_VM_BACKOFF] = "restarting", [VX_VM_FAILED] = "failed",   [VX_VM_STARTING] = "starting",
+                [VX_VM_WAITING] = "waiting",
         };
         return s < ELEMENTSOF(names) ? names[s] : "unknown";
 }
@@ -282,7 +283,72 @@ int vm_pin(struct vx_vm_instance *inst)
                 if (r < 0 && r != -ESRCH) /* a thread that just ended needs no pinning */
                         return log_error_errno(r, "%s: failed to pin emulator thread %d: %m", name, (int)tids[i]);
         }
+        free(inst->known_tids);
+        inst->known_tids = TAKE_PTR(tids);
+        inst->n_known_tids = n_tids;
         return 0;
+}
+
+static bool is_known_thread(const struct vx_vm_instance *inst, pid_t tid)
+{
+        for (size_t i = 0; i < inst->n_known_tids; i++)
+                if (inst->known_tids[i] == tid)
+                        return true;
+        return false;
+}
+
+/* The thread's name (/proc/<pid>/task/<tid>/comm), for the log; "?" when it cannot be read. */
+static void thread_comm(pid_t pid, pid_t tid, char *buf, size_t size)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+
+        snprintf(buf, size, "?");
+        if (asprintf(&path, "/proc/%d/task/%d/comm", (int)pid, (int)tid) < 0 || !(f = fopen(path, "re")) ||
+            !fgets(buf, (int)size, f))
+                return;
+        buf[strcspn(buf, "\n")] = '\0';
+}
+
+int vm_pin_new_threads(struct vx_vm_instance *inst)
+{
+        const struct vx_plan_pinning *pin = vm_pinning(inst);
+        _cleanup_free_ pid_t *tids = NULL;
+        size_t n_tids = 0;
+        int moved = 0, r;
+
+        if (inst->pid <= 0 || inst->state != VX_VM_RUNNING || !pin->has_emulator)
+                return 0;
+        r = affinity_list_threads(NULL, inst->pid, &tids, &n_tids);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_tids; i++) {
+                struct vx_cpuset cur;
+                char comm[32];
+
+                if (is_known_thread(inst, tids[i]) || is_vcpu_thread(inst, tids[i]))
+                        continue;
+                /* A thread inherits its creator's CPUs: one a vCPU thread made runs where that vCPU does. */
+                if (affinity_get(tids[i], &cur) >= 0 && vx_cpuset_equal(&cur, &pin->emulator))
+                        continue;
+                r = affinity_set(tids[i], &pin->emulator);
+                if (r == -ESRCH)
+                        continue;
+                thread_comm(inst->pid, tids[i], comm, sizeof(comm));
+                if (r < 0) {
+                        log_warning_errno(r, "%s: failed to pin new QEMU thread %d (%s) to the emulator CPUs: %m",
+                                          inst->plan->name, (int)tids[i], comm);
+                        continue;
+                }
+                _cleanup_free_ char *list = vx_cpuset_format(&pin->emulator);
+                log_info("%s: new QEMU thread %d (%s) pinned to the emulator CPUs %s.", inst->plan->name, (int)tids[i],
+                         comm, list ?: "?");
+                moved++;
+        }
+        free(inst->known_tids);
+        inst->known_tids = TAKE_PTR(tids);
+        inst->n_known_tids = n_tids;
+        return moved;
 }
 
 const struct vx_plan_pinning *vm_pinning(const struct vx_vm_instance *inst)
@@ -290,7 +356,12 @@ const struct vx_plan_pinning *vm_pinning(const struct vx_vm_instance *inst)
         return inst->pin_live ? inst->pin_live : &inst->plan->pinning;
 }
 
-static struct vx_plan_pinning *pinning_free(struct vx_plan_pinning *p)
+bool vm_has_ready_condition(const struct vx_vm_plan *vp)
+{
+        return vp->vm->ready.console_pattern || vp->vm->ready.qmp_status || vp->vm->ready.link;
+}
+
+struct vx_plan_pinning *vm_pinning_free(struct vx_plan_pinning *p)
 {
         if (p)
                 free(p->vcpus);
@@ -309,14 +380,14 @@ int vm_repin(struct vx_vm_instance *inst, int vcpu, const struct vx_cpuset *cpus
                 return -ERANGE;
         next = calloc(1, sizeof(*next));
         if (!next || !(next->vcpus = calloc(n ? n : 1, sizeof(*next->vcpus))))
-                return pinning_free(next), log_error_errno(-ENOMEM, "Out of memory.");
+                return vm_pinning_free(next), log_error_errno(-ENOMEM, "Out of memory.");
         next->n_vcpus = vcpu >= 0 || cur->n_vcpus > 0 ? n : 0;
         /* vCPUs the plan leaves unpinned keep the CPUs they may run on now. */
         for (size_t i = 0; i < next->n_vcpus; i++)
                 if (i < cur->n_vcpus)
                         next->vcpus[i] = cur->vcpus[i];
                 else if (affinity_get(0, &next->vcpus[i]) < 0)
-                        return pinning_free(next), log_error_errno(-errno, "Failed to read our CPU set: %m");
+                        return vm_pinning_free(next), log_error_errno(-errno, "Failed to read our CPU set: %m");
         next->has_emulator = cur->has_emulator || vcpu < 0;
         next->emulator = cur->emulator;
         if (vcpu >= 0)
@@ -328,11 +399,11 @@ int vm_repin(struct vx_vm_instance *inst, int vcpu, const struct vx_cpuset *cpus
         r = vm_pin(inst);
         if (r < 0) {
                 inst->pin_live = old;
-                pinning_free(next);
+                vm_pinning_free(next);
                 (void)vm_pin(inst); /* as it was */
                 return r;
         }
-        pinning_free(old);
+        vm_pinning_free(old);
         return 0;
 }
 
@@ -489,7 +560,7 @@ int vm_spawn(struct vx_vm_instance *inst, const int *fds)
 {
         int r;
 
-        inst->ready = !inst->plan->vm->ready.console_pattern && !inst->plan->vm->ready.qmp_status;
+        inst->ready = !vm_has_ready_condition(inst->plan);
         inst->guest_shutdown = false;
         r = spawn_steps(inst, fds);
         if (r < 0)
@@ -669,12 +740,17 @@ int vm_read_cmdline(pid_t pid, char **ret_buf, char ***ret_argv, size_t *ret_n)
 
 void vm_instance_done(struct vx_vm_instance *inst)
 {
-        inst->pin_live = pinning_free(inst->pin_live);
+        inst->pin_live = vm_pinning_free(inst->pin_live);
         inst->argv_drift = drift_free(inst->argv_drift);
         inst->qmp = qmp_free(inst->qmp);
         inst->pidfd = safe_close(inst->pidfd);
         free(inst->vcpus);
         free(inst->last_error);
+        free(inst->waiting_for);
+        free(inst->known_tids);
         inst->vcpus = NULL;
         inst->last_error = NULL;
+        inst->waiting_for = NULL;
+        inst->known_tids = NULL;
+        inst->n_known_tids = 0;
 }

@@ -22,6 +22,7 @@ enum vx_vm_state {
         VX_VM_BACKOFF,  /* QEMU died; waiting before the restart */
         VX_VM_FAILED,   /* QEMU died and the restart policy gave up */
         VX_VM_STARTING, /* QEMU was spawned paused; vm_attach() has not run yet */
+        VX_VM_WAITING, /* to be started once the VM it starts after runs or is ready (after:), or a restart's turn comes */
 };
 
 /* The stages of one QEMU's start, in order (status shows when each was reached). */
@@ -54,6 +55,9 @@ struct vx_vm_instance {
         struct vx_plan_pinning
                 *pin_live; /* the pinning `vmxrun pin` set (kept across QEMU restarts); NULL: the plan's */
         int64_t stage_usec[_VX_STAGE_MAX]; /* CLOCK_REALTIME when the current QEMU reached each stage; 0: not yet */
+        char *waiting_for; /* what it waits for (a VM it starts after, a readiness condition), for status; NULL: nothing */
+        pid_t *known_tids; /* QEMU's threads when last pinned: a thread not among them is new (vm_pin_new_threads) */
+        size_t n_known_tids;
 };
 
 /* Timeouts for the steps of a start, in milliseconds. */
@@ -100,6 +104,21 @@ int vm_attach(struct vx_vm_instance *inst);
  * -EPROTO when QEMU's vCPUs do not match the plan).
  */
 int vm_pin(struct vx_vm_instance *inst);
+
+/*
+ * Pins the threads QEMU created since the last look (an iothread from
+ * object-add, a vhost worker, a thread pool's worker) to the emulator set,
+ * and logs each. Called on the supervisor's existing wake-ups for the VM
+ * (a QMP event, a command passed through), so it costs no wake-up of its
+ * own. Returns the number of new threads it had to move, or -errno.
+ */
+int vm_pin_new_threads(struct vx_vm_instance *inst);
+
+/* Frees a pinning allocated as vm_repin() does (vcpus and the struct). Accepts NULL. */
+struct vx_plan_pinning *vm_pinning_free(struct vx_plan_pinning *p);
+
+/* Whether the VM has a readiness condition (ready.console, ready.qmp-status, ready.link); without one, running is ready. */
+bool vm_has_ready_condition(const struct vx_vm_plan *vp);
 
 /* The pinning in force: what `vmxrun pin` set, else the plan's. */
 const struct vx_plan_pinning *vm_pinning(const struct vx_vm_instance *inst);

@@ -83,6 +83,12 @@ const struct vx_enum_name vx_restart_policy_names[] = {
         {},
 };
 
+const struct vx_enum_name vx_restart_scope_names[] = {
+        {"self", VX_RESTART_SCOPE_SELF},
+        {"deployment", VX_RESTART_SCOPE_DEPLOYMENT},
+        {},
+};
+
 const char *vx_enum_to_string(const struct vx_enum_name *names, int value)
 {
         for (const struct vx_enum_name *n = names; n->name; n++)
@@ -129,6 +135,11 @@ const char *vx_mem_policy_to_string(enum vx_mem_policy p)
 const char *vx_restart_policy_to_string(enum vx_restart_policy p)
 {
         return vx_enum_to_string(vx_restart_policy_names, p);
+}
+
+const char *vx_restart_scope_to_string(enum vx_restart_scope s)
+{
+        return vx_enum_to_string(vx_restart_scope_names, s);
 }
 
 const char *vx_tristate_to_string(enum vx_tristate t)
@@ -306,6 +317,8 @@ static void vm_done(struct vx_vm *vm)
         free(vm->boot.cmdline);
         free(vm->ready.console_pattern);
         free(vm->ready.qmp_status);
+        free(vm->ready.link);
+        free(vm->after);
         strv_free_n(vm->extra_args, vm->n_extra_args);
 }
 

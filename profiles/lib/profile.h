@@ -96,6 +96,12 @@ enum vx_restart_policy {
         VX_RESTART_NEVER,    /* "never" */
 };
 
+/* What restarts when this VM's QEMU dies (docs/router.md). */
+enum vx_restart_scope {
+        VX_RESTART_SCOPE_SELF, /* "self" (default): only this VM */
+        VX_RESTART_SCOPE_DEPLOYMENT, /* "deployment": every VM of the deployment, stopped in reverse order, started in order */
+};
+
 struct vx_bridge {
         char *name;             /* name: required, <= 15 bytes */
         bool stp;               /* stp: default false */
@@ -220,12 +226,14 @@ struct vx_restart {
         unsigned max_restarts;         /* restart.max: default 5 within restart.window */
         unsigned window_s;             /* restart.window: seconds, default 300 */
         unsigned backoff_ms;           /* restart.backoff: first delay, doubled each time; default 1000 */
+        enum vx_restart_scope scope;   /* restart.scope: default self */
 };
 
 struct vx_ready {
         char *console_pattern; /* ready.console: text the serial console prints when the guest is up */
         char *qmp_status;      /* ready.qmp-status: a QEMU run state ("running", "paused", ...) that means up */
         unsigned timeout_s;    /* ready.timeout: seconds, default 300 */
+        char *link; /* ready.link: a bridge; the VM's taps on it must be up, with carrier (and any other condition) */
 };
 
 struct vx_vm {
@@ -253,6 +261,9 @@ struct vx_vm {
         struct vx_boot boot;
         struct vx_restart restart;
         struct vx_ready ready;
+        /* The paired lifecycle (docs/router.md): after: NAME or {vm: NAME, until: ready|running}. */
+        char *after;           /* after.vm: a VM listed before this one, started first; NULL: none */
+        bool after_running;    /* after.until: running: start once that VM runs, not once it is ready (default) */
         char **extra_args;     /* extra-args: appended verbatim, last resort */
         size_t n_extra_args;
 };
@@ -319,6 +330,7 @@ const char *vx_nic_type_to_string(enum vx_nic_type t);
 const char *vx_nic_model_to_string(enum vx_nic_model m);
 const char *vx_mem_policy_to_string(enum vx_mem_policy p);
 const char *vx_restart_policy_to_string(enum vx_restart_policy p);
+const char *vx_restart_scope_to_string(enum vx_restart_scope s);
 const char *vx_tristate_to_string(enum vx_tristate t);
 const char *vx_serial_type_to_string(enum vx_serial_type t);
 

@@ -514,6 +514,7 @@ static const struct field restart_fields[] = {
          .unit_ms = 1,
          .min = 0,
          .max = 3600 * 1000},
+        {.key = "scope", .type = T_ENUM, .offset = offsetof(struct vx_restart, scope), .names = vx_restart_scope_names},
 };
 
 static const struct field ready_fields[] = {
@@ -525,7 +526,35 @@ static const struct field ready_fields[] = {
          .unit_ms = 1000,
          .min = 1,
          .max = 24 * 3600},
+        {.key = "link", .type = T_STRING, .offset = offsetof(struct vx_ready, link)},
 };
+
+/* after: a VM name, or {vm: NAME, until: ready|running} (docs/router.md). */
+struct after_spec {
+        char *vm;
+        int until; /* 0 ready, 1 running */
+};
+
+static const struct vx_enum_name after_until_names[] = {{"ready", 0}, {"running", 1}, {}};
+
+static const struct field after_fields[] = {
+        {.key = "vm", .type = T_STRING, .offset = offsetof(struct after_spec, vm), .required = true},
+        {.key = "until", .type = T_ENUM, .offset = offsetof(struct after_spec, until), .names = after_until_names},
+};
+
+static void parse_after(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
+{
+        struct vx_vm *vm = ptr;
+        struct after_spec spec = {};
+
+        if (v->type == VX_YNODE_SCALAR && !vx_ynode_is_null(v))
+                pf_parse_value(c, &after_fields[0], v, path, &spec.vm);
+        else
+                pf_parse_fields(c, v, path, after_fields, ELEMENTSOF(after_fields), &spec);
+        free(vm->after);
+        vm->after = spec.vm;
+        vm->after_running = spec.until == 1;
+}
 
 static void parse_disks(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr);
 static void parse_nics(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr);
@@ -560,6 +589,7 @@ static const struct field vm_fields[] = {
         MAP("boot", struct vx_vm, boot, boot_fields),
         MAP("restart", struct vx_vm, restart, restart_fields),
         MAP("ready", struct vx_vm, ready, ready_fields),
+        {.key = "after", .type = T_CUSTOM, .offset = 0, .custom = parse_after},
         {.key = "extra-args", .type = T_CUSTOM, .offset = 0, .custom = parse_extra_args},
 };
 

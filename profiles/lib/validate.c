@@ -824,6 +824,40 @@ static void check_vm(struct vctx *c, size_t i)
         check_ports(c, i, vm);
 }
 
+/*
+ * The paired lifecycle (docs/router.md): after names a VM listed before this
+ * one (so profile order is start order and no cycle can be written), and
+ * ready.link a bridge one of the VM's taps is on.
+ */
+static void check_router(struct vctx *c, size_t i)
+{
+        const struct vx_vm *vm = &c->p->vms[i];
+        bool found = false;
+
+        if (vm->after) {
+                _cleanup_free_ char *path = vpath(c, "vms[%zu].after", i);
+
+                for (size_t k = 0; k < i && !found; k++)
+                        found = c->p->vms[k].name && strcmp(c->p->vms[k].name, vm->after) == 0;
+                if (vm->name && strcmp(vm->after, vm->name) == 0)
+                        verr(c, path, NULL, "a VM cannot start after itself");
+                else if (!found)
+                        verr(c, path, "list the VM it starts after before it in vms",
+                             "%s is not a VM listed before this one", DIAG_QUOTE(vm->after));
+        }
+        if (vm->ready.link) {
+                _cleanup_free_ char *path = vpath(c, "vms[%zu].ready.link", i);
+
+                found = false;
+                for (size_t k = 0; k < vm->n_nics && !found; k++)
+                        found = vm->nics[k].type == VX_NIC_TAP && vm->nics[k].bridge &&
+                                strcmp(vm->nics[k].bridge, vm->ready.link) == 0;
+                if (!found)
+                        verr(c, path, "name the bridge of one of its tap NICs", "no tap NIC of this VM is on bridge %s",
+                             DIAG_QUOTE(vm->ready.link));
+        }
+}
+
 int profile_validate(struct vx_profile *p, struct vx_diags *diags)
 {
         struct vctx c = {
@@ -847,6 +881,8 @@ int profile_validate(struct vx_profile *p, struct vx_diags *diags)
                                                               5900u + (unsigned)p->vms[k].vnc.display));
         for (size_t i = 0; i < p->n_vms && c.r == 0; i++)
                 check_vm(&c, i);
+        for (size_t i = 0; i < p->n_vms && c.r == 0; i++)
+                check_router(&c, i);
         seen_done(&c.seen);
 
         if (c.r < 0)

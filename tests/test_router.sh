@@ -1,0 +1,218 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# End-to-end: the paired lifecycle of a router (docs/router.md), with two
+# tiny guests under real QEMU (TCG) as VCP and VFP on an internal bridge, in
+# the test's own network namespace. The VFP starts after the VCP is ready;
+# stops go in reverse order; a VFP crash with restart.scope: deployment
+# restarts both in order; `vmxrun restart` does the same, or one VM;
+# readiness waits for the internal link; a thread QEMU creates after start
+# (object-add iothread) gets the emulator CPUs; and a `vmxrun pin` survives
+# the supervisor's death (adoption). Assertions read the kernel (/proc, the
+# links) or the supervisor's timestamps, never fixed sleeps.
+#
+# Needs root, qemu-system-x86_64, jq, unshare and the test guest (guest/build.sh).
+set -u
+
+: "${VMXRUN:?VMXRUN must name the vmxrun binary}"
+: "${VX_SOURCE_ROOT:?}"
+GUEST_DIR=${VX_GUEST_DIR:-/var/cache/vmxrun/guest}
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root"
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
+command -v jq >/dev/null || skip "jq is not installed"
+[ "$(nproc)" -ge 2 ] || skip "the pair pins its vCPUs to two host CPUs; this host has $(nproc)"
+# Its own network namespace: the bridge and taps never touch the host's.
+if [ -z "${VX_ROUTER_NETNS:-}" ]; then
+        command -v unshare >/dev/null || skip "unshare is not installed"
+        VX_ROUTER_NETNS=1 exec unshare -n "$0" "$@"
+fi
+ip link set lo up
+if [ ! -f "$GUEST_DIR/vmlinuz" ]; then
+        "$VX_SOURCE_ROOT/guest/build.sh" "$GUEST_DIR" >/dev/null || skip "could not build the test guest"
+fi
+
+RT=$(mktemp -d /tmp/vx-router-XXXXXX)
+chmod 755 "$RT" # QEMU, as vmxrun-qemu, must get through it
+export VMXRUN_RUNTIME_DIR=$RT
+export VMXRUN_LOG_DIR=$RT.log
+LOG=$VMXRUN_LOG_DIR/router.log
+WORK=$(mktemp -d /tmp/vx-router-work-XXXXXX)
+failures=0
+passes=0
+
+cleanup() {
+        "$VMXRUN" stop router --force >/dev/null 2>&1
+        pkill -9 -f "guest=v[cf]p,.*$RT" 2>/dev/null
+        rm -rf "$RT" "$RT.log" "$WORK"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $*"; passes=$((passes + 1)); }
+fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
+check() { # check DESCRIPTION COMMAND...
+        local what=$1
+        shift
+        if "$@"; then ok "$what"; else fail "$what"; fi
+}
+# A bounded wait for a condition (a hang guard, not a speed assertion); longer on a loaded machine.
+wait_for() { # wait_for SECONDS COMMAND...
+        local deadline=$((SECONDS + $1 * ${VX_TEST_SLOWDOWN:-1}))
+        shift
+        until "$@"; do
+                [ $SECONDS -lt $deadline ] || return 1
+                sleep 0.2
+        done
+}
+
+# The pair: a tiny-guest copy of profiles/vmx-virtio.yaml's shape (VCP, then VFP after it, one internal bridge).
+vm() { # vm NAME CPU EXTRA...
+        cat <<VM
+  - name: $1
+    accel: tcg
+    vcpus: 1
+    memory: {size: 192MiB}
+    pinning: {vcpus: ["$2"], emulator: "0-1"}
+    boot:
+      kernel: $GUEST_DIR/vmlinuz
+      initrd: $GUEST_DIR/initrd.img
+      cmdline: "console=ttyS0 quiet panic=-1"
+    serial: {type: unix}
+    nics:
+      - {type: tap, tap: $1-int, bridge: br-int-r}
+    restart: {policy: on-crash, max: 5, window: 60s, backoff: 200ms, scope: deployment}
+VM
+}
+{
+        printf 'name: router\nbridges:\n  - name: br-int-r\nvms:\n'
+        vm vcp 0
+        echo '    ready: {console: "VMXRUN-GUEST ready", timeout: 180s}'
+        vm vfp 1
+        echo '    after: vcp'
+        echo '    ready: {console: "VMXRUN-GUEST ready", link: br-int-r, timeout: 180s}'
+} >"$WORK/router.yaml"
+
+status_json() { "$VMXRUN" status router --json 2>/dev/null; }
+vmf() { status_json | jq -r ".vms[] | select(.name == \"$1\") | $2"; } # vmf VM JQ-FILTER
+allowed() { sed -n 's/^Cpus_allowed_list:\s*//p' "/proc/$1/task/$2/status"; }
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+# Both run, both ready, with QEMUs other than the ones named.
+both_new_and_ready() { # both_new_and_ready OLD_VCP_PID OLD_VFP_PID
+        local s
+        s=$(status_json) || return 1
+        jq -e --argjson a "$1" --argjson b "$2" '[.vms[] | select(.state == "running" and .ready)] | length == 2 and
+                (.[0].pid != $a) and (.[1].pid != $b)' <<<"$s" >/dev/null
+}
+# The VFP's QEMU was created once the VCP's was ready (the timestamps the supervisor took).
+in_order() {
+        status_json | jq -e '(.vms[0].stages.ready // "z") <= (.vms[1].stages.created // "")' >/dev/null ||
+                { status_json | jq -c '.vms[] | {name, stages}'; return 1; }
+}
+# Line numbers in the supervisor's log: $1 appears (after line $3) before $2.
+logged_before() { # logged_before FIRST SECOND [AFTER_LINE]
+        local a b
+        a=$(awk -v from="${3:-0}" -v p="$1" 'NR > from && index($0, p) { print NR; exit }' "$LOG")
+        b=$(awk -v from="${3:-0}" -v p="$2" 'NR > from && index($0, p) { print NR; exit }' "$LOG")
+        [ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ] || { echo "'$1' at ${a:-none}, '$2' at ${b:-none}"; return 1; }
+}
+log_lines() { wc -l <"$LOG"; }
+
+"$VMXRUN" validate "$WORK/router.yaml" >/dev/null
+check "the pair's profile is valid (after:, restart.scope, ready.link)" [ $? -eq 0 ]
+
+# --- start in order ----------------------------------------------------------
+"$VMXRUN" start "$WORK/router.yaml" --wait >"$WORK/start.out" 2>&1
+check "start --wait returns 0 once both are ready" [ $? -eq 0 ]
+check "both run and are ready" both_new_and_ready 0 0
+check "the VFP was created after the VCP was ready (status timestamps)" in_order
+check "status names no condition still missing" [ "$(status_json | jq -r '[.vms[].waiting_for // empty] | length')" = 0 ]
+VCP=$(vmf vcp .pid)
+VFP=$(vmf vfp .pid)
+
+# --- a thread created after start gets the emulator CPUs --------------------------
+tids() { ls "/proc/$1/task" | sort -n; }
+tids "$VCP" >"$WORK/tids.before"
+# Behind vmxrun's back, QEMU's main thread runs on CPU 0 only: a thread it creates inherits that.
+taskset -p -c 0 "$VCP" >/dev/null
+"$VMXRUN" qmp router --vm vcp '{"execute": "object-add", "arguments": {"qom-type": "iothread", "id": "io-late"}}' >/dev/null
+check "object-add iothread succeeds" [ $? -eq 0 ]
+tids "$VCP" >"$WORK/tids.after"
+NEW=$(comm -13 "$WORK/tids.before" "$WORK/tids.after" | head -n1)
+if [ -n "$NEW" ]; then
+        # Read from the kernel, not from status (which would repair on its own).
+        check "the new iothread (thread $NEW) runs on the emulator CPUs 0-1, not its creator's 0" \
+                [ "$(allowed "$VCP" "$NEW")" = 0-1 ]
+        check "the supervisor logged it" grep -q "new QEMU thread $NEW" "$LOG"
+else
+        fail "object-add iothread made no new thread in QEMU"
+fi
+status_json >/dev/null # puts the main thread back (drift repair)
+
+# --- readiness waits for the internal link ------------------------------------------
+before=$(log_lines)
+"$VMXRUN" restart router --vm vfp --timeout 60 >"$WORK/restart-vfp.out" 2>&1 &
+restart_pid=$!
+new_vfp() { local p; p=$(vmf vfp .pid); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$VFP" ] && [ "$p" != null ]; }
+check "restart --vm vfp: a new VFP QEMU" wait_for 120 new_vfp
+ip link set vfp-int down
+wait "$restart_pid"
+check "restart --vm vfp exits 0" [ $? -eq 0 ]
+check "the VCP was not touched (same pid)" [ "$(vmf vcp .pid)" = "$VCP" ]
+link_missing() { vmf vfp '.waiting_for // ""' | grep -q "tap vfp-int is down"; }
+check "with its internal tap held down, the VFP is not ready and status names the link" wait_for 180 link_missing
+check "still not ready" [ "$(vmf vfp .ready)" = false ]
+ip link set vfp-int up
+check "the link comes up: the VFP is ready (told by netlink)" wait_for 60 bash -c "[ \"\$('$VMXRUN' status router --json | jq -r '.vms[1].ready')\" = true ]"
+VFP=$(vmf vfp .pid)
+
+# --- restart.scope: deployment: the VFP dies, both restart in order --------------------
+before=$(log_lines)
+kill -9 "$VFP"
+check "after the VFP's crash both run again, new QEMUs, both ready" wait_for 300 both_new_and_ready "$VCP" "$VFP"
+check "the VCP was stopped gracefully for it" logged_before "vfp: QEMU was killed by signal 9" "vcp: stopped, to be started again" "$before"
+check "and started again before the VFP" in_order
+check "each counts one more restart" [ "$(status_json | jq -c '[.vms[].restarts]')" = "[1,2]" ]
+VCP=$(vmf vcp .pid)
+VFP=$(vmf vfp .pid)
+
+# --- vmxrun restart: stop in reverse order, start in order --------------------------------
+before=$(log_lines)
+"$VMXRUN" restart router --timeout 60 >"$WORK/restart.out" 2>&1
+check "restart exits 0 once both run again" [ $? -eq 0 ]
+check "both are new QEMUs" bash -c "! kill -0 $VCP 2>/dev/null && ! kill -0 $VFP 2>/dev/null"
+check "the VFP was stopped before the VCP" logged_before "vfp: stopped, to be started again" "vcp: stopped, to be started again" "$before"
+check "and started after it was ready" wait_for 180 in_order
+"$VMXRUN" restart router --vm nosuch >/dev/null 2>&1
+check "restart of a VM the deployment does not have exits 1" [ $? -eq 1 ]
+"$VMXRUN" restart 2>/dev/null
+check "restart without a deployment is a usage error (2)" [ $? -eq 2 ]
+"$VMXRUN" restart nosuch-deployment >/dev/null 2>&1
+check "restart of a deployment that is not running exits 4" [ $? -eq 4 ]
+
+# --- vmxrun pin survives an adoption ----------------------------------------------------
+wait_for 180 both_new_and_ready "$VCP" "$VFP"
+VCP=$(vmf vcp .pid)
+"$VMXRUN" pin router --vm vcp --vcpu 0 --cpus 1
+vcpu_tid() { vmf vcp '.vcpus[] | select(.index == 0) | .thread_id'; }
+TID=$(vcpu_tid)
+check "pin moves the VCP's vCPU 0 to CPU 1" [ "$(allowed "$VCP" "$TID")" = 1 ]
+SUP=$(status_json | jq -r .supervisor_pid)
+kill -9 "$SUP"
+wait_for 20 gone "$SUP"
+check "a new supervisor adopts the same VCP" [ "$(vmf vcp .pid)" = "$VCP" ]
+check "the supervisor is another one" [ "$(status_json | jq -r .supervisor_pid)" != "$SUP" ]
+check "the vCPU still runs on CPU 1 (the kernel says so)" [ "$(allowed "$VCP" "$TID")" = 1 ]
+check "and status holds it against the pinning vmxrun pin set" \
+        [ "$(vmf vcp '.vcpus[] | select(.index == 0) | .pin + " " + .planned_cpus')" = "pinned 1" ]
+
+# --- stop in reverse order ---------------------------------------------------------------
+before=$(log_lines)
+"$VMXRUN" stop router --timeout 60 >/dev/null
+check "stop exits 0" [ $? -eq 0 ]
+check "the VFP stopped before the VCP was asked to" logged_before "vfp: stopped" "vcp: powering off" "$before"
+check "no QEMU of the pair is left" bash -c "! pgrep -f 'guest=v[cf]p,.*$RT' >/dev/null"
+check "the bridge is gone" bash -c "! ip link show br-int-r >/dev/null 2>&1"
+
+echo "$passes passed, $failures failed"
+[ $failures -eq 0 ]
