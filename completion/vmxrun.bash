@@ -129,7 +129,7 @@ _vmxrun()
                 ((n == 0)) && COMPREPLY=($(compgen -W "$(_vmxrun_profiles_in_config)" -- "$cur")
                         $(compgen -f -X '!*.@(yaml|yml|conf)' -- "$cur") $(compgen -d -- "$cur"))
                 ;;
-        stop | status | vcpuinfo | qmp | hmp | console | showcmd | bind | unbind | metrics)
+        stop | restart | pin | status | vcpuinfo | qmp | hmp | console | showcmd | bind | unbind | metrics)
                 ((n == 0)) && COMPREPLY=($(compgen -W "$(_vmxrun_deployments)" -- "$cur"))
                 ;;
         esac

@@ -22,6 +22,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
 command -v jq >/dev/null || skip "jq is not installed"
+command -v python3 >/dev/null || skip "python3 is not installed"
 [ "$(nproc)" -ge 2 ] || skip "the pair pins its vCPUs to two host CPUs; this host has $(nproc)"
 # Its own network namespace: the bridge and taps never touch the host's.
 if [ -z "${VX_ROUTER_NETNS:-}" ]; then
@@ -131,12 +132,21 @@ VCP=$(vmf vcp .pid)
 VFP=$(vmf vfp .pid)
 
 # --- a thread created after start gets the emulator CPUs --------------------------
-tids() { ls "/proc/$1/task" | sort -n; }
+tids() { ls "/proc/$1/task" | sort; }
+# One control request, as control.h describes them; `vmxrun qmp` would ask for status first,
+# and status repairs drift, which would hide what is tested here.
+control() { # control JSON
+        python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
+print(s.makefile().readline(), end="")' "$RT/router/control.sock" "$1"
+}
 tids "$VCP" >"$WORK/tids.before"
 # Behind vmxrun's back, QEMU's main thread runs on CPU 0 only: a thread it creates inherits that.
 taskset -p -c 0 "$VCP" >/dev/null
-"$VMXRUN" qmp router --vm vcp '{"execute": "object-add", "arguments": {"qom-type": "iothread", "id": "io-late"}}' >/dev/null
-check "object-add iothread succeeds" [ $? -eq 0 ]
+control '{"cmd": "qmp", "vm": "vcp", "execute": "object-add", "arguments": {"qom-type": "iothread", "id": "io-late"}}' \
+        >"$WORK/object-add.out"
+check "object-add iothread succeeds" jq -e .ok "$WORK/object-add.out" >/dev/null
 tids "$VCP" >"$WORK/tids.after"
 NEW=$(comm -13 "$WORK/tids.before" "$WORK/tids.after" | head -n1)
 if [ -n "$NEW" ]; then
@@ -144,10 +154,12 @@ if [ -n "$NEW" ]; then
         check "the new iothread (thread $NEW) runs on the emulator CPUs 0-1, not its creator's 0" \
                 [ "$(allowed "$VCP" "$NEW")" = 0-1 ]
         check "the supervisor logged it" grep -q "new QEMU thread $NEW" "$LOG"
+        check "the main thread is left as it was until status repairs it" [ "$(allowed "$VCP" "$VCP")" = 0 ]
 else
         fail "object-add iothread made no new thread in QEMU"
 fi
 status_json >/dev/null # puts the main thread back (drift repair)
+check "status repaired the main thread" [ "$(allowed "$VCP" "$VCP")" = 0-1 ]
 
 # --- readiness waits for the internal link ------------------------------------------
 before=$(log_lines)
