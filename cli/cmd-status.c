@@ -68,7 +68,9 @@ static void print_vm(json_t *vm)
                json_integer_value(json_object_get(vm, "pid")), uptime,
                json_integer_value(json_object_get(vm, "restarts")), json_string_value(json_object_get(vm, "accel")),
                run_state ? " qemu:" : "", run_state ?: "");
-        if (json_object_get(vm, "ready") && !json_is_true(json_object_get(vm, "ready")))
+        if (json_object_get(vm, "waiting_for"))
+                printf("    waiting for %s\n", json_string_value(json_object_get(vm, "waiting_for")));
+        else if (json_object_get(vm, "ready") && !json_is_true(json_object_get(vm, "ready")))
                 printf("    not ready yet\n");
         json_array_foreach(vcpus, i, v)
                 printf("    vCPU %-3lld thread %-8lld CPUs %s\n", json_integer_value(json_object_get(v, "index")),

@@ -226,5 +226,28 @@ check "the VFP stopped before the VCP was asked to" logged_before "vfp: stopped"
 check "no QEMU of the pair is left" bash -c "! pgrep -f 'guest=v[cf]p,.*$RT' >/dev/null"
 check "the bridge is gone" bash -c "! ip link show br-int-r >/dev/null 2>&1"
 
+# --- start --wait names what a VM that starts after another still waits for -----------------
+cat >"$WORK/never.yaml" <<NEVER
+name: never
+vms:
+  - name: vcp
+    accel: tcg
+    memory: {size: 64MiB}
+    boot: {kernel: $GUEST_DIR/vmlinuz, initrd: $GUEST_DIR/initrd.img, cmdline: "console=ttyS0 quiet"}
+    ready: {qmp-status: suspended, timeout: 2s}
+  - name: vfp
+    after: vcp
+    accel: tcg
+    memory: {size: 64MiB}
+    boot: {kernel: $GUEST_DIR/vmlinuz, initrd: $GUEST_DIR/initrd.img, cmdline: "console=ttyS0 quiet"}
+    ready: {timeout: 2s}
+NEVER
+"$VMXRUN" start "$WORK/never.yaml" --wait >"$WORK/never.out" 2>&1
+check "start --wait when the VM the VFP starts after is never ready exits 1" [ $? -eq 1 ]
+check "and says what the VFP waits for" grep -q "vfp: not started after 4s: waiting for vcp to be ready" "$WORK/never.out"
+check "status shows the VFP waiting" [ "$("$VMXRUN" status never --json | jq -r '.vms[1].state')" = waiting ]
+"$VMXRUN" stop never >/dev/null 2>&1
+check "stop ends a deployment with a VM still waiting" [ $? -eq 0 -a ! -e "$RT/never" ]
+
 echo "$passes passed, $failures failed"
 [ $failures -eq 0 ]
