@@ -20,7 +20,9 @@ static const struct cli_help help = {
                        "profile order, each once the VM it starts after runs or is ready. The host\n"
                        "objects stay (bridges, VFs bound to vfio-pci, hugepages); taps are made anew\n"
                        "with each QEMU. Live pinnings set with `vmxrun pin` are kept. A VM that has\n"
-                       "failed is started again, its restart limit reset.\n",
+                       "failed is started again, its restart limit reset. The profile as it is now is\n"
+                       "applied when only the VMs' own options changed (memory, vCPUs, disks...);\n"
+                       "a change of VMs or host objects needs stop and start.\n",
         .options = "      --vm VM            restart only this VM (the others keep running)\n"
                    "  -t, --timeout S        seconds each guest gets to power off (default 60)\n"
                    "      --force            kill QEMU at once (SIGKILL), no power-down\n"

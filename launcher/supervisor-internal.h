@@ -99,8 +99,16 @@ struct vx_supervisor {
         struct vx_readiness **retired; /* console watches to close once the current event is answered */
         size_t n_retired;
         int link_fd; /* rtnetlink link events, open only while a VM waits for ready.link; -EBADF otherwise */
+        /* Profiles and plans `vmxrun restart` applied (slots point into them); freed with the supervisor. */
+        struct vx_profile **later_profiles;
+        struct vx_plan **later_plans;
+        size_t n_later;
 };
 
+/* The profile file as it is now, planned as this supervisor plans (VMXRUN_ROOT, its options). Returns 0 or -errno. */
+int sv_plan_profile_now(struct vx_supervisor *sv, struct vx_profile **ret_profile, struct vx_plan **ret_plan);
+/* Writes <deployment>/profile.yaml, what an adopting supervisor plans from; text NULL: nothing. Returns 0 or -errno (logged). */
+int sv_write_profile_copy(const struct vx_plan *plan, const char *text);
 int sv_epoll_add(struct vx_supervisor *sv, int fd, enum event_kind kind, size_t index);
 /*
  * Writes state.json. A failure is logged (once until it is written again)

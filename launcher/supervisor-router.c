@@ -20,6 +20,8 @@
 
 #include "cleanup.h"
 #include "control.h"
+#include "drift.h"
+#include "launcher.h"
 #include "log.h"
 #include "netsetup.h"
 #include "runtime.h"
@@ -228,8 +230,143 @@ static void mark_restart(struct vm_slot *slot, unsigned timeout_s, bool force)
         }
 }
 
+/* ---- restart applies the profile as it is now ---- */
+
+static bool json_member_equal(json_t *a, json_t *b, const char *key)
+{
+        return json_equal(json_object_get(a, key), json_object_get(b, key));
+}
+
+/*
+ * Whether the plan now needs the very host objects the supervisor runs with
+ * (bridges, taps, VFs, hugepages, QEMU's user) and has the same VMs in the
+ * same order: then a restart can start a VM from it, and only the VMs' own
+ * options (memory, vCPUs, pinning, disks, ...) change.
+ */
+static bool same_host_objects(const struct vx_plan *was, const struct vx_plan *now)
+{
+        json_t *a = plan_to_json(was, NULL), *b = plan_to_json(now, NULL);
+        bool same = a && b && was->n_vms == now->n_vms && json_member_equal(a, b, "host_actions") &&
+                    json_member_equal(a, b, "qemu_user") && json_member_equal(a, b, "deployment_dir");
+
+        for (size_t i = 0; same && i < was->n_vms; i++) {
+                json_t *va = json_array_get(json_object_get(a, "vms"), i),
+                       *vb = json_array_get(json_object_get(b, "vms"), i);
+
+                same = strcmp(was->vms[i].name, now->vms[i].name) == 0 && json_member_equal(va, vb, "fds") &&
+                       now->vms[i].complete;
+        }
+        json_decref(a);
+        json_decref(b);
+        return same;
+}
+
+static bool argv_equal(const struct vx_vm_plan *a, const struct vx_vm_plan *b)
+{
+        if (a->argv.n != b->argv.n)
+                return false;
+        for (size_t i = 0; i < a->argv.n; i++)
+                if (strcmp(a->argv.items[i], b->argv.items[i]) != 0)
+                        return false;
+        return true;
+}
+
+/* The slot runs from vp from its next start on. */
+static int swap_vm_plan(struct vm_slot *slot, const struct vx_vm_plan *vp)
+{
+        unsigned max = vp->vm->restart.max_restarts;
+        int64_t *times = realloc(slot->restart_times, (max + 1) * sizeof(*times));
+
+        if (!times)
+                return -ENOMEM;
+        slot->restart_times = times;
+        if (slot->n_restart_times > max)
+                slot->n_restart_times = max;
+        if (slot->inst.pin_live && slot->inst.pin_live->n_vcpus != 0 &&
+            slot->inst.pin_live->n_vcpus != vp->topology.vcpus) {
+                log_warning("%s: the pinning `vmxrun pin` set is for %zu vCPUs, the profile now gives %u: pinning "
+                            "as it says.",
+                            vp->name, slot->inst.pin_live->n_vcpus, vp->topology.vcpus);
+                slot->inst.pin_live = vm_pinning_free(slot->inst.pin_live);
+        }
+        slot->inst.argv_drift = drift_free(slot->inst.argv_drift);
+        slot->inst.plan = vp;
+        return 0;
+}
+
+/* Keeps profile and plan for as long as the supervisor lives: the slots point into them. Takes them on success. */
+static int keep_later(struct vx_supervisor *sv, struct vx_profile *profile, struct vx_plan *plan)
+{
+        struct vx_profile **profiles = realloc(sv->later_profiles, (sv->n_later + 1) * sizeof(*profiles));
+        struct vx_plan **plans;
+
+        if (!profiles)
+                return -ENOMEM;
+        sv->later_profiles = profiles;
+        plans = realloc(sv->later_plans, (sv->n_later + 1) * sizeof(*plans));
+        if (!plans)
+                return -ENOMEM;
+        sv->later_plans = plans;
+        sv->later_profiles[sv->n_later] = profile;
+        sv->later_plans[sv->n_later++] = plan;
+        return 0;
+}
+
+/*
+ * `vmxrun restart` applies what the profile says now (status showed it as
+ * differs_from_profile), when it needs the same host objects; otherwise the
+ * VMs restart as they ran, and stop and start apply it.
+ */
+static void apply_profile_now(struct vx_supervisor *sv, const char *vm)
+{
+        _cleanup_(profile_freep) struct vx_profile *profile = NULL;
+        _cleanup_(plan_freep) struct vx_plan *now = NULL;
+        _cleanup_free_ char *text = NULL;
+        bool changed = false;
+        int r;
+
+        r = sv_plan_profile_now(sv, &profile, &now);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot plan %s as it is now; restarting the VMs as they ran: %m",
+                                  sv->profile_path);
+                return;
+        }
+        if (!same_host_objects(sv->plan, now)) {
+                log_warning("%s changed more than the VMs' own options (its VMs, bridges, taps, VFs, hugepages or "
+                            "QEMU's user): restarting the VMs as they ran; stop and start apply it.",
+                            sv->profile_path);
+                return;
+        }
+        for (size_t i = 0; i < sv->n_slots; i++)
+                if ((!vm || strcmp(vm, sv->slots[i].inst.plan->name) == 0) &&
+                    !argv_equal(sv->slots[i].inst.plan, &now->vms[i]))
+                        changed = true;
+        if (!changed)
+                return;
+        text = launcher_read_text(sv->profile_path);
+        if (!text || keep_later(sv, profile, now) < 0) {
+                log_warning("Out of memory; restarting the VMs as they ran.");
+                return;
+        }
+        for (size_t i = 0; i < sv->n_slots; i++) {
+                struct vm_slot *slot = &sv->slots[i];
+
+                if ((vm && strcmp(vm, slot->inst.plan->name) != 0) || argv_equal(slot->inst.plan, &now->vms[i]))
+                        continue;
+                if (swap_vm_plan(slot, &now->vms[i]) < 0)
+                        log_warning("%s: out of memory; restarting it as it ran.", slot->inst.plan->name);
+                else
+                        log_info("%s: restarting with %s as it is now.", slot->inst.plan->name, sv->profile_path);
+        }
+        /* An adopting supervisor plans from the copy: it must be what runs now. */
+        (void)sv_write_profile_copy(sv->plan, text);
+        TAKE_PTR(profile);
+        TAKE_PTR(now);
+}
+
 void sv_request_restart(struct vx_supervisor *sv, const char *vm, unsigned timeout_s, bool force)
 {
+        apply_profile_now(sv, vm);
         for (size_t i = 0; i < sv->n_slots; i++)
                 if (!vm || strcmp(vm, sv->slots[i].inst.plan->name) == 0) {
                         log_info("%s: restarting (vmxrun restart).", sv->slots[i].inst.plan->name);

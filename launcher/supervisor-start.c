@@ -142,15 +142,24 @@ static int watch_running(struct vx_supervisor *sv)
  * says, per VM, how the running command line differs (status shows it;
  * stop and start apply it). Nothing is changed: a difference is a report.
  */
+int sv_plan_profile_now(struct vx_supervisor *sv, struct vx_profile **ret_profile, struct vx_plan **ret_plan)
+{
+        struct vx_diags diags = {};
+        int r;
+
+        r = launcher_plan_profile(sv->profile_path, getenv("VMXRUN_ROOT"), &sv->plan_options, &diags, ret_profile,
+                                  ret_plan);
+        diag_done(&diags);
+        return r;
+}
+
 static void check_drift(struct vx_supervisor *sv, const bool *adopted)
 {
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
         _cleanup_(plan_freep) struct vx_plan *now = NULL;
-        struct vx_diags diags = {};
         int r;
 
-        r = launcher_plan_profile(sv->profile_path, getenv("VMXRUN_ROOT"), &sv->plan_options, &diags, &profile, &now);
-        diag_done(&diags);
+        r = sv_plan_profile_now(sv, &profile, &now);
         if (r < 0) {
                 log_warning_errno(r, "Cannot plan %s as it is now, so the adopted VMs are not compared with it: %m",
                                   sv->profile_path);
@@ -171,7 +180,7 @@ static void check_drift(struct vx_supervisor *sv, const bool *adopted)
                         inst->argv_drift = drift_free(inst->argv_drift);
                         continue;
                 }
-                log_warning("%s: the running QEMU differs from %s as it is now (stop and start apply it):",
+                log_warning("%s: the running QEMU differs from %s as it is now (restart, or stop and start, apply it):",
                             inst->plan->name, sv->profile_path);
                 for (size_t k = 0; inst->argv_drift[k]; k++)
                         log_warning("%s:   %s", inst->plan->name, inst->argv_drift[k]);
@@ -251,7 +260,7 @@ static int attach_all(struct vx_supervisor *sv, const bool *spawned)
 }
 
 /* The profile as started: what an adopting supervisor plans from. Without it the VMs could not be adopted. */
-static int write_profile_copy(const struct vx_plan *plan, const char *text)
+int sv_write_profile_copy(const struct vx_plan *plan, const char *text)
 {
         _cleanup_free_ char *copy = NULL;
         int r;
@@ -318,7 +327,7 @@ static int start_locked(struct vx_supervisor *sv, const struct vx_supervisor_opt
                 r = spawn_all(sv, saved, spawned);
         if (r >= 0) {
                 /* While the QEMUs initialise. */
-                r = write_profile_copy(sv->plan, opts->profile_copy);
+                r = sv_write_profile_copy(sv->plan, opts->profile_copy);
                 if (r >= 0)
                         r = setup_loop(sv);
         }

@@ -663,6 +663,12 @@ struct vx_supervisor *supervisor_free(struct vx_supervisor *sv)
         safe_close(sv->ready_timer_fd);
         safe_close(sv->link_fd);
         service_free(sv->service);
+        for (size_t i = 0; i < sv->n_later; i++) {
+                plan_free(sv->later_plans[i]);
+                profile_free(sv->later_profiles[i]);
+        }
+        free(sv->later_plans);
+        free(sv->later_profiles);
         supervisor_notify(sv->notify_fd, VX_NOTIFY_FAILED);
         apply_free(sv->apply);
         plan_free(sv->plan);

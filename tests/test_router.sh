@@ -218,6 +218,31 @@ check "the vCPU still runs on CPU 1 (the kernel says so)" [ "$(allowed "$VCP" "$
 check "and status holds it against the pinning vmxrun pin set" \
         [ "$(vmf vcp '.vcpus[] | select(.index == 0) | .pin + " " + .planned_cpus')" = "pinned 1" ]
 
+# --- the profile edited while the supervisor was dead: status shows it, restart applies it ---
+VFP=$(vmf vfp .pid)
+SUP=$(status_json | jq -r .supervisor_pid)
+kill -9 "$SUP"
+wait_for 20 gone "$SUP" # not status: it would adopt the VMs before the edit
+cp "$WORK/router.yaml" "$WORK/router.yaml.orig"
+# The VFP's memory only (the second "size: 192MiB"): the VMs' own options, same host objects.
+awk '/size: 192MiB/ && ++n == 2 { sub(/192MiB/, "224MiB") } { print }' "$WORK/router.yaml.orig" >"$WORK/router.yaml"
+check "status shows how the adopted VFP differs from the edited profile" \
+        bash -c "'$VMXRUN' status router --json 2>/dev/null | jq -e '.vms[1].differs_from_profile | index(\"-m 192M -> 224M\")' >/dev/null"
+"$VMXRUN" restart router --vm vfp --timeout 60 >/dev/null 2>&1
+check "restart --vm vfp applies it" [ $? -eq 0 ]
+NEWVFP=$(vmf vfp .pid)
+check "the new VFP QEMU runs with -m 224M (its /proc cmdline)" \
+        bash -c "[ '$NEWVFP' != '$VFP' ] && tr '\\0' ' ' </proc/$NEWVFP/cmdline | grep -q -- '-m 224M'"
+check "status shows no difference any more" [ "$(vmf vfp '.differs_from_profile // [] | length')" = 0 ]
+check "the VCP was not touched" [ "$(vmf vcp .pid)" = "$VCP" ]
+# A change of host objects (a tap's name) is not applied by restart: stop and start do that.
+sed -i 's/tap: vfp-int,/tap: vfp-int2,/' "$WORK/router.yaml"
+before=$(log_lines)
+"$VMXRUN" restart router --vm vfp --timeout 60 >/dev/null 2>&1
+check "restart with a changed tap restarts the VFP as it ran, and says why" \
+        bash -c "[ $? -eq 0 ] && tail -n +$((before + 1)) '$LOG' | grep -q 'changed more than the VMs. own options' && ip link show vfp-int >/dev/null 2>&1"
+mv "$WORK/router.yaml.orig" "$WORK/router.yaml"
+
 # --- stop in reverse order ---------------------------------------------------------------
 before=$(log_lines)
 "$VMXRUN" stop router --timeout 60 >/dev/null
@@ -246,7 +271,7 @@ NEVER
 check "start --wait when the VM the VFP starts after is never ready exits 1" [ $? -eq 1 ]
 check "and says what the VFP waits for" grep -q "vfp: not started after 4s: waiting for vcp to be ready" "$WORK/never.out"
 check "status shows the VFP waiting" [ "$("$VMXRUN" status never --json | jq -r '.vms[1].state')" = waiting ]
-"$VMXRUN" stop never >/dev/null 2>&1
+"$VMXRUN" stop never --force >/dev/null 2>&1
 check "stop ends a deployment with a VM still waiting" [ $? -eq 0 -a ! -e "$RT/never" ]
 
 echo "$passes passed, $failures failed"
