@@ -261,14 +261,41 @@ static bool same_host_objects(const struct vx_plan *was, const struct vx_plan *n
         return same;
 }
 
-static bool argv_equal(const struct vx_vm_plan *a, const struct vx_vm_plan *b)
+static bool str_equal(const char *a, const char *b)
 {
-        if (a->argv.n != b->argv.n)
-                return false;
-        for (size_t i = 0; i < a->argv.n; i++)
-                if (strcmp(a->argv.items[i], b->argv.items[i]) != 0)
-                        return false;
-        return true;
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * Whether a VM would start the same from b as from a: its plan (command line,
+ * pinning, topology, fds: what plan_to_json() shows) and its lifecycle keys
+ * (restart, ready, after), which the command line does not carry.
+ */
+/* The plan a slot's VM plan belongs to: the one the supervisor started with, or one `restart` applied. */
+static const struct vx_plan *owning_plan(const struct vx_supervisor *sv, const struct vx_vm_plan *vp)
+{
+        for (size_t i = 0; i < sv->n_later; i++)
+                if (vp >= sv->later_plans[i]->vms && vp < sv->later_plans[i]->vms + sv->later_plans[i]->n_vms)
+                        return sv->later_plans[i];
+        return sv->plan;
+}
+
+static bool vm_plan_equal(const struct vx_plan *pa, const struct vx_vm_plan *a, const struct vx_plan *pb,
+                          const struct vx_vm_plan *b)
+{
+        const struct vx_vm *va = a->vm, *vb = b->vm;
+        json_t *ja = plan_to_json(pa, a), *jb = plan_to_json(pb, b);
+        bool same = ja && jb && json_equal(json_object_get(ja, "vms"), json_object_get(jb, "vms"));
+
+        json_decref(ja);
+        json_decref(jb);
+        return same && va->restart.policy == vb->restart.policy &&
+               va->restart.max_restarts == vb->restart.max_restarts && va->restart.window_s == vb->restart.window_s &&
+               va->restart.backoff_ms == vb->restart.backoff_ms && va->restart.scope == vb->restart.scope &&
+               str_equal(va->ready.console_pattern, vb->ready.console_pattern) &&
+               str_equal(va->ready.qmp_status, vb->ready.qmp_status) && str_equal(va->ready.link, vb->ready.link) &&
+               va->ready.timeout_s == vb->ready.timeout_s && str_equal(va->after, vb->after) &&
+               va->after_running == vb->after_running;
 }
 
 /* The slot runs from vp from its next start on. */
@@ -339,7 +366,7 @@ static void apply_profile_now(struct vx_supervisor *sv, const char *vm)
         }
         for (size_t i = 0; i < sv->n_slots; i++)
                 if ((!vm || strcmp(vm, sv->slots[i].inst.plan->name) == 0) &&
-                    !argv_equal(sv->slots[i].inst.plan, &now->vms[i]))
+                    !vm_plan_equal(owning_plan(sv, sv->slots[i].inst.plan), sv->slots[i].inst.plan, now, &now->vms[i]))
                         changed = true;
         if (!changed)
                 return;
@@ -351,7 +378,8 @@ static void apply_profile_now(struct vx_supervisor *sv, const char *vm)
         for (size_t i = 0; i < sv->n_slots; i++) {
                 struct vm_slot *slot = &sv->slots[i];
 
-                if ((vm && strcmp(vm, slot->inst.plan->name) != 0) || argv_equal(slot->inst.plan, &now->vms[i]))
+                if ((vm && strcmp(vm, slot->inst.plan->name) != 0) ||
+                    vm_plan_equal(owning_plan(sv, slot->inst.plan), slot->inst.plan, now, &now->vms[i]))
                         continue;
                 if (swap_vm_plan(slot, &now->vms[i]) < 0)
                         log_warning("%s: out of memory; restarting it as it ran.", slot->inst.plan->name);

@@ -243,6 +243,22 @@ check "restart with a changed tap restarts the VFP as it ran, and says why" \
         bash -c "[ $? -eq 0 ] && tail -n +$((before + 1)) '$LOG' | grep -q 'changed more than the VMs. own options' && ip link show vfp-int >/dev/null 2>&1"
 mv "$WORK/router.yaml.orig" "$WORK/router.yaml"
 
+# --- restart.scope: self: the VFP dies, only the VFP restarts ------------------------------
+cp "$WORK/router.yaml" "$WORK/router.yaml.orig"
+sed -i 's/scope: deployment}/scope: self}/' "$WORK/router.yaml"
+before=$(log_lines)
+"$VMXRUN" restart router --vm vfp --timeout 60 >/dev/null 2>&1
+check "restart applies a change of restart.scope alone (not on the command line)" \
+        bash -c "[ $? -eq 0 ] && tail -n +$((before + 1)) '$LOG' | grep -q 'vfp: restarting with .* as it is now'"
+VFP=$(vmf vfp .pid)
+VCP_CREATED=$(vmf vcp .stages.created)
+kill -9 "$VFP"
+vfp_back() { local p; p=$(vmf vfp .pid); [ -n "$p" ] && [ "$p" != "$VFP" ] && [ "$p" != 0 ] && [ "$(vmf vfp .ready)" = true ]; }
+check "with scope self, the dead VFP is restarted" wait_for 180 vfp_back
+check "and only it: the VCP is the same QEMU, started when it was" \
+        [ "$(vmf vcp .pid)/$(vmf vcp .stages.created)" = "$VCP/$VCP_CREATED" ]
+mv "$WORK/router.yaml.orig" "$WORK/router.yaml"
+
 # --- stop in reverse order ---------------------------------------------------------------
 before=$(log_lines)
 "$VMXRUN" stop router --timeout 60 >/dev/null
