@@ -31,7 +31,8 @@ static const struct cli_help help = {
         .exit_status = "0 printed, 1 failed, 2 bad usage, 4 NAME is not running.\n",
 };
 
-static const char *const vm_states[] = {"running", "stopping", "restarting", "failed", "stopped"};
+/* Every state status can show (launcher/vm.c vx_vm_state_to_string), so exactly one gauge is 1. */
+static const char *const vm_states[] = {"starting", "waiting", "running", "stopping", "restarting", "failed", "stopped"};
 
 /* A label value: backslash, double quote and newline escaped. */
 static void print_label(FILE *out, const char *key, const char *value)

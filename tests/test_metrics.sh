@@ -65,7 +65,8 @@ pure() {
              {"type": "vf", "guest_mac": "02:00:00:00:00:01"}]},
    {"name": "guest2", "state": "failed", "pid": 0, "restarts": 3, "accel": "kvm", "ready": false,
     "uptime_s": 0, "vcpus": [], "memory": {"size_mib": 128, "backend": "ram"}, "nics": []}]},
- {"version": 1, "deployment": "other", "vms": [{"name": "guest1", "state": "stopping", "pid": 0, "vcpus": []}]}
+ {"version": 1, "deployment": "other", "vms": [{"name": "guest1", "state": "stopping", "pid": 0, "vcpus": []},
+                                              {"name": "guest2", "state": "waiting", "pid": 0, "vcpus": []}]}
 ]}
 JSON
         VMXRUN_ROOT=$WORK "$VMXRUN" metrics --status-json "$WORK/list.json" >"$WORK/out.prom"
@@ -79,6 +80,8 @@ JSON
         check "a failed VM's state" [ "$(value "$samples" "vmxrun_vm_state{deployment=demo,vm=guest2,state=failed}")" = 1 ]
         check "a second deployment's VM of the same name is its own" \
                 [ "$(value "$samples" "vmxrun_vm_state{deployment=other,vm=guest1,state=stopping}")" = 1 ]
+        check "a VM waiting for its turn (after:) has its state" \
+                [ "$(value "$samples" "vmxrun_vm_state{deployment=other,vm=guest2,state=waiting}")" = 1 ]
         check "a label with quotes and a backslash round-trips" \
                 grep -qF 'run_state=odd "state" \ here' <<<"$samples"
         check "uptime" [ "$(value "$samples" "vmxrun_vm_uptime_seconds{$d}")" = 61 ]
@@ -103,7 +106,7 @@ JSON
         # A single `status --json` object is read as well.
         jq '.deployments[1]' "$WORK/list.json" >"$WORK/one.json" 2>/dev/null || skip "jq is not installed"
         samples=$("$VMXRUN" metrics --status-json "$WORK/one.json" >"$WORK/one.prom" && parse "$WORK/one.prom")
-        check "one deployment's status --json" [ "$(grep -c '^vmxrun_vm_state' <<<"$samples")" = 5 ]
+        check "one deployment's status --json: 2 VMs, a gauge per state" [ "$(grep -c '^vmxrun_vm_state' <<<"$samples")" = 14 ]
         rt=$(mktemp -d "$WORK/rt-XXXXXX")
         "$VMXRUN" metrics --runtime-dir "$rt" >"$WORK/empty.prom"
         check "nothing running: families only, still parsed" bash -c "[ \$? -eq 0 ] && [ -z \"\$(parse '$WORK/empty.prom')\" ]"
