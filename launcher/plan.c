@@ -1120,6 +1120,31 @@ int plan_resolve(struct vx_plan *plan, size_t vm, const char *placeholder, const
         return n;
 }
 
+const char *plan_nic_pci_address(const struct vx_vm_plan *vp, size_t nic, size_t *ret_len)
+{
+        const struct vx_vm *vm = vp->vm;
+        char id[32];
+        unsigned k = 0;
+
+        if (nic >= vm->n_nics || vm->nics[nic].type == VX_NIC_TAP)
+                return NULL;
+        /* build_nics(): the n-th VF or pci NIC is -device vfio-pci,host=...,id=hostdev<n>. */
+        for (size_t i = 0; i < nic; i++)
+                k += vm->nics[i].type != VX_NIC_TAP;
+        snprintf(id, sizeof(id), ",id=hostdev%u", k);
+        for (size_t i = 0; i < vp->argv.n; i++) {
+                const char *item = vp->argv.items[i], *host = "vfio-pci,host=", *end;
+
+                if (strncmp(item, host, strlen(host)) != 0 || !(end = strstr(item, id)) ||
+                    (end[strlen(id)] && end[strlen(id)] != ','))
+                        continue;
+                item += strlen(host);
+                *ret_len = (size_t)(end - item);
+                return item;
+        }
+        return NULL;
+}
+
 static void build_nics(struct builder *b)
 {
         const struct vx_vm *vm = b->vm;

@@ -224,6 +224,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_plan *, plan_free)
  */
 int plan_resolve(struct vx_plan *plan, size_t vm, const char *placeholder, const char *bdf);
 
+/*
+ * The PCI address the VM's NIC nic (a VF or a pci NIC) is given to QEMU
+ * with, as its argv has it now: a placeholder until plan_resolve() filled it
+ * in. Returns it (pointing into the argv) with its length, or NULL.
+ */
+const char *plan_nic_pci_address(const struct vx_vm_plan *vp, size_t nic, size_t *ret_len);
+
 /* The plan of the VM called name, or NULL. */
 const struct vx_vm_plan *plan_find_vm(const struct vx_plan *plan, const char *name);
 

@@ -191,16 +191,34 @@ static json_t *json_tristate(int v)
  * (sysfs), its settings as the PF's driver reports them (netlink). A VF that
  * cannot be read (PF or VF gone) says so in "error".
  */
-static void vf_status_json(json_t *o, const struct vx_nic *nic, struct vx_netsetup *ns)
+static void vf_status_json(json_t *o, const struct vx_vm_plan *vp, size_t i, struct vx_netsetup *ns)
 {
         static const char *const link_states[] = {"auto", "enable", "disable"};
+        const struct vx_nic *nic = &vp->vm->nics[i];
+        char pf[VX_NETSETUP_IFNAMSIZ];
         struct vx_vfio_vf_status st;
         const struct vx_netsetup_vf *v = &st.settings;
-        int r;
+        int vf = nic->vf, r = 0;
 
-        json_object_set_new(o, "pf", json_string(nic->pf));
-        json_object_set_new(o, "vf", json_integer(nic->vf));
-        r = ns && nic->vf >= 0 ? vfio_vf_status(NULL, ns, nic->pf, (unsigned)nic->vf, &st) : -ENOTCONN;
+        snprintf(pf, sizeof(pf), "%s", nic->pf ?: "");
+        if (nic->vf_auto) {
+                /* Which VF start picked, and of which PF: the address the plan was resolved to. */
+                char bdf[VX_VFIO_BDF_SIZE];
+                size_t len;
+                const char *at = plan_nic_pci_address(vp, i, &len);
+                unsigned picked;
+
+                r = at && len < sizeof(bdf) ? 0 : -ENXIO;
+                if (r >= 0) {
+                        snprintf(bdf, sizeof(bdf), "%.*s", (int)len, at);
+                        r = vfio_vf_of(NULL, bdf, pf, &picked);
+                }
+                vf = r >= 0 ? (int)picked : -1;
+        }
+        json_object_set_new(o, "pf", json_string(pf));
+        json_object_set_new(o, "vf", json_integer(vf));
+        if (r >= 0)
+                r = ns && vf >= 0 ? vfio_vf_status(NULL, ns, pf, (unsigned)vf, &st) : -ENOTCONN;
         if (r < 0) {
                 json_object_set_new(o, "error", json_string(strerror(-r)));
                 return;
@@ -243,15 +261,16 @@ static void hostdev_status_json(json_t *o, const struct vx_nic *nic)
  * the tap, the bridge it is a port of, its host-side MAC, MTU, link state and
  * counters; a VF's or a PCI device's address, group, driver and settings. ns is NULL when netlink could not be opened: the profile's view only.
  */
-static json_t *nic_json(const struct vx_nic *nic, struct vx_netsetup *ns)
+static json_t *nic_json(const struct vx_vm_plan *vp, size_t i, struct vx_netsetup *ns)
 {
+        const struct vx_nic *nic = &vp->vm->nics[i];
         struct vx_netsetup_link l;
         json_t *o;
 
         o = json_pack("{s:s, s:o}", "type", vx_nic_type_to_string(nic->type), "guest_mac",
                       nic->mac ? json_string(nic->mac) : json_null());
         if (o && nic->type == VX_NIC_VF)
-                vf_status_json(o, nic, ns);
+                vf_status_json(o, vp, i, ns);
         else if (o && nic->type == VX_NIC_HOSTDEV && nic->host)
                 hostdev_status_json(o, nic);
         if (!o || nic->type != VX_NIC_TAP)
@@ -284,7 +303,7 @@ static json_t *nics_json(const struct vx_vm_plan *vp, struct vx_netsetup *ns)
         json_t *arr = json_array();
 
         for (size_t i = 0; arr && i < vp->vm->n_nics; i++) {
-                json_t *n = nic_json(&vp->vm->nics[i], ns);
+                json_t *n = nic_json(vp, i, ns);
                 if (n)
                         json_array_append_new(arr, n);
         }

@@ -532,6 +532,21 @@ static void test_vf_placeholder(void **state)
                         assert_string_equal(value_of(&plan->vms[0], "-device", 0),
                                             "vfio-pci,host=@p9p9,p3p1/auto:nics[0]@,id=hostdev0,bus=pci.0,addr=0x2");
                         assert_true(has_note(&plan->vms[0], "vf: auto: start picks a free VF of p9p9, p3p1"));
+                        {
+                                /* What status reads back for each NIC: the placeholder, then what start put there. */
+                                size_t len = 0;
+                                const char *at = plan_nic_pci_address(&plan->vms[0], 0, &len);
+
+                                assert_non_null(at);
+                                assert_int_equal(strncmp(at, "@p9p9,p3p1/auto:nics[0]@", len), 0);
+                                assert_int_equal(len, strlen("@p9p9,p3p1/auto:nics[0]@"));
+                                at = plan_nic_pci_address(&plan->vms[0], 1, &len);
+                                assert_true(at && len == 12 && strncmp(at, "0000:81:00.1", 12) == 0);
+                                assert_null(plan_nic_pci_address(&plan->vms[0], 2, &len));
+                                assert_int_equal(plan_resolve(plan, 0, "@p9p9,p3p1/auto:nics[0]@", "0000:03:10.1"), 1);
+                                at = plan_nic_pci_address(&plan->vms[0], 0, &len);
+                                assert_true(at && len == 12 && strncmp(at, "0000:03:10.1", 12) == 0);
+                        }
                         a = find_action(plan, VX_ACTION_VF_CONFIG);
                         assert_true(a->vf.vf_auto);
                         assert_int_equal(a->vf.vf, -1);

@@ -108,6 +108,34 @@ int vfio_pf_vf(const char *root, const char *ifname, unsigned vf, char ret[VX_VF
         return 0;
 }
 
+int vfio_vf_of(const char *root, const char *bdf, char ret_pf[VX_NETSETUP_IFNAMSIZ], unsigned *ret_vf)
+{
+        _cleanup_free_ struct vx_vfio_device *vf = NULL, *pfdev = NULL;
+        _cleanup_free_ struct vx_vfio_pf *pf = NULL;
+        int r;
+
+        r = vfio_device_new(root, bdf, &vf);
+        if (r < 0)
+                return r;
+        if (!vf->physfn[0])
+                return -EINVAL;
+        r = vfio_device_new(root, vf->physfn, &pfdev);
+        if (r < 0)
+                return r;
+        if (pfdev->n_net == 0)
+                return -ENODEV;
+        r = vfio_pf_new(root, pfdev->net[0], &pf);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < pf->num_vfs; i++)
+                if (strcmp(pf->vfs[i], vf->bdf) == 0) {
+                        memcpy(ret_pf, pf->ifname, VX_NETSETUP_IFNAMSIZ);
+                        *ret_vf = i;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
 static int read_group_peers(const char *root, struct vx_vfio_device *d)
 {
         char **l = NULL;

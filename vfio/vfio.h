@@ -62,6 +62,14 @@ int vfio_pf_get(const char *root, const char *ifname, struct vx_vfio_pf *ret);
  */
 int vfio_pf_vf(const char *root, const char *ifname, unsigned vf, char ret[VX_VFIO_BDF_SIZE]);
 
+/*
+ * The other way round: which PF (by interface) and VF index a VF's BDF is,
+ * from its physfn link. Returns 0 with both; -EINVAL when bdf is not a VF,
+ * -ENODEV when its PF has no interface, -ENOENT when the PF does not list
+ * it, or -errno.
+ */
+int vfio_vf_of(const char *root, const char *bdf, char ret_pf[VX_NETSETUP_IFNAMSIZ], unsigned *ret_vf);
+
 struct vx_vfio_peer {
         char bdf[VX_VFIO_BDF_SIZE];
         char driver[VX_VFIO_DRIVER_SIZE]; /* "" when unbound */

@@ -129,6 +129,9 @@ expect "both VFs are claimed in the ledger by the deployment" "$(ls /run/vx/.sha
 st=$(status | jq -c '.vms[0].nics[0] | [.pf, .vf, .pci_address, .driver, .mac, .vlan, .max_rate_mbps, .spoofchk, .trust]')
 expect "status --json shows the VF as the host has it" "$st" \
         [ "$st" = "[\"$pf\",0,\"$vf0\",\"vfio-pci\",\"02:04:17:01:02:01\",100,100,false,true]" ]
+st=$(status | jq -c '.vms[0].nics[1] | [.pf, .vf, .pci_address, .driver, .mac, .error]')
+expect "status --json shows which VF and PF vf: auto picked" "$st" \
+        [ "$st" = "[\"$pf\",1,\"$vf1\",\"vfio-pci\",\"02:04:17:01:02:02\",null]" ]
 sgroup=$(status | jq -r '.vms[0].nics[0].iommu_group')
 expect "status --json names the VF's IOMMU group" "$sgroup, not $group" [ "$sgroup" = "$group" ]
 
