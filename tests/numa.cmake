@@ -1,0 +1,5 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# NUMA and CPU placement (issue 12): host topology on fixture trees
+# (tests/fixtures/host-2node-smt), placement, the CPU ledger.
+vx_unit_test(test_topology SOURCES ${VX_TESTS_DIR}/test_topology.c LIBS vx_host LABELS unit)
