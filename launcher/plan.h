@@ -18,6 +18,7 @@
 #include "argv.h"
 #include "cleanup.h"
 #include "facts.h"
+#include "placement.h"
 #include "profile.h"
 
 struct vx_plan_options {
@@ -25,6 +26,8 @@ struct vx_plan_options {
         bool force_accel;        /* use accel below for every VM (--accel, VMXRUN_ACCEL) */
         enum vx_accel accel;
         const char *qemu_user; /* the user QEMU runs as (VMXRUN_QEMU_USER); NULL: vmxrun-qemu; "root": stays root */
+        const struct vx_cpu_claims *cpu_claims; /* what running deployments hold (the CPU ledger); NULL: none */
+        bool claim_cpus; /* start: launcher_plan_profile writes the plan's CPUs to the ledger (cpu-ledger.h) */
 };
 
 /*
@@ -160,6 +163,14 @@ struct vx_plan_pinning {
         size_t n_vcpus;
         bool has_emulator;
         struct vx_cpuset emulator; /* every thread that is not a pinned vCPU */
+        /* pinning: auto (launcher/placement.h): what was chosen and why */
+        bool automatic;
+        int node;                  /* the node placed on; -1: not placed */
+        struct vx_cpuset reserved; /* idle siblings held so that no other VM runs there */
+        bool shared;               /* pinning.shared */
+        bool core_scheduling;      /* pinning.core-scheduling */
+        char **why;                /* one line per choice: node, emulator, each vCPU */
+        size_t n_why;
 };
 
 /* The guest CPU topology, defaults decided (by the profile parser). */

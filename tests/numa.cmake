@@ -3,3 +3,4 @@
 # NUMA and CPU placement (issue 12): host topology on fixture trees
 # (tests/fixtures/host-2node-smt), placement, the CPU ledger.
 vx_unit_test(test_topology SOURCES ${VX_TESTS_DIR}/test_topology.c LIBS vx_host LABELS unit)
+vx_unit_test(test_placement SOURCES ${VX_TESTS_DIR}/test_placement.c LIBS vx_launcher vx_profile LABELS unit)
