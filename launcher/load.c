@@ -21,7 +21,7 @@ static int load_vmxconf(const char *path, const char *text, size_t len, struct v
 {
         _cleanup_free_ char *profile_text = NULL, *name = NULL;
         struct vx_import_source src = {.name = path, .text = text, .len = len};
-        struct vx_import_options opts = {.first_cpu = 1};
+        struct vx_import_options opts = {.first_cpu = 0}; /* pinning: auto, as `vmxrun import` */
         int r;
 
         log_debug("%s is a vmx.conf: importing it (vmxrun import shows the profile).", path);

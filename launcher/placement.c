@@ -301,6 +301,7 @@ struct core {
         struct vx_cpuset threads;
         unsigned n_threads, n_free;
         bool isolated;
+        bool own_emulator; /* the threads that are not free run only this VM's emulator set */
 };
 
 static size_t list_cores(const struct ctx *c, int node, const struct vx_cpuset *emulator, struct core *cores,
@@ -316,7 +317,7 @@ static size_t list_cores(const struct ctx *c, int node, const struct vx_cpuset *
 
                 if (!vx_cpuset_isset(&on, (unsigned)cpu) || vx_cpuset_isset(&seen, (unsigned)cpu) || !tc)
                         continue;
-                *k = (struct core){.isolated = true};
+                *k = (struct core){.isolated = true, .own_emulator = true};
                 for (int s = 0; s <= vx_cpuset_last(&tc->siblings); s++) {
                         const struct vx_topo_cpu *sc = host_topology_cpu(c->t, (unsigned)s);
 
@@ -328,18 +329,27 @@ static size_t list_cores(const struct ctx *c, int node, const struct vx_cpuset *
                         k->isolated = k->isolated && sc->isolated;
                         if (cpu_free_for_vcpu(c, (unsigned)s) && !vx_cpuset_isset(emulator, (unsigned)s))
                                 k->n_free++;
+                        else if (!vx_cpuset_isset(emulator, (unsigned)s) ||
+                                 vx_cpuset_isset(&c->taken.emulator, (unsigned)s))
+                                k->own_emulator = false;
                 }
                 n++;
         }
         return n;
 }
 
-/* Whole free cores first, isolated ones before the others; partly free cores after (smt: share only). */
+/*
+ * Whole free cores first, isolated ones before the others; then the core of
+ * the VM's own emulator threads (its free siblings share it with no other
+ * VM); partly free cores last (smt: share only).
+ */
 static int core_rank(const struct core *k)
 {
         if (k->n_free == k->n_threads)
                 return k->isolated ? 0 : 1;
-        return k->n_free > 0 ? 2 : 3;
+        if (k->n_free > 0 && k->own_emulator)
+                return 2;
+        return k->n_free > 0 ? 3 : 4;
 }
 
 static int compare_cores(const void *a, const void *b)
@@ -394,7 +404,9 @@ static int take_core(struct ctx *c, struct vx_placement *pl, const struct core *
                 vx_cpuset_set(&pl->vcpus[first + used], (unsigned)cpu);
                 if (add_line(&pl->why, &pl->n_why, "vCPU %u: CPU %d (%s; core %s%s)", first + used, cpu,
                              cpu_traits(c, (unsigned)cpu, traits, sizeof(traits)), core_list,
-                             n > 1       ? ", one guest core's threads"
+                             k->n_free < k->n_threads && k->own_emulator
+                                     ? ", beside its own emulator threads: no other whole core is free"
+                             : n > 1     ? ", one guest core's threads"
                              : keep_idle ? ", its siblings left idle (smt: isolate)"
                                          : "") < 0)
                         return -ENOMEM;
@@ -439,9 +451,13 @@ static int choose_vcpus(struct ctx *c, const struct vx_vm *vm, struct vx_placeme
         if (threads > 1 || !share) {
                 /* Whole cores: a guest core's threads on one host core, or one vCPU per core. */
                 needed = (vm->vcpus + threads - 1) / threads;
-                for (size_t k = 0; k < n_cores && k < needed; k++)
-                        if (cores[k].n_free != cores[k].n_threads || cores[k].n_threads < threads)
+                for (size_t k = 0; k < n_cores && k < needed; k++) {
+                        bool whole = cores[k].n_free == cores[k].n_threads && cores[k].n_threads >= threads;
+                        bool beside_emulator = threads == 1 && core_rank(&cores[k]) == 2;
+
+                        if (!whole && !beside_emulator)
                                 return fail_no_room(pl, vm, cores, n_cores, threads, true);
+                }
                 if (n_cores < needed)
                         return fail_no_room(pl, vm, cores, n_cores, threads, true);
                 for (size_t k = 0; k < needed; k++) {

@@ -514,7 +514,7 @@ static void sb_pci_addr(struct builder *b, struct strbuf *sb, int slot)
 
 /*
  * The host node the VM's memory is bound to: memory.hugepages.node, else with
- * pinning: auto the node placement chose; -1: not bound.
+ * pinning: auto the node placement chose (on a host with several); -1: not bound.
  */
 static int memory_node(const struct builder *b)
 {
@@ -522,13 +522,16 @@ static int memory_node(const struct builder *b)
 
         if (m->hugepages && m->node >= 0)
                 return m->node;
+        /* On a one-node host there is nothing to bind to: the command line stays as without placement. */
+        if (!b->facts->topology || b->facts->topology->n_nodes < 2)
+                return -1;
         return b->vp->pinning.automatic ? b->vp->pinning.node : -1;
 }
 
-/* A memory backend: with hugepages, or bound to a node (pinning: auto without hugepages). */
+/* -machine memory-backend=mem0: one backend for all memory (guest NUMA nodes have one each, by -numa). */
 static bool has_memory_backend(const struct builder *b)
 {
-        return b->vm->memory.hugepages || memory_node(b) >= 0;
+        return b->vm->numa.n_nodes == 0 && (b->vm->memory.hugepages || memory_node(b) >= 0);
 }
 
 static void build_name_machine(struct builder *b)
@@ -588,54 +591,69 @@ static void build_cpu(struct builder *b)
             t->cores, t->threads);
 }
 
-static void build_memory(struct builder *b)
+/*
+ * The directory of QEMU's hugepage backing files: the hugetlbfs of that page
+ * size (mounted at start when there is none), with a directory of QEMU's own
+ * in it when QEMU runs as its own user. NULL after fail().
+ */
+static const char *hugepage_dir(struct builder *b, char **owned)
 {
         const struct vx_vm *vm = b->vm;
         const struct vx_memory *m = &vm->memory;
-        uint64_t mib = size_mib(b, m->size);
-        int host_node = memory_node(b);
+        uint64_t page_size = m->page_size ? m->page_size : 2 * MIB;
+        const char *path = m->path;
+        _cleanup_free_ char *fallback = NULL;
+        char ps[32];
+
+        format_page_size(page_size, ps, sizeof(ps));
+        if (!path)
+                path = find_hugetlbfs(b->facts, page_size);
+        if (!path) {
+                /* Where Debian's systemd mounts them (dev-hugepages.mount) and its 1G sibling. */
+                if (asprintf(&fallback, "/dev/hugepages%s", page_size == 2 * MIB ? "" : ps) < 0)
+                        return fail(b, -ENOMEM), NULL;
+                path = fallback;
+                note(b,
+                     "%s: no hugetlbfs with %s pages is mounted on this host; mem-path=%s is where "
+                     "vmxrun mounts one at start",
+                     K(b, "memory.hugepages"), ps, path);
+                action(b, (int)b->vp->vm_index,
+                       &(struct vx_host_action){.kind = VX_ACTION_HUGETLBFS_MOUNT,
+                                                .mount = {.path = dup_or_null(b, path), .page_size = page_size}},
+                       path, K(b, "memory.hugepages"), "mount hugetlbfs with pagesize=%s at %s", ps, path);
+        }
+        if (b->plan->qemu_user) {
+                /*
+                 * QEMU creates its backing file in mem-path; as its own user it gets
+                 * a directory of its own there, as libvirt does (/dev/hugepages/libvirt/qemu/...).
+                 */
+                if (asprintf(owned, "%s/vmxrun-%s-%s", path, b->plan->deployment, vm->name) < 0)
+                        return fail(b, -ENOMEM), NULL;
+                action(b, (int)b->vp->vm_index,
+                       &(struct vx_host_action){.kind = VX_ACTION_MEM_DIR,
+                                                .mount = {.path = dup_or_null(b, *owned), .page_size = page_size}},
+                       *owned, K(b, "memory.hugepages"), "create %s for %s's backing file, owned by %s", *owned,
+                       vm->name, b->plan->qemu_user);
+                return *owned;
+        }
+        *owned = TAKE_PTR(fallback);
+        return *owned ? *owned : path;
+}
+
+/* One memory backend memN of size bytes: hugepages in dir (with the pool they need), else RAM; on host_node. */
+static void memory_backend(struct builder *b, unsigned id, uint64_t size, int host_node, const char *dir,
+                           const char *key)
+{
+        const struct vx_memory *m = &b->vm->memory;
+        uint64_t mib = size_mib(b, size);
         struct strbuf sb = {0};
 
-        if (m->hugepages) {
+        if (dir) {
                 uint64_t page_size = m->page_size ? m->page_size : 2 * MIB;
-                const char *path = m->path;
-                _cleanup_free_ char *fallback = NULL, *memdir = NULL;
+                uint64_t pages = (size + page_size - 1) / page_size;
                 char ps[32], node[32] = "";
-                uint64_t pages = (m->size + page_size - 1) / page_size;
 
                 format_page_size(page_size, ps, sizeof(ps));
-                if (!path)
-                        path = find_hugetlbfs(b->facts, page_size);
-                if (!path) {
-                        /* Where Debian's systemd mounts them (dev-hugepages.mount) and its 1G sibling. */
-                        if (asprintf(&fallback, "/dev/hugepages%s", page_size == 2 * MIB ? "" : ps) < 0)
-                                return fail(b, -ENOMEM);
-                        path = fallback;
-                        note(b,
-                             "%s: no hugetlbfs with %s pages is mounted on this host; mem-path=%s is where "
-                             "vmxrun mounts one at start",
-                             K(b, "memory.hugepages"), ps, path);
-                        action(b, (int)b->vp->vm_index,
-                               &(struct vx_host_action){
-                                       .kind = VX_ACTION_HUGETLBFS_MOUNT,
-                                       .mount = {.path = dup_or_null(b, path), .page_size = page_size}},
-                               path, K(b, "memory.hugepages"), "mount hugetlbfs with pagesize=%s at %s", ps, path);
-                }
-                if (b->plan->qemu_user) {
-                        /*
-                         * QEMU creates its backing file in mem-path; as its own user it gets
-                         * a directory of its own there, as libvirt does (/dev/hugepages/libvirt/qemu/...).
-                         */
-                        if (asprintf(&memdir, "%s/vmxrun-%s-%s", path, b->plan->deployment, vm->name) < 0)
-                                return fail(b, -ENOMEM);
-                        action(b, (int)b->vp->vm_index,
-                               &(struct vx_host_action){
-                                       .kind = VX_ACTION_MEM_DIR,
-                                       .mount = {.path = dup_or_null(b, memdir), .page_size = page_size}},
-                               memdir, K(b, "memory.hugepages"), "create %s for %s's backing file, owned by %s", memdir,
-                               vm->name, b->plan->qemu_user);
-                        path = memdir;
-                }
                 if (host_node >= 0)
                         snprintf(node, sizeof(node), " on node %d", host_node);
                 action(b, (int)b->vp->vm_index,
@@ -643,20 +661,69 @@ static void build_memory(struct builder *b)
                                                 .huge = {.page_size = page_size, .node = host_node, .pages = pages}},
                        ps, K(b, "memory.hugepages"),
                        "make sure %" PRIu64 " free %s hugepages%s are reserved for %s (%" PRIu64 "M)", pages, ps, node,
-                       vm->name, mib);
+                       b->vm->name, mib);
+                sb_addf(&sb, "memory-backend-file,id=mem%u,size=%" PRIu64 "M,mem-path=%s,prealloc=%s,share=off", id,
+                        mib, dir, m->prealloc ? "on" : "off");
+        } else
+                sb_addf(&sb, "memory-backend-ram,id=mem%u,size=%" PRIu64 "M", id, mib);
+        if (host_node >= 0)
+                sb_addf(&sb, ",host-nodes=%d,policy=%s", host_node, mem_policy_name(m->policy));
+        opt_sb(b, key, "-object", &sb);
+}
 
-                sb_addf(&sb,
-                        "memory-backend-file,id=mem0,size=%" PRIu64 "M,mem-path=%s,prealloc=%s,share=off",
-                        mib, path, m->prealloc ? "on" : "off");
-                if (host_node >= 0)
-                        sb_addf(&sb, ",host-nodes=%d,policy=%s", host_node, mem_policy_name(m->policy));
-                opt_sb(b, K(b, "memory.hugepages"), "-object", &sb);
-        } else if (host_node >= 0) {
-                /* pinning: auto without hugepages: the memory still goes where the vCPUs are. */
-                sb_addf(&sb, "memory-backend-ram,id=mem0,size=%" PRIu64 "M,host-nodes=%d,policy=%s", mib, host_node,
-                        mem_policy_name(m->policy));
-                opt_sb(b, K(b, "pinning"), "-object", &sb);
+/*
+ * Guest NUMA (numa.nodes): a backend per guest node on its host node, the
+ * node, and its vCPUs by their place in the -smp topology (QEMU's x86 order:
+ * threads within cores within dies within sockets).
+ */
+static void build_guest_numa(struct builder *b, const char *dir)
+{
+        const struct vx_vm *vm = b->vm;
+        const struct vx_plan_topology *t = &b->vp->topology;
+
+        for (size_t k = 0; k < vm->numa.n_nodes; k++) {
+                const struct vx_guest_node *g = &vm->numa.nodes[k];
+                int host_node = g->host_node >= 0 ? g->host_node : memory_node(b);
+                char key[64];
+
+                snprintf(key, sizeof(key), "numa.nodes[%zu]", k);
+                memory_backend(b, (unsigned)k, g->size, host_node, dir, K(b, "%s", key));
+                opt(b, K(b, "%s", key), "-numa", "node,nodeid=%zu,memdev=mem%zu", k, k);
         }
+        for (size_t k = 0; k < vm->numa.n_nodes; k++)
+                for (unsigned v = 0; v < vm->vcpus; v++) {
+                        unsigned threads = t->threads ? t->threads : 1, cores = t->cores ? t->cores : 1;
+                        unsigned dies = t->dies ? t->dies : 1;
+
+                        if (!vx_cpuset_isset(&vm->numa.nodes[k].vcpus, v))
+                                continue;
+                        opt(b, K(b, "numa.nodes[%zu].vcpus", k), "-numa",
+                            "cpu,node-id=%zu,socket-id=%u,core-id=%u,thread-id=%u", k, v / (threads * cores * dies),
+                            (v / threads) % cores, v % threads);
+                }
+}
+
+static void build_memory(struct builder *b)
+{
+        const struct vx_vm *vm = b->vm;
+        const struct vx_memory *m = &vm->memory;
+        uint64_t mib = size_mib(b, m->size);
+        int host_node = memory_node(b);
+        _cleanup_free_ char *owned = NULL;
+        const char *dir = NULL;
+
+        if (m->hugepages) {
+                dir = hugepage_dir(b, &owned);
+                if (!dir)
+                        return;
+        }
+        if (vm->numa.n_nodes > 0)
+                build_guest_numa(b, dir);
+        else if (m->hugepages)
+                memory_backend(b, 0, m->size, host_node, dir, K(b, "memory.hugepages"));
+        else if (host_node >= 0)
+                /* pinning: auto without hugepages: the memory still goes where the vCPUs are. */
+                memory_backend(b, 0, m->size, host_node, NULL, K(b, "pinning"));
         opt(b, K(b, "memory.size"), "-m", "%" PRIu64 "M", mib);
         opt(b, K(b, "memory.lock"), "-overcommit", "mem-lock=%s", m->lock ? "on" : "off");
 }

@@ -274,15 +274,19 @@ static void test_host_full(void **state)
 
         (void)state;
         assert_int_equal(plan_build(p, facts, NULL, &plan), 0);
-        /* The biggest first: 4 vCPUs do not fit the 3 whole cores a node has beside its emulator's. */
-        assert_false(plan->vms[0].complete);
-        assert_true(has_note(&plan->vms[0], "no room on node 1: 4 vCPUs need 4 whole free cores (1 per core), the "
-                                            "node has 3"));
-        assert_vm(plan, "b", 1, "6,7,5", "4", "13-15");
-        assert_vm(plan, "c", 0, "2,3,1", "0", "9-11");
+        /*
+         * The biggest first: a's 4 vCPUs take node 1's three whole cores and, as no other
+         * whole core is free there, the sibling of its own emulator CPU. b fits node 0; c
+         * finds no whole core anywhere.
+         */
+        assert_vm(plan, "a", 1, "6,7,5,12", "4", "13-15");
+        assert_true(has_why(&plan->vms[0], "vCPU 3: CPU 12 (not isolated; core 4,12, beside its own emulator threads"));
+        assert_vm(plan, "b", 0, "2,3,1", "0", "9-11");
         b = plan_find_vm(plan, "b");
-        /* 8 free CPUs on each node: node 1 has more free memory. */
-        assert_string_equal(b->pinning.why[0], "node 1: the node with the most free CPUs (8)");
+        assert_string_equal(b->pinning.why[0], "node 0: the node with the most free CPUs (8)");
+        assert_false(plan->vms[2].complete);
+        assert_true(has_note(&plan->vms[2], "vms[2].pinning: no room on node 0: 3 vCPUs need 3 whole free cores (1 "
+                                            "per core), the node has 0"));
 }
 
 /* topology.threads: 2 puts each guest core on one host core's two siblings; topology: auto says so. */
@@ -358,6 +362,111 @@ static void test_vf_node_and_locality(void **state)
         assert_true(has_note(&plan->vms[1], "numa.strict is set: start refuses this plan"));
         plan_free(plan);
         profile_free(p);
+}
+
+/* Guest NUMA: a backend per guest node on its host node (the pools of both), -numa node and cpu by topology. */
+static void test_guest_numa(void **state)
+{
+        _cleanup_(profile_freep) struct vx_profile *p = load("name: gnuma\n"
+                                                             "vms:\n"
+                                                             "  - name: vfp\n"
+                                                             "    vcpus: 4\n"
+                                                             "    topology: {sockets: 2, cores: 2}\n"
+                                                             "    memory: {size: 4GiB, hugepages: {page-size: 2M}}\n"
+                                                             "    numa:\n"
+                                                             "      nodes:\n"
+                                                             "        - {vcpus: \"0-1\", size: 1GiB, host-node: 0}\n"
+                                                             "        - {vcpus: \"2-3\", size: 3GiB, host-node: 1}\n");
+        _cleanup_(plan_freep) struct vx_plan *plan = NULL;
+        const struct vx_vm_plan *vp;
+        unsigned pools = 0;
+
+        (void)state;
+        assert_int_equal(plan_build(p, facts, NULL, &plan), 0);
+        vp = &plan->vms[0];
+        assert_true(argv_has(vp, "memory-backend-file,id=mem0,size=1024M,mem-path=/dev/hugepages/vmxrun-gnuma-vfp,"
+                                 "prealloc=on,share=off,host-nodes=0,policy=bind"));
+        assert_true(argv_has(vp, "memory-backend-file,id=mem1,size=3072M,mem-path=/dev/hugepages/vmxrun-gnuma-vfp,"
+                                 "prealloc=on,share=off,host-nodes=1,policy=bind"));
+        assert_true(argv_has(vp, "node,nodeid=1,memdev=mem1"));
+        assert_true(argv_has(vp, "cpu,node-id=1,socket-id=1,core-id=1,thread-id=0"));
+        assert_false(argv_has(vp, "memory-backend=mem0"));
+        for (size_t i = 0; i < plan->n_actions; i++)
+                if (plan->actions[i].kind == VX_ACTION_HUGEPAGES) {
+                        const struct vx_action_hugepages *h = &plan->actions[i].huge;
+
+                        assert_int_equal(h->pages, h->node == 0 ? 512 : 1536);
+                        pools++;
+                }
+        assert_int_equal(pools, 2);
+}
+
+/* The new keys' mistakes are reported at file:line:column with the key, as every other. */
+static void test_profile_errors(void **state)
+{
+        static const char *text = "name: bad\n"
+                                  "vms:\n"
+                                  "  - name: a\n"
+                                  "    vcpus: 2\n"
+                                  "    memory: {size: 1GiB}\n"
+                                  "    pinning: {vcpus: [\"2\", \"3\"]}\n"
+                                  "  - name: b\n"
+                                  "    vcpus: 1\n"
+                                  "    memory: {size: 1GiB}\n"
+                                  "    pinning:\n"
+                                  "      vcpus: [\"3\"]\n"
+                                  "  - name: c\n"
+                                  "    memory: {size: 1GiB}\n"
+                                  "    pinning: fixed\n"
+                                  "  - name: d\n"
+                                  "    memory: {size: 1GiB}\n"
+                                  "    pinning: {placement: auto, emulator: \"0\", smt: half}\n";
+        struct vx_diags diags = {};
+        struct vx_profile *p = NULL;
+        _cleanup_free_ char *out = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        (void)state;
+        assert_int_equal(profile_load_string("bad.yaml", text, strlen(text), &diags, &p), -EINVAL);
+        f = open_memstream(&out, &len);
+        diag_print(&diags, f);
+        fclose(f);
+        diag_done(&diags);
+        assert_non_null(strstr(out, "bad.yaml:11:15: error: vms[1].pinning.vcpus[0]: host CPU 3 is pinned to vCPU 0 of "
+                                    "b and to vCPU 1 of a (vms[0].pinning.vcpus[1], line 6)"));
+        assert_non_null(strstr(out, "bad.yaml:14:14: error: vms[2].pinning: expected 'auto', got 'fixed'"));
+        assert_non_null(strstr(out, "vms[3].pinning.smt"));
+        assert_non_null(strstr(out, "vms[3].pinning: placement: auto chooses the CPUs itself, but CPU lists are "
+                                    "given too"));
+
+        /* Sharing intended on both: no error. */
+        p = load("name: ok\nvms:\n  - name: a\n    memory: {size: 1GiB}\n    pinning: {vcpus: [\"3\"], shared: true}\n"
+                 "  - name: b\n    memory: {size: 1GiB}\n    pinning: {vcpus: [\"3\"], shared: true}\n");
+        profile_free(p);
+}
+
+/* What `vmxrun import` writes for the seed's SR-IOV vMX: pinning: auto, and the VFP lands on its VFs' node. */
+static void test_imported_sriov(void **state)
+{
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_(profile_freep) struct vx_profile *p = NULL;
+        _cleanup_(plan_freep) struct vx_plan *plan = NULL;
+        const struct vx_vm_plan *vfp;
+
+        (void)state;
+        assert_true(asprintf(&path, "%s/tests/import/seed-sriov.yaml", VX_SOURCE_ROOT) > 0);
+        text = launcher_read_text(path);
+        assert_non_null(text);
+        assert_non_null(strstr(text, "    pinning: auto"));
+        p = load(text);
+        assert_int_equal(plan_build(p, facts, NULL, &plan), 0);
+        vfp = plan_find_vm(plan, "vfp-vmx1");
+        assert_non_null(vfp);
+        assert_int_equal(vfp->pinning.node, 1);
+        assert_true(has_why(vfp, "node 1: the node of its VF nics[2] (0000:81:10.0)"));
+        assert_true(argv_has(vfp, "host-nodes=1,policy=bind"));
+        assert_false(has_note(vfp, "not on one NUMA node"));
 }
 
 static char *make_runtime(void)
@@ -549,6 +658,9 @@ int main(void)
                 cmocka_unit_test(test_host_full),
                 cmocka_unit_test(test_smt_pairs),
                 cmocka_unit_test(test_vf_node_and_locality),
+                cmocka_unit_test(test_guest_numa),
+                cmocka_unit_test(test_imported_sriov),
+                cmocka_unit_test(test_profile_errors),
                 cmocka_unit_test(test_ledger_two_deployments),
                 cmocka_unit_test(test_ledger_concurrent),
         };

@@ -104,10 +104,11 @@ static void test_fixture_pci(void **state)
 
         (void)state;
         assert_int_equal(host_topology_read(FIXTURE, &t), 0);
-        assert_int_equal(t->n_pci, 6);
+        assert_int_equal(t->n_pci, 7);
         assert_int_equal(host_topology_pci_node(t, "0000:81:10.2"), 1);
         assert_int_equal(host_topology_pci_node(t, "81:10.0"), 1);
-        assert_int_equal(host_topology_pci_node(t, "0000:06:10.0"), 0);
+        assert_int_equal(host_topology_pci_node(t, "0000:82:10.0"), 1);
+        assert_int_equal(host_topology_pci_node(t, "0000:00:1f.6"), 0);
         assert_int_equal(host_topology_pci_node(t, "0000:99:00.0"), -ENOENT);
         host_topology_free(t);
 }
