@@ -26,16 +26,13 @@ static char *ledger_dir(const char *runtime_root)
 
 int cpu_ledger_lock(const char *runtime_root, int *ret_fd)
 {
-        _cleanup_free_ char *shared = NULL, *dir = ledger_dir(runtime_root), *lock = NULL;
+        _cleanup_free_ char *dir = ledger_dir(runtime_root), *lock = NULL;
         int r;
 
-        if (!dir || asprintf(&shared, "%s/.shared", runtime_root) < 0 || asprintf(&lock, "%s/lock", dir) < 0)
+        if (!dir || asprintf(&lock, "%s/lock", dir) < 0)
                 return -ENOMEM;
-        r = runtime_mkdir(runtime_root);
-        if (r >= 0)
-                r = runtime_mkdir(shared);
-        if (r >= 0)
-                r = runtime_mkdir(dir);
+        /* Only the leaf is ours to close: the runtime root must stay searchable for QEMU's user. */
+        r = runtime_mkdir(dir);
         if (r < 0)
                 return r;
         return vx_lock_file(lock, ret_fd);
