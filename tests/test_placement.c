@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "cpu-ledger.h"
 #include "launcher.h"
+#include "numa-checks.h"
 #include "plan.h"
 #include "profile.h"
 
@@ -469,6 +470,69 @@ static void test_imported_sriov(void **state)
         assert_false(has_note(vfp, "not on one NUMA node"));
 }
 
+/* The checks the pre-flight lists: results collected as "id verdict subject: message". */
+static int collect(void *userdata, const char *id, enum vx_numa_verdict verdict, const char *subject, const char *key,
+                   const char *fix, const char *message)
+{
+        FILE *f = userdata;
+        static const char *const names[] = {"ok", "warn", "fail"};
+
+        (void)key;
+        fprintf(f, "%s %s %s: %s%s%s\n", id, names[verdict], subject, message, fix ? " | fix: " : "", fix ? fix : "");
+        return 0;
+}
+
+static char *run_checks(const struct vx_plan *plan)
+{
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+
+        assert_int_equal(numa_check_locality(plan, facts, collect, f), 0);
+        assert_int_equal(numa_check_placement(plan, collect, f), 0);
+        assert_int_equal(numa_check_cpus(plan, facts, collect, f), 0);
+        assert_int_equal(numa_check_memory(plan, facts, collect, f), 0);
+        fclose(f);
+        return out;
+}
+
+static void test_numa_checks(void **state)
+{
+        _cleanup_(profile_freep) struct vx_profile *p = load_auto("profiles/vmx-virtio.yaml", "auto");
+        _cleanup_(plan_freep) struct vx_plan *plan = NULL;
+        _cleanup_free_ char *out = NULL;
+        struct vx_profile *bad;
+        struct vx_plan *bad_plan = NULL;
+
+        (void)state;
+        assert_int_equal(plan_build(p, facts, NULL, &plan), 0);
+        out = run_checks(plan);
+        assert_non_null(strstr(out, "cpu-placement ok vfp-vmx1: placed on node 1: node 1: its hugepage pool"));
+        assert_non_null(strstr(out, "numa-locality ok vcp-vmx1:"));
+        assert_non_null(strstr(out, "numa-cpus ok vfp-vmx1: 3 pinned vCPU CPUs online, 2 of them isolated"));
+        /* Node 1's 2M pool has the VFP's 2048 pages free; node 0 gives the VCP's 2 GiB of RAM. */
+        assert_non_null(strstr(out, "numa-memory ok memory of node 0: node 0 has 20 GiB free for the 2 GiB"));
+        assert_null(strstr(out, "memory of node 1"));
+        assert_null(strstr(out, " fail "));
+
+        /* Explicit pins on a CPU the host lacks and off the NIC's node, a data plane on no isolated CPU. */
+        bad = load(LOCALITY_PROFILE("numa: {strict: true}"));
+        bad->vms[1].pinning.vcpus[0] = (struct vx_cpuset){0};
+        vx_cpuset_set(&bad->vms[1].pinning.vcpus[0], 20);
+        vx_cpuset_set(&bad->vms[1].pinning.vcpus[0], 1);
+        assert_int_equal(plan_build(bad, facts, NULL, &bad_plan), 0);
+        free(out);
+        out = run_checks(bad_plan);
+        assert_non_null(strstr(out,
+                               "numa-locality fail elsewhere: vms[1]: elsewhere: its vCPUs, memory and passthrough "
+                               "NICs are not on one NUMA node"));
+        assert_non_null(strstr(out, "numa-cpus fail CPU 20: elsewhere: a vCPU pins CPU 20, which this host does not "
+                                    "have"));
+        assert_non_null(strstr(out, "numa-cpus warn elsewhere: none of the vCPUs of elsewhere is on an isolated CPU"));
+        plan_free(bad_plan);
+        profile_free(bad);
+}
+
 static char *make_runtime(void)
 {
         char tmpl[] = "/tmp/vx-test-ledger-XXXXXX";
@@ -660,6 +724,7 @@ int main(void)
                 cmocka_unit_test(test_vf_node_and_locality),
                 cmocka_unit_test(test_guest_numa),
                 cmocka_unit_test(test_imported_sriov),
+                cmocka_unit_test(test_numa_checks),
                 cmocka_unit_test(test_profile_errors),
                 cmocka_unit_test(test_ledger_two_deployments),
                 cmocka_unit_test(test_ledger_concurrent),
