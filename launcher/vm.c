@@ -255,6 +255,16 @@ int vm_pin(struct vx_vm_instance *inst)
         size_t n_tids = 0;
         int r;
 
+        if (pin->core_scheduling) {
+                /* pinning.core-scheduling: no other VM's thread on a core of ours at the same time. */
+                r = affinity_core_cookie(inst->pid);
+                if (r == -EOPNOTSUPP)
+                        log_info("%s: pinning.core-scheduling: this kernel has no core scheduling (PR_SCHED_CORE, "
+                                 "CONFIG_SCHED_CORE and SMT); skipped.",
+                                 name);
+                else if (r < 0)
+                        return log_error_errno(r, "%s: failed to give QEMU a core-scheduling cookie: %m", name);
+        }
         if (pin->n_vcpus > 0) {
                 r = vcpu_threads(inst, &vcpu_tids);
                 if (r < 0)

@@ -49,9 +49,9 @@ check() { # check DESCRIPTION COMMAND...
 # The demo, one vCPU, placed by vmxrun: topology and pinning are its to choose.
 sed -e "s|/var/cache/vmxrun/guest|$GUEST_DIR|" -e 's/^name: demo/name: autodemo/' -e 's/^    vcpus: 2/    vcpus: 1/' \
         -e '/^    topology:/,/^      threads:/c\    topology: auto' \
-        -e '/^    pinning:/,/^      emulator:/c\    pinning: auto' \
+        -e '/^    pinning:/,/^      emulator:/c\    pinning: {placement: auto, core-scheduling: true}' \
         "$VX_SOURCE_ROOT/profiles/demo.yaml" >"$WORK/auto.yaml"
-grep -q '^    pinning: auto' "$WORK/auto.yaml" || { echo "could not rewrite the demo profile"; exit 1; }
+grep -q '^    pinning: {placement: auto' "$WORK/auto.yaml" || { echo "could not rewrite the demo profile"; exit 1; }
 
 "$VMXRUN" cmdline "$WORK/auto.yaml" --plan >"$WORK/plan" 2>&1
 check "cmdline --plan shows the placement and why" grep -q '^# placement: emulator: CPU 0 (housekeeping' "$WORK/plan"
@@ -78,11 +78,12 @@ others_on_0() {
 }
 check "every other QEMU thread runs on the emulator set, CPU 0" others_on_0
 check "status shows the placement and why" jq -e '.vms[0].placement.why | length > 0' <<<"$JSON"
+cp "/proc/$PID/sched" "$WORK/sched" 2>/dev/null
 check "the CPU ledger holds the deployment" \
         jq -e ".vms[0].vcpus == [\"$VCPU_CPU\"]" "$RT/.shared/cpus/autodemo.json"
 
 # A second deployment pinned to the same CPU: refused before anything changes, naming the CPU and both VMs.
-sed -e 's/^name: autodemo/name: second/' -e "s/^    pinning: auto/    pinning: {vcpus: [\"$VCPU_CPU\"]}/" \
+sed -e 's/^name: autodemo/name: second/' -e "s/^    pinning: .*/    pinning: {vcpus: [\"$VCPU_CPU\"]}/" \
         "$WORK/auto.yaml" >"$WORK/second.yaml"
 "$VMXRUN" start "$WORK/second.yaml" >"$WORK/second.out" 2>&1
 check "a start pinned onto a held CPU is refused (exit 1)" [ $? -eq 1 ]
@@ -94,6 +95,20 @@ check "and nothing of it runs" [ ! -e "$RT/second/state.json" ]
 "$VMXRUN" stop autodemo --timeout 60 >/dev/null 2>&1
 check "stop exits 0" [ $? -eq 0 ]
 check "the stop released the CPUs from the ledger" [ ! -e "$RT/.shared/cpus/autodemo.json" ]
+
+# Core scheduling where the kernel has it (a cookie on QEMU's threads), a clean skip where not.
+core_scheduling() {
+        local cookie
+        cookie=$(sed -n 's/^core_cookie\s*:\s*//p' "$WORK/sched" 2>/dev/null)
+        if [ -n "$cookie" ]; then
+                [ "$cookie" != 0 ] || { echo "core_cookie is 0"; return 1; }
+        else
+                # Said while start still reported on its stderr, or later in the supervisor's log.
+                cat "$WORK/start.out" "$VMXRUN_LOG_DIR/autodemo.log" 2>/dev/null |
+                        grep -q "this kernel has no core scheduling" || { echo "no cookie and no note"; return 1; }
+        fi
+}
+check "pinning.core-scheduling: a cookie, or a note that the kernel has none" core_scheduling
 
 echo "$passes passed, $failures failed"
 [ "$failures" = 0 ]
