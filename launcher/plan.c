@@ -664,6 +664,19 @@ static void memory_backend(struct builder *b, unsigned id, uint64_t size, int ho
                        b->vm->name, mib);
                 sb_addf(&sb, "memory-backend-file,id=mem%u,size=%" PRIu64 "M,mem-path=%s,prealloc=%s,share=off", id,
                         mib, dir, m->prealloc ? "on" : "off");
+                if (m->prealloc) {
+                        const struct vx_plan_pinning *pp = &b->vp->pinning;
+                        unsigned threads = pp->has_emulator ? vx_cpuset_count(&pp->emulator) : 0;
+
+                        /*
+                         * The preallocating threads run where the emulator does: one per CPU of its set.
+                         * Placed VMs only, so that explicitly pinned ones keep the command line they had.
+                         */
+                        if (threads > 1 && pp->automatic)
+                                sb_addf(&sb, ",prealloc-threads=%u", threads);
+                        b->vp->prealloc_bytes += size;
+                        b->vp->prealloc_hugetlb = true;
+                }
         } else
                 sb_addf(&sb, "memory-backend-ram,id=mem%u,size=%" PRIu64 "M", id, mib);
         if (host_node >= 0)
@@ -1616,6 +1629,13 @@ struct vx_plan *plan_free(struct vx_plan *plan)
         free(plan->deployment_dir);
         free(plan);
         return NULL;
+}
+
+int plan_greeting_timeout_ms(const struct vx_vm_plan *vp)
+{
+        uint64_t gib = (vp->prealloc_bytes + (UINT64_C(1) << 30) - 1) >> 30;
+
+        return 30000 + (int)(gib < 100000 ? gib : 100000) * 5000;
 }
 
 const struct vx_vm_plan *plan_find_vm(const struct vx_plan *plan, const char *name)

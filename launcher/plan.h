@@ -193,6 +193,8 @@ struct vx_vm_plan {
         struct vx_plan_topology topology;
         struct vx_plan_pinning pinning;
         uint64_t memlock_bytes;    /* RLIMIT_MEMLOCK for QEMU: 0 leave it, UINT64_MAX unlimited (memory.lock) */
+        uint64_t prealloc_bytes;   /* memory QEMU preallocates before it answers on QMP (prealloc=on backends) */
+        bool prealloc_hugetlb;     /* ... in hugepages (counted in smaps_rollup's *_Hugetlb) */
         char **notes;              /* things the user should know (TCG fallback, unresolved VF, ...) */
         size_t n_notes;
         bool complete; /* false when a value could only be a placeholder that start cannot
@@ -234,6 +236,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_plan *, plan_free)
  * Returns the number of argv items changed, or -ENOMEM.
  */
 int plan_resolve(struct vx_plan *plan, size_t vm, const char *placeholder, const char *bdf);
+
+/*
+ * How long to wait for QEMU's QMP greeting: QEMU answers only once its
+ * memory is preallocated, so 30 s plus 5 s per GiB it preallocates (a slow
+ * host, nested TCG under ASan, takes that long). In milliseconds.
+ */
+int plan_greeting_timeout_ms(const struct vx_vm_plan *vp);
 
 /* The plan of the VM called name, or NULL. */
 const struct vx_vm_plan *plan_find_vm(const struct vx_plan *plan, const char *name);

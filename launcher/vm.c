@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "drift.h"
 #include "log.h"
+#include "prealloc-progress.h"
 #include "runtime.h"
 #include "spawn.h"
 
@@ -512,9 +513,14 @@ int vm_spawn(struct vx_vm_instance *inst, const int *fds)
 static int attach_steps(struct vx_vm_instance *inst, bool *ret_qmp_failed)
 {
         const struct vx_vm_plan *vp = inst->plan;
+        struct vx_prealloc_progress *progress = NULL;
         int r;
 
-        r = qmp_connect_path(vp->qmp_path, VX_QMP_GREETING_TIMEOUT_MS, &inst->qmp);
+        /* QEMU greets once its memory is preallocated: the wait scales with it, and a terminal sees it go. */
+        if (vp->prealloc_hugetlb && prealloc_progress_start(vp->name, inst->pid, vp->prealloc_bytes, &progress) < 0)
+                progress = NULL;
+        r = qmp_connect_path(vp->qmp_path, plan_greeting_timeout_ms(vp), &inst->qmp);
+        prealloc_progress_stop(progress);
         if (r < 0) {
                 /* Logged by vm_attach, after what QEMU said. */
                 *ret_qmp_failed = true;

@@ -5,6 +5,8 @@
  * are siblings; node 0 = 0-3,8-11, node 1 = 4-7,12-15; isolated 2-3,6-7,10-11,14-15).
  */
 #include <errno.h>
+#include <poll.h>
+#include <pty.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include "cpu-ledger.h"
 #include "launcher.h"
 #include "numa-checks.h"
+#include "prealloc-progress.h"
 #include "plan.h"
 #include "profile.h"
 
@@ -533,6 +536,76 @@ static void test_numa_checks(void **state)
         profile_free(bad);
 }
 
+/* Memory start-up: prealloc-threads from the emulator set, and a greeting wait that grows with the memory. */
+static void test_prealloc(void **state)
+{
+        _cleanup_(profile_freep) struct vx_profile *p = load("name: pre\n"
+                                                             "vms:\n"
+                                                             "  - name: big\n"
+                                                             "    vcpus: 2\n"
+                                                             "    memory: {size: 4GiB, hugepages: {page-size: 2M}}\n"
+                                                             "    pinning: {placement: auto, emulator-cpus: 2}\n"
+                                                             "  - name: small\n"
+                                                             "    memory: {size: 512MiB}\n");
+        _cleanup_(plan_freep) struct vx_plan *plan = NULL;
+
+        (void)state;
+        assert_int_equal(plan_build(p, facts, NULL, &plan), 0);
+        assert_vm(plan, "big", 1, "6,7", "4-5", "14-15");
+        assert_true(argv_has(&plan->vms[0], "prealloc=on,share=off,prealloc-threads=2,host-nodes=1"));
+        assert_int_equal(plan->vms[0].prealloc_bytes, UINT64_C(4) << 30);
+        assert_int_equal(plan_greeting_timeout_ms(&plan->vms[0]), 30000 + 4 * 5000);
+        assert_int_equal(plan->vms[1].prealloc_bytes, 0);
+        assert_int_equal(plan_greeting_timeout_ms(&plan->vms[1]), 30000);
+}
+
+/* The progress line: on a terminal while QEMU preallocates, erased after; nothing where stderr is no terminal. */
+static void test_prealloc_progress(void **state)
+{
+        struct vx_prealloc_progress *pr = NULL;
+        int master, slave, saved = dup(STDERR_FILENO);
+        char buf[512] = "";
+        size_t len = 0;
+        struct pollfd pfd;
+
+        (void)state;
+        assert_int_equal(openpty(&master, &slave, NULL, NULL, NULL), 0);
+        /* Not a terminal (a pipe): nothing is started. */
+        {
+                int pipefd[2];
+
+                assert_int_equal(pipe(pipefd), 0);
+                assert_int_equal(dup2(pipefd[1], STDERR_FILENO), STDERR_FILENO);
+                assert_int_equal(prealloc_progress_start("vm", getpid(), UINT64_C(2) << 30, &pr), 0);
+                assert_null(pr);
+                close(pipefd[0]);
+                close(pipefd[1]);
+        }
+        assert_int_equal(dup2(slave, STDERR_FILENO), STDERR_FILENO);
+        /* Under 1 GiB: silent too. */
+        assert_int_equal(prealloc_progress_start("vm", getpid(), UINT64_C(512) << 20, &pr), 0);
+        assert_null(pr);
+        /* This process's own smaps_rollup stands for QEMU's: 0 of its 2 GiB are hugepages. */
+        assert_int_equal(prealloc_progress_start("vfp", getpid(), UINT64_C(2) << 30, &pr), 0);
+        assert_non_null(pr);
+        pfd = (struct pollfd){.fd = master, .events = POLLIN};
+        /* A hang guard, not a speed check: the line comes every half second. */
+        while (!strstr(buf, "of 2.0 GiB") && len < sizeof(buf) - 1 && poll(&pfd, 1, 60000) == 1) {
+                ssize_t n = read(master, buf + len, sizeof(buf) - 1 - len);
+
+                if (n <= 0)
+                        break;
+                len += (size_t)n;
+                buf[len] = 0;
+        }
+        prealloc_progress_stop(pr);
+        assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+        close(saved);
+        assert_non_null(strstr(buf, "\r\033[Kvfp: preallocating memory: 0.0 of 2.0 GiB"));
+        close(slave);
+        close(master);
+}
+
 static char *make_runtime(void)
 {
         char tmpl[] = "/tmp/vx-test-ledger-XXXXXX";
@@ -725,6 +798,8 @@ int main(void)
                 cmocka_unit_test(test_guest_numa),
                 cmocka_unit_test(test_imported_sriov),
                 cmocka_unit_test(test_numa_checks),
+                cmocka_unit_test(test_prealloc),
+                cmocka_unit_test(test_prealloc_progress),
                 cmocka_unit_test(test_profile_errors),
                 cmocka_unit_test(test_ledger_two_deployments),
                 cmocka_unit_test(test_ledger_concurrent),
