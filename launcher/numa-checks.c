@@ -82,9 +82,22 @@ int numa_check_placement(const struct vx_plan *plan, vx_numa_report report, void
 
                 if (asprintf(&key, "vms[%zu].pinning", vp->vm_index) < 0)
                         return -ENOMEM;
-                if (vp->vm->pinning.automatic && pp->n_vcpus > 0)
+                if (vp->vm->pinning.automatic && pp->n_vcpus > 0) {
+                        _cleanup_free_ char *emulator = vx_cpuset_format(&pp->emulator);
+                        _cleanup_free_ char *vcpus = NULL;
+                        struct vx_cpuset all = {0};
+
+                        for (size_t k = 0; k < pp->n_vcpus; k++)
+                                for (int cpu = 0; cpu <= vx_cpuset_last(&pp->vcpus[k]); cpu++)
+                                        if (vx_cpuset_isset(&pp->vcpus[k], (unsigned)cpu))
+                                                vx_cpuset_set(&all, (unsigned)cpu);
+                        vcpus = vx_cpuset_format(&all);
+                        if (!emulator || !vcpus)
+                                return -ENOMEM;
                         r = reportf(report, userdata, "cpu-placement", VX_NUMA_OK, vp->name, key, NULL,
-                                    "placed on node %d: %s", pp->node, pp->n_why ? pp->why[0] : "");
+                                    "%s; vCPUs on CPUs %s, emulator threads on %s", pp->n_why ? pp->why[0] : "", vcpus,
+                                    emulator);
+                }
                 /* What plan.c noted: no room, or explicit pins on a CPU a running deployment holds. */
                 for (size_t k = 0; r >= 0 && k < vp->n_notes; k++)
                         if (strstr(vp->notes[k], "no room on node") || strstr(vp->notes[k], "is held by VM") ||

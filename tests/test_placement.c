@@ -24,6 +24,7 @@
 #include "launcher.h"
 #include "numa-checks.h"
 #include "prealloc-progress.h"
+#include "preflight.h"
 #include "plan.h"
 #include "profile.h"
 
@@ -510,7 +511,9 @@ static void test_numa_checks(void **state)
         (void)state;
         assert_int_equal(plan_build(p, facts, NULL, &plan), 0);
         out = run_checks(plan);
-        assert_non_null(strstr(out, "cpu-placement ok vfp-vmx1: placed on node 1: node 1: its hugepage pool"));
+        assert_non_null(strstr(
+                out, "cpu-placement ok vfp-vmx1: node 1: its hugepage pool holds the VM's memory, and it has the most "
+                     "free CPUs (8) of such nodes; vCPUs on CPUs 5-7, emulator threads on 4"));
         assert_non_null(strstr(out, "numa-locality ok vcp-vmx1:"));
         assert_non_null(strstr(out, "numa-cpus ok vfp-vmx1: 3 pinned vCPU CPUs online, 2 of them isolated"));
         /* Node 1's 2M pool has the VFP's 2048 pages free; node 0 gives the VCP's 2 GiB of RAM. */
@@ -604,6 +607,30 @@ static void test_prealloc_progress(void **state)
         assert_non_null(strstr(buf, "\r\033[Kvfp: preallocating memory: 0.0 of 2.0 GiB"));
         close(slave);
         close(master);
+}
+
+/* The pre-flight lists the checks: `vmxrun doctor PROFILE` on the fixture host has them, with their verdicts. */
+static void test_preflight_lists_numa(void **state)
+{
+        _cleanup_(profile_freep) struct vx_profile *p = load_auto("profiles/vmx-virtio.yaml", "auto");
+        _cleanup_(plan_freep) struct vx_plan *plan = NULL;
+        struct vx_checks checks = {0};
+        unsigned locality = 0, placement = 0, memory = 0;
+
+        (void)state;
+        assert_int_equal(plan_build(p, facts, NULL, &plan), 0);
+        assert_int_equal(launcher_preflight(p, plan, FIXTURE, 0, &checks), 0);
+        for (size_t i = 0; i < checks.n; i++) {
+                const struct vx_check *c = &checks.items[i];
+
+                locality += strcmp(c->id, "numa-locality") == 0 && c->status == VX_CHECK_OK;
+                placement += strcmp(c->id, "cpu-placement") == 0 && c->status == VX_CHECK_OK;
+                memory += strcmp(c->id, "numa-memory") == 0 && c->status == VX_CHECK_OK;
+        }
+        checks_done(&checks);
+        assert_int_equal(locality, 2);
+        assert_int_equal(placement, 2);
+        assert_int_equal(memory, 1);
 }
 
 static char *make_runtime(void)
@@ -798,6 +825,7 @@ int main(void)
                 cmocka_unit_test(test_guest_numa),
                 cmocka_unit_test(test_imported_sriov),
                 cmocka_unit_test(test_numa_checks),
+                cmocka_unit_test(test_preflight_lists_numa),
                 cmocka_unit_test(test_prealloc),
                 cmocka_unit_test(test_prealloc_progress),
                 cmocka_unit_test(test_profile_errors),
