@@ -180,6 +180,12 @@ int cpu_ledger_read(const char *runtime_root, struct vx_cpu_claims *ret)
 
 int cpu_ledger_claims_of_plan(const struct vx_plan *plan, struct vx_cpu_claims *ret)
 {
+        return cpu_ledger_claims_live(plan, NULL, ret);
+}
+
+int cpu_ledger_claims_live(const struct vx_plan *plan, const struct vx_plan_pinning *const *live,
+                           struct vx_cpu_claims *ret)
+{
         struct vx_cpu_claims claims = {0};
 
         claims.items = calloc(plan->n_vms ? plan->n_vms : 1, sizeof(*claims.items));
@@ -187,7 +193,7 @@ int cpu_ledger_claims_of_plan(const struct vx_plan *plan, struct vx_cpu_claims *
                 return -ENOMEM;
         for (size_t i = 0; i < plan->n_vms; i++) {
                 const struct vx_vm_plan *vp = &plan->vms[i];
-                const struct vx_plan_pinning *pp = &vp->pinning;
+                const struct vx_plan_pinning *pp = live && live[i] ? live[i] : &vp->pinning;
                 struct vx_cpu_claim *c = &claims.items[claims.n];
 
                 if (pp->n_vcpus == 0)
@@ -238,6 +244,11 @@ static json_t *claim_json(const struct vx_cpu_claim *c)
 
 int cpu_ledger_write(const struct vx_plan *plan, pid_t pid)
 {
+        return cpu_ledger_write_live(plan, NULL, pid);
+}
+
+int cpu_ledger_write_live(const struct vx_plan *plan, const struct vx_plan_pinning *const *live, pid_t pid)
+{
         _cleanup_(cpu_claims_done) struct vx_cpu_claims claims = {0};
         _cleanup_free_ char *dir = ledger_dir(plan->runtime_root), *path = NULL, *text = NULL;
         json_t *vms, *root;
@@ -245,7 +256,7 @@ int cpu_ledger_write(const struct vx_plan *plan, pid_t pid)
 
         if (!dir || asprintf(&path, "%s/%s.json", dir, plan->deployment) < 0)
                 return -ENOMEM;
-        r = cpu_ledger_claims_of_plan(plan, &claims);
+        r = cpu_ledger_claims_live(plan, live, &claims);
         if (r < 0)
                 return r;
         if (claims.n == 0)
@@ -281,6 +292,35 @@ int cpu_ledger_release(const char *runtime_root, const char *deployment)
         if (r < 0)
                 return r;
         return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int cpu_ledger_check_pin(const struct vx_plan *plan, const char *vm, const struct vx_cpuset *cpus, bool shared,
+                         char **ret_holder)
+{
+        _cleanup_(cpu_claims_done) struct vx_cpu_claims claims = {0};
+        int r;
+
+        r = cpu_ledger_read(plan->runtime_root, &claims);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < claims.n; k++) {
+                const struct vx_cpu_claim *c = &claims.items[k];
+                struct vx_cpuset held;
+
+                if (strcmp(c->deployment, plan->deployment) == 0 || (c->shared && shared))
+                        continue;
+                cpu_claim_held(c, &held);
+                for (unsigned cpu = 0; cpu < VX_CPUSET_MAX; cpu++)
+                        if (vx_cpuset_isset(cpus, cpu) && vx_cpuset_isset(&held, cpu)) {
+                                if (asprintf(ret_holder,
+                                             "host CPU %u is held by VM %s of the running deployment %s (its %s); "
+                                             "%s stays as it is",
+                                             cpu, c->vm, c->deployment, c->key ? c->key : "pinning", vm) < 0)
+                                        return -ENOMEM;
+                                return -EBUSY;
+                        }
+        }
+        return 0;
 }
 
 static const char *runtime_root_of(const struct vx_profile *p, const struct vx_plan_options *opts)

@@ -37,11 +37,27 @@ int cpu_ledger_read(const char *runtime_root, struct vx_cpu_claims *ret);
 /* The claims a plan makes: every VM with pinned vCPUs. Returns 0 and *ret, or -ENOMEM. */
 int cpu_ledger_claims_of_plan(const struct vx_plan *plan, struct vx_cpu_claims *ret);
 
+/* The same with live[i] (when live and live[i] are not NULL) in place of VM i's planned pinning (`vmxrun pin`). */
+int cpu_ledger_claims_live(const struct vx_plan *plan, const struct vx_plan_pinning *const *live,
+                           struct vx_cpu_claims *ret);
+
 /*
  * Writes (lock held) the plan's claims as the deployment's entry, with pid
  * as its writer; a plan without pinned vCPUs removes the entry. Returns 0 or -errno.
  */
 int cpu_ledger_write(const struct vx_plan *plan, pid_t pid);
+
+/* cpu_ledger_write() with live pinnings, as cpu_ledger_claims_live() takes them. */
+int cpu_ledger_write_live(const struct vx_plan *plan, const struct vx_plan_pinning *const *live, pid_t pid);
+
+/*
+ * Before `vmxrun pin` moves a vCPU of VM vm to cpus (lock held): 0 when no
+ * other deployment holds any of them (or both share, with shared), -EBUSY
+ * with a sentence in *ret_holder naming the CPU, the VM and deployment that
+ * hold it and the key, or -errno.
+ */
+int cpu_ledger_check_pin(const struct vx_plan *plan, const char *vm, const struct vx_cpuset *cpus, bool shared,
+                         char **ret_holder);
 
 /* Removes the deployment's entry (takes the lock). Returns 0 (also when there was none) or -errno. */
 int cpu_ledger_release(const char *runtime_root, const char *deployment);

@@ -34,6 +34,7 @@ passes=0
 cleanup() {
         "$VMXRUN" stop autodemo --force >/dev/null 2>&1
         "$VMXRUN" stop second --force >/dev/null 2>&1
+        "$VMXRUN" stop other --force >/dev/null 2>&1
         rm -rf "$RT" "$RT.log" "$WORK"
 }
 trap cleanup EXIT
@@ -91,6 +92,24 @@ check "and names the CPU, both VMs and the running deployment" \
         grep -q "host CPU $VCPU_CPU of vCPU 0 of guest1 is held by VM guest1 of the running deployment autodemo" \
         "$WORK/second.out"
 check "and nothing of it runs" [ ! -e "$RT/second/state.json" ]
+
+# vmxrun pin, live: the ledger follows the move, and a vCPU onto a CPU another deployment holds is refused.
+"$VMXRUN" pin autodemo --emulator 0-1 >"$WORK/pin.out" 2>&1
+check "pin of the emulator threads exits 0" [ $? -eq 0 ] || cat "$WORK/pin.out"
+check "and the CPU ledger has the new emulator set" jq -e '.vms[0].emulator == "0-1"' "$RT/.shared/cpus/autodemo.json"
+sed -e 's/^name: autodemo/name: other/' -e 's/^    pinning: .*/    pinning: {vcpus: ["0"], emulator: "0"}/' \
+        "$WORK/auto.yaml" >"$WORK/other.yaml"
+"$VMXRUN" start "$WORK/other.yaml" --wait >"$WORK/other.out" 2>&1
+rc=$?
+check "a deployment pinned to the placed one's emulator CPU starts (emulator CPUs are shared; exit $rc)" [ $rc -eq 0 ] ||
+        cat "$WORK/other.out"
+"$VMXRUN" pin other --vcpu 0 --cpus "$VCPU_CPU" >"$WORK/pin2.out" 2>&1
+check "pin of its vCPU onto autodemo's vCPU CPU is refused" [ $? -ne 0 ]
+check "naming the CPU and the VM that holds it" \
+        grep -q "host CPU $VCPU_CPU is held by VM guest1 of the running deployment autodemo" "$WORK/pin2.out"
+check "and its vCPU stays where it was" \
+        bash -c "[ \"\$('$VMXRUN' status other --json | jq -r '.vms[0].vcpus[0].cpus')\" = 0 ]"
+"$VMXRUN" stop other --force >/dev/null 2>&1
 
 "$VMXRUN" stop autodemo --timeout 60 >/dev/null 2>&1
 check "stop exits 0" [ $? -eq 0 ]
