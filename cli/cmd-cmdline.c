@@ -96,6 +96,9 @@ static int print_pinning(const struct vx_vm_plan *vp)
                 printf("# pinning: emulator threads -> host CPUs %s\n", cpus);
         } else
                 printf("# pinning: emulator threads not pinned\n");
+        /* pinning: auto: what was chosen and why (docs/placement.md). */
+        for (size_t i = 0; pin->automatic && i < pin->n_why; i++)
+                printf("# placement: %s\n", pin->why[i]);
         if (vp->memlock_bytes == UINT64_MAX)
                 printf("# limits: RLIMIT_MEMLOCK unlimited for QEMU (memory.lock)\n");
         else if (vp->memlock_bytes)

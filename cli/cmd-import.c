@@ -26,7 +26,8 @@ static const struct cli_help help = {
         .options = "      --junosdev FILE  vmx-junosdev.conf: bridges for the virtio Junos ports\n"
                    "  -o, --output FILE    write the profile to FILE instead of stdout\n"
                    "      --name NAME      deployment name (default: the identifiers, joined by '-')\n"
-                   "      --first-cpu N    first host CPU the vCPU pinning rule uses (default 1)\n"
+                   "      --first-cpu N    pin by the fixed rule from host CPU N (1 or more) instead of\n"
+                   "                       pinning: auto\n"
                    "      --hugepages SIZE the VFP's page size: 2M (default, as the seed's host) or 1G\n"
                    "                       where the host offers 1 GiB pages\n",
         .exit_status = "0 written (perhaps with warnings), 3 errors in the input,\n"
@@ -61,7 +62,7 @@ static int run(int argc, char **argv)
                 {"hugepages", required_argument, NULL, ARG_HUGEPAGES},
                 {0},
         };
-        struct vx_import_options opts = {.first_cpu = 1};
+        struct vx_import_options opts = {.first_cpu = 0};
         const char *junosdev = NULL, *output = NULL;
         _cleanup_free_ char *text = NULL;
         struct vx_diags diags = {};
@@ -83,8 +84,10 @@ static int run(int argc, char **argv)
                 case ARG_FIRST_CPU:
                         errno = 0;
                         cpu = strtoul(optarg, &end, 10);
-                        if (errno || *end || !*optarg || cpu > 8191) {
-                                log_error("--first-cpu takes a CPU number, not '%s'.", optarg);
+                        if (errno || *end || !*optarg || cpu == 0 || cpu > 8191) {
+                                log_error("--first-cpu takes a CPU number from 1 (CPU 0 has the emulator threads), "
+                                          "not '%s'.",
+                                          optarg);
                                 return VX_EXIT_USAGE;
                         }
                         opts.first_cpu = (unsigned)cpu;

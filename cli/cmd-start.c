@@ -78,7 +78,7 @@ static int run(int argc, char **argv)
                 {"runtime-dir", required_argument, NULL, 'r'},
                 {0},
         };
-        struct vx_plan_options popts = {0};
+        struct vx_plan_options popts = {.claim_cpus = true};
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
         _cleanup_(plan_freep) struct vx_plan *plan = NULL;
         _cleanup_free_ char *text = NULL, *found = NULL;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -175,4 +176,23 @@ int affinity_read_status(const char *proc_root, pid_t pid, pid_t tid, struct vx_
         if (!p || sscanf(p + strlen("\nCpus_allowed_list:"), " %4095s", list) != 1)
                 return -EBADMSG;
         return vx_cpuset_parse(list, ret);
+}
+
+/* Not in every libc's headers yet (glibc 2.36 has them; older ones may not). */
+#ifndef PR_SCHED_CORE
+#define PR_SCHED_CORE 62
+#endif
+#ifndef PR_SCHED_CORE_CREATE
+#define PR_SCHED_CORE_CREATE 1
+#endif
+#define VX_PIDTYPE_TGID 1
+
+int affinity_core_cookie(pid_t pid)
+{
+        if (prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, (unsigned long)pid, VX_PIDTYPE_TGID, 0UL) < 0) {
+                if (errno == EINVAL || errno == ENODEV)
+                        return -EOPNOTSUPP;
+                return -errno;
+        }
+        return 0;
 }

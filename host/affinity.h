@@ -37,5 +37,13 @@ int affinity_thread_stat(const char *proc_root, pid_t pid, pid_t tid, int *ret_l
 int affinity_thread_sched(const char *proc_root, pid_t pid, pid_t tid, unsigned long long *ret_wait_ns,
                           unsigned long long *ret_migrations);
 
+/*
+ * Core scheduling (PR_SCHED_CORE, Linux 5.14+): a new cookie for every thread
+ * of process pid and what it starts later, so that they share a core only
+ * with each other. Returns 0, -EOPNOTSUPP when the kernel lacks it (built
+ * without CONFIG_SCHED_CORE, or no SMT: -EINVAL/-ENODEV from prctl), or -errno.
+ */
+int affinity_core_cookie(pid_t pid);
+
 /* Reads Cpus_allowed_list from <proc_root>/proc/<pid>/task/<tid>/status. */
 int affinity_read_status(const char *proc_root, pid_t pid, pid_t tid, struct vx_cpuset *ret);

@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "cpuset.h"
+#include "topology.h"
 
 /* The facts own their strings; the public struct exposes them as const. */
 struct facts_storage {
@@ -369,6 +370,15 @@ int host_facts_gather(const char *root, struct vx_host_facts **ret)
                 r = read_pools(root, s);
         if (r >= 0)
                 r = read_sriov(root, s);
+        if (r >= 0) {
+                struct vx_host_topology *t = NULL;
+
+                /* A tree without cpu/online (a partial fixture) has no topology: placement says so. */
+                r = host_topology_read(root[0] ? root : "/", &t);
+                s->pub.topology = t;
+                if (r == -ENOENT || r == -EBADMSG)
+                        r = 0;
+        }
         s->pub.vfs = s->vfs;
         s->pub.hugetlbfs = s->hugetlbfs;
         s->pub.pools = s->pools;
@@ -403,6 +413,7 @@ struct vx_host_facts *host_facts_free(struct vx_host_facts *facts)
         for (size_t i = 0; i < facts->n_pfs; i++)
                 free((char *)s->pfs[i].ifname);
         free(s->pfs);
+        host_topology_free((struct vx_host_topology *)facts->topology);
         free(s);
         return NULL;
 }

@@ -44,6 +44,8 @@ struct vx_pf_fact {
         unsigned num_vfs;   /* sriov_numvfs: VFs that exist now */
 };
 
+struct vx_host_topology;
+
 /* What the plan (and doctor) need to know about the host; gathered by host/ or made up by tests. */
 struct vx_host_facts {
         bool kvm_usable;   /* /dev/kvm opens read-write */
@@ -61,6 +63,7 @@ struct vx_host_facts {
         size_t n_sriov;
         const struct vx_pf_fact *pfs; /* SR-IOV PFs by interface */
         size_t n_pfs;
+        const struct vx_host_topology *topology; /* NUMA nodes, CPUs, siblings (topology.h); NULL: unknown */
 };
 
 /*

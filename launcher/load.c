@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "cpu-ledger.h"
 #include "facts.h"
 #include "launcher.h"
 #include "log.h"
@@ -20,7 +21,7 @@ static int load_vmxconf(const char *path, const char *text, size_t len, struct v
 {
         _cleanup_free_ char *profile_text = NULL, *name = NULL;
         struct vx_import_source src = {.name = path, .text = text, .len = len};
-        struct vx_import_options opts = {.first_cpu = 1};
+        struct vx_import_options opts = {.first_cpu = 0}; /* pinning: auto, as `vmxrun import` */
         int r;
 
         log_debug("%s is a vmx.conf: importing it (vmxrun import shows the profile).", path);
@@ -63,10 +64,11 @@ int launcher_plan_profile(const char *path, const char *root, const struct vx_pl
         r = host_facts_gather(root, &facts);
         if (r < 0)
                 return log_error_errno(r, "Failed to read host facts under %s: %m", root);
-        r = plan_build(profile, facts, opts, &plan);
+        /* With the CPU ledger: pinning: auto places around running deployments, and a start claims its CPUs. */
+        r = cpu_ledger_plan(profile, facts, opts, opts && opts->claim_cpus, &plan);
         host_facts_free(facts); /* the plan copies what it needs from the facts */
         if (r < 0)
-                return log_error_errno(r, "Failed to build the plan of %s: %m", path);
+                return log_error_errno(r, "Failed to build the plan of %s (with the CPU ledger): %m", path);
         *ret_profile = TAKE_PTR(profile);
         *ret_plan = plan;
         return 0;

@@ -118,15 +118,25 @@ static json_t *fds_json(const struct vx_vm_plan *vp)
 
 static json_t *pinning_json(const struct vx_plan_pinning *pin)
 {
-        json_t *vcpus = json_array();
+        json_t *vcpus = json_array(), *o;
 
         for (size_t i = 0; vcpus && i < pin->n_vcpus; i++)
                 if (json_array_append_new(vcpus, cpuset_json(&pin->vcpus[i])) < 0) {
                         json_decref(vcpus);
                         return NULL;
                 }
-        return json_pack("{s:o*, s:o*}", "vcpus", vcpus, "emulator",
-                         pin->has_emulator ? cpuset_json(&pin->emulator) : json_null());
+        o = json_pack("{s:o*, s:o*}", "vcpus", vcpus, "emulator",
+                      pin->has_emulator ? cpuset_json(&pin->emulator) : json_null());
+        /* pinning: auto only (docs/placement.md): the plans of explicit pins stay as they were. */
+        if (o && pin->automatic &&
+            json_object_set_new(o, "placement",
+                                json_pack("{s:i, s:o*, s:b, s:b, s:o*}", "node", pin->node, "reserved",
+                                          cpuset_json(&pin->reserved), "shared", pin->shared, "core_scheduling",
+                                          pin->core_scheduling, "why", plan_json_strv(pin->why, pin->n_why))) < 0) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
 }
 
 /* "unlimited", a number of bytes, or null (QEMU's RLIMIT_MEMLOCK left as it is). */

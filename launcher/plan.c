@@ -135,6 +135,7 @@ struct builder {
         struct vx_vm_plan *vp;
         const struct vx_vm *vm;
         const struct vx_host_facts *facts;
+        const struct vx_placement *placement; /* this VM's (placement.c) */
         int r;
         size_t origin_cap;
         char key[160];       /* scratch for key paths, see K() */
@@ -511,6 +512,28 @@ static void sb_pci_addr(struct builder *b, struct strbuf *sb, int slot)
                 sb_addf(sb, ",bus=%s,addr=0x%x", b->pci_bus, (unsigned)slot);
 }
 
+/*
+ * The host node the VM's memory is bound to: memory.hugepages.node, else with
+ * pinning: auto the node placement chose (on a host with several); -1: not bound.
+ */
+static int memory_node(const struct builder *b)
+{
+        const struct vx_memory *m = &b->vm->memory;
+
+        if (m->hugepages && m->node >= 0)
+                return m->node;
+        /* On a one-node host there is nothing to bind to: the command line stays as without placement. */
+        if (!b->facts->topology || b->facts->topology->n_nodes < 2)
+                return -1;
+        return b->vp->pinning.automatic ? b->vp->pinning.node : -1;
+}
+
+/* -machine memory-backend=mem0: one backend for all memory (guest NUMA nodes have one each, by -numa). */
+static bool has_memory_backend(const struct builder *b)
+{
+        return b->vm->numa.n_nodes == 0 && (b->vm->memory.hugepages || memory_node(b) >= 0);
+}
+
 static void build_name_machine(struct builder *b)
 {
         const struct vx_vm *vm = b->vm;
@@ -525,7 +548,7 @@ static void build_name_machine(struct builder *b)
         sb_addf(&sb, "%s,usb=off,dump-guest-core=off", vm->machine ? vm->machine : "pc");
         if (!vm->memory.merge)
                 sb_addf(&sb, ",mem-merge=off");
-        if (vm->memory.hugepages)
+        if (has_memory_backend(b))
                 sb_addf(&sb, ",memory-backend=mem0");
         opt_sb(b, K(b, "machine"), "-machine", &sb);
 
@@ -557,9 +580,140 @@ static void build_cpu(struct builder *b)
                                                     .dies = vm->topology.dies,
                                                     .cores = vm->topology.cores,
                                                     .threads = vm->topology.threads};
+        if (vm->topology.automatic && b->placement && b->placement->cores > 0) {
+                b->vp->topology.sockets = b->placement->sockets;
+                b->vp->topology.dies = 1;
+                b->vp->topology.cores = b->placement->cores;
+                b->vp->topology.threads = b->placement->threads;
+        }
         t = &b->vp->topology;
         opt(b, K(b, "vcpus"), "-smp", "%u,sockets=%u,dies=%u,cores=%u,threads=%u", t->vcpus, t->sockets, t->dies,
             t->cores, t->threads);
+}
+
+/*
+ * The directory of QEMU's hugepage backing files: the hugetlbfs of that page
+ * size (mounted at start when there is none), with a directory of QEMU's own
+ * in it when QEMU runs as its own user. NULL after fail().
+ */
+static const char *hugepage_dir(struct builder *b, char **owned)
+{
+        const struct vx_vm *vm = b->vm;
+        const struct vx_memory *m = &vm->memory;
+        uint64_t page_size = m->page_size ? m->page_size : 2 * MIB;
+        const char *path = m->path;
+        _cleanup_free_ char *fallback = NULL;
+        char ps[32];
+
+        format_page_size(page_size, ps, sizeof(ps));
+        if (!path)
+                path = find_hugetlbfs(b->facts, page_size);
+        if (!path) {
+                /* Where Debian's systemd mounts them (dev-hugepages.mount) and its 1G sibling. */
+                if (asprintf(&fallback, "/dev/hugepages%s", page_size == 2 * MIB ? "" : ps) < 0)
+                        return fail(b, -ENOMEM), NULL;
+                path = fallback;
+                note(b,
+                     "%s: no hugetlbfs with %s pages is mounted on this host; mem-path=%s is where "
+                     "vmxrun mounts one at start",
+                     K(b, "memory.hugepages"), ps, path);
+                action(b, (int)b->vp->vm_index,
+                       &(struct vx_host_action){.kind = VX_ACTION_HUGETLBFS_MOUNT,
+                                                .mount = {.path = dup_or_null(b, path), .page_size = page_size}},
+                       path, K(b, "memory.hugepages"), "mount hugetlbfs with pagesize=%s at %s", ps, path);
+        }
+        if (b->plan->qemu_user) {
+                /*
+                 * QEMU creates its backing file in mem-path; as its own user it gets
+                 * a directory of its own there, as libvirt does (/dev/hugepages/libvirt/qemu/...).
+                 */
+                if (asprintf(owned, "%s/vmxrun-%s-%s", path, b->plan->deployment, vm->name) < 0)
+                        return fail(b, -ENOMEM), NULL;
+                action(b, (int)b->vp->vm_index,
+                       &(struct vx_host_action){.kind = VX_ACTION_MEM_DIR,
+                                                .mount = {.path = dup_or_null(b, *owned), .page_size = page_size}},
+                       *owned, K(b, "memory.hugepages"), "create %s for %s's backing file, owned by %s", *owned,
+                       vm->name, b->plan->qemu_user);
+                return *owned;
+        }
+        *owned = TAKE_PTR(fallback);
+        return *owned ? *owned : path;
+}
+
+/* One memory backend memN of size bytes: hugepages in dir (with the pool they need), else RAM; on host_node. */
+static void memory_backend(struct builder *b, unsigned id, uint64_t size, int host_node, const char *dir,
+                           const char *key)
+{
+        const struct vx_memory *m = &b->vm->memory;
+        uint64_t mib = size_mib(b, size);
+        struct strbuf sb = {0};
+
+        if (dir) {
+                uint64_t page_size = m->page_size ? m->page_size : 2 * MIB;
+                uint64_t pages = (size + page_size - 1) / page_size;
+                char ps[32], node[32] = "";
+
+                format_page_size(page_size, ps, sizeof(ps));
+                if (host_node >= 0)
+                        snprintf(node, sizeof(node), " on node %d", host_node);
+                action(b, (int)b->vp->vm_index,
+                       &(struct vx_host_action){.kind = VX_ACTION_HUGEPAGES,
+                                                .huge = {.page_size = page_size, .node = host_node, .pages = pages}},
+                       ps, K(b, "memory.hugepages"),
+                       "make sure %" PRIu64 " free %s hugepages%s are reserved for %s (%" PRIu64 "M)", pages, ps, node,
+                       b->vm->name, mib);
+                sb_addf(&sb, "memory-backend-file,id=mem%u,size=%" PRIu64 "M,mem-path=%s,prealloc=%s,share=off", id,
+                        mib, dir, m->prealloc ? "on" : "off");
+                if (m->prealloc) {
+                        const struct vx_plan_pinning *pp = &b->vp->pinning;
+                        unsigned threads = pp->has_emulator ? vx_cpuset_count(&pp->emulator) : 0;
+
+                        /*
+                         * The preallocating threads run where the emulator does: one per CPU of its set.
+                         * Placed VMs only, so that explicitly pinned ones keep the command line they had.
+                         */
+                        if (threads > 1 && pp->automatic)
+                                sb_addf(&sb, ",prealloc-threads=%u", threads);
+                        b->vp->prealloc_bytes += size;
+                        b->vp->prealloc_hugetlb = true;
+                }
+        } else
+                sb_addf(&sb, "memory-backend-ram,id=mem%u,size=%" PRIu64 "M", id, mib);
+        if (host_node >= 0)
+                sb_addf(&sb, ",host-nodes=%d,policy=%s", host_node, mem_policy_name(m->policy));
+        opt_sb(b, key, "-object", &sb);
+}
+
+/*
+ * Guest NUMA (numa.nodes): a backend per guest node on its host node, the
+ * node, and its vCPUs by their place in the -smp topology (QEMU's x86 order:
+ * threads within cores within dies within sockets).
+ */
+static void build_guest_numa(struct builder *b, const char *dir)
+{
+        const struct vx_vm *vm = b->vm;
+        const struct vx_plan_topology *t = &b->vp->topology;
+
+        for (size_t k = 0; k < vm->numa.n_nodes; k++) {
+                const struct vx_guest_node *g = &vm->numa.nodes[k];
+                int host_node = g->host_node >= 0 ? g->host_node : memory_node(b);
+                char key[64];
+
+                snprintf(key, sizeof(key), "numa.nodes[%zu]", k);
+                memory_backend(b, (unsigned)k, g->size, host_node, dir, K(b, "%s", key));
+                opt(b, K(b, "%s", key), "-numa", "node,nodeid=%zu,memdev=mem%zu", k, k);
+        }
+        for (size_t k = 0; k < vm->numa.n_nodes; k++)
+                for (unsigned v = 0; v < vm->vcpus; v++) {
+                        unsigned threads = t->threads ? t->threads : 1, cores = t->cores ? t->cores : 1;
+                        unsigned dies = t->dies ? t->dies : 1;
+
+                        if (!vx_cpuset_isset(&vm->numa.nodes[k].vcpus, v))
+                                continue;
+                        opt(b, K(b, "numa.nodes[%zu].vcpus", k), "-numa",
+                            "cpu,node-id=%zu,socket-id=%u,core-id=%u,thread-id=%u", k, v / (threads * cores * dies),
+                            (v / threads) % cores, v % threads);
+                }
 }
 
 static void build_memory(struct builder *b)
@@ -567,64 +721,22 @@ static void build_memory(struct builder *b)
         const struct vx_vm *vm = b->vm;
         const struct vx_memory *m = &vm->memory;
         uint64_t mib = size_mib(b, m->size);
-        struct strbuf sb = {0};
+        int host_node = memory_node(b);
+        _cleanup_free_ char *owned = NULL;
+        const char *dir = NULL;
 
         if (m->hugepages) {
-                uint64_t page_size = m->page_size ? m->page_size : 2 * MIB;
-                const char *path = m->path;
-                _cleanup_free_ char *fallback = NULL, *memdir = NULL;
-                char ps[32], node[32] = "";
-                uint64_t pages = (m->size + page_size - 1) / page_size;
-
-                format_page_size(page_size, ps, sizeof(ps));
-                if (!path)
-                        path = find_hugetlbfs(b->facts, page_size);
-                if (!path) {
-                        /* Where Debian's systemd mounts them (dev-hugepages.mount) and its 1G sibling. */
-                        if (asprintf(&fallback, "/dev/hugepages%s", page_size == 2 * MIB ? "" : ps) < 0)
-                                return fail(b, -ENOMEM);
-                        path = fallback;
-                        note(b,
-                             "%s: no hugetlbfs with %s pages is mounted on this host; mem-path=%s is where "
-                             "vmxrun mounts one at start",
-                             K(b, "memory.hugepages"), ps, path);
-                        action(b, (int)b->vp->vm_index,
-                               &(struct vx_host_action){
-                                       .kind = VX_ACTION_HUGETLBFS_MOUNT,
-                                       .mount = {.path = dup_or_null(b, path), .page_size = page_size}},
-                               path, K(b, "memory.hugepages"), "mount hugetlbfs with pagesize=%s at %s", ps, path);
-                }
-                if (b->plan->qemu_user) {
-                        /*
-                         * QEMU creates its backing file in mem-path; as its own user it gets
-                         * a directory of its own there, as libvirt does (/dev/hugepages/libvirt/qemu/...).
-                         */
-                        if (asprintf(&memdir, "%s/vmxrun-%s-%s", path, b->plan->deployment, vm->name) < 0)
-                                return fail(b, -ENOMEM);
-                        action(b, (int)b->vp->vm_index,
-                               &(struct vx_host_action){
-                                       .kind = VX_ACTION_MEM_DIR,
-                                       .mount = {.path = dup_or_null(b, memdir), .page_size = page_size}},
-                               memdir, K(b, "memory.hugepages"), "create %s for %s's backing file, owned by %s", memdir,
-                               vm->name, b->plan->qemu_user);
-                        path = memdir;
-                }
-                if (m->node >= 0)
-                        snprintf(node, sizeof(node), " on node %d", m->node);
-                action(b, (int)b->vp->vm_index,
-                       &(struct vx_host_action){.kind = VX_ACTION_HUGEPAGES,
-                                                .huge = {.page_size = page_size, .node = m->node, .pages = pages}},
-                       ps, K(b, "memory.hugepages"),
-                       "make sure %" PRIu64 " free %s hugepages%s are reserved for %s (%" PRIu64 "M)", pages, ps, node,
-                       vm->name, mib);
-
-                sb_addf(&sb,
-                        "memory-backend-file,id=mem0,size=%" PRIu64 "M,mem-path=%s,prealloc=%s,share=off",
-                        mib, path, m->prealloc ? "on" : "off");
-                if (m->node >= 0)
-                        sb_addf(&sb, ",host-nodes=%d,policy=%s", m->node, mem_policy_name(m->policy));
-                opt_sb(b, K(b, "memory.hugepages"), "-object", &sb);
+                dir = hugepage_dir(b, &owned);
+                if (!dir)
+                        return;
         }
+        if (vm->numa.n_nodes > 0)
+                build_guest_numa(b, dir);
+        else if (m->hugepages)
+                memory_backend(b, 0, m->size, host_node, dir, K(b, "memory.hugepages"));
+        else if (host_node >= 0)
+                /* pinning: auto without hugepages: the memory still goes where the vCPUs are. */
+                memory_backend(b, 0, m->size, host_node, NULL, K(b, "pinning"));
         opt(b, K(b, "memory.size"), "-m", "%" PRIu64 "M", mib);
         opt(b, K(b, "memory.lock"), "-overcommit", "mem-lock=%s", m->lock ? "on" : "off");
 }
@@ -1245,25 +1357,68 @@ static void build_tail(struct builder *b)
                 push(b, K(b, "extra-args[%zu]", i), strdup(vm->extra_args[i]));
 }
 
+/* pinning: auto: what placement.c chose, with its reasons; no room is a note, and start refuses. */
+static void build_placement(struct builder *b)
+{
+        const struct vx_placement *pl = b->placement;
+        struct vx_plan_pinning *pp = &b->vp->pinning;
+
+        pp->automatic = true;
+        if (!pl || pl->failed) {
+                b->vp->complete = false;
+                note(b, "%s: %s; start refuses this plan", K(b, "pinning"),
+                     pl && pl->n_why ? pl->why[pl->n_why - 1] : "nothing was placed");
+                return;
+        }
+        pp->vcpus = calloc(pl->n_vcpus ? pl->n_vcpus : 1, sizeof(*pp->vcpus));
+        pp->why = calloc(pl->n_why ? pl->n_why : 1, sizeof(*pp->why));
+        if (!pp->vcpus || !pp->why)
+                return fail(b, -ENOMEM);
+        memcpy(pp->vcpus, pl->vcpus, pl->n_vcpus * sizeof(*pp->vcpus));
+        pp->n_vcpus = pl->n_vcpus;
+        for (size_t i = 0; i < pl->n_why; i++) {
+                pp->why[i] = strdup(pl->why[i]);
+                if (!pp->why[i])
+                        return fail(b, -ENOMEM);
+                pp->n_why++;
+        }
+        pp->has_emulator = true;
+        pp->emulator = pl->emulator;
+        pp->reserved = pl->reserved;
+        pp->node = pl->node;
+}
+
 /*
  * Where each vCPU and the emulator run, as the profile pins them (validated:
- * one CPU list per vCPU). The launcher pins from this, never from the model.
+ * one CPU list per vCPU) or as placement chose. The launcher pins from this,
+ * never from the model.
  */
 static void build_pinning(struct builder *b)
 {
         const struct vx_pinning *pin = &b->vm->pinning;
         struct vx_plan_pinning *pp = &b->vp->pinning;
 
-        if (pin->n_vcpus > 0) {
+        pp->node = -1;
+        pp->shared = pin->shared;
+        pp->core_scheduling = pin->core_scheduling;
+        if (pin->automatic)
+                build_placement(b);
+        else if (pin->n_vcpus > 0) {
                 pp->vcpus = calloc(pin->n_vcpus, sizeof(*pp->vcpus));
                 if (!pp->vcpus)
                         return fail(b, -ENOMEM);
                 memcpy(pp->vcpus, pin->vcpus, pin->n_vcpus * sizeof(*pp->vcpus));
                 pp->n_vcpus = pin->n_vcpus;
         }
-        pp->has_emulator = pin->has_emulator;
-        if (pin->has_emulator)
-                pp->emulator = pin->emulator;
+        if (!pin->automatic) {
+                pp->has_emulator = pin->has_emulator;
+                if (pin->has_emulator)
+                        pp->emulator = pin->emulator;
+        }
+        for (size_t i = 0; b->placement && i < b->placement->n_conflicts; i++) {
+                b->vp->complete = false;
+                note(b, "%s", b->placement->conflicts[i]);
+        }
         /* mem-lock=on needs the limit lifted: QEMU locks all guest memory at start. */
         b->vp->memlock_bytes = b->vm->memory.lock ? UINT64_MAX : 0;
 }
@@ -1300,13 +1455,34 @@ static enum vx_accel choose_accel(struct builder *b, const struct vx_plan_option
         return VX_ACCEL_KVM;
 }
 
+/* vCPUs, memory and passthrough NICs on different nodes: a note, and with numa.strict a refusal. */
+static void check_locality(struct builder *b)
+{
+        const struct vx_plan_pinning *pp = &b->vp->pinning;
+        _cleanup_free_ char *message = NULL;
+        int r;
+
+        r = placement_check_locality(b->vm, b->vp->vm_index, b->facts, pp->vcpus, pp->n_vcpus, memory_node(b),
+                                     &message);
+        if (r < 0)
+                return fail(b, r);
+        if (r == 0)
+                return;
+        if (b->vm->numa.strict) {
+                b->vp->complete = false;
+                note(b, "%s; numa.strict is set: start refuses this plan", message);
+        } else
+                note(b, "warning: %s", message);
+}
+
 static int build_vm(struct vx_plan *plan, size_t index, const struct vx_host_facts *facts,
-                    const struct vx_plan_options *opts)
+                    const struct vx_plan_options *opts, const struct vx_placement *placement)
 {
         const struct vx_vm *vm = &plan->profile->vms[index];
         struct vx_vm_plan *vp = &plan->vms[index];
         _cleanup_free_ int *nic_slot = calloc(vm->n_nics ? vm->n_nics : 1, sizeof(int));
-        struct builder b = {.plan = plan, .vp = vp, .vm = vm, .facts = facts, .nic_slot = nic_slot};
+        struct builder b = {
+                .plan = plan, .vp = vp, .vm = vm, .facts = facts, .placement = placement, .nic_slot = nic_slot};
 
         if (!nic_slot)
                 return -ENOMEM;
@@ -1347,6 +1523,7 @@ static int build_vm(struct vx_plan *plan, size_t index, const struct vx_host_fac
         build_controllers(&b);
         build_disks(&b);
         build_nics(&b);
+        check_locality(&b);
         build_memlock(&b);
         build_serial(&b);
         build_display(&b);
@@ -1392,6 +1569,7 @@ int plan_build(const struct vx_profile *p, const struct vx_host_facts *facts,
                const struct vx_plan_options *opts, struct vx_plan **ret)
 {
         _cleanup_(plan_freep) struct vx_plan *plan = NULL;
+        struct vx_placement *placements = NULL;
         const char *runtime;
         int r;
 
@@ -1426,11 +1604,16 @@ int plan_build(const struct vx_profile *p, const struct vx_host_facts *facts,
         if (!plan->vms)
                 return -ENOMEM;
         plan->n_vms = p->n_vms;
-        for (size_t i = 0; i < p->n_vms; i++) {
-                r = build_vm(plan, i, facts, opts);
-                if (r < 0)
-                        return r;
-        }
+        r = placement_plan(p, facts, opts ? opts->cpu_claims : NULL, &placements);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; r >= 0 && i < p->n_vms; i++)
+                r = build_vm(plan, i, facts, opts, &placements[i]);
+        for (size_t i = 0; i < p->n_vms; i++)
+                placement_done(&placements[i]);
+        free(placements);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(plan);
         return 0;
 }
@@ -1453,6 +1636,7 @@ struct vx_plan *plan_free(struct vx_plan *plan)
                 free(vp->runtime_dir);
                 free(vp->qmp_path);
                 free(vp->pinning.vcpus);
+                strv_free(vp->pinning.why, vp->pinning.n_why);
                 strv_free(vp->origin, vp->argv.n);
                 vx_argv_done(&vp->argv);
                 for (size_t j = 0; j < vp->n_fds; j++)
@@ -1470,6 +1654,13 @@ struct vx_plan *plan_free(struct vx_plan *plan)
         free(plan->deployment_dir);
         free(plan);
         return NULL;
+}
+
+int plan_greeting_timeout_ms(const struct vx_vm_plan *vp)
+{
+        uint64_t gib = (vp->prealloc_bytes + (UINT64_C(1) << 30) - 1) >> 30;
+
+        return 30000 + (int)(gib < 100000 ? gib : 100000) * 5000;
 }
 
 const struct vx_vm_plan *plan_find_vm(const struct vx_plan *plan, const char *name)

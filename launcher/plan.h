@@ -18,6 +18,7 @@
 #include "argv.h"
 #include "cleanup.h"
 #include "facts.h"
+#include "placement.h"
 #include "profile.h"
 
 struct vx_plan_options {
@@ -25,6 +26,8 @@ struct vx_plan_options {
         bool force_accel;        /* use accel below for every VM (--accel, VMXRUN_ACCEL) */
         enum vx_accel accel;
         const char *qemu_user; /* the user QEMU runs as (VMXRUN_QEMU_USER); NULL: vmxrun-qemu; "root": stays root */
+        const struct vx_cpu_claims *cpu_claims; /* what running deployments hold (the CPU ledger); NULL: none */
+        bool claim_cpus; /* start: launcher_plan_profile writes the plan's CPUs to the ledger (cpu-ledger.h) */
 };
 
 /*
@@ -160,6 +163,14 @@ struct vx_plan_pinning {
         size_t n_vcpus;
         bool has_emulator;
         struct vx_cpuset emulator; /* every thread that is not a pinned vCPU */
+        /* pinning: auto (launcher/placement.h): what was chosen and why */
+        bool automatic;
+        int node;                  /* the node placed on; -1: not placed */
+        struct vx_cpuset reserved; /* idle siblings held so that no other VM runs there */
+        bool shared;               /* pinning.shared */
+        bool core_scheduling;      /* pinning.core-scheduling */
+        char **why;                /* one line per choice: node, emulator, each vCPU */
+        size_t n_why;
 };
 
 /* The guest CPU topology, defaults decided (by the profile parser). */
@@ -182,6 +193,8 @@ struct vx_vm_plan {
         struct vx_plan_topology topology;
         struct vx_plan_pinning pinning;
         uint64_t memlock_bytes;    /* RLIMIT_MEMLOCK for QEMU: 0 leave it, UINT64_MAX unlimited (memory.lock) */
+        uint64_t prealloc_bytes;   /* memory QEMU preallocates before it answers on QMP (prealloc=on backends) */
+        bool prealloc_hugetlb;     /* ... in hugepages (counted in smaps_rollup's *_Hugetlb) */
         char **notes;              /* things the user should know (TCG fallback, unresolved VF, ...) */
         size_t n_notes;
         bool complete; /* false when a value could only be a placeholder that start cannot
@@ -230,6 +243,13 @@ int plan_resolve(struct vx_plan *plan, size_t vm, const char *placeholder, const
  * in. Returns it (pointing into the argv) with its length, or NULL.
  */
 const char *plan_nic_pci_address(const struct vx_vm_plan *vp, size_t nic, size_t *ret_len);
+
+/*
+ * How long to wait for QEMU's QMP greeting: QEMU answers only once its
+ * memory is preallocated, so 30 s plus 5 s per GiB it preallocates (a slow
+ * host, nested TCG under ASan, takes that long). In milliseconds.
+ */
+int plan_greeting_timeout_ms(const struct vx_vm_plan *vp);
 
 /* The plan of the VM called name, or NULL. */
 const struct vx_vm_plan *plan_find_vm(const struct vx_plan *plan, const char *name);

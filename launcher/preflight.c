@@ -25,6 +25,7 @@
 #include "facts.h"
 #include "hugepages.h"
 #include "launcher.h"
+#include "numa-checks.h"
 #include "preflight.h"
 #include "users.h"
 #include "vfio.h"
@@ -691,15 +692,30 @@ static void check_files(struct pf *pf)
 
 /* ---- NUMA ---- */
 
+/* numa-checks.h's verdicts are the pre-flight's, in the same order. */
+static int numa_report(void *userdata, const char *id, enum vx_numa_verdict verdict, const char *subject,
+                       const char *key, const char *fix, const char *message)
+{
+        struct pf *pf = userdata;
+
+        add(pf, id, (enum vx_check_status)verdict, subject, key, fix, "%s", message);
+        return pf->r;
+}
+
 /*
- * Slot for the check that a VM's vCPUs, memory and passthrough NICs are on
- * one node (issue 12). host/topology.h (the numa work) knows the node of a
- * CPU, a PCI device and a hugepage pool; it fills this in with results of
- * id "numa-locality". Until then it reports nothing.
+ * A VM's vCPUs, memory and passthrough NICs on one node (numa-locality), its
+ * automatic placement or a collision of its pins with a running deployment
+ * (cpu-placement), and each node's free memory for what is bound to it
+ * (numa-memory): launcher/numa-checks.c, on the host's topology.
  */
 static void check_numa_locality(struct pf *pf)
 {
-        (void)pf;
+        if (pf->r >= 0)
+                pf->r = numa_check_locality(pf->plan, pf->facts, numa_report, pf);
+        if (pf->r >= 0)
+                pf->r = numa_check_placement(pf->plan, numa_report, pf);
+        if (pf->r >= 0)
+                pf->r = numa_check_memory(pf->plan, pf->facts, numa_report, pf);
 }
 
 /* ---- running deployments ---- */

@@ -427,6 +427,11 @@ static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_n
                 return o;
         }
         json_object_set_new(o, "nics", nics_json(vp, ns));
+        /* pinning: auto: what placement chose and why (docs/placement.md). */
+        if (vp->pinning.automatic)
+                json_object_set_new(o, "placement",
+                                    json_pack("{s:i, s:o*}", "node", vp->pinning.node, "why",
+                                              plan_json_strv(vp->pinning.why, vp->pinning.n_why)));
         if (has_pid) {
                 struct timespec ts;
                 json_t *emu = json_object();

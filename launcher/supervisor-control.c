@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "control.h"
+#include "cpu-ledger.h"
 #include "log.h"
 #include "state.h"
 #include "supervisor-internal.h"
@@ -115,12 +117,26 @@ static json_t *handle_monitor(struct vx_supervisor *sv, json_t *req, bool hmp)
         return control_error(r, "QMP: %s", strerror(-r));
 }
 
+/* The ledger entry of the deployment as its VMs are pinned now (lock held). */
+static int record_live_pinning(struct vx_supervisor *sv)
+{
+        _cleanup_free_ const struct vx_plan_pinning **live = calloc(sv->n_slots ? sv->n_slots : 1, sizeof(*live));
+
+        if (!live)
+                return -ENOMEM;
+        for (size_t i = 0; i < sv->n_slots; i++)
+                live[i] = vm_pinning(&sv->slots[i].inst);
+        return cpu_ledger_write_live(sv->plan, live, getpid());
+}
+
 /* `vmxrun pin`: a vCPU's or the emulator's CPUs, live, kept for restarts. */
 static json_t *handle_pin(struct vx_supervisor *sv, json_t *req)
 {
         const char *vm = json_string_value(json_object_get(req, "vm"));
         const char *list = json_string_value(json_object_get(req, "cpus"));
         json_t *vcpu = json_object_get(req, "vcpu");
+        _cleanup_close_ int ledger_fd = -EBADF;
+        _cleanup_free_ char *holder = NULL;
         struct vx_cpuset cpus;
         struct vm_slot *slot;
         int r;
@@ -135,12 +151,24 @@ static json_t *handle_pin(struct vx_supervisor *sv, json_t *req)
         r = vx_cpuset_parse(list, &cpus);
         if (r < 0)
                 return control_error(r, "'%s' is not a CPU list", list);
+        /* A vCPU onto a CPU another deployment holds is refused, as at start; the ledger follows the move. */
+        r = cpu_ledger_lock(sv->plan->runtime_root, &ledger_fd);
+        if (r >= 0 && vcpu) {
+                r = cpu_ledger_check_pin(sv->plan, vm, &cpus, slot->inst.plan->pinning.shared, &holder);
+                if (r == -EBUSY)
+                        return control_error(r, "%s", holder);
+        }
+        if (r < 0)
+                return control_error(r, "the CPU ledger: %s", strerror(-r));
         r = vm_repin(&slot->inst, vcpu ? (int)json_integer_value(vcpu) : -1, &cpus);
         if (r == -ERANGE)
                 return control_error(r, "%s has %u vCPUs (0 to %u)", vm, slot->inst.plan->topology.vcpus,
                                      slot->inst.plan->topology.vcpus - 1);
         if (r < 0)
                 return control_error(r, "pinning %s to %s failed: %s", vm, list, strerror(-r));
+        r = record_live_pinning(sv);
+        if (r < 0)
+                log_warning_errno(r, "Failed to record the new pinning of %s in the CPU ledger: %m", vm);
         if (vcpu)
                 log_info("%s: vCPU %lld pinned to CPUs %s (vmxrun pin).", vm, (long long)json_integer_value(vcpu),
                          list);

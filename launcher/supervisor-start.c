@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "control.h"
+#include "cpu-ledger.h"
 #include "drift.h"
 #include "launcher.h"
 #include "log.h"
@@ -306,6 +307,25 @@ static struct vx_saved_state *orphans_as_state(const struct vx_plan *plan)
         return s;
 }
 
+/*
+ * The plan's CPUs in the host-wide ledger, with this supervisor as their
+ * holder: the start that placed them wrote them with its own pid, an
+ * adopting supervisor rewrites what it adopted. Teardown removes them.
+ */
+static int claim_cpus(struct vx_supervisor *sv)
+{
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = cpu_ledger_lock(sv->plan->runtime_root, &fd);
+        if (r >= 0)
+                r = cpu_ledger_write(sv->plan, getpid());
+        if (r < 0)
+                return log_error_errno(r, "Failed to record the CPUs of %s in %s/.shared/cpus: %m",
+                                       sv->plan->deployment, sv->plan->runtime_root);
+        return 0;
+}
+
 /* Everything a start does after the lock; on failure, stops what this call started. */
 static int start_locked(struct vx_supervisor *sv, const struct vx_supervisor_options *opts)
 {
@@ -323,6 +343,8 @@ static int start_locked(struct vx_supervisor *sv, const struct vx_supervisor_opt
                 r = apply_deployment(sv->apply);
         if (r >= 0)
                 r = apply_vfio_resolve(sv->apply, sv->plan);
+        if (r >= 0)
+                r = claim_cpus(sv);
         if (r >= 0)
                 r = spawn_all(sv, saved, spawned);
         if (r >= 0) {
@@ -344,8 +366,10 @@ static int start_locked(struct vx_supervisor *sv, const struct vx_supervisor_opt
         }
         if (r < 0) {
                 rollback_started(sv, spawned);
-                if (supervisor_running(sv) == 0)
+                if (supervisor_running(sv) == 0) {
                         state_remove(sv->plan->deployment_dir);
+                        (void)cpu_ledger_release(sv->plan->runtime_root, sv->plan->deployment);
+                }
         }
         return r;
 }
@@ -370,6 +394,7 @@ int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const str
         if (opts->notify_fd < 0 && service_open(&sv->service) < 0)
                 log_warning("Failed to set up the systemd watchdog timer, ignoring.");
         sv->plan_options = opts->plan_options;
+        sv->plan_options.claim_cpus = false; /* a replan (drift) looks; the CPUs are claimed from sv->plan */
         sv->profile_path = strdup(opts->profile_path);
         sv->n_slots = plan->n_vms;
         sv->slots = calloc(sv->n_slots ? sv->n_slots : 1, sizeof(*sv->slots));

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cpu-ledger.h"
 #include "control.h"
 #include "log.h"
 #include "privileges.h"
@@ -544,6 +545,7 @@ static void teardown(struct vx_supervisor *sv)
                 runtime_remove_vm_dir(sv->slots[i].inst.plan->runtime_dir);
         /* Backwards through the journal: taps (gone with QEMU), bindings, our claims on bridges. */
         (void)apply_teardown(sv->apply);
+        (void)cpu_ledger_release(sv->plan->runtime_root, sv->plan->deployment);
         state_remove(sv->plan->deployment_dir);
         runtime_remove_deployment_dir(sv->plan->deployment_dir);
 }

@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "drift.h"
 #include "log.h"
+#include "prealloc-progress.h"
 #include "runtime.h"
 #include "spawn.h"
 
@@ -256,6 +257,16 @@ int vm_pin(struct vx_vm_instance *inst)
         size_t n_tids = 0;
         int r;
 
+        if (pin->core_scheduling) {
+                /* pinning.core-scheduling: no other VM's thread on a core of ours at the same time. */
+                r = affinity_core_cookie(inst->pid);
+                if (r == -EOPNOTSUPP)
+                        log_info("%s: pinning.core-scheduling: this kernel has no core scheduling (PR_SCHED_CORE, "
+                                 "CONFIG_SCHED_CORE and SMT); skipped.",
+                                 name);
+                else if (r < 0)
+                        return log_error_errno(r, "%s: failed to give QEMU a core-scheduling cookie: %m", name);
+        }
         if (pin->n_vcpus > 0) {
                 r = vcpu_threads(inst, &vcpu_tids);
                 if (r < 0)
@@ -573,9 +584,14 @@ int vm_spawn(struct vx_vm_instance *inst, const int *fds)
 static int attach_steps(struct vx_vm_instance *inst, bool *ret_qmp_failed)
 {
         const struct vx_vm_plan *vp = inst->plan;
+        struct vx_prealloc_progress *progress = NULL;
         int r;
 
-        r = qmp_connect_path(vp->qmp_path, VX_QMP_GREETING_TIMEOUT_MS, &inst->qmp);
+        /* QEMU greets once its memory is preallocated: the wait scales with it, and a terminal sees it go. */
+        if (vp->prealloc_hugetlb && prealloc_progress_start(vp->name, inst->pid, vp->prealloc_bytes, &progress) < 0)
+                progress = NULL;
+        r = qmp_connect_path(vp->qmp_path, plan_greeting_timeout_ms(vp), &inst->qmp);
+        prealloc_progress_stop(progress);
         if (r < 0) {
                 /* Logged by vm_attach, after what QEMU said. */
                 *ret_qmp_failed = true;

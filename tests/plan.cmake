@@ -6,7 +6,8 @@
 #
 # plan.c is compiled into the test rather than linked from vx_launcher: the
 # plan is pure and needs only vx_common, not the launcher's QMP and process code.
-vx_unit_test(test_plan SOURCES ${VX_TESTS_DIR}/test_plan.c ${VX_SOURCE_ROOT}/launcher/plan.c LIBS vx_common
+vx_unit_test(test_plan SOURCES ${VX_TESTS_DIR}/test_plan.c ${VX_SOURCE_ROOT}/launcher/plan.c
+             ${VX_SOURCE_ROOT}/launcher/placement.c LIBS vx_host vx_common
              LABELS unit)
 target_include_directories(test_plan PRIVATE ${VX_SOURCE_ROOT}/launcher ${VX_SOURCE_ROOT}/host
                                              ${VX_SOURCE_ROOT}/profiles/lib)

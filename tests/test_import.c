@@ -133,7 +133,7 @@ static int run_case(const struct import_case *c, char **ret_text, struct vx_diag
 {
         const char *paths[MAX_CONFS];
         char buf[MAX_CONFS][256], jbuf[256];
-        struct vx_import_options opts = {.name = c->deployment, .first_cpu = 1};
+        struct vx_import_options opts = {.name = c->deployment}; /* pinning: auto, as `vmxrun import` */
         size_t n = 0;
 
         for (; c->confs[n]; n++) {

@@ -193,7 +193,7 @@ int vfio_device_get(const char *root, const char *bdf, struct vx_vfio_device *re
         r = vfio_read_driver(root, bdf, d->driver);
         if (r < 0)
                 return r;
-        r = sysfs_read(root, d->driver_override, sizeof(d->driver_override), DEV "/driver_override", bdf);
+        r = vfio_sysfs_read(root, d->driver_override, sizeof(d->driver_override), DEV "/driver_override", bdf);
         if (r == -ENOENT || (r >= 0 && strcmp(d->driver_override, "(null)") == 0))
                 memset(d->driver_override, 0, sizeof(d->driver_override));
         else if (r < 0)
@@ -272,7 +272,7 @@ int vfio_check_driver(const char *root, char **why)
 
         if (sysfs_exists(root, "/sys/bus/pci/drivers/vfio-pci"))
                 return 0;
-        if (sysfs_read(root, release, sizeof(release), "/proc/sys/kernel/osrelease") >= 0 &&
+        if (vfio_sysfs_read(root, release, sizeof(release), "/proc/sys/kernel/osrelease") >= 0 &&
             (module_listed(root, release, "modules.dep") || module_listed(root, release, "modules.builtin")))
                 return 1;
         return vfio_say(

@@ -92,7 +92,7 @@ static int intel_ir_supported(const char *root)
                 char ecap[32];
                 unsigned long long v;
 
-                if (sysfs_read(root, ecap, sizeof(ecap), "/sys/class/iommu/%s/intel-iommu/ecap", *i) < 0)
+                if (vfio_sysfs_read(root, ecap, sizeof(ecap), "/sys/class/iommu/%s/intel-iommu/ecap", *i) < 0)
                         continue;
                 v = strtoull(ecap, NULL, 16);
                 if (!((v >> 3) & 1)) {
@@ -130,15 +130,16 @@ int vfio_iommu_info(const char *root, struct vx_vfio_iommu_info *ret)
         for (char **i = r >= 0 ? groups : NULL; i && *i; i++)
                 info.n_groups++;
         sysfs_strv_free(groups);
-        if (sysfs_read(root, cmdline, sizeof(cmdline), "/proc/cmdline") >= 0) {
+        if (vfio_sysfs_read(root, cmdline, sizeof(cmdline), "/proc/cmdline") >= 0) {
                 info.cmdline_intel = cmdline_has(cmdline, "intel_iommu=on");
                 info.cmdline_amd = cmdline_has(cmdline, "amd_iommu=on");
         }
         info.intremap_supported = intel_ir_supported(root);
         info.intremap_enabled = ir_chips(root);
-        info.unsafe_interrupts = sysfs_read(root, yn, sizeof(yn),
-                                            "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts") >= 0 &&
-                                 yn[0] == 'Y';
+        info.unsafe_interrupts =
+                vfio_sysfs_read(root, yn, sizeof(yn),
+                                "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts") >= 0 &&
+                yn[0] == 'Y';
         info.vfio_pci = vfio_check_driver(root, NULL);
         *ret = info;
         return 0;

@@ -55,7 +55,7 @@ static int holder(const char *dir, const char *bdf, vx_vfio_alive alive, void *u
 
         if (asprintf(&path, "%s/claims/%s", dir, bdf) < 0)
                 return -ENOMEM;
-        r = sysfs_read(NULL, owner, sizeof(owner), "%s", path);
+        r = vfio_sysfs_read(NULL, owner, sizeof(owner), "%s", path);
         if (r < 0)
                 return r;
         if (alive && !alive(owner, userdata)) {

@@ -67,7 +67,7 @@ static int read_path(const char *p, char *buf, size_t size)
         return 0;
 }
 
-int sysfs_read(const char *root, char *buf, size_t size, const char *fmt, ...)
+int vfio_sysfs_read(const char *root, char *buf, size_t size, const char *fmt, ...)
 {
         _cleanup_free_ char *p = NULL;
 

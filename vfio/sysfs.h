@@ -20,7 +20,8 @@ struct vx_vfio_pf;
 char *sysfs_path(const char *root, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Reads a small file, without the trailing newline, into buf. -ENOENT when absent, -EOVERFLOW when too long. */
-int sysfs_read(const char *root, char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int vfio_sysfs_read(const char *root, char *buf, size_t size, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 
 /* Reads a decimal or 0x hex integer file. */
 int sysfs_read_long(const char *root, long *ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

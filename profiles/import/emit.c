@@ -106,10 +106,17 @@ static void emit_header(struct out *o, struct imp_instance *const *ins, size_t n
         fprintf(o->f, "#\n");
         C(o, 0, "vCPU pinning: cpu_affinitize.sh pinned each vCPU to one host CPU and the emulator");
         C(o, 0, "threads to CPU 0, picking the CPUs on the host it ran on. That host is not known here,");
-        C(o, 0, "so the rule is fixed: emulator threads on CPU 0; vCPUs one per host CPU, counting up");
-        C(o, 0, "from CPU %u (--first-cpu), the VCP's, then the VFP's, instance after instance.", ins[0]->first_cpu);
-        C(o, 0, "This needs a host with at least %u CPUs: adjust pinning to the host, and keep each", cpus);
-        C(o, 0, "VFP's vCPUs on the NUMA node of its NICs.");
+        if (ins[0]->first_cpu == 0) {
+                C(o, 0, "so each VM says `pinning: auto`: at start vmxrun places it on the host it runs on,");
+                C(o, 0, "a VFP on the NUMA node of its VFs, on isolated cores first, around the CPUs other");
+                C(o, 0, "deployments hold (docs/placement.md; `vmxrun cmdline --plan` shows the choice).");
+        } else {
+                C(o, 0, "so the rule is fixed: emulator threads on CPU 0; vCPUs one per host CPU, counting up");
+                C(o, 0, "from CPU %u (--first-cpu), the VCP's, then the VFP's, instance after instance.",
+                  ins[0]->first_cpu);
+                C(o, 0, "This needs a host with at least %u CPUs: adjust pinning to the host, and keep each", cpus);
+                C(o, 0, "VFP's vCPUs on the NUMA node of its NICs.");
+        }
         fprintf(o->f, "#\n");
         C(o, 0, "Guest PCI slots are those libvirt gave vmx.sh's XML (slot 2 video, AC97's left empty),");
         C(o, 0, "so the guests see their NICs in the same order. The internal NICs (VCP em1, VFP int)");
@@ -183,8 +190,18 @@ static int emit_bridges(struct out *o, struct imp_instance *const *ins, size_t n
         return 0;
 }
 
-static void emit_pinning(struct out *o, unsigned first, unsigned vcpus)
+static void emit_pinning(struct out *o, const struct imp_instance *in, bool vfp)
 {
+        unsigned first = in->first_cpu + (vfp ? in->vcp.vcpus : 0), vcpus = vfp ? in->vfp.vcpus : in->vcp.vcpus;
+
+        if (in->first_cpu == 0) {
+                L(o, 4,
+                  vfp && in->device_type == IMP_SRIOV
+                          ? "cpu_affinitize.sh: vmxrun places it on the NUMA node of its VFs, memory there too"
+                          : "cpu_affinitize.sh: vmxrun places it (docs/placement.md)",
+                  "pinning: auto");
+                return;
+        }
         L(o, 4, "cpu_affinitize.sh: the rule at the top", "pinning:");
         fprintf(o->f, "      vcpus: [");
         for (unsigned i = 0; i < vcpus; i++)
@@ -259,7 +276,7 @@ static void emit_vcp(struct out *o, const struct imp_instance *in)
         L(o, 4, at(o, in->vcp.line_vcpus, "vcpus"), "vcpus: %u", in->vcp.vcpus);
         L(o, 4, NULL, "memory:");
         emit_memory_size(o, &in->vcp, mib_of(in->vcp.memory_mb));
-        emit_pinning(o, in->first_cpu, in->vcp.vcpus);
+        emit_pinning(o, in, false);
         L(o, 4, "<sysinfo type=\"smbios\">: Junos reads it", "smbios:");
         L(o, 6, NULL, "- type: 0");
         L(o, 8, NULL, "vendor: Juniper");
@@ -361,7 +378,7 @@ static void emit_vfp(struct out *o, const struct imp_instance *in)
         /* The seed's host reserved 2 MiB pages (vm.nr_hugepages = 32768); 1 GiB ones only where the host has them. */
         L(o, 8, o->gigantic ? "the host offers 1 GiB pages (import --hugepages 1G)" : "as the seed's host: 2M pages",
           "page-size: %s", o->gigantic ? "1G" : "2M");
-        if (sriov) {
+        if (sriov && in->first_cpu > 0) {
                 C(o, 8, "vmx.sh bound this memory to the NUMA node of the VFs' ports");
                 C(o, 8, "(<numatune><memory mode=\"strict\" nodeset=...>). Set it: the node of %s is in",
                   in->n_devs ? in->devs[0].nic : "the port");
@@ -369,7 +386,7 @@ static void emit_vfp(struct out *o, const struct imp_instance *in)
                 C(o, 8, "node: 0");
         }
         L(o, 6, "<memoryBacking><nosharepages/>", "merge: false");
-        emit_pinning(o, in->first_cpu + in->vcp.vcpus, in->vfp.vcpus);
+        emit_pinning(o, in, true);
         L(o, 4, NULL, "disks:");
         C(o, 6, "%s (hda, the boot disk).", at(o, in->line_fe_image, "forwarding-engine-image"));
         fprintf(o->f, "      - file: ");

@@ -112,7 +112,7 @@ struct imp_instance {
         char *br_int;      /* br-int-<id> */
         char *br_ge;       /* br-ge-<id>, for virtio taps on no link */
         unsigned first_vnc; /* VNC display of the VCP; the VFP has the next */
-        unsigned first_cpu; /* host CPU of the VCP's vCPU 0 */
+        unsigned first_cpu; /* host CPU of the VCP's vCPU 0; 0: pinning: auto */
 };
 
 /* A bridge declared by vmx-junosdev.conf. */

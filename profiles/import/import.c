@@ -92,10 +92,12 @@ static int derive(struct imp_instance **ins, size_t n, unsigned first_cpu)
                 struct imp_instance *in = ins[i];
                 uint32_t h = fnv1a(in->id);
 
+                /* first_cpu 0: pinning: auto (docs/placement.md), no rule to count. */
                 if (asprintf(&in->br_int, "br-int-%s", in->id) < 0 || asprintf(&in->br_ge, "br-ge-%s", in->id) < 0)
                         return -ENOMEM;
                 in->first_cpu = cpu;
-                cpu += in->vcp.vcpus + in->vfp.vcpus;
+                if (first_cpu > 0)
+                        cpu += in->vcp.vcpus + in->vfp.vcpus;
                 in->first_vnc = 2 * (unsigned)i;
                 /* 52:54:00 as libvirt, then two bytes of the identifier's hash; bumped while taken. */
                 for (;; h++) {
@@ -311,7 +313,7 @@ int vmxconf_import(const struct vx_import_source *confs, size_t n_confs, const s
         }
         if (n < n_confs)
                 goto finish; /* errors are in diags */
-        r = derive(ins, n, opts ? opts->first_cpu : 1);
+        r = derive(ins, n, opts ? opts->first_cpu : 0);
         if (r < 0)
                 goto finish;
         if (junosdev) {

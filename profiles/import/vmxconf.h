@@ -27,7 +27,7 @@ struct vx_import_source {
 
 struct vx_import_options {
         const char *name;   /* deployment name; NULL: the identifier (several: joined with '-') */
-        unsigned first_cpu; /* first host CPU of the pinning rule (docs/import.md) */
+        unsigned first_cpu; /* first host CPU of the fixed pinning rule (docs/import.md); 0: pinning: auto */
         bool gigantic_pages; /* the host offers 1 GiB hugepages: the VFP uses them (else 2 MiB, as the seed) */
 };
 
@@ -41,7 +41,7 @@ bool vmxconf_detect(const char *text, size_t len);
 /*
  * Imports n_confs vmx.conf files (one vMX instance each, n_confs >= 1) and an
  * optional vmx-junosdev.conf (junosdev, or NULL) into one profile. opts may be
- * NULL (name from the identifiers, first_cpu 1). Every problem is appended to
+ * NULL (name from the identifiers, pinning: auto). Every problem is appended to
  * diags. Returns 0 and *ret_text (NUL-terminated YAML, free()) when there is
  * no error (warnings may be present), -EINVAL when diags holds an error, or
  * -ENOMEM. The text is checked with profile_load_string() before it is

@@ -89,6 +89,12 @@ const struct vx_enum_name vx_restart_scope_names[] = {
         {},
 };
 
+const struct vx_enum_name vx_smt_policy_names[] = {
+        {"isolate", VX_SMT_ISOLATE},
+        {"share", VX_SMT_SHARE},
+        {},
+};
+
 const char *vx_enum_to_string(const struct vx_enum_name *names, int value)
 {
         for (const struct vx_enum_name *n = names; n->name; n++)
@@ -150,6 +156,11 @@ const char *vx_tristate_to_string(enum vx_tristate t)
 const char *vx_serial_type_to_string(enum vx_serial_type t)
 {
         return vx_enum_to_string(vx_serial_type_names, t);
+}
+
+const char *vx_smt_policy_to_string(enum vx_smt_policy p)
+{
+        return vx_enum_to_string(vx_smt_policy_names, p);
 }
 
 int vx_suggest(const char *word, const char *const *candidates, size_t n, char **ret)
@@ -286,6 +297,7 @@ static void vm_done(struct vx_vm *vm)
         strv_free_n(vm->cpu.features, vm->cpu.n_features);
         free(vm->memory.path);
         free(vm->pinning.vcpus);
+        free(vm->numa.nodes);
         for (size_t i = 0; i < vm->n_disks; i++)
                 free(vm->disks[i].file);
         free(vm->disks);

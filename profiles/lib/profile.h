@@ -118,6 +118,7 @@ struct vx_cpu {
 };
 
 struct vx_topology {
+        bool automatic;   /* topology: auto: sockets/cores/threads from the CPUs placement chose */
         unsigned sockets; /* topology.sockets: default 1 */
         unsigned dies;    /* topology.dies: default 1 */
         unsigned cores;   /* topology.cores: default vcpus / (sockets*dies*threads) */
@@ -136,11 +137,38 @@ struct vx_memory {
         bool lock;                /* memory.lock: mlock guest memory (-overcommit mem-lock); default false */
 };
 
+/* pinning.smt: what automatic placement does with a core's other thread when topology.threads is 1. */
+enum vx_smt_policy {
+        VX_SMT_ISOLATE, /* "isolate" (default): one vCPU per core, its sibling left idle */
+        VX_SMT_SHARE,   /* "share": siblings take other vCPUs of the VM */
+};
+
 struct vx_pinning {
         struct vx_cpuset *vcpus;   /* pinning.vcpus: one CPU list per vCPU, in vCPU order */
         size_t n_vcpus;            /* 0 = vCPUs not pinned */
         bool has_emulator;
         struct vx_cpuset emulator; /* pinning.emulator: CPU list for every non-vCPU thread */
+        /* Automatic placement (docs/placement.md): `pinning: auto` or pinning.placement: auto. */
+        bool automatic;         /* pinning.placement: auto; default explicit (the lists above) */
+        int node;               /* pinning.node: host NUMA node to place on; -1 = chosen */
+        unsigned emulator_cpus; /* pinning.emulator-cpus: CPUs of the emulator set; default 1 */
+        enum vx_smt_policy smt; /* pinning.smt: default isolate */
+        bool shared;            /* pinning.shared: sharing CPUs with other VMs is intended; default false */
+        bool core_scheduling;   /* pinning.core-scheduling: a PR_SCHED_CORE cookie per VM; default false */
+};
+
+/* A guest NUMA node (numa.nodes[]): its vCPUs and memory, on one host node. */
+struct vx_guest_node {
+        struct vx_cpuset vcpus; /* vcpus: guest vCPU indexes, "0-1"; required */
+        uint64_t size;          /* size: bytes; required; the nodes' sizes add up to memory.size */
+        int host_node;          /* host-node: host NUMA node of its memory; -1 = the VM's node */
+};
+
+struct vx_numa {
+        bool strict;                 /* numa.strict: vCPUs, memory and passthrough NICs on different host
+                                        nodes is an error, not a warning; default false */
+        struct vx_guest_node *nodes; /* numa.nodes: guest NUMA topology; none = one guest node */
+        size_t n_nodes;
 };
 
 struct vx_disk {
@@ -248,6 +276,7 @@ struct vx_vm {
         struct vx_topology topology;
         struct vx_memory memory;
         struct vx_pinning pinning;
+        struct vx_numa numa;
         struct vx_disk *disks; /* disks */
         size_t n_disks;
         struct vx_nic *nics;   /* nics */
@@ -333,6 +362,7 @@ const char *vx_restart_policy_to_string(enum vx_restart_policy p);
 const char *vx_restart_scope_to_string(enum vx_restart_scope s);
 const char *vx_tristate_to_string(enum vx_tristate t);
 const char *vx_serial_type_to_string(enum vx_serial_type t);
+const char *vx_smt_policy_to_string(enum vx_smt_policy p);
 
 /*
  * Runs the checks that need no host on a model (profile_load already does):

@@ -189,16 +189,119 @@ static void parse_pin_emulator(struct pctx *c, const struct vx_ynode *v, const c
                 pin->has_emulator = true;
 }
 
+/* pinning.placement: "auto" (vmxrun chooses, docs/placement.md) or "explicit" (the lists). */
+static void parse_pin_placement(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
+{
+        const char *s = pf_scalar(c, v, path, "'auto' or 'explicit'");
+
+        if (!s)
+                return;
+        if (strcmp(s, "auto") == 0)
+                *(bool *)ptr = true;
+        else if (strcmp(s, "explicit") == 0)
+                *(bool *)ptr = false;
+        else
+                pf_error_at(c, v, path, NULL, "expected 'auto' or 'explicit', got %s", DIAG_QUOTE(s));
+}
+
 static const struct field pinning_fields[] = {
         {.key = "vcpus", .type = T_CUSTOM, .offset = 0, .custom = parse_pin_vcpus},
         {.key = "emulator", .type = T_CUSTOM, .offset = 0, .custom = parse_pin_emulator},
+        {.key = "placement",
+         .type = T_CUSTOM,
+         .offset = offsetof(struct vx_pinning, automatic),
+         .custom = parse_pin_placement},
+        {.key = "node", .type = T_INT, .offset = offsetof(struct vx_pinning, node), .min = 0, .max = 1023},
+        {.key = "emulator-cpus",
+         .type = T_UINT,
+         .offset = offsetof(struct vx_pinning, emulator_cpus),
+         .min = 1,
+         .max = 64},
+        {.key = "smt", .type = T_ENUM, .offset = offsetof(struct vx_pinning, smt), .names = vx_smt_policy_names},
+        {.key = "shared", .type = T_BOOL, .offset = offsetof(struct vx_pinning, shared)},
+        {.key = "core-scheduling", .type = T_BOOL, .offset = offsetof(struct vx_pinning, core_scheduling)},
 };
+
+/* pinning: `auto` (placement: auto, every other key at its default), or a mapping. */
+static void parse_pinning(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
+{
+        struct vx_pinning *pin = ptr;
+
+        if (v->type == VX_YNODE_SCALAR && !vx_ynode_is_null(v)) {
+                if (strcmp(v->value, "auto") == 0)
+                        pin->automatic = true;
+                else
+                        pf_error_at(c, v, path, "or a mapping with vcpus and emulator", "expected 'auto', got %s",
+                                    DIAG_QUOTE(v->value));
+                return;
+        }
+        pf_parse_fields(c, v, path, pinning_fields, ELEMENTSOF(pinning_fields), pin);
+}
 
 static const struct field topology_fields[] = {
         {.key = "sockets", .type = T_UINT, .offset = offsetof(struct vx_topology, sockets), .min = 1, .max = 1024},
         {.key = "dies", .type = T_UINT, .offset = offsetof(struct vx_topology, dies), .min = 1, .max = 1024},
         {.key = "cores", .type = T_UINT, .offset = offsetof(struct vx_topology, cores), .min = 1, .max = 1024},
         {.key = "threads", .type = T_UINT, .offset = offsetof(struct vx_topology, threads), .min = 1, .max = 1024},
+};
+
+/* topology: `auto` (from the host CPUs placement chose), or a mapping. */
+static void parse_topology(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
+{
+        struct vx_topology *t = ptr;
+
+        if (v->type == VX_YNODE_SCALAR && !vx_ynode_is_null(v)) {
+                if (strcmp(v->value, "auto") == 0)
+                        t->automatic = true;
+                else
+                        pf_error_at(c, v, path, "or a mapping with sockets, dies, cores and threads",
+                                    "expected 'auto', got %s", DIAG_QUOTE(v->value));
+                return;
+        }
+        pf_parse_fields(c, v, path, topology_fields, ELEMENTSOF(topology_fields), t);
+}
+
+/* numa.nodes[].vcpus: guest vCPU indexes as a CPU list. */
+static void parse_guest_node_vcpus(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
+{
+        (void)parse_cpuset_node(c, v, path, ptr);
+}
+
+static const struct field guest_node_fields[] = {
+        {.key = "vcpus",
+         .type = T_CUSTOM,
+         .offset = offsetof(struct vx_guest_node, vcpus),
+         .required = true,
+         .custom = parse_guest_node_vcpus},
+        {.key = "size",
+         .type = T_CUSTOM,
+         .offset = offsetof(struct vx_guest_node, size),
+         .required = true,
+         .custom = parse_memory_size},
+        {.key = "host-node", .type = T_INT, .offset = offsetof(struct vx_guest_node, host_node), .min = 0, .max = 1023},
+};
+
+static void guest_node_init(void *elem)
+{
+        ((struct vx_guest_node *)elem)->host_node = -1;
+}
+
+static void guest_node_parse(struct pctx *c, const struct vx_ynode *item, const char *path, void *elem)
+{
+        pf_parse_fields(c, item, path, guest_node_fields, ELEMENTSOF(guest_node_fields), elem);
+}
+
+static void parse_guest_nodes(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
+{
+        struct vx_numa *numa = ptr;
+
+        numa->nodes = pf_parse_object_list(c, v, path, sizeof(struct vx_guest_node), &numa->n_nodes, guest_node_init,
+                                           guest_node_parse);
+}
+
+static const struct field numa_fields[] = {
+        {.key = "strict", .type = T_BOOL, .offset = offsetof(struct vx_numa, strict)},
+        {.key = "nodes", .type = T_CUSTOM, .offset = 0, .custom = parse_guest_nodes},
 };
 
 static const struct field disk_fields[] = {
@@ -571,14 +674,15 @@ static const struct field vm_fields[] = {
         {.key = "uuid", .type = T_STRING, .offset = offsetof(struct vx_vm, uuid)},
         {.key = "cpu", .type = T_CUSTOM, .offset = offsetof(struct vx_vm, cpu), .custom = parse_cpu},
         {.key = "vcpus", .type = T_UINT, .offset = offsetof(struct vx_vm, vcpus), .min = 1, .max = 1024},
-        MAP("topology", struct vx_vm, topology, topology_fields),
+        {.key = "topology", .type = T_CUSTOM, .offset = offsetof(struct vx_vm, topology), .custom = parse_topology},
         {.key = "memory",
          .type = T_MAP,
          .offset = offsetof(struct vx_vm, memory),
          .required = true,
          .sub = memory_fields,
          .n_sub = ELEMENTSOF(memory_fields)},
-        MAP("pinning", struct vx_vm, pinning, pinning_fields),
+        {.key = "pinning", .type = T_CUSTOM, .offset = offsetof(struct vx_vm, pinning), .custom = parse_pinning},
+        MAP("numa", struct vx_vm, numa, numa_fields),
         {.key = "disks", .type = T_CUSTOM, .offset = 0, .custom = parse_disks},
         {.key = "nics", .type = T_CUSTOM, .offset = 0, .custom = parse_nics},
         {.key = "serial", .type = T_CUSTOM, .offset = offsetof(struct vx_vm, serial), .custom = parse_serial},
@@ -701,6 +805,8 @@ static void vm_init(void *elem)
         vm->memory.node = -1;
         vm->memory.policy = VX_MEM_POLICY_BIND;
         vm->memory.prealloc = true;
+        vm->pinning.node = -1;
+        vm->pinning.emulator_cpus = 1;
         vm->memory.merge = true;
         vm->vnc.display = 0;
         vm->restart = (struct vx_restart){

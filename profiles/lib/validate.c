@@ -437,6 +437,121 @@ static void check_pinning(struct vctx *c, size_t i, struct vx_vm *vm)
                      vm->vcpus, vm->vcpus == 1 ? "" : "s");
 }
 
+/* ---- placement and NUMA (docs/placement.md) ---- */
+
+static void check_placement(struct vctx *c, size_t i, struct vx_vm *vm)
+{
+        const struct vx_pinning *pin = &vm->pinning;
+        _cleanup_free_ char *path = vpath(c, "vms[%zu].pinning", i);
+
+        if (pin->automatic && (pin->n_vcpus > 0 || pin->has_emulator))
+                verr(c, path, "leave pinning.vcpus and pinning.emulator out, or drop placement: auto",
+                     "placement: auto chooses the CPUs itself, but CPU lists are given too");
+        if (!pin->automatic && pin->node >= 0)
+                verr(c, path, "add placement: auto, or pin with pinning.vcpus and leave node out",
+                     "pinning.node applies only to placement: auto");
+        if (!pin->automatic && pin->emulator_cpus != 1)
+                verr(c, path, "add placement: auto, or list them in pinning.emulator",
+                     "pinning.emulator-cpus applies only to placement: auto");
+        if (pin->automatic && vm->memory.hugepages && vm->memory.node >= 0 && pin->node >= 0 &&
+            pin->node != vm->memory.node)
+                verr(c, path, "place the VM where its memory is, or move memory.hugepages.node",
+                     "pinning.node is %d, but memory.hugepages.node is %d", pin->node, vm->memory.node);
+}
+
+static void check_guest_numa(struct vctx *c, size_t i, struct vx_vm *vm)
+{
+        const struct vx_numa *numa = &vm->numa;
+        struct vx_cpuset seen = {0};
+        uint64_t sum = 0;
+
+        for (size_t k = 0; k < numa->n_nodes; k++) {
+                const struct vx_guest_node *g = &numa->nodes[k];
+                _cleanup_free_ char *path = vpath(c, "vms[%zu].numa.nodes[%zu].vcpus", i, k);
+                int last = vx_cpuset_last(&g->vcpus);
+
+                if (last >= (int)vm->vcpus)
+                        verr(c, path, NULL, "vCPU %d is not one of the VM's %u vCPUs (0-%u)", last, vm->vcpus,
+                             vm->vcpus - 1);
+                for (unsigned v = 0; v < vm->vcpus; v++)
+                        if (vx_cpuset_isset(&g->vcpus, v) && vx_cpuset_isset(&seen, v))
+                                verr(c, path, NULL, "vCPU %u is in two guest nodes", v);
+                for (size_t w = 0; w < ELEMENTSOF(seen.bits); w++)
+                        seen.bits[w] |= g->vcpus.bits[w];
+                sum += g->size;
+                if (vm->memory.hugepages && vm->memory.page_size && g->size % vm->memory.page_size != 0) {
+                        _cleanup_free_ char *size = vpath(c, "vms[%zu].numa.nodes[%zu].size", i, k);
+
+                        verr(c, size, NULL, "not a multiple of the hugepage size (%llu MiB)",
+                             (unsigned long long)(vm->memory.page_size >> 20));
+                }
+        }
+        if (numa->n_nodes > 0) {
+                _cleanup_free_ char *path = vpath(c, "vms[%zu].numa.nodes", i);
+
+                unsigned in_nodes = 0;
+
+                for (unsigned v = 0; v < vm->vcpus; v++)
+                        in_nodes += vx_cpuset_isset(&seen, v);
+                if (in_nodes != vm->vcpus)
+                        verr(c, path, "give every vCPU to one guest node", "%u of the %u vCPUs are in a guest node",
+                             in_nodes, vm->vcpus);
+                if (sum != vm->memory.size)
+                        verr(c, path, NULL, "the guest nodes' sizes add up to %llu MiB, memory.size is %llu MiB",
+                             (unsigned long long)(sum >> 20), (unsigned long long)(vm->memory.size >> 20));
+        }
+}
+
+/* The first host CPU in both sets, or -1. */
+static int first_common_cpu(const struct vx_cpuset *a, const struct vx_cpuset *b)
+{
+        for (size_t w = 0; w < ELEMENTSOF(a->bits); w++)
+                if (a->bits[w] & b->bits[w])
+                        return (int)(w * 64) + __builtin_ctzll(a->bits[w] & b->bits[w]);
+        return -1;
+}
+
+/* The first vCPU of VM b on a host CPU a vCPU of VM a has too: an error naming both (one per pair of VMs). */
+static void check_vcpu_pair(struct vctx *c, size_t a, size_t b)
+{
+        const struct vx_profile *p = c->p;
+        const struct vx_pinning *pa = &p->vms[a].pinning, *pb = &p->vms[b].pinning;
+
+        for (size_t j = 0; j < pb->n_vcpus; j++)
+                for (size_t k = 0; k < pa->n_vcpus; k++) {
+                        int cpu = first_common_cpu(&pa->vcpus[k], &pb->vcpus[j]);
+                        _cleanup_free_ char *path = NULL, *other = NULL;
+                        unsigned line;
+
+                        if (cpu < 0)
+                                continue;
+                        path = vpath(c, "vms[%zu].pinning.vcpus[%zu]", b, j);
+                        other = vpath(c, "vms[%zu].pinning.vcpus[%zu]", a, k);
+                        if (!other)
+                                return;
+                        line_of(c, other, &line);
+                        verr(c, path,
+                             "give each VM its own CPUs, or set pinning.shared: true on both VMs if sharing is "
+                             "intended",
+                             "host CPU %d is pinned to vCPU %zu of %s and to vCPU %zu of %s (%s, line %u)", cpu, j,
+                             p->vms[b].name, k, p->vms[a].name, other, line);
+                        return;
+                }
+}
+
+/*
+ * Two VMs with a vCPU on one host CPU are refused unless both say sharing is
+ * intended (pinning.shared). Emulator sets may overlap: housekeeping CPUs
+ * are shared by design.
+ */
+static void check_vcpu_overlap(struct vctx *c)
+{
+        for (size_t a = 0; a < c->p->n_vms; a++)
+                for (size_t b = a + 1; b < c->p->n_vms; b++)
+                        if (!c->p->vms[a].pinning.shared || !c->p->vms[b].pinning.shared)
+                                check_vcpu_pair(c, a, b);
+}
+
 static void check_disks(struct vctx *c, size_t i, struct vx_vm *vm)
 {
         _cleanup_(vx_strmap_done) struct vx_strmap orders = {};
@@ -819,6 +934,8 @@ static void check_vm(struct vctx *c, size_t i)
         check_topology(c, i, vm);
         check_memory(c, i, vm);
         check_pinning(c, i, vm);
+        check_placement(c, i, vm);
+        check_guest_numa(c, i, vm);
         check_disks(c, i, vm);
         check_nics(c, i, vm);
         check_ports(c, i, vm);
@@ -883,6 +1000,8 @@ int profile_validate(struct vx_profile *p, struct vx_diags *diags)
                 check_vm(&c, i);
         for (size_t i = 0; i < p->n_vms && c.r == 0; i++)
                 check_router(&c, i);
+        if (c.r == 0)
+                check_vcpu_overlap(&c);
         seen_done(&c.seen);
 
         if (c.r < 0)
