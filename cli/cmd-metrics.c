@@ -32,7 +32,8 @@ static const struct cli_help help = {
 };
 
 /* Every state status can show (launcher/vm.c vx_vm_state_to_string), so exactly one gauge is 1. */
-static const char *const vm_states[] = {"starting", "waiting", "running", "stopping", "restarting", "failed", "stopped"};
+static const char *const vm_states[] = {"starting",   "waiting", "running", "stopping",
+                                        "restarting", "failed",  "stopped"};
 
 /* A label value: backslash, double quote and newline escaped. */
 static void print_label(FILE *out, const char *key, const char *value)

@@ -91,7 +91,7 @@ static void test_pf_facts_and_numvfs(void **state)
                 assert_string_equal(ifname, "p3p1");
                 assert_int_equal(vf, 3);
                 assert_int_equal(vfio_vf_of(T, "0000:03:00.0", ifname, &vf), -EINVAL); /* the PF is no VF */
-                assert_true(vfio_vf_of(T, "0000:03:10.6", ifname, &vf) < 0);             /* not created */
+                assert_true(vfio_vf_of(T, "0000:03:10.6", ifname, &vf) < 0);           /* not created */
         }
         /* VF index out of range: beyond sriov_totalvfs it can never exist; beyond numvfs it does not yet. */
         assert_int_equal(vfio_pf_vf(T, "p3p1", 7, bdf), -ERANGE);
