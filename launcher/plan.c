@@ -716,6 +716,15 @@ static void build_guest_numa(struct builder *b, const char *dir)
                 }
 }
 
+/* Whether the host has 1 GiB hugepages: the kernel lists a 1G pool only where the CPU has pdpe1gb. */
+static bool host_has_1g_pages(const struct vx_host_facts *facts)
+{
+        for (size_t i = 0; i < facts->n_pools; i++)
+                if (facts->pools[i].page_size == GIB)
+                        return true;
+        return false;
+}
+
 static void build_memory(struct builder *b)
 {
         const struct vx_vm *vm = b->vm;
@@ -726,6 +735,11 @@ static void build_memory(struct builder *b)
         const char *dir = NULL;
 
         if (m->hugepages) {
+                if (m->page_size_auto)
+                        note(b, "%s: auto: %s", K(b, "memory.hugepages.page-size"),
+                             m->page_size == GIB          ? "1G, the host has 1 GiB pages and the memory is whole ones"
+                             : host_has_1g_pages(b->facts) ? "2M, the memory is not whole 1 GiB pages"
+                                                           : "2M, the host has no 1 GiB pages");
                 dir = hugepage_dir(b, &owned);
                 if (!dir)
                         return;
@@ -1565,6 +1579,50 @@ static int build_bridges(struct vx_plan *plan)
         return b.r;
 }
 
+/* Whether every piece of guest memory (the whole, each guest NUMA node) is whole 1 GiB pages. */
+static bool whole_gib(const struct vx_vm *vm)
+{
+        if (vm->memory.size % GIB != 0)
+                return false;
+        for (size_t k = 0; k < vm->numa.n_nodes; k++)
+                if (vm->numa.nodes[k].size % GIB != 0)
+                        return false;
+        return true;
+}
+
+/*
+ * page-size: auto, decided once per plan so that every reader of the VM
+ * model (placement, the builder, status, the pre-flight) sees the same
+ * size: 1G where the host has 1 GiB pages and the memory is whole ones
+ * (fewer TLB misses and page-table pages, as the seed's vMX used), else 2M.
+ * It depends on the host's capability, not on free pages, so a supervisor
+ * that adopts the VMs plans the same size while they hold the pages.
+ */
+static int resolve_page_sizes(struct vx_plan *plan, const struct vx_host_facts *facts)
+{
+        const struct vx_profile *p = plan->profile;
+        bool any = false;
+
+        for (size_t i = 0; i < p->n_vms; i++)
+                any = any || (p->vms[i].memory.hugepages && p->vms[i].memory.page_size_auto);
+        if (!any)
+                return 0;
+        plan->resolved_vms = calloc(p->n_vms, sizeof(*plan->resolved_vms));
+        if (!plan->resolved_vms)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_vms; i++) {
+                struct vx_vm *vm = &plan->resolved_vms[i];
+
+                *vm = p->vms[i]; /* shallow: the copy points into p, which outlives the plan */
+                if (vm->memory.hugepages && vm->memory.page_size_auto)
+                        vm->memory.page_size = host_has_1g_pages(facts) && whole_gib(vm) ? GIB : 2 * MIB;
+        }
+        plan->resolved = *p;
+        plan->resolved.vms = plan->resolved_vms;
+        plan->profile = &plan->resolved;
+        return 0;
+}
+
 int plan_build(const struct vx_profile *p, const struct vx_host_facts *facts,
                const struct vx_plan_options *opts, struct vx_plan **ret)
 {
@@ -1604,6 +1662,10 @@ int plan_build(const struct vx_profile *p, const struct vx_host_facts *facts,
         if (!plan->vms)
                 return -ENOMEM;
         plan->n_vms = p->n_vms;
+        r = resolve_page_sizes(plan, facts);
+        if (r < 0)
+                return r;
+        p = plan->profile;
         r = placement_plan(p, facts, opts ? opts->cpu_claims : NULL, &placements);
         if (r < 0)
                 return r;
@@ -1645,6 +1707,7 @@ struct vx_plan *plan_free(struct vx_plan *plan)
                 strv_free(vp->notes, vp->n_notes);
         }
         free(plan->vms);
+        free(plan->resolved_vms);
         for (size_t i = 0; i < plan->n_actions; i++)
                 plan_action_done(&plan->actions[i]);
         free(plan->actions);

@@ -213,6 +213,10 @@ struct vx_plan {
         size_t n_vms;
         struct vx_host_action *actions;
         size_t n_actions;
+        /* page-size: auto decided for this host: profile is then a copy of the
+         * profile given, its vms a copy with the page sizes filled in (owned) */
+        struct vx_profile resolved;
+        struct vx_vm *resolved_vms;
 };
 
 /*

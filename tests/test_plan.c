@@ -339,6 +339,42 @@ static void test_hugepage_backend(void **state)
         assert_int_equal(a->vm, 0);
         plan_free(plan);
 
+        /* page-size: auto: 1G where the host has a 1G pool and the memory is whole 1 GiB pages, else 2M. */
+        {
+                static const struct vx_hugepage_pool_fact pools[] = {{.page_size = 2 * MIB}, {.page_size = GIB}};
+
+                vm.memory.page_size_auto = true;
+                facts.n_hugetlbfs = 2;
+                facts.pools = pools;
+                facts.n_pools = 2;
+                plan = build(&p, &facts, &as_root);
+                assert_string_equal(value_of(&plan->vms[0], "-object", 0),
+                                    "memory-backend-file,id=mem0,size=16384M,mem-path=/mnt/huge1G,prealloc=off,"
+                                    "share=off");
+                assert_string_equal(find_action(plan, VX_ACTION_HUGEPAGES)->object, "1G");
+                assert_true(has_note(&plan->vms[0], "page-size: auto: 1G, the host has 1 GiB pages"));
+                /* Every reader of the VM model sees the size decided, not the profile's 2M. */
+                assert_int_equal(plan->vms[0].vm->memory.page_size, GIB);
+                assert_int_equal(plan->profile->vms[0].memory.page_size, GIB);
+                assert_int_equal(vm.memory.page_size, 2 * MIB);
+                plan_free(plan);
+
+                facts.n_pools = 1; /* a host without pdpe1gb lists no 1G pool */
+                plan = build(&p, &facts, &as_root);
+                assert_string_equal(find_action(plan, VX_ACTION_HUGEPAGES)->object, "2M");
+                assert_true(has_note(&plan->vms[0], "page-size: auto: 2M, the host has no 1 GiB pages"));
+                plan_free(plan);
+
+                facts.n_pools = 2;
+                vm.memory.size = 1954 * MIB;
+                plan = build(&p, &facts, &as_root);
+                assert_string_equal(find_action(plan, VX_ACTION_HUGEPAGES)->object, "2M");
+                assert_true(has_note(&plan->vms[0], "page-size: auto: 2M, the memory is not whole 1 GiB pages"));
+                plan_free(plan);
+                facts.pools = NULL;
+                facts.n_pools = 0;
+        }
+
         /* Anonymous memory: no backend object. */
         vm.memory = (struct vx_memory){.size = 1954 * MIB, .node = -1, .merge = true, .lock = true};
         plan = build(&p, &facts, NULL);

@@ -375,7 +375,16 @@ static void test_page_size(void **state)
         }
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 snprintf(buf, sizeof(buf), HEAD_NO_MEMORY "    memory: {size: 4G, hugepages: {page-size: %s}}\n", bad[i]);
-                expect_error(buf, "vms[0].memory.hugepages.page-size", "expected 2M (2MiB) or 1G (1GiB)", 0, 0);
+                expect_error(buf, "vms[0].memory.hugepages.page-size", "expected 2M (2MiB), 1G (1GiB) or auto", 0, 0);
+        }
+        /* auto: the plan decides; the model keeps the 2M the size must fill (auto falls back to it). */
+        {
+                struct vx_profile *p =
+                        expect_valid(HEAD_NO_MEMORY "    memory: {size: 1536MiB, hugepages: {page-size: auto}}\n");
+
+                assert_true(p->vms[0].memory.page_size_auto);
+                assert_int_equal(p->vms[0].memory.page_size, 2ULL << 20);
+                profile_free(p);
         }
         /* Memory must fill whole pages. */
         expect_error(HEAD_NO_MEMORY "    memory: {size: 1536MiB, hugepages: {page-size: 1G}}\n", "vms[0].memory.size",

@@ -129,6 +129,8 @@ struct vx_memory {
         uint64_t size;            /* memory.size: bytes; "2048MiB", "16GiB", "1024M", "2G"; required */
         bool hugepages;           /* memory.hugepages present */
         uint64_t page_size;       /* memory.hugepages.page-size: "2M" (default) or "1G", in bytes */
+        bool page_size_auto;      /* page-size: auto: the plan picks 1G where the host has 1 GiB pages and
+                                   * the size is whole ones, else 2M (page_size stays 2M here) */
         char *path;               /* memory.hugepages.path: hugetlbfs mount; NULL = found at start */
         int node;                 /* memory.hugepages.node: host NUMA node, -1 = none */
         enum vx_mem_policy policy; /* memory.hugepages.policy: default bind */

@@ -96,16 +96,21 @@ static void parse_memory_size(struct pctx *c, const struct vx_ynode *v, const ch
 
 static void parse_page_size(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
 {
-        const char *s = pf_scalar(c, v, path, "2M or 1G");
+        const char *s = pf_scalar(c, v, path, "2M, 1G or auto");
+        struct vx_memory *m = (struct vx_memory *)((char *)ptr - offsetof(struct vx_memory, page_size));
         uint64_t size = 0;
 
         if (!s)
                 return;
-        if (pf_size_text(s, &size) != 0 || (size != 2ULL << 20 && size != 1ULL << 30)) {
-                pf_error_at(c, v, path, NULL, "expected 2M (2MiB) or 1G (1GiB), got %s", DIAG_QUOTE(s));
+        if (strcmp(s, "auto") == 0) {
+                m->page_size_auto = true;
                 return;
         }
-        *(uint64_t *)ptr = size;
+        if (pf_size_text(s, &size) != 0 || (size != 2ULL << 20 && size != 1ULL << 30)) {
+                pf_error_at(c, v, path, NULL, "expected 2M (2MiB), 1G (1GiB) or auto, got %s", DIAG_QUOTE(s));
+                return;
+        }
+        m->page_size = size;
 }
 
 static const struct field hugepages_fields[] = {
