@@ -669,10 +669,10 @@ static void memory_backend(struct builder *b, unsigned id, uint64_t size, int ho
                         unsigned threads = pp->has_emulator ? vx_cpuset_count(&pp->emulator) : 0;
 
                         /*
-                         * The preallocating threads run where the emulator does: one per CPU of its set.
-                         * Placed VMs only, so that explicitly pinned ones keep the command line they had.
+                         * QEMU preallocates before QMP answers, so before any pinning: its threads
+                         * inherit the emulator set spawn gives QEMU. One per CPU of that set.
                          */
-                        if (threads > 1 && pp->automatic)
+                        if (threads > 1)
                                 sb_addf(&sb, ",prealloc-threads=%u", threads);
                         b->vp->prealloc_bytes += size;
                         b->vp->prealloc_hugetlb = true;
