@@ -444,6 +444,7 @@ static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_n
                 json_object_set_new(emu, "threads", emulator_threads_json(inst));
                 json_object_set_new(o, "emulator", emu);
                 json_object_set_new(o, "pin_repairs", json_integer(inst->pin_repairs));
+                json_object_set_new(o, "pin_drift", json_string(vx_pin_drift_to_string(vp->vm->pinning.drift)));
                 json_object_set_new(o, "stage", json_string(current_stage(inst)));
                 json_object_set_new(o, "stages", stages_json(inst));
                 if (inst->argv_drift)

@@ -423,6 +423,7 @@ int vm_pin_repair(struct vx_vm_instance *inst)
         const struct vx_plan_pinning *pin = vm_pinning(inst);
         _cleanup_free_ pid_t *tids = NULL;
         size_t n_tids = 0, drifted = 0;
+        bool report = inst->plan->vm->pinning.drift == VX_PIN_DRIFT_REPORT;
         struct vx_cpuset cur;
         int r;
 
@@ -441,10 +442,20 @@ int vm_pin_repair(struct vx_vm_instance *inst)
                                                : NULL;
                 if (want && affinity_get(tids[i], &cur) >= 0 && !vx_cpuset_equal(&cur, want)) {
                         _cleanup_free_ char *c = vx_cpuset_format(&cur), *w = vx_cpuset_format(want);
-                        log_warning("%s: thread %d runs on CPUs %s, the plan says %s: pinning it again.",
-                                    inst->plan->name, (int)tids[i], c ?: "?", w ?: "?");
+
+                        if (!report)
+                                log_warning("%s: thread %d runs on CPUs %s, the plan says %s: pinning it again.",
+                                            inst->plan->name, (int)tids[i], c ?: "?", w ?: "?");
                         drifted++;
                 }
+        }
+        if (report) {
+                /* Said once per change, not on every status that still sees it. */
+                if (drifted != inst->pin_drift_reported && drifted > 0)
+                        log_warning("%s: %zu thread(s) off their planned CPUs; pinning.drift: report leaves them.",
+                                    inst->plan->name, drifted);
+                inst->pin_drift_reported = drifted;
+                return 0;
         }
         if (drifted == 0)
                 return 0;

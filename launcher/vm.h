@@ -51,6 +51,7 @@ struct vx_vm_instance {
         char *last_error;        /* why the last start or run failed, for status */
         const struct vx_user *qemu_user; /* who QEMU runs as; NULL or uid 0: root, with no capabilities */
         unsigned pin_repairs;            /* times a drifted pinning was put back (vm_pin_repair) */
+        size_t pin_drift_reported;       /* pinning.drift: report: the drifted threads last logged */
         char **argv_drift; /* adopted: how its command line differs from the profile's now (drift.h); NULL: none */
         struct vx_plan_pinning
                 *pin_live; /* the pinning `vmxrun pin` set (kept across QEMU restarts); NULL: the plan's */
@@ -135,7 +136,8 @@ int vm_repin(struct vx_vm_instance *inst, int vcpu, const struct vx_cpuset *cpus
 /*
  * Reads every thread's affinity back and compares it with the plan: a vCPU
  * or emulator thread that drifted (someone ran taskset on it, a new thread
- * was not pinned) is pinned again, logged, and counted in inst->pin_repairs.
+ * was not pinned) is pinned again, logged, and counted in inst->pin_repairs;
+ * with pinning.drift: report it is only logged (once per change) and left.
  * Returns the number of threads that had drifted, or -errno.
  */
 int vm_pin_repair(struct vx_vm_instance *inst);

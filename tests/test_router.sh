@@ -68,13 +68,13 @@ wait_for() { # wait_for SECONDS COMMAND...
 }
 
 # The pair: a tiny-guest copy of profiles/vmx-virtio.yaml's shape (VCP, then VFP after it, one internal bridge).
-vm() { # vm NAME CPU EXTRA...
+vm() { # vm NAME CPU [MORE PINNING KEYS]
         cat <<VM
   - name: $1
     accel: tcg
     vcpus: 1
     memory: {size: 192MiB}
-    pinning: {vcpus: ["$2"], emulator: "0-1"}
+    pinning: {vcpus: ["$2"], emulator: "0-1"${3:+, $3}}
     boot:
       kernel: $GUEST_DIR/vmlinuz
       initrd: $GUEST_DIR/initrd.img
@@ -89,7 +89,7 @@ VM
         printf 'name: router\nbridges:\n  - name: br-int-r\nvms:\n'
         vm vcp 0
         echo '    ready: {console: "VMXRUN-GUEST ready", timeout: 180s}'
-        vm vfp 1
+        vm vfp 1 "drift: report"
         echo '    after: vcp'
         echo '    ready: {console: "VMXRUN-GUEST ready", link: br-int-r, timeout: 180s}'
 } >"$WORK/router.yaml"
@@ -130,6 +130,18 @@ check "the VFP was created after the VCP was ready (status timestamps)" in_order
 check "status names no condition still missing" [ "$(status_json | jq -r '[.vms[].waiting_for // empty] | length')" = 0 ]
 VCP=$(vmf vcp .pid)
 VFP=$(vmf vfp .pid)
+
+# --- pinning.drift: report (the VFP's): a drift is shown and logged, not repaired ---
+VFPTID=$(vmf vfp '.vcpus[] | select(.index == 0) | .thread_id')
+vfp_pin() { vmf vfp '.vcpus[] | select(.index == 0) | .pin'; }
+taskset -p -c 0 "$VFPTID" >/dev/null
+check "drift: report: the VFP's vCPU moved behind vmxrun's back shows as drifted" [ "$(vfp_pin)" = drifted ]
+check "a second status still sees it, and the kernel agrees: nothing pinned it back" \
+        [ "$(vfp_pin)" = drifted -a "$(allowed "$VFP" "$VFPTID")" = 0 ]
+check "status shows the policy and no repair" [ "$(vmf vfp '"\(.pin_drift) \(.pin_repairs)"')" = "report 0" ]
+check "the log says so once" [ "$(grep -c 'pinning.drift: report leaves them' "$LOG")" = 1 ]
+taskset -p -c 1 "$VFPTID" >/dev/null
+check "put back by hand: pinned again in status" [ "$(vfp_pin)" = pinned ]
 
 # --- a thread created after start gets the emulator CPUs --------------------------
 tids() { ls "/proc/$1/task" | sort; }

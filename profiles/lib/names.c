@@ -89,6 +89,12 @@ const struct vx_enum_name vx_restart_scope_names[] = {
         {},
 };
 
+const struct vx_enum_name vx_pin_drift_names[] = {
+        {"repair", VX_PIN_DRIFT_REPAIR},
+        {"report", VX_PIN_DRIFT_REPORT},
+        {},
+};
+
 const struct vx_enum_name vx_smt_policy_names[] = {
         {"isolate", VX_SMT_ISOLATE},
         {"share", VX_SMT_SHARE},
@@ -161,6 +167,11 @@ const char *vx_serial_type_to_string(enum vx_serial_type t)
 const char *vx_smt_policy_to_string(enum vx_smt_policy p)
 {
         return vx_enum_to_string(vx_smt_policy_names, p);
+}
+
+const char *vx_pin_drift_to_string(enum vx_pin_drift d)
+{
+        return vx_enum_to_string(vx_pin_drift_names, d);
 }
 
 int vx_suggest(const char *word, const char *const *candidates, size_t n, char **ret)

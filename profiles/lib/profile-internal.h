@@ -27,6 +27,7 @@ extern const struct vx_enum_name vx_serial_type_names[];
 extern const struct vx_enum_name vx_restart_policy_names[];
 extern const struct vx_enum_name vx_restart_scope_names[];
 extern const struct vx_enum_name vx_smt_policy_names[];
+extern const struct vx_enum_name vx_pin_drift_names[];
 
 const char *vx_enum_to_string(const struct vx_enum_name *names, int value);
 

@@ -140,6 +140,11 @@ struct vx_memory {
 };
 
 /* pinning.smt: what automatic placement does with a core's other thread when topology.threads is 1. */
+enum vx_pin_drift {
+        VX_PIN_DRIFT_REPAIR, /* "repair" (default): a thread found off its CPUs is pinned again, and logged */
+        VX_PIN_DRIFT_REPORT, /* "report": status shows it and the log says so; vmxrun leaves it */
+};
+
 enum vx_smt_policy {
         VX_SMT_ISOLATE, /* "isolate" (default): one vCPU per core, its sibling left idle */
         VX_SMT_SHARE,   /* "share": siblings take other vCPUs of the VM */
@@ -157,6 +162,7 @@ struct vx_pinning {
         enum vx_smt_policy smt; /* pinning.smt: default isolate */
         bool shared;            /* pinning.shared: sharing CPUs with other VMs is intended; default false */
         bool core_scheduling;   /* pinning.core-scheduling: a PR_SCHED_CORE cookie per VM; default false */
+        enum vx_pin_drift drift; /* pinning.drift: what a drift status finds leads to; default repair */
 };
 
 /* A guest NUMA node (numa.nodes[]): its vCPUs and memory, on one host node. */
@@ -365,6 +371,7 @@ const char *vx_restart_scope_to_string(enum vx_restart_scope s);
 const char *vx_tristate_to_string(enum vx_tristate t);
 const char *vx_serial_type_to_string(enum vx_serial_type t);
 const char *vx_smt_policy_to_string(enum vx_smt_policy p);
+const char *vx_pin_drift_to_string(enum vx_pin_drift d);
 
 /*
  * Runs the checks that need no host on a model (profile_load already does):

@@ -225,6 +225,7 @@ static const struct field pinning_fields[] = {
         {.key = "smt", .type = T_ENUM, .offset = offsetof(struct vx_pinning, smt), .names = vx_smt_policy_names},
         {.key = "shared", .type = T_BOOL, .offset = offsetof(struct vx_pinning, shared)},
         {.key = "core-scheduling", .type = T_BOOL, .offset = offsetof(struct vx_pinning, core_scheduling)},
+        {.key = "drift", .type = T_ENUM, .offset = offsetof(struct vx_pinning, drift), .names = vx_pin_drift_names},
 };
 
 /* pinning: `auto` (placement: auto, every other key at its default), or a mapping. */
