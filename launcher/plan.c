@@ -737,7 +737,7 @@ static void build_memory(struct builder *b)
         if (m->hugepages) {
                 if (m->page_size_auto)
                         note(b, "%s: auto: %s", K(b, "memory.hugepages.page-size"),
-                             m->page_size == GIB          ? "1G, the host has 1 GiB pages and the memory is whole ones"
+                             m->page_size == GIB           ? "1G, the host has 1 GiB pages and the memory is whole ones"
                              : host_has_1g_pages(b->facts) ? "2M, the memory is not whole 1 GiB pages"
                                                            : "2M, the host has no 1 GiB pages");
                 dir = hugepage_dir(b, &owned);

@@ -156,12 +156,12 @@ struct vx_pinning {
         bool has_emulator;
         struct vx_cpuset emulator; /* pinning.emulator: CPU list for every non-vCPU thread */
         /* Automatic placement (docs/placement.md): `pinning: auto` or pinning.placement: auto. */
-        bool automatic;         /* pinning.placement: auto; default explicit (the lists above) */
-        int node;               /* pinning.node: host NUMA node to place on; -1 = chosen */
-        unsigned emulator_cpus; /* pinning.emulator-cpus: CPUs of the emulator set; default 1 */
-        enum vx_smt_policy smt; /* pinning.smt: default isolate */
-        bool shared;            /* pinning.shared: sharing CPUs with other VMs is intended; default false */
-        bool core_scheduling;   /* pinning.core-scheduling: a PR_SCHED_CORE cookie per VM; default false */
+        bool automatic;          /* pinning.placement: auto; default explicit (the lists above) */
+        int node;                /* pinning.node: host NUMA node to place on; -1 = chosen */
+        unsigned emulator_cpus;  /* pinning.emulator-cpus: CPUs of the emulator set; default 1 */
+        enum vx_smt_policy smt;  /* pinning.smt: default isolate */
+        bool shared;             /* pinning.shared: sharing CPUs with other VMs is intended; default false */
+        bool core_scheduling;    /* pinning.core-scheduling: a PR_SCHED_CORE cookie per VM; default false */
         enum vx_pin_drift drift; /* pinning.drift: what a drift status finds leads to; default repair */
 };
 
