@@ -81,6 +81,8 @@ static int send_message(int fd, const void *head, size_t head_len, const void *t
                 msg.msg_control = control.buf;
                 msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
                 c = CMSG_FIRSTHDR(&msg);
+                if (!c)
+                        return -EINVAL;
                 c->cmsg_level = SOL_SOCKET;
                 c->cmsg_type = SCM_RIGHTS;
                 c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
@@ -329,7 +331,7 @@ static int call(const struct request *req, const char *blob, size_t blob_len, co
 {
         int got[SPAWNER_MAX_FDS + 1];
         size_t n_got = 0;
-        struct answer a;
+        struct answer a = {0};
         ssize_t n;
         int r;
 
@@ -360,7 +362,7 @@ int spawner_spawn(char *const argv[], const struct vx_spawn_options *opts, pid_t
         _cleanup_free_ char *blob = NULL;
         _cleanup_free_ struct request *req = NULL;
         size_t len = 0, n_fds = 0;
-        struct answer a;
+        struct answer a = {0};
         int pidfd = -EBADF, r;
 
         if (spawner_fd < 0)
@@ -418,7 +420,7 @@ int spawner_spawn(char *const argv[], const struct vx_spawn_options *opts, pid_t
 int spawner_reap(pid_t pid)
 {
         struct request req = {.kind = REQ_REAP, .pid = pid};
-        struct answer a;
+        struct answer a = {0};
         int status, r;
 
         if (spawner_fd < 0) {

@@ -65,7 +65,7 @@ static void test_spawn_through_spawner(void **state)
 {
         char script[128];
         char *argv[] = {sh, (char *)"-c", script, NULL};
-        int keep_fd = open("/dev/null", O_RDONLY | O_CLOEXEC), log_fd = log_file(), pidfd = -EBADF, status;
+        int keep_fd = open("/dev/null", O_RDONLY | O_CLOEXEC), log_fd = log_file(), pidfd = -EBADF, status, r;
         struct vx_spawn_fd keep = {.fd = keep_fd, .target = 5};
         struct vx_spawn_options opts = {.fds = &keep, .n_fds = 1, .log_fd = log_fd};
         _cleanup_free_ char *out = NULL;
@@ -78,7 +78,16 @@ static void test_spawn_through_spawner(void **state)
         assert_true(keep_fd >= 0);
         assert_int_equal(spawner_start(sh_plan()), 0);
         assert_true(spawner_running());
-        assert_int_equal(spawner_spawn(argv, &opts, &pid, &pidfd), 0);
+        r = spawner_spawn(argv, &opts, &pid, &pidfd);
+        if (r == -ENOSYS) {
+                /* valgrind 3.19 does not know pidfd_open: the spawner cannot start anything there. */
+                print_message("SKIP: pidfd_open is not available here (valgrind?)\n");
+                spawner_stop();
+                close(keep_fd);
+                close(log_fd);
+                skip();
+        }
+        assert_int_equal(r, 0);
         assert_true(pid > 0 && pidfd >= 0);
         /* Not our child: a wait of ours finds nothing to wait for, running or not. */
         assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);
@@ -197,6 +206,11 @@ static void test_filter_refuses_and_spawned_is_unfiltered(void **state)
         if (geteuid() != 0) {
                 print_message("SKIP: a filter with no_new_privs works as anyone, but the mount probe needs root to be "
                               "meaningful\n");
+                skip();
+        }
+        if (getenv("VX_UNDER_VALGRIND")) {
+                print_message(
+                        "SKIP: under valgrind (scripts/analyze.sh), the filter would refuse valgrind's own calls\n");
                 skip();
         }
         assert_int_equal(pipe2(pipe_fds, O_CLOEXEC), 0);
