@@ -76,6 +76,20 @@ check "the supervisor runs under a seccomp filter (Seccomp 2)" [ "$(field "$SUP"
 check "and with no_new_privs" [ "$(field "$SUP" NoNewPrivs)" = 1 ]
 check "mount and ptrace in the running supervisor fail with EPERM, through the filter" \
         grep -q "seccomp probe: mount: Operation not permitted; ptrace: Operation not permitted" "$WORK/start.err"
+# The kernel's record of the refusal (SECCOMP_FILTER_FLAG_LOG), where this machine lets us read it.
+if [ "$(uname -m)" = x86_64 ] && dmesg >/dev/null 2>&1; then
+        logged() { dmesg | grep -q "type=1326 .* pid=$SUP .* syscall=165 "; }
+        if wait_for 10 logged; then
+                ok "the kernel logged the refused mount (syscall 165) of pid $SUP"
+        elif dmesg | grep -q 'callbacks suppressed'; then
+                # Without auditd the kernel prints audit records rate-limited (printk_ratelimit).
+                echo "SKIP - the kernel's seccomp log: the kernel's rate limit dropped records"
+        else
+                fail "the kernel logged the refused mount (syscall 165) of pid $SUP"
+        fi
+else
+        echo "SKIP - the kernel's seccomp log: dmesg cannot be read here (or not x86_64)"
+fi
 check "QEMU's parent is the spawner, a child of the supervisor" \
         bash -c "[ \"\$(cat /proc/$(parent_of "$PID")/comm)\" = vmxrun-spawner ] && [ $(parent_of "$(parent_of "$PID")") = $SUP ]"
 SPAWNER=$(parent_of "$PID")
