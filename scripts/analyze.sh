@@ -87,7 +87,7 @@ run_valgrind() {
 
 run_analyzer() {
         local b=build/analyze-fanalyzer log found
-        echo "== gcc -fanalyzer: the whole tree"
+        echo "== gcc -fanalyzer: the libraries and vmxrun"
         # -O0: at -O1 gcc 12 reports every `_cleanup_free_ char *p = NULL;` left by an early
         # return as "use of uninitialized value" (the optimised-away store), and it runs longer.
         cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="-O0 -fanalyzer" \
