@@ -689,7 +689,7 @@ int vm_reap(struct vx_vm_instance *inst)
         if (inst->pid > 0 && inst->is_child)
                 status = spawner_reap(inst->pid); /* the spawner's child, so the spawner waits */
         if (status < 0 && inst->pidfd >= 0) {
-                /* Not our child (or its spawner is gone): its pidfd turns readable when it is gone. Bounded: SIGKILL was sent. */
+                /* Not our child (or its spawner is gone): its pidfd turns readable once it is gone. */
                 struct pollfd p = {.fd = inst->pidfd, .events = POLLIN};
                 (void)poll(&p, 1, 5000);
         }
