@@ -12,6 +12,16 @@
 #include "cleanup.h"
 #include "log.h"
 
+/* gcc says -fsanitize=address with __SANITIZE_ADDRESS__, clang with __has_feature. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VX_CLANG_ASAN 1
+#endif
+#endif
+#ifndef VX_CLANG_ASAN
+#define VX_CLANG_ASAN 0
+#endif
+
 /*
  * What the supervisor does once its VMs run, by the strace -f of a whole
  * lifecycle (start, status, pin, qmp/hmp, a QEMU killed and restarted with
@@ -93,7 +103,7 @@ static int allow_all(scmp_filter_ctx ctx, const char *names)
  */
 static int allow_sanitizer(scmp_filter_ctx ctx)
 {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || VX_CLANG_ASAN
         static const long requests[] = {PTRACE_ATTACH, PTRACE_DETACH, PTRACE_GETREGSET, PTRACE_GETREGS,
                                         PTRACE_GETFPREGS};
         int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
