@@ -14,26 +14,16 @@
 # Needs root, qemu-system-x86_64, jq and the test guest (guest/build.sh).
 set -u
 
-: "${VMXRUN:?VMXRUN must name the vmxrun binary}"
-: "${VX_SOURCE_ROOT:?}"
-GUEST_DIR=${VX_GUEST_DIR:-/var/cache/vmxrun/guest}
-
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-command -v jq >/dev/null || skip "jq is not installed"
+# shellcheck source=tests/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
+need_qemu_guest
 [ "$(nproc)" -ge 2 ] || skip "the demo pins two vCPUs to two host CPUs; this host has $(nproc)"
 grep -q '^Seccomp_filters:' /proc/self/status || skip "this kernel does not show Seccomp_filters (5.9 or later does)"
-if [ ! -f "$GUEST_DIR/vmlinuz" ]; then
-        "$VX_SOURCE_ROOT/guest/build.sh" "$GUEST_DIR" >/dev/null || skip "could not build the test guest"
-fi
 
 RT=$(mktemp -d /tmp/vx-seccomp-XXXXXX)
 chmod 755 "$RT" # QEMU, which runs as vmxrun-qemu, must get through it
 export VMXRUN_RUNTIME_DIR=$RT VMXRUN_LOG_DIR=$RT.log
 WORK=$(mktemp -d /tmp/vx-seccomp-work-XXXXXX)
-failures=0
-passes=0
 
 cleanup() {
         "$VMXRUN" stop sc --force >/dev/null 2>&1
@@ -41,23 +31,6 @@ cleanup() {
         rm -rf "$RT" "$RT.log" "$WORK"
 }
 trap cleanup EXIT
-
-ok() { echo "ok - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-check() { # check DESCRIPTION COMMAND...
-        local what=$1
-        shift
-        if "$@"; then ok "$what"; else fail "$what"; fi
-}
-# A bounded wait for a condition (a hang guard, not a speed assertion).
-wait_for() { # wait_for SECONDS COMMAND...
-        local deadline=$((SECONDS + $1))
-        shift
-        until "$@"; do
-                [ $SECONDS -lt $deadline ] || return 1
-                sleep 0.2
-        done
-}
 
 sed -e "s|/var/cache/vmxrun/guest|$GUEST_DIR|" -e 's/^name: demo/name: sc/' \
         "$VX_SOURCE_ROOT/profiles/demo.yaml" >"$WORK/sc.yaml"
@@ -126,5 +99,4 @@ check "the probe's calls reach the kernel (ENOENT, ESRCH): the EPERM above was t
         grep -q "seccomp probe: mount: No such file or directory; ptrace: No such process" "$WORK/start0.err"
 "$VMXRUN" stop sc --force >/dev/null
 
-echo "# $passes passed, $failures failed"
-[ $failures -eq 0 ]
+verdict
