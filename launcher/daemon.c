@@ -22,8 +22,10 @@
 #include "launcher.h"
 #include "log.h"
 #include "runtime.h"
+#include "spawner.h"
 #include "state.h"
 #include "supervisor.h"
+#include "syscall-filter.h"
 
 /* Past this size the log becomes <deployment>.log.1 (the one before goes) when a supervisor starts. */
 #define VX_LOG_ROTATE_BYTES (UINT64_C(1) << 20)
@@ -98,6 +100,51 @@ static int keep_only(int notify_fd)
         return 3;
 }
 
+/*
+ * Everything up to a running deployment: the spawner first (forked while the
+ * supervisor has no filter, it starts every QEMU, so that none inherits
+ * ours), then the start. On failure the caller still owns profile and plan.
+ */
+static int start_supervisor(struct vx_profile *profile, struct vx_plan *plan, const struct vx_supervisor_options *opts,
+                            struct vx_supervisor **ret)
+{
+        int r;
+
+        r = spawner_start(plan);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the process that starts QEMU: %m");
+        r = supervisor_start(profile, plan, opts, ret);
+        if (r < 0) {
+                if (r == -EBUSY)
+                        log_error("%s is already running; nothing was changed.", profile->name);
+                spawner_stop();
+        }
+        return r;
+}
+
+/*
+ * The supervisor's life once its VMs run: under its seccomp filter (unless
+ * VMXRUN_SECCOMP=0, for debugging), until every VM has stopped.
+ */
+static int supervise(struct vx_supervisor *sv, const struct vx_plan *plan)
+{
+        const char *env = getenv("VMXRUN_SECCOMP");
+        int r;
+
+        if (env && strcmp(env, "0") == 0)
+                log_warning("VMXRUN_SECCOMP=0: the supervisor runs without its seccomp filter.");
+        else {
+                r = syscall_filter_install(plan);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to install the supervisor's seccomp filter, running without: %m");
+        }
+        syscall_filter_test_probe();
+        r = supervisor_run(sv);
+        supervisor_free(sv);
+        spawner_stop();
+        return r;
+}
+
 /* The daemon's life; its exit status matters to no one (the notify byte says how the start went). */
 static int run_daemon_child(struct vx_profile *profile, struct vx_plan *plan, struct vx_supervisor_options *opts)
 {
@@ -105,18 +152,14 @@ static int run_daemon_child(struct vx_profile *profile, struct vx_plan *plan, st
         int r;
 
         (void)setsid(); /* no controlling terminal: a hangup of the user's shell must not reach us */
-        r = supervisor_start(profile, plan, opts, &sv);
+        r = start_supervisor(profile, plan, opts, &sv);
         if (r < 0) {
-                if (r == -EBUSY)
-                        log_error("%s is already running; nothing was changed.", profile->name);
                 profile_free(profile);
                 plan_free(plan);
                 return 1;
         }
         /* The supervisor writes the notify fd itself (with --wait, once every VM is ready), then detaches. */
-        r = supervisor_run(sv);
-        supervisor_free(sv);
-        return r < 0 ? 1 : 0;
+        return supervise(sv, plan) < 0 ? 1 : 0;
 }
 
 static int wait_for_daemon(int read_fd, const char *name, bool wait_ready, bool quiet)
@@ -165,19 +208,15 @@ int launcher_start(struct vx_profile *profile, struct vx_plan *plan, const struc
         }
         if (lo->foreground) {
                 struct vx_supervisor *sv = NULL;
-                int r = supervisor_start(profile, plan, &opts, &sv);
+                int r = start_supervisor(profile, plan, &opts, &sv);
                 if (r < 0) {
-                        if (r == -EBUSY)
-                                log_error("%s is already running; nothing was changed.", name);
                         profile_free(profile);
                         plan_free(plan);
                         return r;
                 }
                 printf("%s: started; supervising in the foreground.\n", name);
                 fflush(stdout);
-                r = supervisor_run(sv);
-                supervisor_free(sv);
-                return r;
+                return supervise(sv, plan);
         }
 
         if (pipe2(pipe_fds, O_CLOEXEC) < 0) {

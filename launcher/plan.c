@@ -1360,12 +1360,33 @@ static void build_display(struct builder *b)
         }
 }
 
+/*
+ * QEMU's own seccomp filter, everything denied unless the profile's sandbox
+ * relaxes it; vmxrun also drops privileges before exec, see launch.
+ */
+static void build_sandbox(struct builder *b)
+{
+        static const char *const rule[] = {
+                [VX_SANDBOX_DENY] = "deny",
+                [VX_SANDBOX_ALLOW] = "allow",
+                [VX_SANDBOX_CHILDREN] = "children",
+        };
+        const struct vx_sandbox *sb = &b->vm->sandbox;
+        const char *origin = sb->given ? K(b, "sandbox") : NULL;
+
+        if (sb->off) {
+                opt(b, origin, "-sandbox", "off");
+                return;
+        }
+        opt(b, origin, "-sandbox", "on,obsolete=%s,elevateprivileges=%s,spawn=%s,resourcecontrol=%s",
+            rule[sb->obsolete], rule[sb->elevate_privileges], rule[sb->spawn], rule[sb->resource_control]);
+}
+
 static void build_tail(struct builder *b)
 {
         const struct vx_vm *vm = b->vm;
 
-        /* QEMU's own seccomp filter; vmxrun also drops privileges before exec, see launch. */
-        opt(b, NULL, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+        build_sandbox(b);
         opt(b, NULL, "-msg", "timestamp=on");
         for (size_t i = 0; i < vm->n_extra_args; i++)
                 push(b, K(b, "extra-args[%zu]", i), strdup(vm->extra_args[i]));

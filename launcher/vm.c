@@ -23,6 +23,7 @@
 #include "prealloc-progress.h"
 #include "runtime.h"
 #include "spawn.h"
+#include "spawner.h"
 
 const char *vx_vm_state_to_string(enum vx_vm_state s)
 {
@@ -534,7 +535,7 @@ static int spawn_paused(struct vx_vm_instance *inst, int qmp_listen_fd, int log_
         opts.n_fds = vp->n_fds;
 
         log_debug("%s: starting %s", vp->name, vp->argv.items[0]);
-        r = spawn_qemu(vp->argv.items, &opts, &pid, &pidfd);
+        r = spawner_spawn(vp->argv.items, &opts, &pid, &pidfd);
         if (r < 0)
                 return log_error_errno(r, "%s: failed to start QEMU: %m", vp->name);
         inst->pid = pid;
@@ -712,11 +713,10 @@ int vm_reap(struct vx_vm_instance *inst)
 {
         int status = -1;
 
-        if (inst->pid > 0 && inst->is_child) {
-                while (waitpid(inst->pid, &status, 0) < 0 && errno == EINTR)
-                        ;
-        } else if (inst->pidfd >= 0) {
-                /* Not our child: its pidfd turns readable when it is gone. Bounded: SIGKILL was sent. */
+        if (inst->pid > 0 && inst->is_child)
+                status = spawner_reap(inst->pid); /* the spawner's child, so the spawner waits */
+        if (status < 0 && inst->pidfd >= 0) {
+                /* Not our child (or its spawner is gone): its pidfd turns readable once it is gone. */
                 struct pollfd p = {.fd = inst->pidfd, .events = POLLIN};
                 (void)poll(&p, 1, 5000);
         }

@@ -306,7 +306,8 @@ static int knowledge_index(struct qa_knowledge *k)
 {
         size_t o = 0, np = 0;
 
-        qsort(k->entries, k->n_entries, sizeof(*k->entries), cmp_entry);
+        if (k->n_entries > 1) /* qsort's base must not be NULL, even for nothing to sort */
+                qsort(k->entries, k->n_entries, sizeof(*k->entries), cmp_entry);
         for (size_t i = 0; i < k->n_entries; i++) {
                 struct qa_entry *e = &k->entries[i];
 
@@ -527,7 +528,8 @@ int qa_knowledge_add_qemu(struct qa_knowledge *k, const char *text, bool live, s
         if (r >= 0 && !v->name)
                 r = bad(ret_error, 1, "no V line");
         if (r >= 0) {
-                qsort(v->covers, v->n_covers, sizeof(char *), cmp_strp);
+                if (v->n_covers > 1) /* a version that covers nothing has no array to sort */
+                        qsort(v->covers, v->n_covers, sizeof(char *), cmp_strp);
                 for (size_t i = 0; i < v->n_covers; i++) {
                         if (o > 0 && strcmp(v->covers[o - 1], v->covers[i]) == 0) {
                                 free(v->covers[i]);

@@ -11,7 +11,8 @@
 #      end-to-end tests, so they are checked too);
 #   3. each fuzz target (fuzz/) for about 25 s on its seed corpus (fuzz/smoke.sh);
 #   and first, the C lines changed since .ci/format-base are formatted
-#   (scripts/check-format.sh).
+#   (scripts/check-format.sh) and gcc -fanalyzer finds nothing that
+#   scripts/analyze.suppress does not explain (scripts/analyze.sh analyzer).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,7 @@ fi
 status=0
 echo "== format: the C lines changed since .ci/format-base (clang-format)"
 ./scripts/check-format.sh || status=1
+./scripts/analyze.sh analyzer || status=1 # gcc -fanalyzer of the libraries and vmxrun, about a minute
 echo "== sanitizer build (ASan + UBSan): all tests"
 (cd build/asan && ctest --output-on-failure) || status=1
 echo "== release build: all tests"

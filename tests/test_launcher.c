@@ -87,8 +87,8 @@ static void test_runtime_dir_and_lock(void **state)
         remove_tree(tmp);
 }
 
-/* A supervisor stand-in: answers one request on the control socket. */
-static void serve_one(const char *dir, int listen_fd)
+/* A supervisor stand-in: answers one request on the control socket. Frees dir (the child's copy). */
+static void serve_one(char *dir, int listen_fd)
 {
         json_t *req = NULL, *answer;
         int fd;
@@ -103,6 +103,10 @@ static void serve_one(const char *dir, int listen_fd)
                 _exit(1);
         answer = json_pack("{s:b, s:O}", "ok", 1, "echo", json_object_get(req, "cmd"));
         control_write_answer(fd, answer);
+        /* Freed before _exit: under valgrind the child's leaks count too, and make it exit 99. */
+        json_decref(answer);
+        json_decref(req);
+        free(dir);
         _exit(0);
 }
 
@@ -117,8 +121,10 @@ static void test_control_roundtrip(void **state)
         assert_int_equal(control_listen(tmp, &listen_fd), 0);
         pid = fork();
         assert_true(pid >= 0);
-        if (pid == 0)
+        if (pid == 0) {
+                json_decref(req); /* the parent's, in this copy of its memory (valgrind checks the child too) */
                 serve_one(tmp, listen_fd);
+        }
         assert_int_equal(control_call(tmp, req, 5000, &answer), 0);
         assert_true(json_is_true(json_object_get(answer, "ok")));
         assert_string_equal(json_string_value(json_object_get(answer, "echo")), "status");
@@ -177,7 +183,7 @@ static void test_spawn_keeps_only_listed_fds(void **state)
 {
         char *tmp = make_tmpdir();
         _cleanup_free_ char *out = NULL;
-        int keep_fd, stray_fd, log_fd, pidfd, status;
+        int keep_fd, stray_fd, log_fd, pidfd, status, r;
         struct vx_spawn_fd keep;
         struct vx_spawn_options opts = {0};
         char buf[256] = {0};
@@ -194,7 +200,19 @@ static void test_spawn_keeps_only_listed_fds(void **state)
         assert_true(keep_fd >= 0 && stray_fd >= 0 && log_fd >= 0);
         keep = (struct vx_spawn_fd){.fd = keep_fd, .target = 5};
         opts = (struct vx_spawn_options){.fds = &keep, .n_fds = 1, .log_fd = log_fd};
-        assert_int_equal(spawn_qemu(argv, &opts, &pid, &pidfd), 0);
+        r = spawn_qemu(argv, &opts, &pid, &pidfd);
+        if (r == -ENOSYS) {
+                /* valgrind 3.19 does not know pidfd_open (nor close_range): there is nothing to test. */
+                print_message("SKIP: pidfd_open is not available here (valgrind?)\n");
+                free(out); /* skip() does not return: no cleanup runs */
+                out = NULL;
+                close(keep_fd);
+                close(stray_fd);
+                close(log_fd);
+                remove_tree(tmp);
+                skip();
+        }
+        assert_int_equal(r, 0);
         assert_int_equal(waitpid(pid, &status, 0), pid);
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         f = fopen(out, "re");

@@ -272,6 +272,22 @@ struct vx_ready {
         char *link; /* ready.link: a bridge; the VM's taps on it must be up, with carrier (and any other condition) */
 };
 
+/* What QEMU's own seccomp filter (-sandbox on) lets QEMU do, one of its four groups of calls. */
+enum vx_sandbox_rule {
+        VX_SANDBOX_DENY,     /* "deny" (default) */
+        VX_SANDBOX_ALLOW,    /* "allow" */
+        VX_SANDBOX_CHILDREN, /* "children": elevate-privileges only (set*id allowed, not for QEMU itself) */
+};
+
+struct vx_sandbox {
+        bool off;   /* sandbox: off (or false) gives -sandbox off; default on (zero: the strict default) */
+        bool given; /* the key is in the profile: the -sandbox option then names it as its origin */
+        enum vx_sandbox_rule obsolete;           /* sandbox.obsolete */
+        enum vx_sandbox_rule elevate_privileges; /* sandbox.elevate-privileges */
+        enum vx_sandbox_rule spawn;              /* sandbox.spawn */
+        enum vx_sandbox_rule resource_control;   /* sandbox.resource-control */
+};
+
 struct vx_vm {
         char *name;            /* name: required, unique, [A-Za-z0-9_.-], <= 64 bytes */
         char *qemu;            /* qemu: default "/usr/bin/qemu-system-x86_64" */
@@ -303,6 +319,7 @@ struct vx_vm {
         bool after_running;    /* after.until: running: start once that VM runs, not once it is ready (default) */
         char **extra_args;     /* extra-args: appended verbatim, last resort */
         size_t n_extra_args;
+        struct vx_sandbox sandbox; /* sandbox: QEMU's own seccomp filter, default on with everything denied */
 };
 
 struct vx_host {

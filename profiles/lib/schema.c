@@ -665,6 +665,47 @@ static void parse_after(struct pctx *c, const struct vx_ynode *v, const char *pa
         vm->after_running = spec.until == 1;
 }
 
+static const struct vx_enum_name sandbox_rule_names[] = {
+        {"deny", VX_SANDBOX_DENY},
+        {"allow", VX_SANDBOX_ALLOW},
+        {},
+};
+
+static const struct vx_enum_name sandbox_elevate_names[] = {
+        {"deny", VX_SANDBOX_DENY},
+        {"allow", VX_SANDBOX_ALLOW},
+        {"children", VX_SANDBOX_CHILDREN},
+        {},
+};
+
+/* QEMU's -sandbox sub-options, in the profile's spelling (elevateprivileges= is elevate-privileges). */
+static const struct field sandbox_fields[] = {
+        {.key = "obsolete",
+         .type = T_ENUM,
+         .offset = offsetof(struct vx_sandbox, obsolete),
+         .names = sandbox_rule_names},
+        {.key = "elevate-privileges",
+         .type = T_ENUM,
+         .offset = offsetof(struct vx_sandbox, elevate_privileges),
+         .names = sandbox_elevate_names},
+        {.key = "spawn", .type = T_ENUM, .offset = offsetof(struct vx_sandbox, spawn), .names = sandbox_rule_names},
+        {.key = "resource-control",
+         .type = T_ENUM,
+         .offset = offsetof(struct vx_sandbox, resource_control),
+         .names = sandbox_rule_names},
+};
+
+/* on/off, or a mapping of the sub-options to relax (which means on). */
+static void parse_sandbox(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr)
+{
+        struct vx_sandbox *sb = ptr;
+        bool on = true;
+
+        sb->given = true;
+        pf_parse_switch(c, v, path, &on, sandbox_fields, ELEMENTSOF(sandbox_fields), sb);
+        sb->off = !on;
+}
+
 static void parse_disks(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr);
 static void parse_nics(struct pctx *c, const struct vx_ynode *v, const char *path, void *ptr);
 
@@ -701,6 +742,7 @@ static const struct field vm_fields[] = {
         MAP("ready", struct vx_vm, ready, ready_fields),
         {.key = "after", .type = T_CUSTOM, .offset = 0, .custom = parse_after},
         {.key = "extra-args", .type = T_CUSTOM, .offset = 0, .custom = parse_extra_args},
+        {.key = "sandbox", .type = T_CUSTOM, .offset = offsetof(struct vx_vm, sandbox), .custom = parse_sandbox},
 };
 
 static const struct field bridge_fields[] = {
