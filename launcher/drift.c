@@ -126,6 +126,32 @@ int drift_argv(char *const *running, size_t n_running, char *const *planned, siz
         return 0;
 }
 
+int drift_taps(char *const *taps, const int *ifindexes, const int *now_ifindex, size_t n, char ***lines)
+{
+        size_t count = 0;
+
+        while (*lines && (*lines)[count])
+                count++;
+        for (size_t i = 0; i < n; i++) {
+                char *line = NULL;
+                int r;
+
+                if (!taps[i] || ifindexes[i] <= 0 || now_ifindex[i] == ifindexes[i])
+                        continue;
+                if (now_ifindex[i] == 0
+                            ? asprintf(&line, "tap %s: gone from the host (QEMU's NIC has no host side)", taps[i]) < 0
+                            : asprintf(&line,
+                                       "tap %s: ifindex %d -> %d (made again behind vmxrun's back; QEMU holds the "
+                                       "old one)",
+                                       taps[i], ifindexes[i], now_ifindex[i]) < 0)
+                        line = NULL;
+                r = add(lines, &count, line);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 char **drift_free(char **lines)
 {
         for (size_t i = 0; lines && lines[i]; i++)

@@ -18,5 +18,15 @@
  */
 int drift_argv(char *const *running, size_t n_running, char *const *planned, size_t n_planned, char ***ret);
 
+/*
+ * The host side of an adopted VM: each tap the state file recorded that is
+ * gone, or is another device of the same name now (its ifindex changed:
+ * deleted and made again behind vmxrun's back, while QEMU's fd holds the
+ * old one), adds a line to *lines (a drift_argv() array, or NULL). taps[i]
+ * and ifindexes[i] are what the state file says; now_ifindex[i] what the
+ * kernel says (0: no such device). Returns 0 or -ENOMEM. Pure.
+ */
+int drift_taps(char *const *taps, const int *ifindexes, const int *now_ifindex, size_t n, char ***lines);
+
 /* Frees a NULL-terminated string array; returns NULL. */
 char **drift_free(char **lines);

@@ -2,6 +2,7 @@
 #include "state.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +402,32 @@ static struct vx_plan_pinning *pin_live_parse(json_t *o)
         return pin;
 }
 
+/*
+ * The state file's record of each NIC on the host, so that an adopting
+ * supervisor can tell a tap that was deleted or made again behind vmxrun's
+ * back (QEMU's fd still holds the old one) from the one it created.
+ */
+static json_t *saved_nics_json(const struct vx_vm_plan *vp, bool running)
+{
+        json_t *arr = json_array();
+
+        for (size_t i = 0; arr && i < vp->vm->n_nics; i++) {
+                const struct vx_nic *nic = &vp->vm->nics[i];
+                size_t len = 0;
+                const char *pci = plan_nic_pci_address(vp, i, &len);
+                json_t *n;
+
+                if (nic->type == VX_NIC_TAP)
+                        n = json_pack("{s:s, s:i}", "tap", nic->tap, "ifindex",
+                                      running ? (int)if_nametoindex(nic->tap) : 0);
+                else
+                        n = json_pack("{s:s%}", "pci_address", pci ? pci : "", pci ? len : 0);
+                if (n)
+                        json_array_append_new(arr, n);
+        }
+        return arr;
+}
+
 static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_netsetup *ns)
 {
         const struct vx_vm_plan *vp = inst->plan;
@@ -424,6 +451,7 @@ static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_n
         if (!live) {
                 json_object_set_new(o, "start_ticks", json_integer((json_int_t)inst->start_ticks));
                 json_object_set_new(o, "started_usec", json_integer(inst->started_usec));
+                json_object_set_new(o, "nics", saved_nics_json(vp, has_pid));
                 return o;
         }
         json_object_set_new(o, "nics", nics_json(vp, ns));
@@ -515,9 +543,32 @@ json_t *state_status_json(const struct vx_plan *plan, const char *profile_path, 
         return deployment_json(plan, profile_path, insts, n, true);
 }
 
+static int parse_saved_nics(json_t *arr, struct vx_saved_vm *vm)
+{
+        if (!json_is_array(arr) || json_array_size(arr) == 0)
+                return 0;
+        vm->nics = calloc(json_array_size(arr), sizeof(*vm->nics));
+        if (!vm->nics)
+                return -ENOMEM;
+        for (size_t i = 0; i < json_array_size(arr); i++) {
+                json_t *n = json_array_get(arr, i);
+                struct vx_saved_nic *s = &vm->nics[vm->n_nics++];
+                const char *tap = json_string_value(json_object_get(n, "tap"));
+                const char *pci = json_string_value(json_object_get(n, "pci_address"));
+
+                s->ifindex = (int)json_integer_value(json_object_get(n, "ifindex"));
+                s->tap = tap ? strdup(tap) : NULL;
+                s->pci_address = pci && *pci ? strdup(pci) : NULL;
+                if ((tap && !s->tap) || (pci && *pci && !s->pci_address))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static int parse_vm(json_t *v, struct vx_saved_vm *ret)
 {
         json_t *name = json_object_get(v, "name");
+        int r;
 
         if (!json_is_string(name))
                 return -EBADMSG;
@@ -530,7 +581,10 @@ static int parse_vm(json_t *v, struct vx_saved_vm *ret)
                 .ready = json_is_true(json_object_get(v, "ready")),
                 .pin_live = pin_live_parse(json_object_get(v, "pin_live")),
         };
-        return ret->name ? 0 : -ENOMEM;
+        if (!ret->name)
+                return -ENOMEM;
+        r = parse_saved_nics(json_object_get(v, "nics"), ret);
+        return r;
 }
 
 int state_load(const char *deployment_dir, struct vx_saved_state **ret)
@@ -573,7 +627,7 @@ int state_load(const char *deployment_dir, struct vx_saved_state **ret)
                 if (r < 0)
                         break;
                 r = parse_vm(v, &s->vms[s->n_vms]);
-                if (r >= 0)
+                if (r >= 0 || s->vms[s->n_vms].name) /* counted once it holds anything, so state_free frees it */
                         s->n_vms++;
         }
         json_decref(o);
@@ -606,6 +660,11 @@ struct vx_saved_state *state_free(struct vx_saved_state *s)
         for (size_t i = 0; i < s->n_vms; i++) {
                 free(s->vms[i].name);
                 vm_pinning_free(s->vms[i].pin_live);
+                for (size_t k = 0; k < s->vms[i].n_nics; k++) {
+                        free(s->vms[i].nics[k].tap);
+                        free(s->vms[i].nics[k].pci_address);
+                }
+                free(s->vms[i].nics);
         }
         free(s->vms);
         free(s->deployment);

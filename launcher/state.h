@@ -16,6 +16,13 @@
 #include "plan.h"
 #include "vm.h"
 
+/* What a NIC was on the host when the state was written: a tap's ifindex, a VF's or PCI device's address. */
+struct vx_saved_nic {
+        char *tap;         /* NULL for a VF or pci NIC */
+        int ifindex;       /* the tap's; 0 when it was not there */
+        char *pci_address; /* NULL for a tap, or when not known yet */
+};
+
 struct vx_saved_vm {
         char *name;
         pid_t pid;
@@ -24,6 +31,8 @@ struct vx_saved_vm {
         unsigned restarts;
         bool ready;
         struct vx_plan_pinning *pin_live; /* what `vmxrun pin` set (vm_pinning_free); NULL: none, or an older vmxrun */
+        struct vx_saved_nic *nics;        /* in the profile's NIC order; none in a state file of an older vmxrun */
+        size_t n_nics;
 };
 
 struct vx_saved_state {

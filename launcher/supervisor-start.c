@@ -5,6 +5,7 @@
  * attach, pin and run each; and telling the waiting `start` how it went.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,7 +155,23 @@ int sv_plan_profile_now(struct vx_supervisor *sv, struct vx_profile **ret_profil
         return r;
 }
 
-static void check_drift(struct vx_supervisor *sv, const bool *adopted)
+/* The taps the state file recorded for an adopted VM, against the kernel's devices of those names now. */
+static int check_saved_taps(const struct vx_saved_vm *old, char ***lines)
+{
+        _cleanup_free_ char **taps = calloc(old->n_nics + 1, sizeof(*taps));
+        _cleanup_free_ int *was = calloc(old->n_nics + 1, sizeof(*was)), *now = calloc(old->n_nics + 1, sizeof(*now));
+
+        if (!taps || !was || !now)
+                return -ENOMEM;
+        for (size_t k = 0; k < old->n_nics; k++) {
+                taps[k] = old->nics[k].tap;
+                was[k] = old->nics[k].ifindex;
+                now[k] = taps[k] ? (int)if_nametoindex(taps[k]) : 0;
+        }
+        return drift_taps(taps, was, now, old->n_nics, lines);
+}
+
+static void check_drift(struct vx_supervisor *sv, const bool *adopted, const struct vx_saved_state *saved)
 {
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
         _cleanup_(plan_freep) struct vx_plan *now = NULL;
@@ -174,10 +191,13 @@ static void check_drift(struct vx_supervisor *sv, const bool *adopted)
                 _cleanup_free_ char **argv = NULL;
                 size_t n = 0;
 
+                const struct vx_saved_vm *old = saved ? state_find_vm(saved, inst->plan->name) : NULL;
+
                 if (!vp || vm_read_cmdline(inst->pid, &buf, &argv, &n) < 0)
                         continue;
                 inst->argv_drift = drift_free(inst->argv_drift);
-                if (drift_argv(argv, n, vp->argv.items, vp->argv.n, &inst->argv_drift) < 0 || !inst->argv_drift[0]) {
+                if (drift_argv(argv, n, vp->argv.items, vp->argv.n, &inst->argv_drift) < 0 ||
+                    (old && check_saved_taps(old, &inst->argv_drift) < 0) || !inst->argv_drift[0]) {
                         inst->argv_drift = drift_free(inst->argv_drift);
                         continue;
                 }
@@ -239,7 +259,7 @@ static int spawn_all(struct vx_supervisor *sv, const struct vx_saved_state *save
                 spawned[i] = true;
         }
         if (any_adopted)
-                check_drift(sv, adopted);
+                check_drift(sv, adopted, saved);
         return 0;
 }
 

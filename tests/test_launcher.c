@@ -382,6 +382,25 @@ static void test_argv_drift(void **state)
         assert_string_equal(lines[0], "-smp 6,cores=6 -> 4,cores=4");
         assert_string_equal(lines[1], "+ -device b,id=y");
         assert_null(lines[2]);
+
+        /* The host side, after those lines: a tap gone, a tap made again; unchanged or unrecorded ones say nothing. */
+        {
+                char *taps[] = {(char *)"vx-a", (char *)"vx-b", (char *)"vx-c", NULL, (char *)"vx-d"};
+                const int was[] = {10, 11, 12, 0, 0}, now[] = {0, 15, 12, 0, 9};
+
+                assert_int_equal(drift_taps(taps, was, now, 5, &lines), 0);
+                assert_string_equal(lines[2], "tap vx-a: gone from the host (QEMU's NIC has no host side)");
+                assert_string_equal(
+                        lines[3],
+                        "tap vx-b: ifindex 11 -> 15 (made again behind vmxrun's back; QEMU holds the old one)");
+                assert_null(lines[4]);
+                lines = drift_free(lines);
+                /* Onto no lines at all. */
+                assert_int_equal(drift_taps(taps, was, now, 1, &lines), 0);
+                assert_non_null(lines);
+                assert_string_equal(lines[0], "tap vx-a: gone from the host (QEMU's NIC has no host side)");
+                assert_null(lines[1]);
+        }
         drift_free(lines);
 }
 

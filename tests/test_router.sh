@@ -238,8 +238,13 @@ wait_for 20 gone "$SUP" # not status: it would adopt the VMs before the edit
 cp "$WORK/router.yaml" "$WORK/router.yaml.orig"
 # The VFP's memory only (the second "size: 192MiB"): the VMs' own options, same host objects.
 awk '/size: 192MiB/ && ++n == 2 { sub(/192MiB/, "224MiB") } { print }' "$WORK/router.yaml.orig" >"$WORK/router.yaml"
+# And behind its back, the VFP's tap deleted and made again: same name, another device.
+ip link del vfp-int && ip tuntap add dev vfp-int mode tap
 check "status shows how the adopted VFP differs from the edited profile" \
         bash -c "'$VMXRUN' status router --json 2>/dev/null | jq -e '.vms[1].differs_from_profile | index(\"-m 192M -> 224M\")' >/dev/null"
+check "and that its tap is not the one vmxrun made (the state file's ifindex)" \
+        bash -c "'$VMXRUN' status router --json | jq -e '.vms[1].differs_from_profile | any(startswith(\"tap vfp-int: ifindex \"))' >/dev/null"
+ip link del vfp-int # restart makes the VFP's tap anew
 "$VMXRUN" restart router --vm vfp --timeout 60 >/dev/null 2>&1
 check "restart --vm vfp applies it" [ $? -eq 0 ]
 NEWVFP=$(vmf vfp .pid)

@@ -57,13 +57,15 @@ static void test_pin_live_in_state(void **state)
         _cleanup_free_ char *statefile = NULL;
         char *dir = make_tmpdir();
         struct vx_profile profile = {.name = "router"};
-        struct vx_vm vm = {.name = "vcp", .memory = {.size = 128 << 20}};
-        char *argv[] = {"/usr/bin/qemu-system-x86_64", NULL};
+        /* A tap named lo: ifindex 1 in every network namespace, so the record is known here. */
+        struct vx_nic nics[] = {{.type = VX_NIC_TAP, .tap = "lo"}, {.type = VX_NIC_VF, .pf = "p3p1", .vf = 0}};
+        struct vx_vm vm = {.name = "vcp", .memory = {.size = 128 << 20}, .nics = nics, .n_nics = 2};
+        char *argv[] = {"/usr/bin/qemu-system-x86_64", "-device", "vfio-pci,host=0000:03:10.0,id=hostdev0", NULL};
         struct vx_vm_plan vp = {
                 .vm = &vm,
                 .name = "vcp",
                 .runtime_dir = dir,
-                .argv = {.items = argv, .n = 1},
+                .argv = {.items = argv, .n = 3},
                 .topology = {.vcpus = 2},
         };
         struct vx_plan plan = {
@@ -96,6 +98,12 @@ static void test_pin_live_in_state(void **state)
         assert_true(vx_cpuset_equal(&sv->pin_live->vcpus[1], &live->vcpus[1]));
         assert_true(sv->pin_live->has_emulator);
         assert_true(vx_cpuset_equal(&sv->pin_live->emulator, &live->emulator));
+        /* What adoption compares the host with: the tap's ifindex, the VF's address. */
+        assert_int_equal(sv->n_nics, 2);
+        assert_string_equal(sv->nics[0].tap, "lo");
+        assert_int_equal(sv->nics[0].ifindex, 1);
+        assert_null(sv->nics[1].tap);
+        assert_string_equal(sv->nics[1].pci_address, "0000:03:10.0");
         saved = state_free(saved);
 
         /* A state file of an older vmxrun has no pin_live: it loads, and the plan's pinning applies. */
@@ -111,6 +119,7 @@ static void test_pin_live_in_state(void **state)
         assert_non_null(sv);
         assert_int_equal(sv->restarts, 2);
         assert_null(sv->pin_live);
+        assert_int_equal(sv->n_nics, 0);
 
         inst.pid = 0;
         vm_instance_done(&inst);
