@@ -238,7 +238,8 @@ static void spawn(struct vm *vm)
                         _exit(127);
                 (void)syscall(SYS_close_range, 4U, ~0U, 0);
                 /* QEMU's own user, as vmxrun runs it: no groups, then the ids (which drop root's capabilities). */
-                if (vm->user && (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0))
+                if (vm->user &&
+                    (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0))
                         _exit(126);
                 execv(vm->qemu_argv[0], vm->qemu_argv);
                 _exit(127);
