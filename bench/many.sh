@@ -127,6 +127,8 @@ many_run() { # WHO MODE COUNT
         fi
 }
 
+many_div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
+
 # slope FILE: least-squares fit of "x y" lines: prints "slope intercept"
 many_fit() {
         awk '{n++; sx+=$1; sy+=$2; sxx+=$1*$1; sxy+=$1*$2} END {
@@ -179,16 +181,16 @@ bench_many() {
                         pss=$(awk '{print $2}' "$d/vmxrun-$mode-$c.rss" | median_of)
                         read -r l lj st <"$d/vmxrun-$mode-$c.lat"
                         printf '  %5d %11.1f %11.1f %6.3f %11.1f %11.1f %6.3f %9d %9d %7d %8.1f %8.1f %8.1f\n' "$c" \
-                                "$(echo "$vs / 1000" | bc -l)" "$(echo "$fs / 1000" | bc -l)" "$(echo "$vs / $fs" | bc -l)" \
-                                "$(echo "$vt / 1000" | bc -l)" "$(echo "$ft / 1000" | bc -l)" "$(echo "$vt / $ft" | bc -l)" \
+                                "$(many_div "$vs" 1000)" "$(many_div "$fs" 1000)" "$(many_div "$vs" "$fs")" \
+                                "$(many_div "$vt" 1000)" "$(many_div "$ft" 1000)" "$(many_div "$vt" "$ft")" \
                                 "$rss" "$pss" "$(cat "$d/vmxrun-$mode-$c.idle")" \
-                                "$(echo "$l / 1000" | bc -l)" "$(echo "$lj / 1000" | bc -l)" "$(echo "$st / 1000" | bc -l)"
-                        echo "$c $(echo "$vs / 1000" | bc -l)" >>"$d/fit-$mode-start"
-                        echo "$c $(echo "$fs / 1000" | bc -l)" >>"$d/fit-$mode-floorstart"
-                        echo "$c $(echo "$vt / 1000" | bc -l)" >>"$d/fit-$mode-stop"
-                        echo "$c $(echo "$ft / 1000" | bc -l)" >>"$d/fit-$mode-floorstop"
+                                "$(many_div "$l" 1000)" "$(many_div "$lj" 1000)" "$(many_div "$st" 1000)"
+                        echo "$c $(many_div "$vs" 1000)" >>"$d/fit-$mode-start"
+                        echo "$c $(many_div "$fs" 1000)" >>"$d/fit-$mode-floorstart"
+                        echo "$c $(many_div "$vt" 1000)" >>"$d/fit-$mode-stop"
+                        echo "$c $(many_div "$ft" 1000)" >>"$d/fit-$mode-floorstop"
                         echo "$c $rss" >>"$d/fit-$mode-rss"
-                        echo "$c $(echo "$l / 1000" | bc -l)" >>"$d/fit-$mode-list"
+                        echo "$c $(many_div "$l" 1000)" >>"$d/fit-$mode-list"
                 done
                 echo "  slopes (least squares; per VM; intercept in brackets):" \
                         "start $(many_fit "$d/fit-$mode-start" | awk '{printf "%s ms [%s]", $1, $2}')," \

@@ -411,9 +411,13 @@ bench_idle() {
         sleep "$IDLE_S"
         c1=$(ctxt "$sp"); t1=$(awk '{print $14+$15}' "/proc/$sp/stat")
         echo "  context switches of the supervisor (pid $sp) in ${IDLE_S}s: $((c1 - c0)) (target 0); CPU ticks: $((t1 - t0))"
-        timeout -s INT "$IDLE_S" strace -c -f -p "$sp" -o "$OUT/idle.strace" >/dev/null 2>&1 || true
-        echo "  strace -c -f -p over ${IDLE_S}s:"
-        if [ -s "$OUT/idle.strace" ]; then sed 's/^/    /' "$OUT/idle.strace"; else echo "    no system call at all (strace -c prints nothing when it counted none)"; fi
+        if command -v strace >/dev/null; then
+                timeout -s INT "$IDLE_S" strace -c -f -p "$sp" -o "$OUT/idle.strace" >/dev/null 2>&1 || true
+                echo "  strace -c -f -p over ${IDLE_S}s:"
+                if [ -s "$OUT/idle.strace" ]; then sed 's/^/    /' "$OUT/idle.strace"; else echo "    no system call at all (strace -c prints nothing when it counted none)"; fi
+        else
+                echo "  (strace is not installed: no system call count)"
+        fi
         echo "  QEMU's own context switches in ${IDLE_S}s are QEMU's (SeaBIOS idle loop under TCG), not vmxrun's:"
         local qp q0 q1
         qp=$(qemu_pid)

@@ -20,7 +20,7 @@
 #   tiny-N.yaml    N VMs of one line each ("- {name: v1, memory: {size: 1G}}"),
 #                  N = TINY (default 20000): the probe's input.
 #
-# Environment: N (runs of each, default 5), MAX, TINY, BUILD_DIR (default
+# Environment: VMXRUN (an already built vmxrun: no CMake build then), N (runs of each, default 5), MAX, TINY, BUILD_DIR (default
 # <repo>/build-bench), OUT (default a new /tmp/vmxrun-bench-validate.XXXXXX).
 # Needs: cmake, cc, awk.
 set -euo pipefail
@@ -34,16 +34,18 @@ TINY=${TINY:-20000}
 OUT=${OUT:-$(mktemp -d /tmp/vmxrun-bench-validate.XXXXXX)}
 mkdir -p "$OUT"
 
-VMXRUN=$BUILD_DIR/cli/vmxrun
-TIMEIT=$BUILD_DIR/bench/timeit
+PREBUILT=${VMXRUN:+1}
+VMXRUN=${VMXRUN:-$BUILD_DIR/cli/vmxrun}
+HELPERS_DIR=${HELPERS_DIR:-$BUILD_DIR/bench}
+TIMEIT=$HELPERS_DIR/timeit
 
 build() {
-        if [ ! -x "$VMXRUN" ] || [ -n "${REBUILD:-}" ]; then
+        if [ -z "$PREBUILT" ] && { [ ! -x "$VMXRUN" ] || [ -n "${REBUILD:-}" ]; }; then
                 cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVX_STATIC="${VX_STATIC:-ON}" >/dev/null
                 cmake --build "$BUILD_DIR" -j2 --target vmxrun >/dev/null
         fi
-        mkdir -p "$BUILD_DIR/bench"
-        make -s -C "$HERE" O="$BUILD_DIR/bench" >/dev/null
+        mkdir -p "$HELPERS_DIR"
+        make -s -C "$HERE" O="$HELPERS_DIR" >/dev/null
 }
 
 median_of() { sort -n | awk '{a[NR]=$1} END{if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
