@@ -51,7 +51,8 @@ generate() { # COUNT
 run_once() { # MODE COUNT
         local t0 t1 rc=0
         t0=$(date +%s.%N)
-        if [ "$1" = json ]; then "$VMXRUN" explain --json --argv - <"$OUT/cmdline-$2" >"$OUT/out" || rc=$?
+        if [ "$1" = compact ]; then "$VMXRUN" explain --json --compact --argv - <"$OUT/cmdline-$2" >"$OUT/out" || rc=$?
+        elif [ "$1" = json ]; then "$VMXRUN" explain --json --argv - <"$OUT/cmdline-$2" >"$OUT/out" || rc=$?
         else "$VMXRUN" explain --argv - <"$OUT/cmdline-$2" >"$OUT/out" || rc=$?; fi
         t1=$(date +%s.%N)
         [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || { echo "explain failed (exit $rc)" >&2; exit 1; }
@@ -64,14 +65,14 @@ echo "load: $(cat /proc/loadavg)"
 # A quarter, half and all of DEVICES: the time of all over that of a quarter is 4 when linear (16 when quadratic).
 for n in $((DEVICES / 4)) $((DEVICES / 2)) "$DEVICES"; do
         generate "$n"
-        for mode in text json; do
+        for mode in ${MODES:-text json compact}; do
                 : >"$OUT/$mode-$n"
                 for _ in $(seq "$N"); do run_once "$mode" "$n" >>"$OUT/$mode-$n"; done
-                printf '  %-4s %7d -device (%9d bytes): median %8.3f s over %d runs, output %9d bytes (raw: %s)\n' "$mode" "$n" \
+                printf '  %-7s %7d -device (%9d bytes): median %8.3f s over %d runs, output %9d bytes (raw: %s)\n' "$mode" "$n" \
                         "$(wc -c <"$OUT/cmdline-$n")" "$(median_of <"$OUT/$mode-$n")" "$N" "$(wc -c <"$OUT/out")" "$(tr '\n' ' ' <"$OUT/$mode-$n")"
         done
 done
-for mode in text json; do
+for mode in ${MODES:-text json compact}; do
         echo "explain ($mode): time of $DEVICES / time of $((DEVICES / 4)): $(awk -v a="$(median_of <"$OUT/$mode-$DEVICES")" \
                 -v b="$(median_of <"$OUT/$mode-$((DEVICES / 4))")" 'BEGIN{printf "%.2f", a/b}') (4 when linear, 16 when quadratic)"
 done
