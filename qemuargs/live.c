@@ -186,6 +186,8 @@ static int session_start(struct session *s)
         r = qmp_connect_fd(sv[0], s->timeout_ms, &s->qmp);
         if (r < 0)
                 session_stop(s, true);
+        else
+                qmp_set_max_message_size(s->qmp, LIVE_OUTPUT_MAX); /* query-qmp-schema is large */
         return r;
 }
 
