@@ -6,7 +6,8 @@
 #                                      (all spawned, then each attached)
 #   COUNT deployments of one VM each vs COUNT floor processes one after the other
 # Each VM: firmware only (SeaBIOS finds nothing to boot), 64 MiB, 1 vCPU (pinned
-# to CPU i % 2), TCG. Measured: total start and stop (`stop --force` of every
+# to CPU i % 2, shared with the others: pinning.shared), TCG. Measured: total
+# start and stop (`stop --force` of every
 # deployment vs the floor's SIGKILL + wait of every QEMU), supervisor VmRSS and
 # Pss (per deployment and per VM), context switches of all supervisors together
 # while the VMs idle for $MANY_IDLE_S s, and `vmxrun list`, `list --json`,
@@ -18,7 +19,7 @@ many_profile() { # NAME COUNT FIRST: COUNT VMs m<FIRST>..., one deployment NAME
                 printf "name: %s\nvms:\n", name
                 for (i = first; i < first + n; i++) {
                         printf "  - name: m%d\n    accel: tcg\n    machine: pc\n    cpu: qemu64\n    vcpus: 1\n", i
-                        printf "    memory: {size: 64MiB}\n    pinning: {vcpus: [\"%d\"], emulator: \"0-1\"}\n", i % 2
+                        printf "    memory: {size: 64MiB}\n    pinning: {vcpus: [\"%d\"], emulator: \"0-1\", shared: true}\n", i % 2
                 }
         }'
 }

@@ -10,7 +10,7 @@
 # The profiles, generated under $OUT:
 #   real10x.yaml   the largest real profile (profiles/vmx-two-instances.yaml,
 #                  4 VMs) ten times over: 40 VMs, names, taps, MACs, ports and
-#                  bridges made unique
+#                  bridges made unique, the copies' CPUs shared (pinning.shared)
 #   vms-N.yaml     N VMs, each with a telnet console, a VNC display and a tap
 #                  NIC (every "also used by" check has something to look at),
 #                  for N = MAX/4, MAX/2, MAX; MAX (default 5600) is about what
@@ -66,7 +66,8 @@ gen_real10x() {
                                 sed -E -e "s/(name|tap|bridge|pf): ([A-Za-z0-9_.-]+)/\1: \2x$c/" \
                                         -e "s/(mac: \"?..:..:)..:/\1$(printf %02x "$c"):/" \
                                         -e "s/port: 88/port: 1$c/" -e "s/display: ([0-9]+)/display: $c\1/" \
-                                        -e "s/vf: ([0-9]+)/vf: $((c * 16))\1/"
+                                        -e "s/vf: ([0-9]+)/vf: $((c * 16))\1/" \
+                                        -e "s/^( +)pinning:$/\1pinning:\n\1  shared: true/"
                 done
         } >"$OUT/real10x.yaml"
 }
