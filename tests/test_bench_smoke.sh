@@ -19,7 +19,7 @@ chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 check() { # FILE PATTERN WHAT
-        if grep -q -- "$2" "$1"; then echo "ok: $3"; else echo "FAIL: $3 (no '$2' in the output)"; fail=$((fail + 1)); fi
+        if grep -qF -- "$2" "$1"; then echo "ok: $3"; else echo "FAIL: $3 (no '$2' in the output)"; fail=$((fail + 1)); fi
 }
 
 export VMXRUN HELPERS_DIR=$tmp/helpers
@@ -32,6 +32,9 @@ fi
 check "$tmp/smoke.out" "start ratio vmxrun/floor" "start: vmxrun against the floor"
 check "$tmp/smoke.out" "ratio vmxrun/floor parallel" "pair: against the floor in parallel and in sequence"
 check "$tmp/smoke.out" "ratio restart/cold start" "crash: death to running pinned again"
+# The restarts were found in the supervisor's log (its wording is what the benchmark reads).
+if grep -Eq 'death -> running pinned .* n=[1-9]' "$tmp/smoke.out"; then echo "ok: crash: restarts timed from the log"; else
+        echo "FAIL: crash: no restart found in the supervisor's log"; fail=$((fail + 1)); fi
 check "$tmp/smoke.out" "context switches of the supervisor" "idle wake-ups"
 check "$tmp/smoke.out" "slopes (least squares" "many: slopes"
 # Nothing of ours left running: every supervisor and QEMU of the private runtime dir is gone.
