@@ -5,21 +5,27 @@
  * vmxrun code, no JSON library and no event loop: a blocking QMP exchange of
  * a few lines.
  *
- *   floor start --qmp PATH [--vcpu CPULIST]... [--emulator CPULIST]
- *               [--log FILE] [--pidfile FILE] -- QEMU-ARGV...
+ *   floor start [--sequential] --qmp PATH [--vcpu CPULIST]... [--emulator CPULIST]
+ *               [--log FILE] [--pidfile FILE] [--user UID:GID] -- QEMU-ARGV...
+ *               [--- --qmp PATH ... -- QEMU-ARGV...]...
  *       Creates a listening unix socket at PATH, starts QEMU with it as fd 3
  *       (QEMU-ARGV must be the argv `vmxrun cmdline --json` prints, with -S and
  *       "-chardev socket,...,fd=3"), with the emulator CPU set as its affinity
  *       from the start; connects, qmp_capabilities, query-cpus-fast, pins
  *       vCPU i to the i-th --vcpu list with sched_setaffinity and every other
  *       thread to --emulator, cont, query-status (must be "running"), writes
- *       QEMU's pid to --pidfile, exits 0. QEMU keeps running.
+ *       QEMU's pid to --pidfile, exits 0. QEMU keeps running. --user runs
+ *       QEMU as that user (no supplementary groups), as vmxrun runs it as
+ *       its own user; the QMP socket is given to it. Several VMs, separated
+ *       by "---": every QEMU is started first, then each is attached in
+ *       turn (what vmxrun does with a deployment's VMs); with --sequential
+ *       each VM is started and attached before the next is spawned.
  *
  *   floor quit --qmp PATH --pid PID
  *       Connects, qmp_capabilities, quit, waits until PID is gone (pidfd).
  *
- *   floor kill --pid PID
- *       SIGKILL through a pidfd, waits until PID is gone.
+ *   floor kill --pid PID [--pid PID]...
+ *       SIGKILL through a pidfd to each, waits until all are gone.
  *
  * These are the same steps vmxrun takes (launcher/vm.c, launcher/spawn.c);
  * everything vmxrun does on top (profile, plan, runtime dir, state file,
@@ -40,19 +46,19 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <grp.h>
 #include <unistd.h>
 
 #define MAX_VCPUS 256
 #define TIMEOUT_MS 30000
 
-static pid_t child = 0; /* a QEMU we started and have not handed over yet: killed on failure */
+static void kill_children(void);
 
 static void die(const char *fmt, ...)
 {
         va_list ap;
 
-        if (child > 0)
-                kill(child, SIGKILL);
+        kill_children();
         va_start(ap, fmt);
         fputs("floor: ", stderr);
         vfprintf(stderr, fmt, ap);
@@ -175,20 +181,44 @@ static int listen_at(const char *path)
         return fd;
 }
 
-static int cmd_start(const char *qmp_path, char **vcpu_lists, int n_vcpu_lists, const char *emulator,
-                     const char *log, const char *pidfile, char **qemu_argv)
-{
-        cpu_set_t emu, set;
-        pid_t vcpu_tid[MAX_VCPUS];
-        int n_vcpus = 0, listen_fd, log_fd;
-        struct qmp q;
+/* One VM of a start: what its options say, and what the spawn found out. */
+struct vm {
+        const char *qmp_path, *emulator, *log, *pidfile, *user;
+        char *vcpu_lists[MAX_VCPUS];
+        int n_vcpu_lists;
+        char **qemu_argv;
+        cpu_set_t emu;
         pid_t pid;
-        char *line, *p;
+};
 
-        if (emulator)
-                parse_cpulist(emulator, &emu);
-        listen_fd = listen_at(qmp_path);
-        log_fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+#define MAX_VMS 256
+static struct vm vms[MAX_VMS];
+static int n_vms;
+
+/* A QEMU we started and have not handed over yet is killed on failure: all of them. */
+static void kill_children(void)
+{
+        for (int i = 0; i < n_vms; i++)
+                if (vms[i].pid > 0)
+                        kill(vms[i].pid, SIGKILL);
+}
+
+/* Forks QEMU paused, its QMP socket listening as fd 3; does not wait for it. */
+static void spawn(struct vm *vm)
+{
+        int listen_fd, log_fd;
+        uid_t uid = 0;
+        gid_t gid = 0;
+        pid_t pid;
+
+        if (vm->emulator)
+                parse_cpulist(vm->emulator, &vm->emu);
+        if (vm->user && sscanf(vm->user, "%u:%u", &uid, &gid) != 2)
+                die("--user wants UID:GID, not '%s'", vm->user);
+        listen_fd = listen_at(vm->qmp_path);
+        if (vm->user && chown(vm->qmp_path, uid, gid) < 0)
+                die("chown %s: %s", vm->qmp_path, strerror(errno));
+        log_fd = open(vm->log ? vm->log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (log_fd < 0)
                 die("open log: %s", strerror(errno));
 
@@ -198,8 +228,8 @@ static int cmd_start(const char *qmp_path, char **vcpu_lists, int n_vcpu_lists, 
         if (pid == 0) {
                 int null_fd = open("/dev/null", O_RDONLY);
                 (void)setsid();
-                if (emulator)
-                        (void)sched_setaffinity(0, sizeof(emu), &emu);
+                if (vm->emulator)
+                        (void)sched_setaffinity(0, sizeof(vm->emu), &vm->emu);
                 /* dup2(3, 3) would keep O_CLOEXEC: move the sources above 3 first. */
                 listen_fd = fcntl(listen_fd, F_DUPFD_CLOEXEC, 10);
                 log_fd = fcntl(log_fd, F_DUPFD_CLOEXEC, 10);
@@ -207,14 +237,28 @@ static int cmd_start(const char *qmp_path, char **vcpu_lists, int n_vcpu_lists, 
                     dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
                         _exit(127);
                 (void)syscall(SYS_close_range, 4U, ~0U, 0);
-                execv(qemu_argv[0], qemu_argv);
+                /* QEMU's own user, as vmxrun runs it: no groups, then the ids (which drop root's capabilities). */
+                if (vm->user &&
+                    (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0))
+                        _exit(126);
+                execv(vm->qemu_argv[0], vm->qemu_argv);
                 _exit(127);
         }
-        child = pid;
+        vm->pid = pid;
         close(listen_fd);
         close(log_fd);
+}
 
-        qmp_open(&q, qmp_path);
+/* Connects, pins, runs: the steps after QEMU's initialisation. */
+static void attach(struct vm *vm)
+{
+        pid_t vcpu_tid[MAX_VCPUS];
+        int n_vcpus = 0;
+        cpu_set_t set;
+        struct qmp q;
+        char *line, *p;
+
+        qmp_open(&q, vm->qmp_path);
 
         /* {"return": [{"thread-id": 123, "props": {...}, "qom-path": "...", "cpu-index": 0, ...}, ...]} */
         line = qmp_cmd(&q, "query-cpus-fast");
@@ -241,17 +285,17 @@ static int cmd_start(const char *qmp_path, char **vcpu_lists, int n_vcpu_lists, 
                                 in_str = 1;
                 }
         }
-        if (n_vcpu_lists && n_vcpu_lists != n_vcpus)
-                die("QEMU has %d vCPUs, %d --vcpu lists given", n_vcpus, n_vcpu_lists);
-        for (int i = 0; i < n_vcpu_lists; i++) {
-                parse_cpulist(vcpu_lists[i], &set);
+        if (vm->n_vcpu_lists && vm->n_vcpu_lists != n_vcpus)
+                die("QEMU has %d vCPUs, %d --vcpu lists given", n_vcpus, vm->n_vcpu_lists);
+        for (int i = 0; i < vm->n_vcpu_lists; i++) {
+                parse_cpulist(vm->vcpu_lists[i], &set);
                 if (sched_setaffinity(vcpu_tid[i], sizeof(set), &set) < 0)
                         die("pin vCPU %d: %s", i, strerror(errno));
         }
-        if (emulator) {
+        if (vm->emulator) {
                 /* The threads that exist already; new ones inherit the main thread's set. */
                 char dir[64];
-                snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+                snprintf(dir, sizeof(dir), "/proc/%d/task", (int)vm->pid);
                 DIR *d = opendir(dir);
                 struct dirent *de;
                 if (!d)
@@ -261,10 +305,10 @@ static int cmd_start(const char *qmp_path, char **vcpu_lists, int n_vcpu_lists, 
                         bool is_vcpu = false;
                         if (tid <= 0)
                                 continue;
-                        for (int i = 0; i < n_vcpus && n_vcpu_lists; i++)
+                        for (int i = 0; i < n_vcpus && vm->n_vcpu_lists; i++)
                                 is_vcpu = is_vcpu || vcpu_tid[i] == tid;
                         if (!is_vcpu)
-                                (void)sched_setaffinity(tid, sizeof(emu), &emu);
+                                (void)sched_setaffinity(tid, sizeof(vm->emu), &vm->emu);
                 }
                 closedir(d);
         }
@@ -274,14 +318,32 @@ static int cmd_start(const char *qmp_path, char **vcpu_lists, int n_vcpu_lists, 
         if (!strstr(line, "\"running\": true") && !strstr(line, "\"running\":true"))
                 die("not running after cont: %s", line);
         close(q.fd);
-        child = 0;
+}
 
-        if (pidfile) {
-                FILE *f = fopen(pidfile, "we");
-                if (!f || fprintf(f, "%d\n", (int)pid) < 0 || fclose(f) != 0)
-                        die("write %s: %s", pidfile, strerror(errno));
-        } else
-                printf("%d\n", (int)pid);
+/*
+ * Every QEMU is spawned before the first is attached, so that they initialise
+ * in parallel (as vmxrun does); --sequential starts each only once the one
+ * before runs.
+ */
+static int cmd_start(bool sequential)
+{
+        for (int i = 0; i < n_vms; i++) {
+                spawn(&vms[i]);
+                if (sequential)
+                        attach(&vms[i]);
+        }
+        for (int i = 0; !sequential && i < n_vms; i++)
+                attach(&vms[i]);
+        for (int i = 0; i < n_vms; i++) {
+                pid_t pid = vms[i].pid;
+                if (vms[i].pidfile) {
+                        FILE *f = fopen(vms[i].pidfile, "we");
+                        if (!f || fprintf(f, "%d\n", (int)pid) < 0 || fclose(f) != 0)
+                                die("write %s: %s", vms[i].pidfile, strerror(errno));
+                } else
+                        printf("%d\n", (int)pid);
+        }
+        n_vms = 0; /* handed over: they keep running */
         return 0;
 }
 
@@ -317,62 +379,96 @@ static int cmd_quit(const char *qmp_path, pid_t pid)
         return 0;
 }
 
-static int cmd_kill(pid_t pid)
+/* SIGKILL to every PID, then waits until all are gone (what `vmxrun stop --force` does to a deployment). */
+static int cmd_kill(const pid_t *pids, int n)
 {
-        int pidfd = pidfd_of(pid);
+        int fds[MAX_VMS];
 
-        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
-                die("kill: %s", strerror(errno));
-        wait_gone(pidfd);
+        for (int i = 0; i < n; i++) {
+                fds[i] = pidfd_of(pids[i]);
+                if (syscall(SYS_pidfd_send_signal, fds[i], SIGKILL, NULL, 0) < 0)
+                        die("kill: %s", strerror(errno));
+        }
+        for (int i = 0; i < n; i++)
+                wait_gone(fds[i]);
         return 0;
 }
 
-int main(int argc, char **argv)
+/* Options up to "--" (then the QEMU argv up to "---" or the end) into *vm; returns the index after. */
+static int parse_vm(int argc, char **argv, int i, struct vm *vm, pid_t *pid)
 {
-        const char *qmp = NULL, *emulator = NULL, *log = NULL, *pidfile = NULL;
-        char *vcpus[MAX_VCPUS];
-        int n_vcpus = 0, i;
-        pid_t pid = 0;
-
-        if (argc < 2)
-                die("usage: floor start|quit|kill OPTIONS (see the comment at the top of floor.c)");
-        for (i = 2; i < argc; i++) {
+        for (; i < argc; i++) {
                 const char *a = argv[i];
                 if (strcmp(a, "--") == 0) {
-                        i++;
-                        break;
+                        int k = ++i;
+                        while (k < argc && strcmp(argv[k], "---") != 0)
+                                k++;
+                        vm->qemu_argv = argv + i;
+                        if (k < argc) {
+                                argv[k] = NULL; /* ends this VM's argv */
+                                k++;
+                        }
+                        return k;
                 }
                 if (i + 1 >= argc)
                         die("%s needs a value", a);
                 if (strcmp(a, "--qmp") == 0)
-                        qmp = argv[++i];
-                else if (strcmp(a, "--vcpu") == 0 && n_vcpus < MAX_VCPUS)
-                        vcpus[n_vcpus++] = argv[++i];
+                        vm->qmp_path = argv[++i];
+                else if (strcmp(a, "--vcpu") == 0 && vm->n_vcpu_lists < MAX_VCPUS)
+                        vm->vcpu_lists[vm->n_vcpu_lists++] = argv[++i];
                 else if (strcmp(a, "--emulator") == 0)
-                        emulator = argv[++i];
+                        vm->emulator = argv[++i];
                 else if (strcmp(a, "--log") == 0)
-                        log = argv[++i];
+                        vm->log = argv[++i];
                 else if (strcmp(a, "--pidfile") == 0)
-                        pidfile = argv[++i];
+                        vm->pidfile = argv[++i];
+                else if (strcmp(a, "--user") == 0)
+                        vm->user = argv[++i];
                 else if (strcmp(a, "--pid") == 0)
-                        pid = (pid_t)atoi(argv[++i]);
+                        *pid = (pid_t)atoi(argv[++i]);
                 else
                         die("unknown option %s", a);
         }
+        return i;
+}
+
+int main(int argc, char **argv)
+{
+        struct vm opts = {0};
+        pid_t pid = 0;
+
+        if (argc < 2)
+                die("usage: floor start|quit|kill OPTIONS (see the comment at the top of floor.c)");
         if (strcmp(argv[1], "start") == 0) {
-                if (!qmp || i >= argc)
+                bool sequential = argc > 2 && strcmp(argv[2], "--sequential") == 0;
+                for (int i = sequential ? 3 : 2; i < argc;) {
+                        if (n_vms == MAX_VMS)
+                                die("too many VMs");
+                        struct vm *vm = &vms[n_vms];
+                        i = parse_vm(argc, argv, i, vm, &pid);
+                        if (!vm->qmp_path || !vm->qemu_argv || !vm->qemu_argv[0])
+                                die("start needs --qmp and -- QEMU-ARGV for each VM");
+                        n_vms++;
+                }
+                if (n_vms == 0)
                         die("start needs --qmp and -- QEMU-ARGV");
-                return cmd_start(qmp, vcpus, n_vcpus, emulator, log, pidfile, argv + i);
+                return cmd_start(sequential);
         }
+        parse_vm(argc, argv, 2, &opts, &pid);
         if (strcmp(argv[1], "quit") == 0) {
-                if (!qmp || pid <= 0)
+                if (!opts.qmp_path || pid <= 0)
                         die("quit needs --qmp and --pid");
-                return cmd_quit(qmp, pid);
+                return cmd_quit(opts.qmp_path, pid);
         }
         if (strcmp(argv[1], "kill") == 0) {
-                if (pid <= 0)
+                pid_t pids[MAX_VMS];
+                int n = 0;
+                for (int i = 2; i + 1 < argc; i += 2)
+                        if (strcmp(argv[i], "--pid") == 0 && n < MAX_VMS && (pids[n] = (pid_t)atoi(argv[i + 1])) > 0)
+                                n++;
+                if (n == 0)
                         die("kill needs --pid");
-                return cmd_kill(pid);
+                return cmd_kill(pids, n);
         }
         die("unknown command %s", argv[1]);
 }

@@ -10,7 +10,7 @@
 # The profiles, generated under $OUT:
 #   real10x.yaml   the largest real profile (profiles/vmx-two-instances.yaml,
 #                  4 VMs) ten times over: 40 VMs, names, taps, MACs, ports and
-#                  bridges made unique
+#                  bridges made unique, the copies' CPUs shared (pinning.shared)
 #   vms-N.yaml     N VMs, each with a telnet console, a VNC display and a tap
 #                  NIC (every "also used by" check has something to look at),
 #                  for N = MAX/4, MAX/2, MAX; MAX (default 5600) is about what
@@ -20,7 +20,7 @@
 #   tiny-N.yaml    N VMs of one line each ("- {name: v1, memory: {size: 1G}}"),
 #                  N = TINY (default 20000): the probe's input.
 #
-# Environment: N (runs of each, default 5), MAX, TINY, BUILD_DIR (default
+# Environment: VMXRUN (an already built vmxrun: no CMake build then), N (runs of each, default 5), MAX, TINY, BUILD_DIR (default
 # <repo>/build-bench), OUT (default a new /tmp/vmxrun-bench-validate.XXXXXX).
 # Needs: cmake, cc, awk.
 set -euo pipefail
@@ -34,16 +34,18 @@ TINY=${TINY:-20000}
 OUT=${OUT:-$(mktemp -d /tmp/vmxrun-bench-validate.XXXXXX)}
 mkdir -p "$OUT"
 
-VMXRUN=$BUILD_DIR/cli/vmxrun
-TIMEIT=$BUILD_DIR/bench/timeit
+PREBUILT=${VMXRUN:+1}
+VMXRUN=${VMXRUN:-$BUILD_DIR/cli/vmxrun}
+HELPERS_DIR=${HELPERS_DIR:-$BUILD_DIR/bench}
+TIMEIT=$HELPERS_DIR/timeit
 
 build() {
-        if [ ! -x "$VMXRUN" ] || [ -n "${REBUILD:-}" ]; then
+        if [ -z "$PREBUILT" ] && { [ ! -x "$VMXRUN" ] || [ -n "${REBUILD:-}" ]; }; then
                 cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVX_STATIC="${VX_STATIC:-ON}" >/dev/null
                 cmake --build "$BUILD_DIR" -j2 --target vmxrun >/dev/null
         fi
-        mkdir -p "$BUILD_DIR/bench"
-        make -s -C "$HERE" O="$BUILD_DIR/bench" >/dev/null
+        mkdir -p "$HELPERS_DIR"
+        make -s -C "$HERE" O="$HELPERS_DIR" >/dev/null
 }
 
 median_of() { sort -n | awk '{a[NR]=$1} END{if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
@@ -64,7 +66,8 @@ gen_real10x() {
                                 sed -E -e "s/(name|tap|bridge|pf): ([A-Za-z0-9_.-]+)/\1: \2x$c/" \
                                         -e "s/(mac: \"?..:..:)..:/\1$(printf %02x "$c"):/" \
                                         -e "s/port: 88/port: 1$c/" -e "s/display: ([0-9]+)/display: $c\1/" \
-                                        -e "s/vf: ([0-9]+)/vf: $((c * 16))\1/"
+                                        -e "s/vf: ([0-9]+)/vf: $((c * 16))\1/" \
+                                        -e "s/^( +)pinning:$/\1pinning:\n\1  shared: true/"
                 done
         } >"$OUT/real10x.yaml"
 }

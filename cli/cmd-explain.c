@@ -36,6 +36,20 @@ static int oom(void)
         return VX_EXIT_FAILURE;
 }
 
+/* --compact: the JSON form for huge command lines (docs/explain.md). */
+static bool json_compact;
+
+/* Prints v as --json or --json --compact asked. */
+static int print_json(json_t *v)
+{
+        if (!json_compact)
+                return cli_print_json(v);
+        if (json_dumpf(v, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) < 0 ||
+            fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
+                return log_error_errno(-EIO, "Failed to write JSON: %m");
+        return 0;
+}
+
 static const struct cli_help help = {
         .usage = "vmxrun explain --argv 'QEMU COMMAND LINE' | --argv - [--json]\n"
                  "       vmxrun explain --pid PID [--root DIR] [--json]\n"
@@ -58,6 +72,8 @@ static const struct cli_help help = {
                    "      --root DIR     read /proc and host facts under DIR (env VMXRUN_ROOT)\n"
                    "      --json         print JSON: every option and property with its value,\n"
                    "                     whether it is known, its explanation and status\n"
+                   "      --compact      with --json: each explanation once (under \"docs\"), no\n"
+                   "                     null, false or empty members, no indentation\n"
                    "      --qemu PATH    also ask this QEMU binary about itself (live introspection)\n"
                    "                     and say what it would reject\n"
                    "      --print-knowledge  with --qemu: print that binary's knowledge data set\n",
@@ -200,7 +216,7 @@ static int explain_words(const struct qa_knowledge *k, char *const *words, size_
 {
         _cleanup_(qa_cmdline_freep) struct qa_cmdline *cl = NULL;
         _cleanup_(qa_findings_done) struct qa_findings f = {0};
-        struct qa_explain_options opts = {.origin = origin, .n_origin = origin ? n : 0};
+        struct qa_explain_options opts = {.origin = origin, .n_origin = origin ? n : 0, .compact = json_compact};
         struct qa_check_options co = {.live_version = SIZE_MAX};
         int r;
 
@@ -243,7 +259,7 @@ static int explain_words(const struct qa_knowledge *k, char *const *words, size_
                 if (into)
                         r = json_array_append_new(into, j) < 0 ? -ENOMEM : 0;
                 else {
-                        r = cli_print_json(j);
+                        r = print_json(j);
                         json_decref(j);
                 }
         } else {
@@ -360,7 +376,7 @@ static int explain_profile(const struct qa_knowledge *k, const char *file, const
                 }
         }
         if (json && status == VX_EXIT_OK) {
-                if (cli_print_json(all) < 0)
+                if (print_json(all) < 0)
                         status = VX_EXIT_FAILURE;
         }
         json_decref(all);
@@ -427,7 +443,17 @@ struct args {
 /* Parses and checks the arguments. Returns VX_EXIT_OK, or the exit status (help printed, bad usage). */
 static int parse_args(int argc, char **argv, struct args *a, bool *ret_done)
 {
-        enum { ARG_VM = 0x100, ARG_ACCEL, ARG_ROOT, ARG_JSON, ARG_ARGV, ARG_PID, ARG_QEMU, ARG_PRINT_KNOWLEDGE };
+        enum {
+                ARG_VM = 0x100,
+                ARG_ACCEL,
+                ARG_ROOT,
+                ARG_JSON,
+                ARG_ARGV,
+                ARG_PID,
+                ARG_QEMU,
+                ARG_PRINT_KNOWLEDGE,
+                ARG_COMPACT
+        };
         static const struct option options[] = {
                 {"argv", required_argument, NULL, ARG_ARGV},
                 {"pid", required_argument, NULL, ARG_PID},
@@ -437,6 +463,7 @@ static int parse_args(int argc, char **argv, struct args *a, bool *ret_done)
                 {"json", no_argument, NULL, ARG_JSON},
                 {"qemu", required_argument, NULL, ARG_QEMU},
                 {"print-knowledge", no_argument, NULL, ARG_PRINT_KNOWLEDGE},
+                {"compact", no_argument, NULL, ARG_COMPACT},
                 {0},
         };
         int c, r;
@@ -469,6 +496,9 @@ static int parse_args(int argc, char **argv, struct args *a, bool *ret_done)
                 case ARG_PRINT_KNOWLEDGE:
                         a->print_knowledge = true;
                         break;
+                case ARG_COMPACT:
+                        json_compact = true;
+                        break;
                 default:
                         return VX_EXIT_USAGE;
                 }
@@ -488,6 +518,8 @@ static int parse_args(int argc, char **argv, struct args *a, bool *ret_done)
         }
         if ((a->text || a->pid) && a->vm_name)
                 return cli_usage_error(argv[0], "--vm only applies to a profile.");
+        if (json_compact && !a->json)
+                return cli_usage_error(argv[0], "--compact only applies to --json.");
         return VX_EXIT_OK;
 }
 

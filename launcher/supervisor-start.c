@@ -461,7 +461,7 @@ int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const str
                 supervisor_free(sv);
                 return r;
         }
-        sv_save_state(sv);
+        /* start_locked() wrote the state file once every VM ran: a second write would only delay the notify. */
         *ret = sv;
         return 0;
 }

@@ -491,7 +491,70 @@ static int json_entry_fields(json_t *obj, const struct qa_knowledge *k, const st
         return r;
 }
 
-static json_t *json_prop(const struct qa_cmdline *cl, const struct qa_option *o, const struct qa_prop *p)
+/* Leaves out members that say nothing: null, false, []. */
+static void json_prune(json_t *obj)
+{
+        const char *key;
+        json_t *v;
+        void *tmp;
+
+        json_object_foreach_safe(obj, tmp, key, v)
+        {
+                if (json_is_null(v) || json_is_false(v) || (json_is_array(v) && json_array_size(v) == 0))
+                        json_object_del(obj, key);
+        }
+}
+
+/* "device", "device=virtio-net-pci", "device/virtio-net-pci.netdev": the name of e in the compact form's docs. */
+static char *doc_key(const struct qa_entry *e)
+{
+        char *key = NULL;
+        int n;
+
+        if (e->kind == QA_KIND_OPT || !e->scope[0])
+                n = asprintf(&key, "%s", e->name);
+        else
+                n = asprintf(&key, "%s%s%s", e->scope, e->kind == QA_KIND_TYPE ? "=" : ".", e->name);
+        return n < 0 ? NULL : key;
+}
+
+/*
+ * The knowledge's fields of e: in obj itself, or (docs given: the compact form)
+ * once in docs under e's key, obj naming it in "doc".
+ */
+static int json_knowledge(json_t *obj, json_t *docs, const struct qa_cmdline *cl, const struct qa_entry *e,
+                          enum qa_status status)
+{
+        _cleanup_free_ char *key = NULL;
+        json_t *doc;
+        int r = 0;
+
+        if (!docs)
+                return json_entry_fields(obj, cl->knowledge, e, status);
+        r |= json_object_set_new(obj, "known", json_boolean(e != NULL));
+        r |= set_str(obj, "status", qa_status_to_string(status));
+        if (!e)
+                return r;
+        key = doc_key(e);
+        if (!key)
+                return -1;
+        r |= set_str(obj, "doc", key);
+        if (json_object_get(docs, key))
+                return r;
+        doc = json_object();
+        if (!doc || json_entry_fields(doc, cl->knowledge, e, status) < 0) {
+                json_decref(doc);
+                return -1;
+        }
+        /* Per use, not per entry: they stay with the option or property. */
+        json_object_del(doc, "known");
+        json_object_del(doc, "status");
+        json_prune(doc);
+        r |= json_object_set_new(docs, key, doc);
+        return r;
+}
+
+static json_t *json_prop(const struct qa_cmdline *cl, const struct qa_option *o, const struct qa_prop *p, json_t *docs)
 {
         json_t *j = json_object();
         bool is_type = o->type && o->info && o->info->typekey && strcmp(p->key, o->info->typekey) == 0 &&
@@ -508,7 +571,7 @@ static json_t *json_prop(const struct qa_cmdline *cl, const struct qa_option *o,
         r |= json_object_set_new(j, "shorthand", json_boolean(p->shorthand));
         r |= json_object_set_new(j, "cpu_flag", json_boolean(p->cpu_flag));
         r |= json_object_set_new(j, "is_type", json_boolean(is_type));
-        r |= json_entry_fields(j, cl->knowledge, e, prop_status(o, p));
+        r |= json_knowledge(j, docs, cl, e, prop_status(o, p));
         if (p->shorthand && rule) {
                 /* The property is known, its spelling is deprecated. */
                 r |= set_str(j, "deprecated", rule->deprecated);
@@ -518,6 +581,8 @@ static json_t *json_prop(const struct qa_cmdline *cl, const struct qa_option *o,
                 else
                         r |= set_str(j, "replacement", rep);
         }
+        if (docs)
+                json_prune(j);
         if (r < 0) {
                 json_decref(j);
                 return NULL;
@@ -526,7 +591,7 @@ static json_t *json_prop(const struct qa_cmdline *cl, const struct qa_option *o,
 }
 
 static json_t *json_option(const struct qa_cmdline *cl, size_t i, const struct groups *g,
-                           const struct qa_explain_options *opts)
+                           const struct qa_explain_options *opts, json_t *docs)
 {
         const struct qa_option *o = &cl->opts[i];
         json_t *j = json_object(), *props = json_array();
@@ -557,11 +622,11 @@ static json_t *json_option(const struct qa_cmdline *cl, size_t i, const struct g
                 const char *origin = origin_of(o, opts);
                 r |= set_str(j, "origin", origin);
         }
-        r |= json_entry_fields(j, cl->knowledge, o->info, option_status(o));
+        r |= json_knowledge(j, docs, cl, o->info, option_status(o));
         if (!o->word)
                 r |= set_str(j, "explanation", "bare argument: QEMU takes it as the first IDE disk image (-hda)");
         for (size_t p = 0; p < o->n_props; p++) {
-                json_t *jp = json_prop(cl, o, &o->props[p]);
+                json_t *jp = json_prop(cl, o, &o->props[p], docs);
                 if (!jp) {
                         r = -1;
                         break;
@@ -569,6 +634,8 @@ static json_t *json_option(const struct qa_cmdline *cl, size_t i, const struct g
                 r |= json_array_append_new(props, jp);
         }
         r |= json_object_set_new(j, "properties", props);
+        if (docs)
+                json_prune(j);
         if (r < 0) {
                 json_decref(j);
                 return NULL;
@@ -590,21 +657,22 @@ static json_t *json_strv(char **v, size_t n)
 
 json_t *qa_explain_json(const struct qa_cmdline *cl, const struct qa_explain_options *opts)
 {
-        json_t *root = json_object(), *arr = json_array();
+        json_t *root = json_object(), *arr = json_array(), *docs = opts && opts->compact ? json_object() : NULL;
         _cleanup_(groups_done) struct groups g = {0};
         struct qa_counts c;
         int r = 0;
 
-        if (!root || !arr || groups_build(cl, &g) < 0) {
+        if (!root || !arr || (opts && opts->compact && !docs) || groups_build(cl, &g) < 0) {
                 json_decref(root);
                 json_decref(arr);
+                json_decref(docs);
                 return NULL;
         }
         r |= json_object_set_new(root, "binary", cl->binary ? json_string(cl->binary) : json_null());
         r |= json_object_set_new(root, "env", json_strv(cl->env, cl->n_env));
         r |= json_object_set_new(root, "ignored_prefix", json_strv(cl->prefix, cl->n_prefix));
         for (size_t i = 0; i < cl->n_opts; i++) {
-                json_t *o = json_option(cl, i, &g, opts);
+                json_t *o = json_option(cl, i, &g, opts, docs);
                 if (!o) {
                         r = -1;
                         break;
@@ -612,6 +680,8 @@ json_t *qa_explain_json(const struct qa_cmdline *cl, const struct qa_explain_opt
                 r |= json_array_append_new(arr, o);
         }
         r |= json_object_set_new(root, "options", arr);
+        if (docs)
+                r |= json_object_set_new(root, "docs", docs);
         qa_count(cl, &c);
         r |= json_object_set_new(root, "summary",
                                  json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "options", (json_int_t)c.options,

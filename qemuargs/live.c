@@ -3,8 +3,8 @@
  * The live half of qa_introspect(): runs a QEMU binary for its help texts and
  * for one QMP session (-machine none -S -nodefaults -display none, QMP on a
  * socketpair as its stdio) and hands the replies to qemuargs/introspect.c.
- * This is the only part of qemuargs that runs processes; it is a library of
- * its own (vx_qemuargs_live) so the parser stays pure.
+ * This is the only part of qemuargs that runs processes; its QMP session
+ * goes through qmp/'s client.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +20,7 @@
 
 #include "cleanup.h"
 #include "qemuargs.h"
+#include "qmp.h"
 
 extern char **environ;
 
@@ -149,168 +150,29 @@ static int capture(const char *qemu, const char *const *args, int timeout_ms, ch
 }
 
 /*
- * A line-based QMP exchange of its own rather than qmp/'s client: QEMU's
- * device defaults include unsigned 64-bit values (18446744073709551615) that
- * jansson cannot hold as integers, and a reply that does not parse breaks a
- * qmp/ connection. Here such numbers are read as strings; QEMU writes one
- * JSON value per line.
+ * One QMP session with qmp/'s client, which hands QEMU's unsigned 64-bit
+ * defaults (18446744073709551615, more than a json_int_t holds) back as
+ * strings of their digits instead of failing the reply.
  */
 struct session {
         char **argv;
-        int fd;
+        struct vx_qmp *qmp;
         pid_t pid;
         unsigned restarts;
-        json_t *greeting;
         int timeout_ms;
-        char *buf;
-        size_t len, cap;
-        unsigned id;
 };
-
-/* Quotes integer literals too big for a json_int_t, outside strings. */
-static char *quote_big_numbers(const char *s)
-{
-        size_t len = strlen(s), o = 0;
-        char *out = malloc(len * 2 + 1);
-        bool in_str = false;
-
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < len;) {
-                if (in_str) {
-                        if (s[i] == '\\' && i + 1 < len)
-                                out[o++] = s[i++];
-                        else if (s[i] == '"')
-                                in_str = false;
-                        out[o++] = s[i++];
-                } else if (s[i] == '"') {
-                        in_str = true;
-                        out[o++] = s[i++];
-                } else if ((s[i] >= '0' && s[i] <= '9') || (s[i] == '-' && s[i + 1] >= '0' && s[i + 1] <= '9')) {
-                        size_t n = strspn(s + i + 1, "0123456789") + 1;
-                        bool big = n > 18 && !strchr(".eE", s[i + n]);
-                        if (big)
-                                out[o++] = '"';
-                        memcpy(out + o, s + i, n);
-                        o += n;
-                        i += n;
-                        if (big)
-                                out[o++] = '"';
-                } else {
-                        out[o++] = s[i++];
-                }
-        }
-        out[o] = '\0';
-        return out;
-}
-
-/* Reads the next line (without its end) within the deadline. */
-static int session_line(struct session *s, long long deadline, char **ret)
-{
-        for (;;) {
-                char *nl = s->buf ? memchr(s->buf, '\n', s->len) : NULL;
-                ssize_t k;
-
-                if (nl) {
-                        size_t l = (size_t)(nl - s->buf);
-                        char *line = strndup(s->buf, l);
-                        if (!line)
-                                return -ENOMEM;
-                        memmove(s->buf, nl + 1, s->len - l - 1);
-                        s->len -= l + 1;
-                        *ret = line;
-                        return 0;
-                }
-                k = read_some(s->fd, deadline, &s->buf, &s->len, &s->cap);
-                if (k < 0)
-                        return (int)k;
-                if (k == 0)
-                        return -ECONNRESET;
-        }
-}
-
-/* Reads values until one that is not an event: the greeting or a reply. */
-static int session_read(struct session *s, long long deadline, json_t **ret)
-{
-        for (;;) {
-                _cleanup_free_ char *line = NULL, *q = NULL;
-                json_t *v;
-                int r = session_line(s, deadline, &line);
-
-                if (r < 0)
-                        return r;
-                q = quote_big_numbers(line);
-                if (!q)
-                        return -ENOMEM;
-                v = json_loads(q, 0, NULL);
-                if (!v || !json_is_object(v)) {
-                        json_decref(v);
-                        return -EPROTO;
-                }
-                if (!json_object_get(v, "event")) {
-                        *ret = v;
-                        return 0;
-                }
-                json_decref(v);
-        }
-}
-
-static int session_exec(struct session *s, const char *command, json_t *args, json_t **ret)
-{
-        long long deadline = now_ms() + s->timeout_ms;
-        _cleanup_free_ char *text = NULL;
-        json_t *req, *reply = NULL, *res;
-        size_t off = 0, len;
-        int r;
-
-        req = json_pack("{s:s,s:I}", "execute", command, "id", (json_int_t)++s->id);
-        if (req && args)
-                json_object_set(req, "arguments", args);
-        json_decref(args);
-        text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-        json_decref(req);
-        if (!text)
-                return -ENOMEM;
-        len = strlen(text);
-        text[len++] = '\n'; /* json_dumps left room for its NUL */
-        while (off < len) {
-                ssize_t k = send(s->fd, text + off, len - off, MSG_NOSIGNAL);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                off += (size_t)k;
-        }
-        r = session_read(s, deadline, &reply);
-        if (r < 0)
-                return r;
-        res = json_object_get(reply, "return");
-        if (!res || json_integer_value(json_object_get(reply, "id")) != (json_int_t)s->id) {
-                json_decref(reply);
-                return json_object_get(reply, "error") ? -EREMOTEIO : -EPROTO;
-        }
-        *ret = json_incref(res);
-        json_decref(reply);
-        return 0;
-}
 
 static void session_stop(struct session *s, bool kill_it)
 {
-        if (s->fd >= 0)
-                close(s->fd);
-        s->fd = -EBADF;
+        s->qmp = qmp_free(s->qmp);
         if (s->pid > 0)
                 reap(s->pid, kill_it);
         s->pid = 0;
-        s->len = 0;
-        json_decref(s->greeting);
-        s->greeting = NULL;
 }
 
-/* Starts QEMU with QMP on a socketpair as its stdio, reads the greeting, leaves command mode on. */
+/* Starts QEMU with QMP on a socketpair as its stdio; qmp_connect_fd() reads the greeting and negotiates. */
 static int session_start(struct session *s)
 {
-        json_t *caps = NULL;
         int sv[2], r;
 
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -321,13 +183,22 @@ static int session_start(struct session *s)
                 close(sv[0]);
                 return r;
         }
-        s->fd = sv[0];
-        r = session_read(s, now_ms() + s->timeout_ms, &s->greeting);
-        if (r >= 0)
-                r = session_exec(s, "qmp_capabilities", NULL, &caps);
-        json_decref(caps);
+        r = qmp_connect_fd(sv[0], s->timeout_ms, &s->qmp);
         if (r < 0)
                 session_stop(s, true);
+        else
+                qmp_set_max_message_size(s->qmp, LIVE_OUTPUT_MAX); /* query-qmp-schema is large */
+        return r;
+}
+
+static int session_exec(struct session *s, const char *command, json_t *args, json_t **ret)
+{
+        int r = s->qmp ? qmp_execute(s->qmp, command, args, s->timeout_ms, ret, NULL) : -ECONNRESET;
+
+        json_decref(args);
+        /* Nobody reads QEMU's events here: let them go rather than queue them. */
+        for (struct vx_qmp_event *e = NULL; s->qmp && qmp_pop_event(s->qmp, &e) > 0;)
+                qmp_event_free(e);
         return r;
 }
 
@@ -380,8 +251,9 @@ int qa_introspect_live(const char *qemu, int timeout_ms, char **ret_text, char *
                             *banner = NULL, *ver = NULL, *text = NULL;
         char *argv[] = {(char *)qemu, "-machine", "none", "-S",    "-nodefaults",
                         "-display",   "none",     "-qmp", "stdio", NULL};
-        struct session s = {.fd = -EBADF, .timeout_ms = timeout_ms};
-        json_t *caps = NULL, *v;
+        struct session s = {.timeout_ms = timeout_ms};
+        const struct vx_qmp_version *v = NULL;
+        json_t *quit = NULL;
         int r;
 
         r = capture(qemu, version, timeout_ms, &t_version);
@@ -398,14 +270,10 @@ int qa_introspect_live(const char *qemu, int timeout_ms, char **ret_text, char *
 
         s.argv = argv;
         r = session_start(&s);
-        v = json_object_get(json_object_get(json_object_get(s.greeting, "QMP"), "version"), "qemu");
-        if (r >= 0 && !v)
-                r = -EPROTO;
         if (r >= 0) {
+                v = qmp_get_version(s.qmp);
                 banner = first_line(t_version);
-                if (!banner || asprintf(&ver, "%" JSON_INTEGER_FORMAT ".%" JSON_INTEGER_FORMAT,
-                                        json_integer_value(json_object_get(v, "major")),
-                                        json_integer_value(json_object_get(v, "minor"))) < 0)
+                if (!banner || asprintf(&ver, "%u.%u", v->major, v->minor) < 0)
                         r = -ENOMEM;
         }
         if (r >= 0) {
@@ -421,11 +289,10 @@ int qa_introspect_live(const char *qemu, int timeout_ms, char **ret_text, char *
                 };
                 r = qa_introspect(&in, &text);
                 if (r >= 0)
-                        (void)session_qmp(&s, "quit", NULL, &caps);
+                        (void)session_qmp(&s, "quit", NULL, &quit);
         }
-        json_decref(caps);
+        json_decref(quit);
         session_stop(&s, r < 0);
-        free(s.buf);
         if (r < 0)
                 return r;
         *ret_text = TAKE_PTR(text);

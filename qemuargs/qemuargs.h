@@ -299,6 +299,14 @@ int qa_parse_opts(const char *arg, const char *implied_key, bool cpu_flags, stru
 struct qa_explain_options {
         char *const *origin; /* parallel to the words given to qa_parse_argv, or NULL */
         size_t n_origin;
+        /*
+         * qa_explain_json(): what the knowledge says of an option, type or
+         * property once, in the root's "docs" (keyed "device",
+         * "device=virtio-net-pci", "device/virtio-net-pci.netdev"), each
+         * option and property naming its entry in "doc"; members that are
+         * null, false or an empty array are left out everywhere.
+         */
+        bool compact;
 };
 
 /*

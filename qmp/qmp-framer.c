@@ -68,6 +68,12 @@ int qmp_framer_feed(struct vx_qmp_framer *f, const void *data, size_t n)
 /* Advances over one byte inside a value; returns true when it closed the top-level object. */
 static bool framer_step(struct vx_qmp_framer *f, char c)
 {
+        if (!f->in_string) {
+                /* json_int_t holds 18 digits always, 19 mostly: longer runs are checked when the value is complete. */
+                f->digits = c >= '0' && c <= '9' ? f->digits + 1 : 0;
+                if (f->digits >= 19)
+                        f->big_number = true;
+        }
         if (f->in_string) {
                 if (f->escape)
                         f->escape = false;
@@ -110,11 +116,76 @@ static int framer_find_start(struct vx_qmp_framer *f)
                         return -EPROTO;
                 f->head = f->pos;
                 f->in_value = true;
-                f->in_string = f->escape = false;
-                f->depth = 0;
+                f->in_string = f->escape = f->big_number = false;
+                f->depth = f->digits = 0;
                 return 1;
         }
         return 0;
+}
+
+/* Whether the integer literal s[0..n) (digits, maybe a leading '-') is beyond a json_int_t. */
+static bool integer_too_big(const char *s, size_t n)
+{
+        static const char max[] = "9223372036854775807", min[] = "9223372036854775808";
+        bool neg = s[0] == '-';
+        const char *limit = neg ? min : max;
+
+        if (neg) {
+                s++;
+                n--;
+        }
+        while (n > 1 && s[0] == '0') {
+                s++;
+                n--;
+        }
+        if (n != sizeof(max) - 1)
+                return n > sizeof(max) - 1;
+        return memcmp(s, limit, n) > 0;
+}
+
+char *qmp_quote_big_integers(const char *s, size_t len, size_t *ret_len)
+{
+        /* Each quoted literal has at least 19 digits, so two quotes per 19 bytes bound the growth. */
+        char *out = malloc(len + 2 * (len / 19 + 1) + 1);
+        bool in_str = false;
+        size_t o = 0;
+
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < len;) {
+                char c = s[i];
+                if (in_str) {
+                        if (c == '\\' && i + 1 < len)
+                                out[o++] = s[i++];
+                        else if (c == '"')
+                                in_str = false;
+                        out[o++] = s[i++];
+                        continue;
+                }
+                if (c == '"')
+                        in_str = true;
+                if ((c >= '0' && c <= '9') || c == '-') {
+                        /* The whole number token: only one of digits alone (an integer) can be too big. */
+                        size_t n = 1, k = c == '-';
+                        while (i + n < len && s[i + n] && strchr("0123456789+-.eE", s[i + n]))
+                                n++;
+                        while (k < n && s[i + k] >= '0' && s[i + k] <= '9')
+                                k++;
+                        bool big = k == n && n > (size_t)(c == '-') && integer_too_big(s + i, n);
+                        if (big)
+                                out[o++] = '"';
+                        memcpy(out + o, s + i, n);
+                        o += n;
+                        i += n;
+                        if (big)
+                                out[o++] = '"';
+                        continue;
+                }
+                out[o++] = s[i++];
+        }
+        out[o] = '\0';
+        *ret_len = o;
+        return out;
 }
 
 int qmp_framer_next(struct vx_qmp_framer *f, json_t **ret)
@@ -143,7 +214,15 @@ int qmp_framer_next(struct vx_qmp_framer *f, json_t **ret)
         size = ++f->pos - f->head;
         if (size > f->max_size)
                 return -EMSGSIZE;
-        v = json_loadb(f->buf + f->head, size, 0, &error);
+        if (f->big_number) {
+                size_t qlen;
+                char *quoted = qmp_quote_big_integers(f->buf + f->head, size, &qlen);
+                if (!quoted)
+                        return -ENOMEM;
+                v = json_loadb(quoted, qlen, 0, &error);
+                free(quoted);
+        } else
+                v = json_loadb(f->buf + f->head, size, 0, &error);
         f->head = f->pos;
         f->in_value = false;
         if (!v)

@@ -37,6 +37,8 @@ struct vx_qmp_framer {
         bool escape;
         size_t depth;
         size_t max_size;
+        size_t digits;   /* length of the run of digits outside strings that ends at pos */
+        bool big_number; /* the value has an integer literal of 19 digits or more */
 };
 
 void qmp_framer_init(struct vx_qmp_framer *f, size_t max_size);
@@ -55,9 +57,18 @@ int qmp_framer_feed(struct vx_qmp_framer *f, const void *data, size_t n);
 /*
  * Returns 1 and the next complete value (a new reference) in *ret, 0 when
  * more bytes are needed, -EPROTO when the stream is not a sequence of JSON
- * objects, -EMSGSIZE when a value exceeds max_size.
+ * objects, -EMSGSIZE when a value exceeds max_size. An integer that a
+ * json_int_t cannot hold (QEMU's unsigned 64-bit defaults, such as
+ * 18446744073709551615) comes back as a JSON string of its digits; every
+ * other number keeps its type.
  */
 int qmp_framer_next(struct vx_qmp_framer *f, json_t **ret);
+
+/*
+ * text[0..len) with every integer literal outside strings that does not fit
+ * in a json_int_t put in double quotes; NULL on ENOMEM. For qmp_framer_next().
+ */
+char *qmp_quote_big_integers(const char *text, size_t len, size_t *ret_len);
 
 /* qmp_execute() against an absolute deadline, so helpers can chain commands. */
 int qmp_execute_until(struct vx_qmp *q, const char *command, json_t *args, usec_t deadline,

@@ -66,6 +66,31 @@ contains "non-UTF-8: what and where" "$tmp/latin1.err" "Word 5 (at line 2, colum
 contains "unknown option json" "$tmp/unk.json" '"options_unknown": 1'
 contains "unknown property json" "$tmp/unk.json" '"properties_unknown": 1'
 
+# --json --compact: the same options and values, each explanation once under "docs", nothing empty.
+for f in vcp vfp; do
+        "$V" explain --json --compact --argv - <"$FIX/seed-$f.cmdline" >"$tmp/$f.compact"; check "seed $f --compact" 3 $?
+        if [ "$(jq -c '[.options[] | [.word, .argument, (.properties | map([.key, .value]))]]' "$tmp/$f.json")" = \
+             "$(jq -c '[.options[] | [.word, .argument, (.properties // [] | map([.key, .value]))]]' "$tmp/$f.compact")" ]; then
+                echo "ok: seed $f --compact: the same options, properties and values"
+        else
+                echo "FAIL: seed $f --compact: options or values differ from --json"; fail=$((fail + 1))
+        fi
+        bad=$(jq '[(.options[], .options[].properties[]?) | .doc // empty] - (.docs | keys) | length' "$tmp/$f.compact")
+        check "seed $f --compact: every doc is in docs ($bad missing)" 0 "$bad"
+        empty=$(jq '[.options[], .options[].properties[]?, .docs[] | to_entries[] | select(.value == null or .value == false or .value == [])] | length' "$tmp/$f.compact")
+        check "seed $f --compact: no null, false or empty member ($empty)" 0 "$empty"
+        expl=$(jq -r '.options[] | select(.word == "-realtime") | .doc as $d | $d' "$tmp/$f.compact")
+        if [ "$(jq -r --arg d "$expl" '.docs[$d].explanation' "$tmp/$f.compact")" = \
+             "$(jq -r '.options[] | select(.word == "-realtime") | .explanation' "$tmp/$f.json")" ]; then
+                echo "ok: seed $f --compact: -realtime's explanation through its doc"
+        else
+                echo "FAIL: seed $f --compact: -realtime's doc does not carry its explanation"; fail=$((fail + 1))
+        fi
+        [ "$(wc -c <"$tmp/$f.compact")" -lt "$(($(wc -c <"$tmp/$f.json") / 2))" ] && echo "ok: seed $f --compact is less than half" ||
+                { echo "FAIL: seed $f --compact is not smaller"; fail=$((fail + 1)); }
+done
+"$V" explain --compact --argv "qemu -m 1G" >/dev/null 2>&1; check "--compact without --json" 2 $?
+
 # A profile: options carry the profile key that produced them.
 if [ -f "$ROOT/profiles/demo.yaml" ]; then
         "$V" explain "$ROOT/profiles/demo.yaml" --accel tcg >"$tmp/prof"; check "profile" 0 $?

@@ -290,6 +290,49 @@ static void test_framer_values(void **state)
         qmp_framer_done(&f);
 }
 
+/* QEMU's unsigned 64-bit defaults: too big for a json_int_t, handed back as strings; other numbers keep their type. */
+static void test_framer_big_integers(void **state)
+{
+        static const char text[] =
+                "{\"return\": [{\"name\": \"x-max\", \"default-value\": 18446744073709551615},"
+                " {\"name\": \"s\", \"default-value\": \"18446744073709551615 in a string\"},"
+                " {\"max\": 9223372036854775807, \"min\": -9223372036854775808, \"over\": 9223372036854775808,"
+                " \"under\": -9223372036854775809, \"exp\": 18446744073709551615e0, \"real\": 1.8446744073709551615e19,"
+                " \"frac\": 0.12345678901234567890123, \"small\": 42}], \"id\": 7}\r\n";
+        struct vx_qmp_framer f;
+        json_t *v = NULL, *a, *o;
+
+        qmp_framer_init(&f, 4096);
+        /* Byte by byte: the scan of digit runs must hold across reads. */
+        for (size_t i = 0; i < sizeof(text) - 1; i++) {
+                assert_int_equal(qmp_framer_feed(&f, text + i, 1), 0);
+                int r = qmp_framer_next(&f, &v);
+                /* Complete with its closing brace, before the "\r\n". */
+                assert_int_equal(r, i == sizeof(text) - 4 ? 1 : 0);
+                if (r == 1)
+                        break;
+        }
+        assert_non_null(v);
+        assert_int_equal(json_integer_value(json_object_get(v, "id")), 7);
+        a = json_object_get(v, "return");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "default-value")),
+                            "18446744073709551615");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(a, 1), "default-value")),
+                            "18446744073709551615 in a string");
+        o = json_array_get(a, 2);
+        assert_true(json_is_integer(json_object_get(o, "max")));
+        assert_true(json_integer_value(json_object_get(o, "max")) == INT64_MAX);
+        assert_true(json_integer_value(json_object_get(o, "min")) == INT64_MIN);
+        assert_string_equal(json_string_value(json_object_get(o, "over")), "9223372036854775808");
+        assert_string_equal(json_string_value(json_object_get(o, "under")), "-9223372036854775809");
+        assert_true(json_is_real(json_object_get(o, "exp")));
+        assert_true(json_is_real(json_object_get(o, "real")));
+        assert_true(json_is_real(json_object_get(o, "frac")));
+        assert_int_equal(json_integer_value(json_object_get(o, "small")), 42);
+        json_decref(v);
+        qmp_framer_done(&f);
+}
+
 static void test_framer_errors(void **state)
 {
         static const char *const bad[] = {"hello\n",   "[1]\n", "{\"a\": }\n",
@@ -443,6 +486,34 @@ static void test_error_reply(void **state)
         /* An error reply does not break the connection. */
         assert_int_equal(qmp_hmp(q, "info version", 5000, &out, NULL), 0);
         assert_string_equal(out, "7.2.1\r\n");
+        fake_finish(&f, true);
+}
+
+/* A reply with 18446744073709551615 does not break the connection (qemuargs/live.c relies on it). */
+static void test_big_integer_reply(void **state)
+{
+        static const struct step steps[] = {
+                HANDSHAKE,
+                EXPECT_ARGS("device-list-properties", "{\"typename\": \"virtio-net-pci\"}"),
+                SEND("{\"return\": [{\"name\": \"host_features\", \"type\": \"uint64\","
+                     " \"default-value\": 18446744073709551615}], \"id\": %ID%}\r\n"),
+                EXPECT("query-status"),
+                SEND("{\"return\": {\"status\": \"running\", \"running\": true}, \"id\": %ID%}\r\n"),
+                END,
+        };
+        _cleanup_(qmp_freep) struct vx_qmp *q = NULL;
+        json_t *args = json_pack("{s:s}", "typename", "virtio-net-pci"), *res = NULL;
+        struct fake f;
+
+        q = fake_connect(steps, false, &f);
+        assert_int_equal(qmp_execute(q, "device-list-properties", args, 5000, &res, NULL), 0);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "default-value")),
+                            "18446744073709551615");
+        json_decref(res);
+        json_decref(args);
+        assert_int_equal(qmp_execute(q, "query-status", NULL, 5000, &res, NULL), 0);
+        assert_true(json_is_true(json_object_get(res, "running")));
+        json_decref(res);
         fake_finish(&f, true);
 }
 
@@ -842,29 +913,31 @@ static void test_execute_arguments(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_framer_values),
-            cmocka_unit_test(test_framer_errors),
-            cmocka_unit_test(test_handshake),
-            cmocka_unit_test(test_bad_greeting),
-            cmocka_unit_test(test_event_before_reply),
-            cmocka_unit_test(test_several_values_one_write),
-            cmocka_unit_test(test_split_byte_by_byte),
-            cmocka_unit_test(test_error_reply),
-            cmocka_unit_test(test_garbage),
-            cmocka_unit_test(test_oversized),
-            cmocka_unit_test(test_oversized_default_cap),
-            cmocka_unit_test(test_timeout),
-            cmocka_unit_test(test_timeout_zero),
-            cmocka_unit_test(test_peer_close),
-            cmocka_unit_test(test_peer_gone_before_send),
-            cmocka_unit_test(test_connect_errors),
-            cmocka_unit_test(test_greeting_timeout),
-            cmocka_unit_test(test_process_events),
-            cmocka_unit_test(test_event_queue_cap),
-            cmocka_unit_test(test_query_cpus_fast),
-            cmocka_unit_test(test_query_cpus_fallback),
-            cmocka_unit_test(test_query_cpus_errors),
-            cmocka_unit_test(test_execute_arguments),
+                cmocka_unit_test(test_framer_values),
+                cmocka_unit_test(test_framer_big_integers),
+                cmocka_unit_test(test_framer_errors),
+                cmocka_unit_test(test_handshake),
+                cmocka_unit_test(test_bad_greeting),
+                cmocka_unit_test(test_event_before_reply),
+                cmocka_unit_test(test_several_values_one_write),
+                cmocka_unit_test(test_split_byte_by_byte),
+                cmocka_unit_test(test_error_reply),
+                cmocka_unit_test(test_big_integer_reply),
+                cmocka_unit_test(test_garbage),
+                cmocka_unit_test(test_oversized),
+                cmocka_unit_test(test_oversized_default_cap),
+                cmocka_unit_test(test_timeout),
+                cmocka_unit_test(test_timeout_zero),
+                cmocka_unit_test(test_peer_close),
+                cmocka_unit_test(test_peer_gone_before_send),
+                cmocka_unit_test(test_connect_errors),
+                cmocka_unit_test(test_greeting_timeout),
+                cmocka_unit_test(test_process_events),
+                cmocka_unit_test(test_event_queue_cap),
+                cmocka_unit_test(test_query_cpus_fast),
+                cmocka_unit_test(test_query_cpus_fallback),
+                cmocka_unit_test(test_query_cpus_errors),
+                cmocka_unit_test(test_execute_arguments),
         };
 
         /* A child that dies on a closed socket must not take the test binary with it. */
