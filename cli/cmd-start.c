@@ -117,13 +117,23 @@ static int run(int argc, char **argv)
         r = cli_plan_profile(path, accel, getenv("VMXRUN_ROOT"), &popts, &profile, &plan);
         if (r != VX_EXIT_OK)
                 return r;
-        if (refuse_incomplete(plan) > 0)
-                return VX_EXIT_FAILURE;
-        if (launcher_is_running(plan->deployment_dir)) {
+        /*
+         * Another start of the same deployment may win the race at any point up
+         * to the supervisor's lock: a refusal that its running deployment caused
+         * (its CPUs, its name in the pre-flight) is then "already running" (5).
+         */
+        if (launcher_is_running(plan->deployment_dir) || refuse_incomplete(plan) > 0) {
+                if (!launcher_is_running(plan->deployment_dir))
+                        return VX_EXIT_FAILURE;
                 log_error("%s is already running; nothing was changed.", profile->name);
                 return VX_EXIT_RUNNING;
         }
         r = preflight(profile, plan);
+        if (r != VX_EXIT_OK && launcher_is_running(plan->deployment_dir)) {
+                log_error("%s is already running (started while this start checked the host); nothing was changed.",
+                          profile->name);
+                return VX_EXIT_RUNNING;
+        }
         if (r != VX_EXIT_OK)
                 return r;
         text = launcher_read_text(path);
