@@ -10,6 +10,8 @@
 #      UndefinedBehaviorSanitizer (the supervisor's paths run in the
 #      end-to-end tests, so they are checked too);
 #   3. each fuzz target (fuzz/) for about 25 s on its seed corpus (fuzz/smoke.sh);
+#   4. the unit test binaries under valgrind memcheck, with no error and no
+#      leak (scripts/analyze.sh valgrind, a few minutes);
 #   and first, the C lines changed since .ci/format-base are formatted
 #   (scripts/check-format.sh) and gcc -fanalyzer finds nothing that
 #   scripts/analyze.suppress does not explain (scripts/analyze.sh analyzer).
@@ -34,4 +36,5 @@ echo "== release build: all tests"
 (cd build/release && ctest --output-on-failure) || status=1
 echo "== fuzz targets (clang, libFuzzer): each for a short time on its corpus"
 ./fuzz/smoke.sh || status=1
+./scripts/analyze.sh valgrind || status=1 # the unit tests under valgrind memcheck: no error, no leak
 exit $status
