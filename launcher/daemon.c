@@ -79,6 +79,8 @@ static void detach_output(const char *deployment_dir)
                 close(fd);
                 log_set_timestamps(true); /* a file, read later: when each line was said */
         }
+        /* start has its answer by now: what the probe ends is the supervisor, not the start. */
+        syscall_filter_test_probe();
 }
 
 /*
@@ -138,7 +140,6 @@ static int supervise(struct vx_supervisor *sv, const struct vx_plan *plan)
                 if (r < 0)
                         log_warning_errno(r, "Failed to install the supervisor's seccomp filter, running without: %m");
         }
-        syscall_filter_test_probe();
         r = supervisor_run(sv);
         supervisor_free(sv);
         spawner_stop();

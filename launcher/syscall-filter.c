@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "log.h"
@@ -118,13 +120,48 @@ static int allow_sanitizer(scmp_filter_ctx ctx)
 #endif
 }
 
+/* "<3>" when stderr is the journal (an error, as log_error says it), decided before the filter. */
+static const char *trap_prefix = "";
+
+/*
+ * SIGSYS from the filter: the supervisor made a call outside its list. Only
+ * async-signal-safe calls here (write, _exit, both allowed): say which call
+ * and what it means, once, on stderr (the supervisor's log, or the journal),
+ * and end the supervisor. Its QEMUs are the spawner's children and do not
+ * notice; the next vmxrun command adopts them from the state file.
+ */
+static void on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+        static const char head[] = "vmxrun: supervisor: system call ";
+        static const char tail[] = " is outside its seccomp allow-list; the supervisor exits here. Its VMs keep "
+                                   "running: the next vmxrun command (status, stop, start) adopts them. Please "
+                                   "report it (VMXRUN_SECCOMP=0 runs the supervisor without the filter).\n";
+        char num[16];
+        int n = si->si_syscall, len = 0;
+
+        (void)sig;
+        (void)uc;
+        do
+                num[sizeof(num) - 1 - len++] = (char)('0' + n % 10);
+        while ((n /= 10) > 0 && len < (int)sizeof(num) - 1);
+        (void)!write(STDERR_FILENO, trap_prefix, strlen(trap_prefix));
+        (void)!write(STDERR_FILENO, head, sizeof(head) - 1);
+        (void)!write(STDERR_FILENO, num + sizeof(num) - len, (size_t)len);
+        (void)!write(STDERR_FILENO, tail, sizeof(tail) - 1);
+        _exit(VX_SYSCALL_FILTER_EXIT);
+}
+
 int syscall_filter_install(const struct vx_plan *plan)
 {
-        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+        struct sigaction sa = {.sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO};
         int r;
 
         if (!ctx)
                 return -ENOMEM;
+        trap_prefix = log_stderr_is_journal() ? "<3>" : "";
+        if (sigaction(SIGSYS, &sa, NULL) < 0)
+                return -errno;
         /* Every refusal in the kernel's log; an older kernel without it still gets the filter. */
         (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
         /* An i386 or x32 call from this 64-bit process is never ours: it ends the process. */
@@ -153,6 +190,7 @@ void syscall_filter_test_probe(void)
 
         if (!getenv("VMXRUN_TEST_SECCOMP_PROBE"))
                 return;
+        log_info("seccomp probe: calling mount(2) and ptrace(2)");
         if (mount("none", "/nonexistent/vmxrun-seccomp-probe", "tmpfs", 0, NULL) < 0)
                 mount_errno = errno;
         if (ptrace(PTRACE_PEEKDATA, 1, NULL, NULL) < 0)

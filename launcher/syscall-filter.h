@@ -5,19 +5,24 @@
  * The supervisor's seccomp filter (libseccomp): once its VMs run, the
  * supervisor may make only the system calls its event loop, restarts, QMP,
  * status, pinning, stop and teardown need (the list in syscall-filter.c,
- * derived with strace -f of the whole lifecycle). Any other call fails with
- * EPERM and the kernel logs it (SECCOMP_FILTER_FLAG_LOG: the audit log or
- * dmesg, "type=1326 ... syscall=N"); a system call of another architecture
- * (i386, x32) ends the supervisor. Not inherited by QEMU: every QEMU is
- * started by the spawner (spawner.h), forked before the filter.
+ * derived with strace -f of the whole lifecycle). Any other call traps
+ * (SIGSYS): the supervisor writes which call it was and what it means to its
+ * log (or the journal) and exits with VX_SYSCALL_FILTER_EXIT; the kernel logs
+ * it too (SECCOMP_FILTER_FLAG_LOG: the audit log or dmesg, "type=1326 ...
+ * syscall=N"). A system call of another architecture (i386, x32) kills it.
+ * Not inherited by QEMU: every QEMU is started by the spawner (spawner.h),
+ * forked before the filter.
  *
- * Why EPERM and not killing the supervisor: the supervisor is what restarts
- * and stops the VMs and undoes the host changes. Killed for a call the list
- * missed (a rare teardown path, another glibc that uses a different call),
- * it would leave VMs unsupervised and bridges, taps or hugepages behind; with
- * EPERM that one step fails, is logged as any failure is, and the rest goes
- * on. The call is refused either way, which is what the filter is for.
+ * Why the supervisor ends and not the call alone (EPERM): a supervisor that
+ * made a call it never makes is either compromised or on a path nobody
+ * checked, and going on from there could undo the host wrongly. Ending it
+ * costs the VMs nothing: they run on as the spawner's children, and the next
+ * command (status, stop, start) adopts them from the state file and the undo
+ * journal, which every step writes before it acts, as after any crash.
  */
+
+/* The supervisor's exit status after a trapped call: 128 + SIGSYS, as if the signal had killed it. */
+#define VX_SYSCALL_FILTER_EXIT 159
 
 #include "plan.h"
 
@@ -32,8 +37,9 @@ int syscall_filter_install(const struct vx_plan *plan);
 /*
  * For the tests, with VMXRUN_TEST_SECCOMP_PROBE set: makes two system calls
  * the filter refuses (mount(2) of a path that does not exist, ptrace(2)
- * PEEKDATA of pid 1: harmless either way) and logs what each returned:
- * "Operation not permitted" under the filter, "No such file or directory"
- * and "No such process" without it. Does nothing otherwise.
+ * PEEKDATA of pid 1: harmless either way), in a daemon once start has been
+ * answered, logging to the supervisor's log. Under the filter the first ends
+ * the supervisor (on_sigsys); without it, it logs what each returned: "No
+ * such file or directory" and "No such process". Does nothing otherwise.
  */
 void syscall_filter_test_probe(void);
