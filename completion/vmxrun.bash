@@ -69,7 +69,7 @@ _vmxrun()
         for ((i = 1; i < COMP_CWORD; i++)); do
                 case ${COMP_WORDS[i]} in
                 --runtime-dir | --vm | --accel | --root | --qemu | --timeout | -t | --junosdev | -o | --output | \
-                        --name | --first-cpu | --argv | --pid)
+                        --name | --first-cpu | --argv | --pid | --running | --hugepages)
                         ((i++))
                         ;;
                 -*) ;;
@@ -96,8 +96,12 @@ _vmxrun()
                 COMPREPLY=($(compgen -W "$(_vmxrun_vms "${target%.y*ml}")" -- "$cur"))
                 return
                 ;;
-        --qemu | --junosdev | -o | --output)
+        --qemu | --junosdev | -o | --output | --running)
                 COMPREPLY=($(compgen -f -- "$cur"))
+                return
+                ;;
+        --hugepages)
+                COMPREPLY=($(compgen -W '2M 1G' -- "$cur"))
                 return
                 ;;
         --timeout | -t | --name | --first-cpu | --argv | --pid)

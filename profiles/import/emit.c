@@ -16,6 +16,7 @@
 
 struct out {
         FILE *f;
+        const struct vx_import_options *opts;
         bool shared_metadata; /* several VCPs: the metadata disk is opened read-only */
         bool gigantic;        /* the host offers 1 GiB pages: the VFP uses them */
         const struct imp_instance *in; /* for "FILE:LINE" */
@@ -263,6 +264,27 @@ static void emit_memory_size(struct out *o, const struct imp_vm *vm, unsigned mi
                   o->gigantic ? "1 GiB" : "2 MiB");
 }
 
+/*
+ * libvirt gave each domain a random UUID when vmx.sh defined it, which Junos
+ * may have a licence tied to: vmx.conf does not have it, the running QEMU's
+ * -uuid does (import --running).
+ */
+static void emit_uuid(struct out *o, const char *plane, const char *id)
+{
+        char name[64];
+
+        snprintf(name, sizeof(name), "%s-%s", plane, id);
+        for (size_t i = 0; o->opts && i < o->opts->n_running; i++)
+                if (o->opts->running[i].uuid && strcmp(o->opts->running[i].name, name) == 0) {
+                        _cleanup_free_ char *c = NULL;
+
+                        if (asprintf(&c, "-uuid of the running QEMU (%s)", o->opts->running[i].origin) < 0)
+                                c = NULL;
+                        L(o, 4, c ?: "-uuid of the running QEMU", "uuid: %s", o->opts->running[i].uuid);
+                        return;
+                }
+}
+
 static void emit_vcp(struct out *o, const struct imp_instance *in)
 {
         _cleanup_free_ char *dir = strdup(in->re_image);
@@ -274,6 +296,7 @@ static void emit_vcp(struct out *o, const struct imp_instance *in)
         L(o, 4, "<type machine=\"pc-0.13\">: no longer in QEMU", "machine: pc");
         L(o, 4, "<cpu mode=\"host-model\">", "cpu: host");
         L(o, 4, at(o, in->vcp.line_vcpus, "vcpus"), "vcpus: %u", in->vcp.vcpus);
+        emit_uuid(o, "vcp", in->id);
         L(o, 4, NULL, "memory:");
         emit_memory_size(o, &in->vcp, mib_of(in->vcp.memory_mb));
         emit_pinning(o, in, false);
@@ -372,6 +395,7 @@ static void emit_vfp(struct out *o, const struct imp_instance *in)
         L(o, 4, "<type machine=\"pc-i440fx-trusty\">", "machine: pc");
         L(o, 4, "<cpu mode=\"host-model\">", "cpu: host");
         L(o, 4, at(o, in->vfp.line_vcpus, "vcpus"), "vcpus: %u", in->vfp.vcpus);
+        emit_uuid(o, "vfp", in->id);
         L(o, 4, NULL, "memory:");
         emit_memory_size(o, &in->vfp, mib);
         L(o, 6, "<memoryBacking><hugepages/>", "hugepages:");
@@ -409,11 +433,11 @@ static void emit_vfp(struct out *o, const struct imp_instance *in)
 }
 
 int imp_emit(struct imp_instance *const *ins, size_t n, const struct imp_links *links, const char *name,
-             const char *junosdev_base, bool gigantic, char **ret)
+             const char *junosdev_base, const struct vx_import_options *opts, char **ret)
 {
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
-        struct out o = {.in = ins[0], .shared_metadata = n > 1, .gigantic = gigantic};
+        struct out o = {.opts = opts, .in = ins[0], .shared_metadata = n > 1, .gigantic = opts && opts->gigantic_pages};
         int r;
 
         o.f = open_memstream(&buf, &len);

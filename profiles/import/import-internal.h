@@ -142,6 +142,6 @@ int imp_read_vmxconf(const struct vx_import_source *src, struct vx_diags *diags,
 int imp_apply_junosdev(const struct vx_import_source *src, struct imp_instance **ins, size_t n, struct vx_diags *diags,
                        struct imp_links *ret);
 
-/* Writes the profile. Returns 0 and *ret (free()), or -ENOMEM. */
+/* Writes the profile (opts may be NULL: the defaults). Returns 0 and *ret (free()), or -ENOMEM. */
 int imp_emit(struct imp_instance *const *ins, size_t n, const struct imp_links *links, const char *name,
-             const char *junosdev_base, bool gigantic, char **ret);
+             const char *junosdev_base, const struct vx_import_options *opts, char **ret);

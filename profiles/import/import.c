@@ -340,8 +340,7 @@ int vmxconf_import(const struct vx_import_source *confs, size_t n_confs, const s
                 (void)diag_add(diags, VX_DIAG_ERROR, confs[0].name, 0, 0, "", "give one with --name",
                                "the deployment name '%s' would be longer than 32 bytes", name);
         else {
-                r = imp_emit(ins, n, have_links ? &links : NULL, name, junosdev ? links.base : NULL,
-                             opts && opts->gigantic_pages, &text);
+                r = imp_emit(ins, n, have_links ? &links : NULL, name, junosdev ? links.base : NULL, opts, &text);
                 if (r >= 0)
                         r = check_generated(text, diags);
         }

@@ -25,9 +25,18 @@ struct vx_import_source {
         size_t len;
 };
 
+/* What a running QEMU said of one VM (import --running): its -name and -uuid, and where it was read. */
+struct vx_import_running {
+        const char *name;   /* -name: the VM's name (vcp-vmx1) */
+        const char *uuid;   /* -uuid */
+        const char *origin; /* "FILE:LINE", for the comment */
+};
+
 struct vx_import_options {
         const char *name;   /* deployment name; NULL: the identifier (several: joined with '-') */
-        unsigned first_cpu; /* first host CPU of the fixed pinning rule (docs/import.md); 0: pinning: auto */
+        const struct vx_import_running *running; /* what libvirt's QEMUs ran with: their UUIDs are kept */
+        size_t n_running;
+        unsigned first_cpu;  /* first host CPU of the fixed pinning rule (docs/import.md); 0: pinning: auto */
         bool gigantic_pages; /* the host offers 1 GiB hugepages: the VFP uses them (else 2 MiB, as the seed) */
 };
 

@@ -51,6 +51,23 @@ status 0 "--first-cpu" "$VMXRUN" import $d/seed-virtio.vmx.conf --first-cpu 8
 grep -q 'vcpus: \["8"\]' "$tmp/out" && grep -q 'vcpus: \["9", "10", "11"\]' "$tmp/out" && ok "pinning from CPU 8" ||
         fail "--first-cpu not applied"
 
+# --running: the seed's two `ps` lines give the UUIDs libvirt chose; placement gives the NUMA binding.
+cat tests/fixtures/seed-vcp.cmdline tests/fixtures/seed-vfp.cmdline >"$tmp/ps.txt"
+status 0 "--running with the seed's ps lines" "$VMXRUN" import $d/seed-sriov.vmx.conf --running "$tmp/ps.txt" -o "$tmp/r.yaml"
+grep -q "uuid: 79ab0bbf-b63a-4a08-87ce-ad7670186754 *# -uuid of the running QEMU ($tmp/ps.txt:1)" "$tmp/r.yaml" &&
+        grep -q "uuid: 5d7f31e7-b678-4605-973f-0cb6a3e3b8c1 *# -uuid of the running QEMU ($tmp/ps.txt:2)" "$tmp/r.yaml" &&
+        ok "each VM keeps the -uuid it ran with, citing the line" || fail "--running did not keep the UUIDs"
+"$VMXRUN" cmdline "$tmp/r.yaml" --root tests/fixtures/host-2node-smt >"$tmp/r.args" 2>&1
+grep -q -- "-uuid 5d7f31e7-b678-4605-973f-0cb6a3e3b8c1" "$tmp/r.args" &&
+        grep -q "memory-backend-file,id=mem0,size=15626M,.*host-nodes=1,policy=bind" "$tmp/r.args" &&
+        ok "on a host laid out as the seed's (VFs on node 1): the VFP's -uuid, 15626M bound to node 1 (numatune strict nodeset 1)" ||
+        fail "the imported VFP's plan: $(grep -E 'uuid|memory-backend' "$tmp/r.args")"
+echo "no command line here" >"$tmp/none.txt"
+status 0 "--running without a QEMU command line" "$VMXRUN" import $d/seed-sriov.vmx.conf --running "$tmp/none.txt"
+grep -q "no QEMU command line with -name and -uuid" "$tmp/err" && ! grep -q "uuid:" "$tmp/out" &&
+        ok "says so, and keeps no UUID" || fail "--running of a file without command lines"
+status 1 "--running of a missing file" "$VMXRUN" import $d/seed-sriov.vmx.conf --running "$tmp/no-such"
+
 # A vmx.conf where a profile is expected: detected by content, not by name.
 cp $d/seed-virtio.vmx.conf "$tmp/anything.yaml"
 status 0 "cmdline of a vmx.conf" "$VMXRUN" cmdline "$tmp/anything.yaml" --root tests/fixtures/host-sriov
