@@ -22,7 +22,9 @@ static const struct cli_help help = {
                    "      --wait             return once every VM is ready (ready: in the profile)\n"
                    "      --accel kvm|tcg    use this accelerator for every VM (also $VMXRUN_ACCEL)\n"
                    "      --runtime-dir DIR  runtime directory (default: host.runtime-dir or /run/vmxrun;\n"
-                   "                         also $VMXRUN_RUNTIME_DIR)\n",
+                   "                         also $VMXRUN_RUNTIME_DIR)\n"
+                   "      --no-seccomp       supervise without the supervisor's seccomp filter, for\n"
+                   "                         debugging (also VMXRUN_SECCOMP=0)\n",
         .exit_status = "0 started, 1 failed (nothing left behind; also when a pre-flight check\n"
                        "failed, see `vmxrun doctor PROFILE`), 2 bad usage, 3 invalid profile,\n"
                        "5 already running (nothing changed).\n",
@@ -76,6 +78,7 @@ static int run(int argc, char **argv)
                 {"wait", no_argument, NULL, 'w'},
                 {"accel", required_argument, NULL, 'a'},
                 {"runtime-dir", required_argument, NULL, 'r'},
+                {"no-seccomp", no_argument, NULL, 'S'},
                 {0},
         };
         struct vx_plan_options popts = {.claim_cpus = true};
@@ -100,6 +103,11 @@ static int run(int argc, char **argv)
                         break;
                 case 'r':
                         runtime_opt = optarg;
+                        break;
+                case 'S':
+                        /* The supervisor this start forks or becomes reads it (launcher/daemon.c). */
+                        if (setenv("VMXRUN_SECCOMP", "0", 1) < 0)
+                                return log_error_errno(-errno, "Failed to set VMXRUN_SECCOMP: %m"), VX_EXIT_FAILURE;
                         break;
                 default:
                         return VX_EXIT_USAGE;

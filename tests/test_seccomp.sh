@@ -114,5 +114,9 @@ check "and says so" grep -q "runs without its seccomp filter" "$WORK/start0.err"
 check "the probe's calls reach the kernel (ENOENT, ESRCH): the end above was the filter's" \
         wait_for 30 grep -q "seccomp probe: mount: No such file or directory; ptrace: No such process" "$RT.log/sc.log"
 "$VMXRUN" stop sc --force >/dev/null
+"$VMXRUN" start "$WORK/sc.yaml" --no-seccomp 2>"$WORK/start1.err"
+check "start --no-seccomp: the same, from the command line" \
+        bash -c "[ \"\$(sed -n 's/^Seccomp:\\s*//p' /proc/\$('$VMXRUN' status sc --json | jq -r .supervisor_pid)/status)\" = 0 ] && grep -q 'runs without its seccomp filter' '$WORK/start1.err'"
+"$VMXRUN" stop sc --force >/dev/null
 
 verdict
