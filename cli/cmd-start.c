@@ -78,7 +78,7 @@ static int run(int argc, char **argv)
                 {"wait", no_argument, NULL, 'w'},
                 {"accel", required_argument, NULL, 'a'},
                 {"runtime-dir", required_argument, NULL, 'r'},
-                {"no-seccomp", no_argument, NULL, 'S'},
+                {"no-seccomp", no_argument, NULL, 'S'}, /* also VMXRUN_SECCOMP=0 */
                 {0},
         };
         struct vx_plan_options popts = {.claim_cpus = true};
