@@ -34,7 +34,8 @@
  */
 static const char *const allowed[] = {
         /* memory, the C library, time */
-        "brk mmap munmap mremap mprotect madvise futex set_robust_list rseq restart_syscall getrandom "
+        /* get_mempolicy: libnuma's numa_available(), when a replan (adoption, restart) reads the topology */
+        "brk mmap munmap mremap mprotect madvise futex set_robust_list rseq restart_syscall getrandom get_mempolicy "
         "clock_gettime clock_getres gettimeofday time nanosleep clock_nanosleep uname sysinfo getrlimit "
         "prlimit64 getrusage exit exit_group",
         /*
