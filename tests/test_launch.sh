@@ -390,5 +390,9 @@ else
 fi
 rmdir "$FULL"
 
+# Every supervisor above (starts, restarts, adoptions, stops) ran under its seccomp filter.
+check "no supervisor ended on a call outside its seccomp allow-list" \
+        bash -c "! cat '$VMXRUN_LOG_DIR'/*.log 2>/dev/null | grep 'outside its seccomp allow-list'"
+
 echo "$passes passed, $failures failed, $skipped skipped"
 [ $failures -eq 0 ]

@@ -307,5 +307,9 @@ check "status shows the VFP waiting" [ "$("$VMXRUN" status never --json | jq -r 
 "$VMXRUN" stop never --force >/dev/null 2>&1
 check "stop ends a deployment with a VM still waiting" [ $? -eq 0 -a ! -e "$RT/never" ]
 
+# Restarts, adoption and replans all ran under the supervisor's seccomp filter: none made a call outside it.
+check "no supervisor ended on a call outside its seccomp allow-list" \
+        bash -c "! cat '$VMXRUN_LOG_DIR'/*.log | grep 'outside its seccomp allow-list'"
+
 echo "$passes passed, $failures failed"
 [ $failures -eq 0 ]
