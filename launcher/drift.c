@@ -126,30 +126,22 @@ int drift_argv(char *const *running, size_t n_running, char *const *planned, siz
         return 0;
 }
 
-int drift_taps(char *const *taps, const int *ifindexes, const int *now_ifindex, size_t n, char ***lines)
+int drift_tap(const char *tap, int ifindex, int now_ifindex, char ***lines)
 {
         size_t count = 0;
+        char *line = NULL;
 
+        if (!tap || ifindex <= 0 || now_ifindex == ifindex)
+                return 0;
         while (*lines && (*lines)[count])
                 count++;
-        for (size_t i = 0; i < n; i++) {
-                char *line = NULL;
-                int r;
-
-                if (!taps[i] || ifindexes[i] <= 0 || now_ifindex[i] == ifindexes[i])
-                        continue;
-                if (now_ifindex[i] == 0
-                            ? asprintf(&line, "tap %s: gone from the host (QEMU's NIC has no host side)", taps[i]) < 0
-                            : asprintf(&line,
-                                       "tap %s: ifindex %d -> %d (made again behind vmxrun's back; QEMU holds the "
-                                       "old one)",
-                                       taps[i], ifindexes[i], now_ifindex[i]) < 0)
-                        line = NULL;
-                r = add(lines, &count, line);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        if (now_ifindex == 0 ? asprintf(&line, "tap %s: gone from the host (QEMU's NIC has no host side)", tap) < 0
+                             : asprintf(&line,
+                                        "tap %s: ifindex %d -> %d (made again behind vmxrun's back; QEMU holds the "
+                                        "old one)",
+                                        tap, ifindex, now_ifindex) < 0)
+                line = NULL;
+        return add(lines, &count, line);
 }
 
 char **drift_free(char **lines)

@@ -19,14 +19,13 @@
 int drift_argv(char *const *running, size_t n_running, char *const *planned, size_t n_planned, char ***ret);
 
 /*
- * The host side of an adopted VM: each tap the state file recorded that is
- * gone, or is another device of the same name now (its ifindex changed:
- * deleted and made again behind vmxrun's back, while QEMU's fd holds the
- * old one), adds a line to *lines (a drift_argv() array, or NULL). taps[i]
- * and ifindexes[i] are what the state file says; now_ifindex[i] what the
- * kernel says (0: no such device). Returns 0 or -ENOMEM. Pure.
+ * The host side of an adopted VM: a tap the state file recorded (tap, with
+ * ifindex; NULL or 0: nothing recorded) that is gone (now_ifindex 0, as the
+ * kernel says now) or is another device of the same name (deleted and made
+ * again behind vmxrun's back, while QEMU's fd holds the old one) adds a line
+ * to *lines (a drift_argv() array, or NULL). Returns 0 or -ENOMEM. Pure.
  */
-int drift_taps(char *const *taps, const int *ifindexes, const int *now_ifindex, size_t n, char ***lines);
+int drift_tap(const char *tap, int ifindex, int now_ifindex, char ***lines);
 
 /* Frees a NULL-terminated string array; returns NULL. */
 char **drift_free(char **lines);

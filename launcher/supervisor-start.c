@@ -158,17 +158,14 @@ int sv_plan_profile_now(struct vx_supervisor *sv, struct vx_profile **ret_profil
 /* The taps the state file recorded for an adopted VM, against the kernel's devices of those names now. */
 static int check_saved_taps(const struct vx_saved_vm *old, char ***lines)
 {
-        _cleanup_free_ char **taps = calloc(old->n_nics + 1, sizeof(*taps));
-        _cleanup_free_ int *was = calloc(old->n_nics + 1, sizeof(*was)), *now = calloc(old->n_nics + 1, sizeof(*now));
-
-        if (!taps || !was || !now)
-                return -ENOMEM;
         for (size_t k = 0; k < old->n_nics; k++) {
-                taps[k] = old->nics[k].tap;
-                was[k] = old->nics[k].ifindex;
-                now[k] = taps[k] ? (int)if_nametoindex(taps[k]) : 0;
+                const struct vx_saved_nic *n = &old->nics[k];
+                int r = drift_tap(n->tap, n->ifindex, n->tap ? (int)if_nametoindex(n->tap) : 0, lines);
+
+                if (r < 0)
+                        return r;
         }
-        return drift_taps(taps, was, now, old->n_nics, lines);
+        return 0;
 }
 
 static void check_drift(struct vx_supervisor *sv, const bool *adopted, const struct vx_saved_state *saved)

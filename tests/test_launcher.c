@@ -385,10 +385,11 @@ static void test_argv_drift(void **state)
 
         /* The host side, after those lines: a tap gone, a tap made again; unchanged or unrecorded ones say nothing. */
         {
-                char *taps[] = {(char *)"vx-a", (char *)"vx-b", (char *)"vx-c", NULL, (char *)"vx-d"};
+                const char *taps[] = {"vx-a", "vx-b", "vx-c", NULL, "vx-d"};
                 const int was[] = {10, 11, 12, 0, 0}, now[] = {0, 15, 12, 0, 9};
 
-                assert_int_equal(drift_taps(taps, was, now, 5, &lines), 0);
+                for (size_t i = 0; i < 5; i++)
+                        assert_int_equal(drift_tap(taps[i], was[i], now[i], &lines), 0);
                 assert_string_equal(lines[2], "tap vx-a: gone from the host (QEMU's NIC has no host side)");
                 assert_string_equal(
                         lines[3],
@@ -396,7 +397,7 @@ static void test_argv_drift(void **state)
                 assert_null(lines[4]);
                 lines = drift_free(lines);
                 /* Onto no lines at all. */
-                assert_int_equal(drift_taps(taps, was, now, 1, &lines), 0);
+                assert_int_equal(drift_tap(taps[0], was[0], now[0], &lines), 0);
                 assert_non_null(lines);
                 assert_string_equal(lines[0], "tap vx-a: gone from the host (QEMU's NIC has no host side)");
                 assert_null(lines[1]);
