@@ -95,6 +95,14 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cli_load_profile(const char *path, struct vx_profile **ret);
 
 /*
+ * --set PATH=VALUE (docs/profile.md, "Values from the command line"): kept in
+ * the order given, for cli_load_profile() and cli_plan_profile() (whose
+ * opts->sets they become when it has none). Returns 0 or -ENOMEM (logged).
+ */
+int cli_add_set(const char *set);
+struct vx_profile_sets cli_sets(void);
+
+/*
  * Loads a profile (or a vmx.conf) and plans it for this host: host facts read
  * under root (NULL or "": "/"), accel ("kvm"/"tcg") forced on every VM unless
  * NULL or "", into opts (its other fields are used as given). Returns

@@ -17,12 +17,14 @@
 #include "plan.h"
 
 static const struct cli_help help = {
-        .usage = "vmxrun cmdline PROFILE [--vm NAME] [--accel kvm|tcg] [--root DIR] [--plan] [--json]",
+        .usage = "vmxrun cmdline PROFILE [--vm NAME] [--accel kvm|tcg] [--set PATH=VALUE]... [--root DIR] [--plan] "
+                 "[--json]",
         .description = "Prints the QEMU command line of each VM, one option per line, shell-quoted,\n"
                        "preceded by comments naming the fds vmxrun passes at start, the host actions\n"
                        "it takes first, and notes. Nothing on the host is changed.\n",
         .options = "      --vm NAME      only this VM\n"
                    "      --accel ACCEL  use kvm or tcg for every VM (env VMXRUN_ACCEL)\n"
+                   "      --set PATH=VALUE  a profile value, over the file's (repeatable; docs/profile.md)\n"
                    "      --root DIR     read host facts (/dev, /proc, /sys) under DIR (env VMXRUN_ROOT)\n"
                    "      --plan         also show the guest topology, the vCPU and emulator pinning\n"
                    "                     and the limits start sets for QEMU\n"
@@ -159,11 +161,15 @@ static int print_json(const struct vx_plan *plan, const struct vx_vm_plan *only)
 
 static int run(int argc, char **argv)
 {
-        enum { ARG_VM = 0x100, ARG_ACCEL, ARG_ROOT, ARG_JSON, ARG_PLAN };
+        enum { ARG_VM = 0x100, ARG_ACCEL, ARG_ROOT, ARG_JSON, ARG_PLAN, ARG_SET };
         static const struct option options[] = {
-                {"vm", required_argument, NULL, ARG_VM},     {"accel", required_argument, NULL, ARG_ACCEL},
-                {"root", required_argument, NULL, ARG_ROOT}, {"json", no_argument, NULL, ARG_JSON},
-                {"plan", no_argument, NULL, ARG_PLAN},       {0},
+                {"vm", required_argument, NULL, ARG_VM},
+                {"accel", required_argument, NULL, ARG_ACCEL},
+                {"root", required_argument, NULL, ARG_ROOT},
+                {"json", no_argument, NULL, ARG_JSON},
+                {"plan", no_argument, NULL, ARG_PLAN},
+                {"set", required_argument, NULL, ARG_SET},
+                {0},
         };
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
         _cleanup_(plan_freep) struct vx_plan *plan = NULL;
@@ -189,6 +195,10 @@ static int run(int argc, char **argv)
                         break;
                 case ARG_PLAN:
                         with_plan = true;
+                        break;
+                case ARG_SET:
+                        if (cli_add_set(optarg) < 0)
+                                return VX_EXIT_FAILURE;
                         break;
                 default:
                         return VX_EXIT_USAGE;

@@ -25,7 +25,8 @@
 #define VX_DOCTOR_JSON_VERSION 1
 
 static const struct cli_help help = {
-        .usage = "vmxrun doctor [PROFILE.yaml|NAME] [--json] [--qemu PATH] [--no-probe] [--root DIR]",
+        .usage = "vmxrun doctor [PROFILE.yaml|NAME [--set PATH=VALUE]...] [--json] [--qemu PATH] [--no-probe] [--root "
+                 "DIR]",
         .description = "Reports what this host offers vmxrun: KVM (absent, present but unable to run\n"
                        "a host-like vCPU, or usable), QEMU, hugepages, tun/vhost-net, IOMMU and SR-IOV.\n"
                        "The KVM verdict comes from starting QEMU paused with -accel kvm -cpu host.\n"
@@ -36,7 +37,8 @@ static const struct cli_help help = {
                    "      --qemu PATH  the QEMU binary to probe (default " DEFAULT_QEMU ")\n"
                    "      --no-probe   do not start QEMU for the KVM verdict\n"
                    "      --root DIR   read /dev, /proc and /sys under DIR (env VMXRUN_ROOT)\n"
-                   "      --runtime-dir DIR  where running deployments are (also $VMXRUN_RUNTIME_DIR)\n",
+                   "      --runtime-dir DIR  where running deployments are (also $VMXRUN_RUNTIME_DIR)\n"
+                   "      --set PATH=VALUE   a value of the profile, over the file's (repeatable)\n",
         .exit_status = "0 reported (whatever the host lacks; with a profile: no check failed),\n"
                        "1 failed (with a profile: a check failed), 2 bad usage, 3 invalid profile.\n",
 };
@@ -291,6 +293,7 @@ static int run(int argc, char **argv)
                 {"no-probe", no_argument, NULL, 'n'},
                 {"root", required_argument, NULL, 'r'},
                 {"runtime-dir", required_argument, NULL, 'R'},
+                {"set", required_argument, NULL, 's'}, /* PATH=VALUE: with a PROFILE */
                 {0},
         };
         const char *qemu = DEFAULT_QEMU, *root = getenv("VMXRUN_ROOT"), *runtime_opt = NULL;
@@ -316,6 +319,10 @@ static int run(int argc, char **argv)
                         break;
                 case 'R':
                         runtime_opt = optarg;
+                        break;
+                case 's':
+                        if (cli_add_set(optarg) < 0)
+                                return VX_EXIT_FAILURE;
                         break;
                 default:
                         return VX_EXIT_USAGE;

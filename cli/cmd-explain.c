@@ -53,7 +53,8 @@ static int print_json(json_t *v)
 static const struct cli_help help = {
         .usage = "vmxrun explain --argv 'QEMU COMMAND LINE' | --argv - [--json]\n"
                  "       vmxrun explain --pid PID [--root DIR] [--json]\n"
-                 "       vmxrun explain PROFILE [--vm NAME] [--accel kvm|tcg] [--root DIR] [--json]",
+                 "       vmxrun explain PROFILE [--vm NAME] [--accel kvm|tcg] [--set PATH=VALUE]... [--root DIR] "
+                 "[--json]",
         .description = "Explains a QEMU command line option by option and property by property: what\n"
                        "each does, its default, what it costs, whether it is deprecated or removed and\n"
                        "what replaces it. Backends are shown under the device that uses them. Options\n"
@@ -69,6 +70,7 @@ static const struct cli_help help = {
                        "                     profile key behind each option\n",
         .options = "      --vm NAME      only this VM of the profile\n"
                    "      --accel ACCEL  use kvm or tcg for every VM (env VMXRUN_ACCEL)\n"
+                   "      --set PATH=VALUE  a value of the profile, over the file's (repeatable)\n"
                    "      --root DIR     read /proc and host facts under DIR (env VMXRUN_ROOT)\n"
                    "      --json         print JSON: every option and property with its value,\n"
                    "                     whether it is known, its explanation and status\n"
@@ -452,7 +454,8 @@ static int parse_args(int argc, char **argv, struct args *a, bool *ret_done)
                 ARG_PID,
                 ARG_QEMU,
                 ARG_PRINT_KNOWLEDGE,
-                ARG_COMPACT
+                ARG_COMPACT,
+                ARG_SET,
         };
         static const struct option options[] = {
                 {"argv", required_argument, NULL, ARG_ARGV},
@@ -464,6 +467,7 @@ static int parse_args(int argc, char **argv, struct args *a, bool *ret_done)
                 {"qemu", required_argument, NULL, ARG_QEMU},
                 {"print-knowledge", no_argument, NULL, ARG_PRINT_KNOWLEDGE},
                 {"compact", no_argument, NULL, ARG_COMPACT},
+                {"set", required_argument, NULL, ARG_SET},
                 {0},
         };
         int c, r;
@@ -495,6 +499,10 @@ static int parse_args(int argc, char **argv, struct args *a, bool *ret_done)
                         break;
                 case ARG_PRINT_KNOWLEDGE:
                         a->print_knowledge = true;
+                        break;
+                case ARG_SET:
+                        if (cli_add_set(optarg) < 0)
+                                return VX_EXIT_FAILURE;
                         break;
                 case ARG_COMPACT:
                         json_compact = true;

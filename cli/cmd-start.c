@@ -23,6 +23,8 @@ static const struct cli_help help = {
                    "      --accel kvm|tcg    use this accelerator for every VM (also $VMXRUN_ACCEL)\n"
                    "      --runtime-dir DIR  runtime directory (default: host.runtime-dir or /run/vmxrun;\n"
                    "                         also $VMXRUN_RUNTIME_DIR)\n"
+                   "      --set PATH=VALUE   a profile value for this start, over the file's (repeatable;\n"
+                   "                         kept for restarts and adoption; docs/profile.md)\n"
                    "      --no-seccomp       supervise without the supervisor's seccomp filter, for\n"
                    "                         debugging (also VMXRUN_SECCOMP=0)\n",
         .exit_status = "0 started, 1 failed (nothing left behind; also when a pre-flight check\n"
@@ -79,6 +81,7 @@ static int run(int argc, char **argv)
                 {"accel", required_argument, NULL, 'a'},
                 {"runtime-dir", required_argument, NULL, 'r'},
                 {"no-seccomp", no_argument, NULL, 'S'}, /* also VMXRUN_SECCOMP=0 */
+                {"set", required_argument, NULL, 's'},  /* PATH=VALUE */
                 {0},
         };
         struct vx_plan_options popts = {.claim_cpus = true};
@@ -103,6 +106,10 @@ static int run(int argc, char **argv)
                         break;
                 case 'r':
                         runtime_opt = optarg;
+                        break;
+                case 's':
+                        if (cli_add_set(optarg) < 0)
+                                return VX_EXIT_FAILURE;
                         break;
                 case 'S':
                         /* The supervisor this start forks or becomes reads it (launcher/daemon.c). */

@@ -14,12 +14,13 @@
 #define VX_VALIDATE_JSON_VERSION 1
 
 static const struct cli_help help = {
-        .usage = "vmxrun validate [--json] [-q|--quiet] PROFILE...",
+        .usage = "vmxrun validate [--json] [-q|--quiet] [--set PATH=VALUE]... PROFILE...",
         .description = "Checks profiles without touching the host: YAML syntax, keys, types, units,\n"
                        "and the rules that relate values (topology, MACs, interface names, ports).\n"
                        "Every problem is reported as FILE:LINE:COLUMN: error: KEY.PATH: message.\n",
         .options = "      --json   print the diagnostics as JSON on stdout (docs/validate-json.md)\n"
-                   "  -q, --quiet  print nothing for a valid profile\n",
+                   "  -q, --quiet  print nothing for a valid profile\n"
+                   "      --set PATH=VALUE  a value over each profile's own (repeatable; docs/profile.md)\n",
         .exit_status = "0 valid, 3 at least one profile has errors, 1 a profile could\n"
                        "not be read, 2 usage error.\n",
 };
@@ -62,18 +63,19 @@ static int load(const char *path, struct vx_diags *diags, struct vx_profile **re
 {
         _cleanup_free_ char *text = NULL, *profile_text = NULL, *name = NULL;
         struct vx_import_options opts = {.first_cpu = 1};
+        struct vx_profile_sets sets = cli_sets();
         size_t len = 0;
         int r;
 
         if (vmxconf_read_file(path, &text, &len) < 0 || !vmxconf_detect(text, len))
-                return profile_load(path, diags, ret);
+                return profile_load_with(path, &sets, diags, ret);
         r = vmxconf_import(&(struct vx_import_source){.name = path, .text = text, .len = len}, 1, NULL, &opts, diags,
                            &profile_text);
         if (r < 0)
                 return r;
         if (asprintf(&name, "%s (imported)", path) < 0)
                 return -ENOMEM;
-        return profile_load_string(name, profile_text, strlen(profile_text), diags, ret);
+        return profile_load_string_with(name, profile_text, strlen(profile_text), &sets, diags, ret);
 }
 
 static int validate_one(const char *path, bool json, bool quiet, json_t *array)
@@ -108,9 +110,10 @@ static int validate_one(const char *path, bool json, bool quiet, json_t *array)
 
 static int validate_run(int argc, char **argv)
 {
-        enum { ARG_JSON = 0x100 };
+        enum { ARG_JSON = 0x100, ARG_SET };
         static const struct option options[] = {
                 {"json", no_argument, NULL, ARG_JSON},
+                {"set", required_argument, NULL, ARG_SET},
                 {"quiet", no_argument, NULL, 'q'},
                 {0},
         };
@@ -125,6 +128,10 @@ static int validate_run(int argc, char **argv)
                         break;
                 case 'q':
                         quiet = true;
+                        break;
+                case ARG_SET:
+                        if (cli_add_set(optarg) < 0)
+                                return VX_EXIT_FAILURE;
                         break;
                 default:
                         return VX_EXIT_USAGE;

@@ -51,10 +51,31 @@ static int print_diags(struct vx_diags *diags, int r)
         return r;
 }
 
+/* Static, so they live as long as the process (a daemon's plan options point at them). */
+static const char **sets;
+static size_t n_sets;
+
+int cli_add_set(const char *set)
+{
+        const char **s = realloc(sets, (n_sets + 1) * sizeof(*s));
+
+        if (!s)
+                return log_error_errno(-ENOMEM, "Out of memory.");
+        sets = s;
+        sets[n_sets++] = set;
+        return 0;
+}
+
+struct vx_profile_sets cli_sets(void)
+{
+        return (struct vx_profile_sets){.items = sets, .n = n_sets};
+}
+
 int cli_load_profile(const char *path, struct vx_profile **ret)
 {
         struct vx_diags diags = {};
-        int r = print_diags(&diags, launcher_load_profile(path, &diags, ret));
+        struct vx_profile_sets s = cli_sets();
+        int r = print_diags(&diags, launcher_load_profile(path, &s, &diags, ret));
 
         if (r == -ENOMEM)
                 log_error_errno(r, "Failed to load %s: %m", path);
@@ -86,6 +107,8 @@ int cli_plan_profile(const char *path, const char *accel, const char *root, stru
                 log_error("VMXRUN_QEMU_USER: '%s' is not a user name.", opts->qemu_user);
                 return VX_EXIT_USAGE;
         }
+        if (opts->sets.n == 0)
+                opts->sets = cli_sets();
         r = print_diags(&diags, launcher_plan_profile(path, root, opts, &diags, ret_profile, ret_plan));
         if (r == -ENOMEM)
                 log_error_errno(r, "Failed to load %s: %m", path);

@@ -264,6 +264,7 @@ static int adopt(const char *deployment_dir, const struct vx_saved_state *saved)
                 .force_accel = saved->force_accel,
                 .accel = saved->accel,
                 .qemu_user = saved->qemu_user ? saved->qemu_user : "root",
+                .sets = {.items = (const char *const *)saved->sets, .n = saved->n_sets},
         };
         int r;
 

@@ -31,16 +31,18 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_profile *, profile_free)
  * or FORWARDING_PLANE at the top level), which is imported in memory first.
  * Every problem goes to diags (the import's warnings too). Returns 0 and
  * *ret, -EINVAL when diags holds errors, -ENOMEM, or -errno when the file
- * could not be read (diags says why).
+ * could not be read (diags says why). sets (may be NULL): --set values,
+ * applied to the profile (or to the profile the import gives).
  */
-int launcher_load_profile(const char *path, struct vx_diags *diags, struct vx_profile **ret);
+int launcher_load_profile(const char *path, const struct vx_profile_sets *sets, struct vx_diags *diags,
+                          struct vx_profile **ret);
 
 /*
  * Loads path and plans it for this host: host facts read under root (NULL,
  * "" or "/": the real host) and opts (may be NULL). Returns 0 with *ret_profile
  * and *ret_plan (the plan points into the profile), or the errors of
  * launcher_load_profile(), or -errno (logged) when the facts or the plan
- * could not be had.
+ * could not be had. opts->sets are applied to the profile.
  */
 int launcher_plan_profile(const char *path, const char *root, const struct vx_plan_options *opts,
                           struct vx_diags *diags, struct vx_profile **ret_profile, struct vx_plan **ret_plan);

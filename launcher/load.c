@@ -17,7 +17,8 @@
 #include "vmxconf.h"
 
 /* A vmx.conf where a profile is expected: import it in memory and load the profile it gives. */
-static int load_vmxconf(const char *path, const char *text, size_t len, struct vx_diags *diags, struct vx_profile **ret)
+static int load_vmxconf(const char *path, const char *text, size_t len, const struct vx_profile_sets *sets,
+                        struct vx_diags *diags, struct vx_profile **ret)
 {
         _cleanup_free_ char *profile_text = NULL, *name = NULL;
         struct vx_import_source src = {.name = path, .text = text, .len = len};
@@ -33,19 +34,20 @@ static int load_vmxconf(const char *path, const char *text, size_t len, struct v
         /* Later messages point into the imported text, which `vmxrun import` prints. */
         if (asprintf(&name, "%s (imported)", path) < 0)
                 return -ENOMEM;
-        r = profile_load_string(name, profile_text, strlen(profile_text), diags, ret);
+        r = profile_load_string_with(name, profile_text, strlen(profile_text), sets, diags, ret);
         return r == -ENOMEM ? r : r < 0 ? -EINVAL : 0;
 }
 
-int launcher_load_profile(const char *path, struct vx_diags *diags, struct vx_profile **ret)
+int launcher_load_profile(const char *path, const struct vx_profile_sets *sets, struct vx_diags *diags,
+                          struct vx_profile **ret)
 {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
 
         /* An unreadable file falls through to profile_load, which says why. */
         if (vmxconf_read_file(path, &text, &len) >= 0 && vmxconf_detect(text, len))
-                return load_vmxconf(path, text, len, diags, ret);
-        return profile_load(path, diags, ret);
+                return load_vmxconf(path, text, len, sets, diags, ret);
+        return profile_load_with(path, sets, diags, ret);
 }
 
 int launcher_plan_profile(const char *path, const char *root, const struct vx_plan_options *opts,
@@ -56,7 +58,7 @@ int launcher_plan_profile(const char *path, const char *root, const struct vx_pl
         struct vx_plan *plan = NULL;
         int r;
 
-        r = launcher_load_profile(path, diags, &profile);
+        r = launcher_load_profile(path, opts ? &opts->sets : NULL, diags, &profile);
         if (r < 0)
                 return r;
         if (!root || !*root)

@@ -28,6 +28,8 @@ struct vx_plan_options {
         const char *qemu_user; /* the user QEMU runs as (VMXRUN_QEMU_USER); NULL: vmxrun-qemu; "root": stays root */
         const struct vx_cpu_claims *cpu_claims; /* what running deployments hold (the CPU ledger); NULL: none */
         bool claim_cpus; /* start: launcher_plan_profile writes the plan's CPUs to the ledger (cpu-ledger.h) */
+        /* --set values the profile was loaded with; kept in the state file, so a replan loads it the same way */
+        struct vx_profile_sets sets;
 };
 
 /*

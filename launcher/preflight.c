@@ -27,6 +27,7 @@
 #include "launcher.h"
 #include "numa-checks.h"
 #include "preflight.h"
+#include "state.h"
 #include "users.h"
 #include "vfio.h"
 
@@ -814,6 +815,8 @@ static void check_running(struct pf *pf)
         while (d && pf->r >= 0 && (de = readdir(d))) {
                 _cleanup_free_ char *dir = NULL, *copy = NULL;
                 _cleanup_(profile_freep) struct vx_profile *other = NULL;
+                _cleanup_(state_freep) struct vx_saved_state *saved = NULL;
+                struct vx_profile_sets sets = {0};
                 struct vx_diags diags = {};
 
                 if (de->d_name[0] == '.' || strcmp(de->d_name, pf->plan->deployment) == 0)
@@ -825,8 +828,10 @@ static void check_running(struct pf *pf)
                 if (!launcher_is_running(dir))
                         continue;
                 others++;
-                /* The profile as it was started: what it holds now (pinning: auto comes from the CPU ledger). */
-                if (launcher_load_profile(copy, &diags, &other) >= 0)
+                /* The profile as it was started (with its --set values): what it holds now. */
+                if (state_load(dir, &saved) >= 0)
+                        sets = (struct vx_profile_sets){.items = (const char *const *)saved->sets, .n = saved->n_sets};
+                if (launcher_load_profile(copy, &sets, &diags, &other) >= 0)
                         compare_running(pf, other);
                 else
                         add(pf, "conflict", VX_CHECK_WARN, de->d_name, NULL, NULL,

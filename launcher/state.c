@@ -530,6 +530,17 @@ int state_save(const struct vx_plan *plan, const char *profile_path, const struc
         json_object_set_new(o, "runtime_dir", opts->runtime_dir ? json_string(opts->runtime_dir) : json_null());
         /* The user QEMU runs as: an adopting supervisor plans with the same one. */
         json_object_set_new(o, "qemu_user", json_string(plan->qemu_user ? plan->qemu_user : "root"));
+        if (opts->sets.n > 0) {
+                json_t *sets = json_array();
+
+                for (size_t i = 0; sets && i < opts->sets.n; i++)
+                        if (json_array_append_new(sets, json_string(opts->sets.items[i])) < 0)
+                                json_decref(TAKE_PTR(sets));
+                if (!sets || json_object_set_new(o, "set", sets) < 0) {
+                        json_decref(o);
+                        return -ENOMEM;
+                }
+        }
         text = json_dumps(o, JSON_INDENT(2));
         json_decref(o);
         if (!text)
@@ -587,6 +598,29 @@ static int parse_vm(json_t *v, struct vx_saved_vm *ret)
         return r;
 }
 
+/* "set": the --set values a start loaded its profile with; none in a state file of an older vmxrun. */
+static int parse_sets(json_t *sets, struct vx_saved_state *s)
+{
+        size_t i;
+        json_t *v;
+
+        if (!json_is_array(sets))
+                return 0;
+        s->sets = calloc(json_array_size(sets) + 1, sizeof(*s->sets));
+        if (!s->sets)
+                return -ENOMEM;
+        json_array_foreach(sets, i, v)
+        {
+                if (!json_is_string(v))
+                        return -EBADMSG;
+                s->sets[s->n_sets] = strdup(json_string_value(v));
+                if (!s->sets[s->n_sets])
+                        return -ENOMEM;
+                s->n_sets++;
+        }
+        return 0;
+}
+
 int state_load(const char *deployment_dir, struct vx_saved_state **ret)
 {
         _cleanup_free_ char *path = state_path(deployment_dir);
@@ -623,6 +657,7 @@ int state_load(const char *deployment_dir, struct vx_saved_state **ret)
         s->vms = calloc(json_array_size(vms) + 1, sizeof(*s->vms));
         if (!s->vms || !s->deployment || !s->profile_path)
                 r = -ENOMEM;
+        r = r < 0 ? r : parse_sets(json_object_get(o, "set"), s);
         json_array_foreach(vms, i, v) {
                 if (r < 0)
                         break;
@@ -671,6 +706,9 @@ struct vx_saved_state *state_free(struct vx_saved_state *s)
         free(s->profile_path);
         free(s->runtime_dir);
         free(s->qemu_user);
+        for (size_t i = 0; i < s->n_sets; i++)
+                free(s->sets[i]);
+        free(s->sets);
         free(s);
         return NULL;
 }

@@ -43,6 +43,8 @@ struct vx_saved_state {
         enum vx_accel accel;
         char *runtime_dir;
         char *qemu_user; /* the plan's ("root" when QEMU stays root); NULL in a state file of an older vmxrun */
+        char **sets;     /* the --set values of the start, in order (NULL-terminated); empty: none */
+        size_t n_sets;
         struct vx_saved_vm *vms;
         size_t n_vms;
 };

@@ -46,8 +46,8 @@ static int cap_errors(struct vx_diags *d, size_t start, const char *file)
                         VX_PROFILE_MAX_ERRORS);
 }
 
-int profile_load_string(const char *name, const char *text, size_t len, struct vx_diags *diags,
-                        struct vx_profile **ret)
+int profile_load_string_with(const char *name, const char *text, size_t len, const struct vx_profile_sets *sets,
+                             struct vx_diags *diags, struct vx_profile **ret)
 {
         _cleanup_(profile_freep) struct vx_profile *p = NULL;
         _cleanup_(vx_ystream_freep) struct vx_ystream *s = NULL;
@@ -71,12 +71,31 @@ int profile_load_string(const char *name, const char *text, size_t len, struct v
         if (!p->file)
                 return -ENOMEM;
 
+        for (size_t i = 0; sets && i < sets->n; i++) {
+                r = vx_profile_tree_set(&s->docs[0], sets->items[i], diags);
+                if (r == -ENOMEM)
+                        return r;
+        }
+        if (diag_count(diags, VX_DIAG_ERROR) > n_errors)
+                return -EINVAL; /* a bad --set: the profile it would change is not read */
+
         r = vx_profile_from_tree(p, s->docs[0], diags);
         if (r < 0)
                 return r;
         r = profile_validate(p, diags);
         if (r == -ENOMEM)
                 return r;
+        if (sets && sets->n > 0)
+                for (size_t i = start; i < diags->n; i++)
+                        if (diags->items[i].line == 0 && diags->items[i].path && diags->items[i].path[0]) {
+                                /* Only a --set value has no position in the file: say where it came from. */
+                                char *file = strdup("--set");
+
+                                if (!file)
+                                        return -ENOMEM;
+                                free(diags->items[i].file);
+                                diags->items[i].file = file;
+                        }
 
         /*
          * Sort only this file's diagnostics: what the caller had stays in its
@@ -97,7 +116,13 @@ int profile_load_string(const char *name, const char *text, size_t len, struct v
         return 0;
 }
 
-int profile_load(const char *path, struct vx_diags *diags, struct vx_profile **ret)
+int profile_load_string(const char *name, const char *text, size_t len, struct vx_diags *diags, struct vx_profile **ret)
+{
+        return profile_load_string_with(name, text, len, NULL, diags, ret);
+}
+
+int profile_load_with(const char *path, const struct vx_profile_sets *sets, struct vx_diags *diags,
+                      struct vx_profile **ret)
 {
         _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -150,5 +175,10 @@ int profile_load(const char *path, struct vx_diags *diags, struct vx_profile **r
                 }
         }
 
-        return profile_load_string(path, buf, len, diags, ret);
+        return profile_load_string_with(path, buf, len, sets, diags, ret);
+}
+
+int profile_load(const char *path, struct vx_diags *diags, struct vx_profile **ret)
+{
+        return profile_load_with(path, NULL, diags, ret);
 }

@@ -37,5 +37,12 @@ int vx_suggest(const char *word, const char *const *candidates, size_t n, char *
 /* Fills defaults and parses the tree into *p (already allocated, file set). Returns 0 or -ENOMEM. */
 int vx_profile_from_tree(struct vx_profile *p, const struct vx_ynode *root, struct vx_diags *diags);
 
+/*
+ * Applies one "PATH=VALUE" (--set; sets.c says what PATH and VALUE may be) to
+ * a document's tree. Returns 0, -EINVAL after adding the error to diags, or
+ * -ENOMEM.
+ */
+int vx_profile_tree_set(struct vx_ynode **root, const char *set, struct vx_diags *diags);
+
 /* Appends a position; returns 0 or -ENOMEM. */
 int vx_profile_add_position(struct vx_profile *p, const char *path, unsigned line, unsigned column);

@@ -363,6 +363,23 @@ int profile_load(const char *path, struct vx_diags *diags, struct vx_profile **r
 int profile_load_string(const char *name, const char *text, size_t len, struct vx_diags *diags,
                         struct vx_profile **ret);
 
+/*
+ * Values given on the command line (`--set PATH=VALUE`, in order; a later
+ * one wins), applied to the YAML before it is read, so they are checked as
+ * the file's own values are. PATH is keys joined by '.'; in a list, an index
+ * from 0, an item's name: or '*'. VALUE is YAML (a scalar, or a flow list or
+ * mapping; null removes the key or item). Errors in a set are reported as "--set: error: PATH: ...".
+ */
+struct vx_profile_sets {
+        const char *const *items;
+        size_t n;
+};
+
+int profile_load_with(const char *path, const struct vx_profile_sets *sets, struct vx_diags *diags,
+                      struct vx_profile **ret);
+int profile_load_string_with(const char *name, const char *text, size_t len, const struct vx_profile_sets *sets,
+                             struct vx_diags *diags, struct vx_profile **ret);
+
 struct vx_profile *profile_free(struct vx_profile *p);
 
 /*
