@@ -586,6 +586,15 @@ int netsetup_default_routes(struct vx_netsetup *ns, const char *name, char ***re
                 if (rtnl_route_get_table(rt) != RT_TABLE_MAIN || rtnl_route_get_type(rt) != RTN_UNICAST ||
                     !dst || nl_addr_get_prefixlen(dst) != 0 || rtnl_route_get_nnexthops(rt) != 1)
                         continue;
+                /*
+                 * A route from a router advertisement or a DHCP client belongs to
+                 * whoever made it, as the dynamic addresses netsetup_addresses()
+                 * leaves out do: the kernel makes the RA one again on the bridge,
+                 * and moving it by hand fails (the kernel refuses to delete it
+                 * as a boot route).
+                 */
+                if (rtnl_route_get_protocol(rt) == RTPROT_RA || rtnl_route_get_protocol(rt) == RTPROT_DHCP)
+                        continue;
                 nh = rtnl_route_nexthop_n(rt, 0);
                 gw = nh ? rtnl_route_nh_get_gateway(nh) : NULL;
                 if (!nh || rtnl_route_nh_get_ifindex(nh) != idx || !gw)

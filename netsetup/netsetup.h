@@ -126,7 +126,8 @@ int netsetup_address_del(struct vx_netsetup *ns, const char *name, const char *a
 /*
  * The gateways of the main table's default routes out of a link ("192.0.2.1",
  * "fe80::1"), each with its metric: a NULL-terminated array of strings
- * "GATEWAY METRIC". Returns 0 or -errno.
+ * "GATEWAY METRIC". Routes learned from router advertisements or set by a
+ * DHCP client are not among them. Returns 0 or -errno.
  */
 int netsetup_default_routes(struct vx_netsetup *ns, const char *name, char ***ret);
 

@@ -212,7 +212,9 @@ static void test_link_get_and_addresses(void **state)
         assert_int_equal(netsetup_link_get(ns, "nope0", &l), -ENODEV);
         assert_int_equal(sh("ip link add va0 type veth peer name va1 && ip link set va0 up && ip link set va1 up && "
                             "ip addr add 10.9.0.2/24 dev va0 && ip -6 addr add 2001:db8::2/64 dev va0 nodad && "
-                            "ip route add default via 10.9.0.1 dev va0 metric 5"),
+                            "ip route add default via 10.9.0.1 dev va0 metric 5 && "
+                            "ip -6 route add default via fe80::1 dev va0 metric 7 && "
+                            "ip -6 route add default via fe80::2 dev va0 proto ra metric 1024"),
                          0);
         assert_int_equal(netsetup_link_get(ns, "va0", &l), 0);
         assert_string_equal(l.kind, "veth");
@@ -223,8 +225,11 @@ static void test_link_get_and_addresses(void **state)
         assert_null(addrs[2]); /* the fe80:: link-local address is not moved */
         assert_true(strcmp(addrs[0], "10.9.0.2/24") == 0 || strcmp(addrs[1], "10.9.0.2/24") == 0);
         assert_int_equal(netsetup_default_routes(ns, "va0", &routes), 0);
+        /* The static IPv6 one is the admin's (moved); the one a router advertisement made is not. */
         assert_string_equal(routes[0], "10.9.0.1 5");
-        assert_null(routes[1]);
+        assert_non_null(routes[1]);
+        assert_string_equal(routes[1], "fe80::1 7");
+        assert_null(routes[2]);
 
         assert_int_equal(netsetup_address_add(ns, "va1", "10.9.0.2/24"), 0);
         assert_int_equal(netsetup_address_del(ns, "va0", "10.9.0.2/24"), 0);
