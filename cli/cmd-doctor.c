@@ -25,8 +25,8 @@
 #define VX_DOCTOR_JSON_VERSION 1
 
 static const struct cli_help help = {
-        .usage = "vmxrun doctor [PROFILE.yaml|NAME [--set PATH=VALUE]...] [--json] [--qemu PATH] [--no-probe] [--root "
-                 "DIR]",
+        .usage = "vmxrun doctor [PROFILE.yaml|NAME [--accel kvm|tcg] [--set PATH=VALUE]...] [--json] [--qemu PATH]\n"
+                 "              [--no-probe] [--root DIR]",
         .description = "Reports what this host offers vmxrun: KVM (absent, present but unable to run\n"
                        "a host-like vCPU, or usable), QEMU, hugepages, tun/vhost-net, IOMMU and SR-IOV.\n"
                        "The KVM verdict comes from starting QEMU paused with -accel kvm -cpu host.\n"
@@ -38,7 +38,10 @@ static const struct cli_help help = {
                    "      --no-probe   do not start QEMU for the KVM verdict\n"
                    "      --root DIR   read /dev, /proc and /sys under DIR (env VMXRUN_ROOT)\n"
                    "      --runtime-dir DIR  where running deployments are (also $VMXRUN_RUNTIME_DIR)\n"
-                   "      --set PATH=VALUE   a value of the profile, over the file's (repeatable)\n",
+                   "      --accel kvm|tcg    with a profile: every VM on this accelerator, as start --accel\n"
+                   "                         (also $VMXRUN_ACCEL)\n"
+                   "      --set PATH=VALUE   with a profile: a value over the file's, as start --set\n"
+                   "                         (repeatable)\n",
         .exit_status = "0 reported (whatever the host lacks; with a profile: no check failed),\n"
                        "1 failed (with a profile: a check failed), 2 bad usage, 3 invalid profile.\n",
 };
@@ -255,7 +258,8 @@ static void print_checks(json_t *checks)
 }
 
 /* The profile's pre-flight, into r ("profile", "deployment", "checks", "summary"). Returns an exit status. */
-static int profile_checks(json_t *r, const char *arg, const char *root, const char *runtime_opt, bool *ret_failed)
+static int profile_checks(json_t *r, const char *arg, const char *accel, const char *root, const char *runtime_opt,
+                          bool *ret_failed)
 {
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
         _cleanup_(plan_freep) struct vx_plan *plan = NULL;
@@ -267,7 +271,7 @@ static int profile_checks(json_t *r, const char *arg, const char *root, const ch
         k = cli_find_profile(arg, &found);
         if (k < 0)
                 return log_error_errno(k, "Failed to look up %s: %m", arg), VX_EXIT_FAILURE;
-        k = cli_plan_profile(found ?: arg, NULL, root, &popts, &profile, &plan);
+        k = cli_plan_profile(found ?: arg, accel, root, &popts, &profile, &plan);
         if (k != VX_EXIT_OK)
                 return k;
         k = launcher_preflight(profile, plan, root, VX_PREFLIGHT_QEMU_VERSION, &checks);
@@ -294,9 +298,11 @@ static int run(int argc, char **argv)
                 {"root", required_argument, NULL, 'r'},
                 {"runtime-dir", required_argument, NULL, 'R'},
                 {"set", required_argument, NULL, 's'}, /* PATH=VALUE: with a PROFILE */
+                {"accel", required_argument, NULL, 'a'},
                 {0},
         };
         const char *qemu = DEFAULT_QEMU, *root = getenv("VMXRUN_ROOT"), *runtime_opt = NULL;
+        const char *accel = getenv("VMXRUN_ACCEL"); /* as start takes it: the checks of that start */
         struct vx_host_facts *facts = NULL;
         struct vx_kvm_report kvm;
         bool json = false, probe = true, failed = false;
@@ -320,6 +326,9 @@ static int run(int argc, char **argv)
                 case 'R':
                         runtime_opt = optarg;
                         break;
+                case 'a':
+                        accel = optarg;
+                        break;
                 case 's':
                         if (cli_add_set(optarg) < 0)
                                 return VX_EXIT_FAILURE;
@@ -339,7 +348,7 @@ static int run(int argc, char **argv)
         if (!r)
                 return log_error("Out of memory."), VX_EXIT_FAILURE;
         if (optind == argc - 1) {
-                exit_status = profile_checks(r, argv[optind], root, runtime_opt, &failed);
+                exit_status = profile_checks(r, argv[optind], accel, root, runtime_opt, &failed);
                 if (exit_status != VX_EXIT_OK) {
                         json_decref(r);
                         return exit_status;
