@@ -87,6 +87,14 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
+ * The value of a duration option of command cmd (option: "--timeout"): whole
+ * seconds, decimal digits only, from 0 to max. Returns VX_EXIT_OK with *ret,
+ * or VX_EXIT_USAGE after a cli_usage_error() naming the option and the value
+ * (an empty value is malformed).
+ */
+int cli_parse_seconds(const char *cmd, const char *option, const char *value, int max, int *ret);
+
+/*
  * Loads a profile and prints its diagnostics to stderr. Returns VX_EXIT_OK and
  * *ret, or the exit status to return (VX_EXIT_INVALID, VX_EXIT_FAILURE).
  * A vmx.conf (found by its content: HOST, CONTROL_PLANE or FORWARDING_PLANE at

@@ -45,22 +45,21 @@ static int run(int argc, char **argv)
         };
         const char *vm = NULL, *runtime_opt = NULL;
         _cleanup_free_ char *dir = NULL;
-        long timeout = 60;
+        int timeout = 60;
         bool force = false, json = false;
         json_t *req, *answer = NULL;
         int c, r;
 
         while ((c = cli_getopt(argc, argv, "t:", options, &help, &r)) >= 0) {
-                char *end;
                 switch (c) {
                 case ARG_VM:
                         vm = optarg;
                         break;
                 case 't':
-                        timeout = strtol(optarg, &end, 10);
-                        if (*end || end == optarg || timeout < 0 || timeout > INT_MAX / 1000 - RESTART_START_BOUND_S)
-                                return cli_usage_error(argv[0], "--timeout takes a number of seconds, not '%s'.",
-                                                       optarg);
+                        r = cli_parse_seconds(argv[0], "--timeout", optarg, INT_MAX / 1000 - 30 - RESTART_START_BOUND_S,
+                                              &timeout);
+                        if (r != VX_EXIT_OK)
+                                return r;
                         break;
                 case ARG_FORCE:
                         force = true;
@@ -88,13 +87,13 @@ static int run(int argc, char **argv)
                         log_error("%s is not running.", argv[optind]);
                 return r;
         }
-        req = json_pack("{s:s, s:s?, s:i, s:b}", "cmd", "restart", "vm", vm, "timeout", (int)timeout, "force", force);
+        req = json_pack("{s:s, s:s?, s:i, s:b}", "cmd", "restart", "vm", vm, "timeout", timeout, "force", force);
         if (!req) {
                 log_error("Out of memory.");
                 return VX_EXIT_FAILURE;
         }
         /* Answered once every VM restarted runs again: the stops in turn, then the starts in turn. */
-        r = cli_call(dir, req, (int)(timeout + 30 + RESTART_START_BOUND_S) * 1000, &answer);
+        r = cli_call(dir, req, (timeout + 30 + RESTART_START_BOUND_S) * 1000, &answer);
         json_decref(req);
         json_decref(answer);
         if (r != VX_EXIT_OK)

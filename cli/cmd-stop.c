@@ -42,22 +42,20 @@ static int run(int argc, char **argv)
         };
         const char *vm = NULL, *runtime_opt = NULL;
         _cleanup_free_ char *dir = NULL;
-        long timeout = 60;
+        int timeout = 60;
         bool force = false, progress;
         json_t *req, *answer = NULL;
         int c, r;
 
         while ((c = cli_getopt(argc, argv, "t:", options, &help, &r)) >= 0) {
-                char *end;
                 switch (c) {
                 case 'v':
                         vm = optarg;
                         break;
                 case 't':
-                        timeout = strtol(optarg, &end, 10);
-                        if (*end || timeout < 0 || timeout > INT_MAX / 1000 - 60)
-                                return cli_usage_error(argv[0], "--timeout takes a number of seconds, not '%s'.",
-                                                       optarg);
+                        r = cli_parse_seconds(argv[0], "--timeout", optarg, INT_MAX / 1000 - 60, &timeout);
+                        if (r != VX_EXIT_OK)
+                                return r;
                         break;
                 case 'f':
                         force = true;
@@ -88,11 +86,11 @@ static int run(int argc, char **argv)
         }
         /* A terminal is told each step; a script reads the one line at the end. */
         progress = isatty(STDOUT_FILENO) || getenv("VMXRUN_PROGRESS");
-        req = json_pack("{s:s, s:s?, s:i, s:b, s:b}", "cmd", "stop", "vm", vm, "timeout", (int)timeout, "force", force,
+        req = json_pack("{s:s, s:s?, s:i, s:b, s:b}", "cmd", "stop", "vm", vm, "timeout", timeout, "force", force,
                         "progress", progress);
         /* The answer comes when the VMs are gone: powerdown timeout, quit grace, kill. */
-        r = cli_exit_status(launcher_call_progress(dir, req, (int)(timeout + 30) * 1000, progress ? say_progress : NULL,
-                                                   NULL, &answer));
+        r = cli_exit_status(
+                launcher_call_progress(dir, req, (timeout + 30) * 1000, progress ? say_progress : NULL, NULL, &answer));
         json_decref(req);
         json_decref(answer);
         if (r == VX_EXIT_OK)

@@ -328,6 +328,18 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
         return VX_EXIT_USAGE;
 }
 
+int cli_parse_seconds(const char *cmd, const char *option, const char *value, int max, int *ret)
+{
+        size_t n = strlen(value);
+        long v;
+
+        /* Digits only: strtol() alone takes "", " 5", "+5" and "-0". */
+        if (n == 0 || n > 10 || strspn(value, "0123456789") != n || (v = strtol(value, NULL, 10)) > max)
+                return cli_usage_error(cmd, "%s takes a number of seconds (0 to %d), not '%s'.", option, max, value);
+        *ret = (int)v;
+        return VX_EXIT_OK;
+}
+
 /* Says what getopt_long refused: an unknown option, a missing value, a value given to a flag. */
 static int option_error(char **argv, const char *shortopts)
 {

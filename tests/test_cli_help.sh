@@ -63,8 +63,31 @@ check "a short option that needs a value" usage_error "vmxrun: error: option '-t
         "Try 'vmxrun stop --help'." stop demo -t
 check "a wrong number of arguments" usage_error "vmxrun: error: start takes one profile or NAME." \
         "Try 'vmxrun start --help'." start a b
-check "a bad --timeout" usage_error "vmxrun: error: --timeout takes a number of seconds, not 'soon'." \
-        "Try 'vmxrun stop --help'." stop demo --timeout soon
+# stop and restart parse --timeout alike (cli_parse_seconds()): a value that is not
+# digits only is a usage error naming the option and the value; a valid one gets
+# as far as finding the deployment (not running: 4).
+bad_timeout() { # bad_timeout CMD VALUE
+        local first
+        "$VMXRUN" "$1" demo --runtime-dir "$tmp" --timeout "$2" >"$tmp/out" 2>"$tmp/err"
+        [ $? -eq 2 ] && [ ! -s "$tmp/out" ] && first=$(head -1 "$tmp/err") &&
+                [[ $first =~ ^"vmxrun: error: --timeout takes a number of seconds (0 to "[0-9]+"), not '$2'."$ ]] &&
+                [ "$(sed -n '2,$p' "$tmp/err")" = "Try 'vmxrun $1 --help'." ] || { echo "  got: $(cat "$tmp/err")"; return 1; }
+}
+good_timeout() { # good_timeout CMD OPTION...
+        local cmd=$1
+        shift
+        "$VMXRUN" "$cmd" demo --runtime-dir "$tmp" "$@" >"$tmp/out" 2>"$tmp/err"
+        [ $? -eq 4 ] && [ "$(cat "$tmp/err")" = "vmxrun: error: demo is not running." ] ||
+                { echo "  got: $(cat "$tmp/err")"; return 1; }
+}
+for c in stop restart; do
+        for v in "" 5x soon " 5" +5 -1 99999999999; do
+                check "$c --timeout '$v' is a usage error" bad_timeout "$c" "$v"
+        done
+        check "$c --timeout 5 is taken" good_timeout "$c" --timeout 5
+        check "$c -t 0 is taken" good_timeout "$c" -t 0
+        check "$c --timeout=600 is taken" good_timeout "$c" --timeout=600
+done
 check "no command" usage_error "vmxrun: error: no command given." "Try 'vmxrun --help'."
 check "an unknown command" usage_error "vmxrun: error: unknown command 'frobnicate'." "Try 'vmxrun --help'." frobnicate
 check "help of an unknown command" usage_error "vmxrun: error: unknown command 'frobnicate'." "Try 'vmxrun --help'." \
