@@ -15,12 +15,9 @@
 
 #include <cmocka.h>
 
-#include "apply.h"
+#include "deployment.h"
 #include "journal.h"
 #include "netns.h"
-#include "plan.h"
-#include "profile.h"
-#include "runtime.h"
 
 /* ---- failure injection ---- */
 
@@ -53,40 +50,18 @@ int __wrap_netsetup_link_set_master(struct vx_netsetup *ns, const char *name, co
 
 static char runtime[] = "/tmp/vx-apply-XXXXXX";
 
-struct deployment {
-        struct vx_profile *profile;
-        struct vx_plan *plan;
-        struct vx_apply *apply;
-};
-
 static void deployment_load_as(struct deployment *d, const char *yaml, const char *qemu_user)
 {
         static const struct vx_host_facts facts = {.kvm_usable = false};
         struct vx_plan_options opts = {.runtime_dir = runtime, .qemu_user = qemu_user};
-        struct vx_diags diags = {0};
-        int r;
 
-        r = profile_load_string("test.yaml", yaml, strlen(yaml), &diags, &d->profile);
-        if (r < 0)
-                diag_print(&diags, stderr);
-        diag_done(&diags);
-        assert_int_equal(r, 0);
-        assert_int_equal(plan_build(d->profile, &facts, &opts, &d->plan), 0);
-        assert_int_equal(runtime_mkdir(d->plan->deployment_dir), 0);
-        assert_int_equal(apply_open(d->plan, &d->apply), 0);
+        deployment_load_facts(d, yaml, &facts, &opts, NULL);
 }
 
 /* QEMU as root: what most tests here look at is the network. */
 static void deployment_load(struct deployment *d, const char *yaml)
 {
         deployment_load_as(d, yaml, "root");
-}
-
-static void deployment_done(struct deployment *d)
-{
-        d->apply = apply_free(d->apply);
-        d->plan = plan_free(d->plan);
-        d->profile = profile_free(d->profile);
 }
 
 static int reset(void **state)

@@ -18,13 +18,10 @@
 
 #include <cmocka.h>
 
-#include "apply.h"
+#include "deployment.h"
 #include "fake-sysfs.h"
 #include "journal.h"
 #include "netns.h"
-#include "plan.h"
-#include "profile.h"
-#include "runtime.h"
 
 /* ---- a fake PF driver (netlink) ---- */
 
@@ -229,12 +226,6 @@ static void assert_same_host(const char *before)
 
 /* ---- deployments ---- */
 
-struct deployment {
-        struct vx_profile *profile;
-        struct vx_plan *plan;
-        struct vx_apply *apply;
-};
-
 #define VF0 "0000:03:10.0"
 #define VF1 "0000:03:10.1"
 #define VF2 "0000:03:10.2"
@@ -255,25 +246,8 @@ static void deployment_load(struct deployment *d, const char *yaml, const char *
                                       .pfs = plan_pfs,
                                       .n_pfs = n_plan_pfs};
         struct vx_plan_options opts = {.runtime_dir = runtime, .qemu_user = qemu_user};
-        struct vx_diags diags = {0};
-        int r;
 
-        r = profile_load_string("test.yaml", yaml, strlen(yaml), &diags, &d->profile);
-        if (r < 0)
-                diag_print(&diags, stderr);
-        diag_done(&diags);
-        assert_int_equal(r, 0);
-        assert_int_equal(plan_build(d->profile, &facts, &opts, &d->plan), 0);
-        assert_int_equal(runtime_mkdir(d->plan->deployment_dir), 0);
-        assert_int_equal(apply_open(d->plan, &d->apply), 0);
-        apply_set_host_root(d->apply, T);
-}
-
-static void deployment_done(struct deployment *d)
-{
-        d->apply = apply_free(d->apply);
-        d->plan = plan_free(d->plan);
-        d->profile = profile_free(d->profile);
+        deployment_load_facts(d, yaml, &facts, &opts, T);
 }
 
 #define VM(name, nics) "  - name: " name "\n    accel: tcg\n    memory:\n      size: 64MiB\n    nics:\n" nics

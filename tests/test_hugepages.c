@@ -29,12 +29,9 @@
 
 #include <cmocka.h>
 
-#include "apply.h"
+#include "deployment.h"
 #include "hugepages.h"
 #include "journal.h"
-#include "plan.h"
-#include "profile.h"
-#include "runtime.h"
 
 #define MIB (UINT64_C(1) << 20)
 #define GIB (UINT64_C(1) << 30)
@@ -302,12 +299,6 @@ static void test_process_kib(void **state)
 
 /* ---- launcher/apply.c on the fixture tree ---- */
 
-struct deployment {
-        struct vx_profile *profile;
-        struct vx_plan *plan;
-        struct vx_apply *apply;
-};
-
 static void deployment_load(struct deployment *d, const char *yaml)
 {
         /* A hugetlbfs of each size is "mounted": the plan asks for no mount, only for pages. */
@@ -316,25 +307,8 @@ static void deployment_load(struct deployment *d, const char *yaml)
         static const struct vx_host_facts facts = {.hugetlbfs = fs, .n_hugetlbfs = 2};
         /* QEMU as root: the pools are what this tests (test_apply.c tests QEMU's own user). */
         struct vx_plan_options opts = {.runtime_dir = runtime, .qemu_user = "root"};
-        struct vx_diags diags = {0};
-        int r;
 
-        r = profile_load_string("test.yaml", yaml, strlen(yaml), &diags, &d->profile);
-        if (r < 0)
-                diag_print(&diags, stderr);
-        diag_done(&diags);
-        assert_int_equal(r, 0);
-        assert_int_equal(plan_build(d->profile, &facts, &opts, &d->plan), 0);
-        assert_int_equal(runtime_mkdir(d->plan->deployment_dir), 0);
-        assert_int_equal(apply_open(d->plan, &d->apply), 0);
-        apply_set_host_root(d->apply, root);
-}
-
-static void deployment_done(struct deployment *d)
-{
-        d->apply = apply_free(d->apply);
-        d->plan = plan_free(d->plan);
-        d->profile = profile_free(d->profile);
+        deployment_load_facts(d, yaml, &facts, &opts, root);
 }
 
 #define VM(name, size, huge) "  - name: " name "\n    accel: tcg\n    memory:\n      size: " size "\n" huge
