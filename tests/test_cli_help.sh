@@ -7,11 +7,8 @@
 # "Try 'vmxrun CMD --help'." on stderr, nothing on stdout, and exits 2; -v is
 # accepted before and after the command.
 set -u
-: "${VMXRUN:?}" "${VX_SOURCE_ROOT:?}"
-
-failures=0
-passes=0
-check() { local what=$1; shift; if "$@"; then echo "ok - $what"; passes=$((passes + 1)); else echo "FAIL - $what"; failures=$((failures + 1)); fi; }
+# shellcheck source=tests/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -108,5 +105,4 @@ check "--verbose after the command too" \
 "$VMXRUN" cmdline "$VX_SOURCE_ROOT/profiles/vmx-virtio.yaml" --vm vfp-vmx1 >"$tmp/vm" 2>&1
 check "--vm (whose option value is 'v') still selects a VM" bash -c "grep -q 'vfp-vmx1' '$tmp/vm' && ! grep -q 'vcp-vmx1,' '$tmp/vm'"
 
-echo "$passes passed, $failures failed"
-[ $failures -eq 0 ]
+verdict

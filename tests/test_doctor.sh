@@ -4,14 +4,10 @@
 # vmxrun doctor: its KVM verdict must agree with what QEMU itself does with
 # -accel kvm -cpu host on this machine, and it must read a fixture root.
 set -u
-: "${VMXRUN:?}" "${VX_SOURCE_ROOT:?}"
-skip() { echo "SKIP: $*"; exit 77; }
+# shellcheck source=tests/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
 command -v jq >/dev/null || skip "jq is not installed"
 
-failures=0
-passes=0
-skipped=0
-check() { local what=$1; shift; if "$@"; then echo "ok - $what"; passes=$((passes + 1)); else echo "FAIL - $what"; failures=$((failures + 1)); fi; }
 
 json=$("$VMXRUN" doctor --json)
 check "doctor --json exits 0 with JSON" [ $? -eq 0 -a -n "$(jq -r .kvm.verdict <<<"$json")" ]
@@ -21,8 +17,7 @@ check "the CPU count is the host's" [ "$(jq -r .cpus <<<"$json")" -ge "$(nproc)"
 if [ ! -e /dev/kvm ]; then
         check "no /dev/kvm: verdict absent" [ "$verdict" = absent ]
 elif ! command -v qemu-system-x86_64 >/dev/null; then
-        echo "SKIP - the KVM verdict agrees with QEMU: QEMU is not installed"
-        skipped=$((skipped + 1))
+        skip_check "the KVM verdict agrees with QEMU: QEMU is not installed"
 else
         # What QEMU does on its own: a usable KVM keeps a paused QEMU alive; the
         # nested case aborts while creating the vCPU. The wait only guards a hang.
@@ -50,5 +45,4 @@ empty=$(mktemp -d)
 check "an empty root: no KVM" [ "$("$VMXRUN" doctor --json --root "$empty" | jq -r .kvm.verdict)" = absent ]
 rmdir "$empty"
 
-echo "$passes passed, $failures failed, $skipped skipped"
-[ $failures -eq 0 ]
+verdict

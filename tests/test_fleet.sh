@@ -8,12 +8,9 @@
 # run that changes nothing, and a third after a profile change that
 # restarts the unit.
 set -u
-: "${VMXRUN:?}" "${VX_SOURCE_ROOT:?}"
-skip() { echo "SKIP: $*"; exit 77; }
+# shellcheck source=tests/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
 
-failures=0
-passes=0
-check() { local what=$1; shift; if "$@"; then echo "ok - $what"; passes=$((passes + 1)); else echo "FAIL - $what"; failures=$((failures + 1)); fi; }
 
 tmp=$(mktemp -d /tmp/vx-fleet-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -115,5 +112,4 @@ playbook
 check "a profile with errors is refused on the host and not copied" \
         bash -c "[ $? -ne 0 ] && grep -q 320MiB '$tmp/ans-etc/demo.yaml'"
 
-echo "$passes passed, $failures failed"
-[ $failures -eq 0 ]
+verdict

@@ -13,10 +13,10 @@
 # to what they were before the test, whatever happens.
 set -u
 
-: "${VMXRUN:?VMXRUN must name the vmxrun binary}"
+# shellcheck source=tests/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
 
 POOL=/sys/kernel/mm/hugepages/hugepages-2048kB
-skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
 command -v jq >/dev/null || skip "jq is not installed"
@@ -33,8 +33,6 @@ RT=$(mktemp -d /tmp/vx-huge-rt-XXXXXX)
 chmod 755 "$RT"
 export VMXRUN_RUNTIME_DIR=$RT
 WORK=$(mktemp -d /tmp/vx-huge-work-XXXXXX)
-failures=0
-passes=0
 
 hugemounts() { awk '$3 == "hugetlbfs" { print $2, $4 }' /proc/mounts | sort; }
 NR0=$(cat "$POOL/nr_hugepages")
@@ -61,22 +59,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { echo "ok - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-check() { # check DESCRIPTION COMMAND...
-        local what=$1
-        shift
-        if "$@"; then ok "$what"; else fail "$what"; fi
-}
-# A bounded wait for a condition (a hang guard, not a speed assertion).
-wait_for() { # wait_for SECONDS COMMAND...
-        local deadline=$((SECONDS + $1))
-        shift
-        until "$@"; do
-                [ $SECONDS -lt $deadline ] || return 1
-                sleep 0.2
-        done
-}
 eq() { # eq WHAT GOT WANT
         if [ "$2" = "$3" ]; then ok "$1 ($2)"; else fail "$1: got '$2', want '$3'"; fi
 }
@@ -213,5 +195,4 @@ eq "hugetlbfs mounts as before" "$(hugemounts)" "$MOUNTS0"
 eq "/dev/hugepages $DIR0 as before" "$([ -e /dev/hugepages ] && echo present || echo absent)" "$DIR0"
 check "no runtime dir is left" [ ! -e "$RT/huge-bad-qemu" ]
 
-echo "# $passes passed, $failures failed"
-[ "$failures" = 0 ]
+verdict

@@ -10,29 +10,11 @@
 # Needs root, qemu-system-x86_64, jq and the test guest (guest/build.sh).
 set -u
 
-: "${VMXRUN:?VMXRUN must name the vmxrun binary}"
-: "${VX_SOURCE_ROOT:?}"
-GUEST_DIR=${VX_GUEST_DIR:-/var/cache/vmxrun/guest}
-
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-command -v jq >/dev/null || skip "jq is not installed"
-[ "$(nproc)" -ge 2 ] || skip "the demo pins two vCPUs to two host CPUs; this host has $(nproc)"
-if [ ! -f "$GUEST_DIR/vmlinuz" ]; then
-        "$VX_SOURCE_ROOT/guest/build.sh" "$GUEST_DIR" >/dev/null || skip "could not build the test guest"
-fi
-
-RT=$(mktemp -d /tmp/vx-launch-XXXXXX)
-# /run/vmxrun is searchable by all; QEMU, which runs as vmxrun-qemu, must get through this one too.
-chmod 755 "$RT"
-export VMXRUN_RUNTIME_DIR=$RT
-# The supervisor's log (default /var/log/vmxrun/<deployment>.log) outlives the runtime dir.
-export VMXRUN_LOG_DIR=$RT.log
-WORK=$(mktemp -d /tmp/vx-launch-work-XXXXXX)
-failures=0
-passes=0
-skipped=0
+# shellcheck source=tests/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
+need_qemu_guest
+need_cpus 2 "the demo pins two vCPUs to two host CPUs"
+e2e_dirs launch
 
 cleanup() {
         "$VMXRUN" stop demo --force >/dev/null 2>&1
@@ -41,27 +23,6 @@ cleanup() {
         rm -rf "$RT" "$RT.log" "$WORK"
 }
 trap cleanup EXIT
-
-
-ok() { echo "ok - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-# A check that cannot be made on this run: counted and said, never passed.
-skip_check() { echo "SKIP - $*"; skipped=$((skipped + 1)); }
-check() { # check DESCRIPTION COMMAND...
-        local what=$1
-        shift
-        if "$@"; then ok "$what"; else fail "$what"; fi
-}
-
-# A bounded wait for a condition (a hang guard, not a speed assertion).
-wait_for() { # wait_for SECONDS COMMAND...
-        local deadline=$((SECONDS + $1))
-        shift
-        until "$@"; do
-                [ $SECONDS -lt $deadline ] || return 1
-                sleep 0.2
-        done
-}
 
 # The profile of the README demo, with the guest wherever this run built it.
 sed "s|/var/cache/vmxrun/guest|$GUEST_DIR|" "$VX_SOURCE_ROOT/profiles/demo.yaml" >"$WORK/demo.yaml"
@@ -394,5 +355,4 @@ rmdir "$FULL"
 check "no supervisor ended on a call outside its seccomp allow-list" \
         bash -c "! cat '$VMXRUN_LOG_DIR'/*.log 2>/dev/null | grep 'outside its seccomp allow-list'"
 
-echo "$passes passed, $failures failed, $skipped skipped"
-[ $failures -eq 0 ]
+verdict

@@ -7,12 +7,12 @@
 # kernel), so this does not wait for readiness and stops with --force.
 set -u
 
-: "${VMXRUN:?}"
-skip() { echo "SKIP: $*"; exit 77; }
+# shellcheck source=tests/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
 command -v jq >/dev/null || skip "jq is not installed"
-[ "$(nproc)" -ge 2 ] || skip "needs two host CPUs"
+need_cpus 2 "needs two host CPUs"
 [ -c /dev/kvm ] || skip "no /dev/kvm on this machine: the KVM path was not tested here"
 exec 3<>/dev/kvm 2>/dev/null || skip "/dev/kvm exists but does not open: the KVM path was not tested here"
 exec 3>&-
@@ -39,9 +39,6 @@ vms:
       emulator: "0"
 YAML
 
-failures=0
-passes=0
-check() { local what=$1; shift; if "$@"; then echo "ok - $what"; passes=$((passes + 1)); else echo "FAIL - $what"; failures=$((failures + 1)); fi; }
 allowed() { sed -n 's/^Cpus_allowed_list:\s*//p' "/proc/$1/task/$2/status"; }
 
 # QEMU runs as vmxrun-qemu, which opens /dev/kvm through group kvm (Debian's udev rule). Where this
@@ -68,5 +65,4 @@ check "the main (emulator) thread is pinned to CPU 0" [ "$(allowed "$pid" "$pid"
 "$VMXRUN" stop kvmtest --force
 check "stop --force exits 0" [ $? -eq 0 ]
 check "QEMU is gone" bash -c "! kill -0 $pid 2>/dev/null"
-echo "$passes passed, $failures failed"
-[ $failures -eq 0 ]
+verdict

@@ -7,16 +7,13 @@
 #   test_metrics.sh pure  a status JSON and a fake /proc fed in: every family and value
 #   test_metrics.sh live  a real tiny TCG guest started by bare name from a config dir
 set -u
-: "${VMXRUN:?}" "${VX_SOURCE_ROOT:?}"
+# shellcheck source=tests/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
 mode=${1:-pure}
-skip() { echo "SKIP: $*"; exit 77; }
 PY=/usr/bin/python3
 [ -x $PY ] && $PY -c 'import prometheus_client' 2>/dev/null ||
         skip "python3-prometheus-client is not installed (scripts/install-deps.sh installs it)"
 
-failures=0
-passes=0
-check() { local what=$1; shift; if "$@"; then echo "ok - $what"; passes=$((passes + 1)); else echo "FAIL - $what"; failures=$((failures + 1)); fi; }
 
 WORK=$(mktemp -d /tmp/vx-metrics-XXXXXX)
 
@@ -115,14 +112,9 @@ JSON
 }
 
 live() {
-        local GUEST_DIR=${VX_GUEST_DIR:-/var/cache/vmxrun/guest} samples pid tid0 now
-        [ "$(id -u)" = 0 ] || skip "needs root"
-        command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-        command -v jq >/dev/null || skip "jq is not installed"
-        [ "$(nproc)" -ge 2 ] || skip "the demo pins two vCPUs to two host CPUs; this host has $(nproc)"
-        if [ ! -f "$GUEST_DIR/vmlinuz" ]; then
-                "$VX_SOURCE_ROOT/guest/build.sh" "$GUEST_DIR" >/dev/null || skip "could not build the test guest"
-        fi
+        local samples pid tid0 now
+        need_qemu_guest
+        need_cpus 2 "the demo pins two vCPUs to two host CPUs"
         export VMXRUN_RUNTIME_DIR=$WORK/run VMXRUN_CONFIG_DIR=$WORK/etc
         # QEMU runs as vmxrun-qemu: it must get through to the runtime directory.
         chmod 755 "$WORK"
@@ -167,5 +159,4 @@ pure) pure ;;
 live) live ;;
 *) echo "usage: $0 pure|live" >&2; exit 2 ;;
 esac
-echo "$passes passed, $failures failed"
-[ $failures -eq 0 ]
+verdict

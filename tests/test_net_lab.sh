@@ -12,29 +12,15 @@
 # iproute2, qemu-system-x86_64, jq and the test guest (guest/build.sh).
 set -u
 
-: "${VMXRUN:?VMXRUN must name the vmxrun binary}"
-: "${VX_SOURCE_ROOT:?}"
-GUEST_DIR=${VX_GUEST_DIR:-/var/cache/vmxrun/guest}
-
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root"
+# shellcheck source=tests/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
 command -v ip >/dev/null || skip "iproute2 is not installed"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-command -v jq >/dev/null || skip "jq is not installed"
 [ -c /dev/net/tun ] || skip "/dev/net/tun is missing"
-if [ ! -f "$GUEST_DIR/vmlinuz" ]; then
-        "$VX_SOURCE_ROOT/guest/build.sh" "$GUEST_DIR" >/dev/null || skip "could not build the test guest"
-fi
+need_qemu_guest
 
 NS=vx-lab-$$
 ip netns add "$NS" || skip "cannot create a network namespace"
-RT=$(mktemp -d /tmp/vx-netlab-XXXXXX)
-# /run/vmxrun is searchable by all; QEMU, which runs as vmxrun-qemu, must get through this one too.
-chmod 755 "$RT"
-WORK=$(mktemp -d /tmp/vx-netlab-work-XXXXXX)
-export VMXRUN_RUNTIME_DIR=$RT
-failures=0
-passes=0
+e2e_dirs netlab
 
 in_ns() { ip netns exec "$NS" "$@"; }
 cleanup() {
@@ -42,17 +28,9 @@ cleanup() {
         # Only QEMUs of this run: their command line names this runtime dir.
         for p in $(pgrep -f "qemu-system.*$RT"); do kill -9 "$p"; done
         ip netns del "$NS" 2>/dev/null
-        rm -rf "$RT" "$WORK"
+        rm -rf "$RT" "$RT.log" "$WORK"
 }
 trap cleanup EXIT
-
-ok() { echo "ok - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-check() { # check DESCRIPTION COMMAND...
-        local what=$1
-        shift
-        if "$@"; then ok "$what"; else fail "$what"; fi
-}
 
 links() { in_ns ip -j link show | jq -c '[.[].ifname] | sort'; }
 link_field() { in_ns ip -j -d link show dev "$1" 2>/dev/null | jq -r ".[0].$2"; }
@@ -79,7 +57,7 @@ before=$(links)
 if ! in_ns "$VMXRUN" start "$WORK/lab-bridge.yaml" --wait; then
         fail "start lab-bridge"
         cat "$RT"/lab-bridge/*/qemu.log 2>/dev/null
-        echo "1..$((passes + failures))"
+        verdict
         exit 1
 fi
 ok "start lab-bridge in a fresh network namespace"
@@ -146,5 +124,4 @@ check "a start whose tap name is taken fails (exit $rc)" test $rc = 1
 check "it says why" grep -q "lab-g2: the name is taken" "$WORK/err"
 check "and leaves the namespace as it was (veth untouched, no bridge, no tap)" test "$(links)" = "$before"
 
-echo "1..$((passes + failures))"
-[ $failures = 0 ]
+verdict

@@ -9,30 +9,13 @@
 # the VMs, WATCHDOG=1 keeps coming at half of $WATCHDOG_USEC, and a stop
 # sends STOPPING=1 before the supervisor exits.
 set -u
-: "${VMXRUN:?}" "${VX_SOURCE_ROOT:?}"
-GUEST_DIR=${VX_GUEST_DIR:-/var/cache/vmxrun/guest}
+# shellcheck source=tests/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
 PY=/usr/bin/python3
-skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-command -v jq >/dev/null || skip "jq is not installed"
 [ -x $PY ] || skip "no /usr/bin/python3"
-[ "$(nproc)" -ge 2 ] || skip "the demo pins two vCPUs to two host CPUs; this host has $(nproc)"
-if [ ! -f "$GUEST_DIR/vmlinuz" ]; then
-        "$VX_SOURCE_ROOT/guest/build.sh" "$GUEST_DIR" >/dev/null || skip "could not build the test guest"
-fi
-
-failures=0
-passes=0
-check() { local what=$1; shift; if "$@"; then echo "ok - $what"; passes=$((passes + 1)); else echo "FAIL - $what"; failures=$((failures + 1)); fi; }
-wait_for() { # wait_for SECONDS COMMAND...: a hang guard, not a speed assertion
-        local deadline=$((SECONDS + $1))
-        shift
-        until "$@"; do
-                [ $SECONDS -lt $deadline ] || return 1
-                sleep 0.2
-        done
-}
+need_cpus 2 "the demo pins two vCPUs to two host CPUs"
+need_qemu_guest
 
 WORK=$(mktemp -d /tmp/vx-notify-XXXXXX)
 # QEMU runs as vmxrun-qemu: it must get through to the runtime directory.
@@ -106,5 +89,4 @@ check "... after STATUS= said the VM is stopping" \
                  sed '/^STOPPING=1\$/q' '$WORK/notify.log' | grep -qx 'STATUS=0/1 VM running: guest1 stopping'"
 grep -v '^WATCHDOG=1$' "$WORK/notify.log" | sed 's/^/  | /'
 
-echo "$passes passed, $failures failed"
-[ $failures -eq 0 ]
+verdict

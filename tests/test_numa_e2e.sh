@@ -10,26 +10,11 @@
 # Needs root, qemu-system-x86_64, jq and the test guest (guest/build.sh).
 set -u
 
-: "${VMXRUN:?VMXRUN must name the vmxrun binary}"
-: "${VX_SOURCE_ROOT:?}"
-GUEST_DIR=${VX_GUEST_DIR:-/var/cache/vmxrun/guest}
-
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-command -v jq >/dev/null || skip "jq is not installed"
-[ "$(nproc)" -ge 2 ] || skip "placement keeps CPU 0 for the emulator and needs another for the vCPU; this host has $(nproc)"
-if [ ! -f "$GUEST_DIR/vmlinuz" ]; then
-        "$VX_SOURCE_ROOT/guest/build.sh" "$GUEST_DIR" >/dev/null || skip "could not build the test guest"
-fi
-
-RT=$(mktemp -d /tmp/vx-numa-XXXXXX)
-chmod 755 "$RT"
-export VMXRUN_RUNTIME_DIR=$RT
-export VMXRUN_LOG_DIR=$RT.log
-WORK=$(mktemp -d /tmp/vx-numa-work-XXXXXX)
-failures=0
-passes=0
+# shellcheck source=tests/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
+need_qemu_guest
+need_cpus 2 "placement keeps CPU 0 for the emulator and needs another for the vCPU"
+e2e_dirs numa
 
 cleanup() {
         "$VMXRUN" stop autodemo --force >/dev/null 2>&1
@@ -38,14 +23,6 @@ cleanup() {
         rm -rf "$RT" "$RT.log" "$WORK"
 }
 trap cleanup EXIT
-
-ok() { echo "ok - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-check() { # check DESCRIPTION COMMAND...
-        local what=$1
-        shift
-        if "$@"; then ok "$what"; else fail "$what"; fi
-}
 
 # The demo, one vCPU, placed by vmxrun: topology and pinning are its to choose.
 sed -e "s|/var/cache/vmxrun/guest|$GUEST_DIR|" -e 's/^name: demo/name: autodemo/' -e 's/^    vcpus: 2/    vcpus: 1/' \
@@ -129,5 +106,4 @@ core_scheduling() {
 }
 check "pinning.core-scheduling: a cookie, or a note that the kernel has none" core_scheduling
 
-echo "$passes passed, $failures failed"
-[ "$failures" = 0 ]
+verdict

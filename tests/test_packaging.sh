@@ -6,14 +6,12 @@
 # option of the binary documented), the bash completion (driven as bash
 # drives it, against a fake runtime dir), the unit, tmpfiles.d and sysusers.d.
 set -u
-: "${VMXRUN:?}" "${VX_SOURCE_ROOT:?}" "${VX_BINARY_DIR:?}"
-skip() { echo "SKIP: $*"; exit 77; }
+# shellcheck source=tests/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
+: "${VX_BINARY_DIR:?}"
 command -v man >/dev/null || skip "man (man-db) is not installed"
 command -v scdoc >/dev/null || skip "scdoc is not installed: the man pages are not built"
 
-failures=0
-passes=0
-check() { local what=$1; shift; if "$@"; then echo "ok - $what"; passes=$((passes + 1)); else echo "FAIL - $what"; failures=$((failures + 1)); fi; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -123,5 +121,4 @@ check "validate completes profile files by extension ($got)" \
 got=$(complete_words vmxrun start --accel "")
 check "completes --accel values ($got)" [ "$got" = "kvm tcg " ]
 
-echo "$passes passed, $failures failed"
-[ $failures -eq 0 ]
+verdict

@@ -8,14 +8,12 @@
 # which comes first; `stop` saying what it does; the JSON versions. Needs root (QEMU's own user, a ramfs mount in a mount
 # namespace of its own) and QEMU.
 set -u
-: "${VMXRUN:?}" "${VX_SOURCE_ROOT:?}"
-skip() { echo "SKIP: $*"; exit 77; }
+# shellcheck source=tests/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 command -v jq >/dev/null || skip "jq is not installed"
 command -v qemu-system-x86_64 >/dev/null || skip "QEMU is not installed"
 
-failures=0
-check() { local what=$1; shift; if "$@"; then echo "ok - $what"; else echo "FAIL - $what"; failures=$((failures + 1)); fi; }
 
 WORK=$(mktemp -d /tmp/vx-preflight-sh.XXXXXX)
 trap '"$VMXRUN" stop idle --force >/dev/null 2>&1; rm -rf "$WORK"' EXIT
@@ -121,4 +119,4 @@ check "which the log says too" grep -q "vmxrun: a: QEMU did not exit: killed" "$
 "$VMXRUN" stop idle >"$WORK/quiet.out" 2>&1
 check "not on a terminal: no progress lines" bash -c "! grep -q 'powering off' '$WORK/quiet.out'"
 
-[ $failures -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
+verdict

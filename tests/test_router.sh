@@ -14,34 +14,23 @@
 # Needs root, qemu-system-x86_64, jq, unshare and the test guest (guest/build.sh).
 set -u
 
-: "${VMXRUN:?VMXRUN must name the vmxrun binary}"
-: "${VX_SOURCE_ROOT:?}"
-GUEST_DIR=${VX_GUEST_DIR:-/var/cache/vmxrun/guest}
-
-skip() { echo "SKIP: $*"; exit 77; }
+# shellcheck source=tests/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
 command -v jq >/dev/null || skip "jq is not installed"
 command -v python3 >/dev/null || skip "python3 is not installed"
-[ "$(nproc)" -ge 2 ] || skip "the pair pins its vCPUs to two host CPUs; this host has $(nproc)"
+need_cpus 2 "the pair pins its vCPUs to two host CPUs"
 # Its own network namespace: the bridge and taps never touch the host's.
 if [ -z "${VX_ROUTER_NETNS:-}" ]; then
         command -v unshare >/dev/null || skip "unshare is not installed"
         VX_ROUTER_NETNS=1 exec unshare -n "$0" "$@"
 fi
 ip link set lo up
-if [ ! -f "$GUEST_DIR/vmlinuz" ]; then
-        "$VX_SOURCE_ROOT/guest/build.sh" "$GUEST_DIR" >/dev/null || skip "could not build the test guest"
-fi
+need_qemu_guest
 
-RT=$(mktemp -d /tmp/vx-router-XXXXXX)
-chmod 755 "$RT" # QEMU, as vmxrun-qemu, must get through it
-export VMXRUN_RUNTIME_DIR=$RT
-export VMXRUN_LOG_DIR=$RT.log
+e2e_dirs router
 LOG=$VMXRUN_LOG_DIR/router.log
-WORK=$(mktemp -d /tmp/vx-router-work-XXXXXX)
-failures=0
-passes=0
 
 cleanup() {
         "$VMXRUN" stop router --force >/dev/null 2>&1
@@ -49,23 +38,6 @@ cleanup() {
         rm -rf "$RT" "$RT.log" "$WORK"
 }
 trap cleanup EXIT
-
-ok() { echo "ok - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; failures=$((failures + 1)); }
-check() { # check DESCRIPTION COMMAND...
-        local what=$1
-        shift
-        if "$@"; then ok "$what"; else fail "$what"; fi
-}
-# A bounded wait for a condition (a hang guard, not a speed assertion); longer on a loaded machine.
-wait_for() { # wait_for SECONDS COMMAND...
-        local deadline=$((SECONDS + $1 * ${VX_TEST_SLOWDOWN:-1}))
-        shift
-        until "$@"; do
-                [ $SECONDS -lt $deadline ] || return 1
-                sleep 0.2
-        done
-}
 
 # The pair: a tiny-guest copy of profiles/vmx-virtio.yaml's shape (VCP, then VFP after it, one internal bridge).
 vm() { # vm NAME CPU [MORE PINNING KEYS]
@@ -311,5 +283,4 @@ check "stop ends a deployment with a VM still waiting" [ $? -eq 0 -a ! -e "$RT/n
 check "no supervisor ended on a call outside its seccomp allow-list" \
         bash -c "! cat '$VMXRUN_LOG_DIR'/*.log | grep 'outside its seccomp allow-list'"
 
-echo "$passes passed, $failures failed"
-[ $failures -eq 0 ]
+verdict

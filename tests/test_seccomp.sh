@@ -18,13 +18,10 @@ set -u
 # shellcheck source=tests/check-lib.sh
 . "$(dirname "$0")/check-lib.sh"
 need_qemu_guest
-[ "$(nproc)" -ge 2 ] || skip "the demo pins two vCPUs to two host CPUs; this host has $(nproc)"
+need_cpus 2 "the demo pins two vCPUs to two host CPUs"
 grep -q '^Seccomp_filters:' /proc/self/status || skip "this kernel does not show Seccomp_filters (5.9 or later does)"
 
-RT=$(mktemp -d /tmp/vx-seccomp-XXXXXX)
-chmod 755 "$RT" # QEMU, which runs as vmxrun-qemu, must get through it
-export VMXRUN_RUNTIME_DIR=$RT VMXRUN_LOG_DIR=$RT.log
-WORK=$(mktemp -d /tmp/vx-seccomp-work-XXXXXX)
+e2e_dirs seccomp
 
 cleanup() {
         "$VMXRUN" stop sc --force >/dev/null 2>&1
