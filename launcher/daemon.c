@@ -21,6 +21,7 @@
 #include "control.h"
 #include "launcher.h"
 #include "log.h"
+#include "privileges.h"
 #include "runtime.h"
 #include "spawner.h"
 #include "state.h"
@@ -115,6 +116,9 @@ static int start_supervisor(struct vx_profile *profile, struct vx_plan *plan, co
         r = spawner_start(plan);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the process that starts QEMU: %m");
+        r = privileges_drop_after_spawner();
+        if (r < 0)
+                log_warning_errno(r, "Failed to drop CAP_SETUID and CAP_SETGID, ignoring: %m");
         r = supervisor_start(profile, plan, opts, ret);
         if (r < 0) {
                 if (r == -EBUSY)

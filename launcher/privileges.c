@@ -18,8 +18,8 @@ static bool plan_mounts_hugetlbfs(const struct vx_plan *plan)
 int privileges_drop_for_supervisor(const struct vx_plan *plan)
 {
         static const unsigned keep[] = {CAP_NET_ADMIN, CAP_SYS_NICE, CAP_SYS_RESOURCE, CAP_KILL};
-        /* What a restart needs to start QEMU as its own user with nothing: see privileges.h. */
-        static const unsigned keep_for_user[] = {CAP_SETUID, CAP_SETGID, CAP_CHOWN};
+        /* What a restart needs for QEMU as its own user: see privileges.h. */
+        static const unsigned keep_for_user[] = {CAP_CHOWN};
 
         bool have[CAP_LAST_CAP + 1] = {false};
         const unsigned all = CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET;
@@ -33,8 +33,6 @@ int privileges_drop_for_supervisor(const struct vx_plan *plan)
                 have[keep[i]] = capng_have_capability(CAPNG_PERMITTED, keep[i]);
         for (size_t i = 0; plan->qemu_user && i < sizeof(keep_for_user) / sizeof(keep_for_user[0]); i++)
                 have[keep_for_user[i]] = capng_have_capability(CAPNG_PERMITTED, keep_for_user[i]);
-        /* The child empties its bounding set, which takes CAP_SETPCAP: without it a restarted QEMU kept ours. */
-        have[CAP_SETPCAP] = capng_have_capability(CAPNG_PERMITTED, CAP_SETPCAP);
         have[CAP_SYS_ADMIN] = plan_mounts_hugetlbfs(plan) && capng_have_capability(CAPNG_PERMITTED, CAP_SYS_ADMIN);
 
         capng_clear(CAPNG_SELECT_BOTH);
@@ -42,6 +40,20 @@ int privileges_drop_for_supervisor(const struct vx_plan *plan)
                 if (have[cap] && capng_update(CAPNG_ADD, all, cap) < 0)
                         return -EINVAL;
         if (capng_apply(CAPNG_SELECT_BOTH) < 0)
+                return -EPERM;
+        return 0;
+}
+
+int privileges_drop_after_spawner(void)
+{
+        if (geteuid() != 0)
+                return 0;
+        if (capng_get_caps_process() < 0)
+                return -EPERM;
+        if (capng_updatev(CAPNG_DROP, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_SETUID, CAP_SETGID, -1) < 0)
+                return -EINVAL;
+        /* Only the effective and permitted sets: the bounding set stays for privileges_drop_for_supervisor(). */
+        if (capng_apply(CAPNG_SELECT_CAPS) < 0)
                 return -EPERM;
         return 0;
 }

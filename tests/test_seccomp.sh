@@ -5,7 +5,9 @@
 # (TCG), the supervisor of a started deployment shows Seccomp 2; QEMU is
 # started by the spawner, so a QEMU restarted after a crash runs under
 # exactly as many filters as the first one (its own -sandbox), not under the
-# supervisor's too; status, pin, restart and stop still work. A system call
+# supervisor's too; the supervisor has dropped CAP_SETUID, CAP_SETGID and
+# CAP_SETPCAP, which only the spawner keeps, and a restarted QEMU still runs
+# as its own user; status, pin, restart and stop still work. A system call
 # it has no use for (mount; VMXRUN_TEST_SECCOMP_PROBE makes it in the running
 # supervisor) ends the supervisor with a message that names the call, while
 # the VM runs on and the next command adopts it. The same start with
@@ -37,6 +39,17 @@ qemu_pid() { status_json | jq -r '.vms[0].pid'; }
 sup_pid() { status_json | jq -r '.supervisor_pid'; }
 field() { sed -n "s/^$2:\\s*//p" "/proc/$1/status"; }
 parent_of() { awk '{print $4}' "/proc/$1/stat"; }
+# CAP_SETGID (6), CAP_SETUID (7), CAP_SETPCAP (8): the spawner's, to start QEMU as its user; not the supervisor's.
+setid_caps() { # setid_caps PID SET: those bits of CapEff, CapPrm or CapBnd, as "876" (empty: none)
+        local mask bits="" bit
+        mask=$(field "$1" "$2") && [ -n "$mask" ] || return 1
+        for bit in 8 7 6; do (((16#$mask >> bit) & 1)) && bits=$bits$bit; done
+        echo "$bits"
+}
+lacks_setid_caps() { # lacks_setid_caps PID: in none of its sets
+        local set
+        for set in CapEff CapPrm CapBnd; do [ "$(setid_caps "$1" $set)" = "" ] || return 1; done
+}
 
 # --- under the filter ------------------------------------------------------------
 "$VMXRUN" start "$WORK/sc.yaml" 2>"$WORK/start.err"
@@ -49,6 +62,10 @@ check "QEMU's parent is the spawner, a child of the supervisor" \
         bash -c "[ \"\$(cat /proc/$(parent_of "$PID")/comm)\" = vmxrun-spawner ] && [ $(parent_of "$(parent_of "$PID")") = $SUP ]"
 SPAWNER=$(parent_of "$PID")
 check "the spawner has no filter of ours" [ "$(field "$SPAWNER" Seccomp_filters)" = "$(field $$ Seccomp_filters)" ]
+check "the supervisor has dropped CAP_SETUID, CAP_SETGID, CAP_SETPCAP (effective, permitted, bounding)" \
+        lacks_setid_caps "$SUP"
+check "the spawner keeps them (CapEff bits 8, 7, 6)" [ "$(setid_caps "$SPAWNER" CapEff)" = 876 ]
+QEMU_UID=$(field "$PID" Uid | awk '{print $1}')
 FIRST=$(field "$PID" Seccomp_filters)
 check "QEMU runs under its own -sandbox (Seccomp 2, $FIRST filters)" [ "$(field "$PID" Seccomp)" = 2 ]
 check "status works under the filter" bash -c "'$VMXRUN' status sc >/dev/null"
@@ -66,11 +83,14 @@ check "the crash is told by its wait status, which the spawner reaped" \
 check "the restarted QEMU runs under as many filters as the first ($FIRST), not the supervisor's too" \
         [ "$(field "$PID2" Seccomp_filters)" = "$FIRST" ]
 check "and was started by the same spawner" [ "$(parent_of "$PID2")" = "$SPAWNER" ]
+check "as QEMU's own user like the first (uid $QEMU_UID), the supervisor without CAP_SETUID" \
+        [ "$(field "$PID2" Uid | awk '{print $1}')" = "$QEMU_UID" ]
 check "the supervisor is the same process" [ "$(sup_pid)" = "$SUP" ]
 "$VMXRUN" stop sc --force >/dev/null
 check "stop works under the filter" [ $? -eq 0 ]
 check "the supervisor and the spawner are gone" wait_for 30 bash -c "! kill -0 $SUP 2>/dev/null && ! kill -0 $SPAWNER 2>/dev/null"
 check "the supervisor's log has no refused call" bash -c "! grep -q 'outside its seccomp allow-list' '$RT.log/sc.log'"
+check "nor a capability drop that failed" bash -c "! grep -q 'Failed to drop' '$RT.log/sc.log'"
 
 # --- a call outside the list ends the supervisor, not the VM ----------------------
 VMXRUN_TEST_SECCOMP_PROBE=1 "$VMXRUN" start "$WORK/sc.yaml" 2>"$WORK/probe.err"
@@ -100,6 +120,7 @@ fi
 check "the next command adopts the VM: the same QEMU, a new supervisor" \
         bash -c "[ \"\$('$VMXRUN' status sc --json | jq -r '.vms[0].pid')\" = $PID ] && [ \"\$('$VMXRUN' status sc --json | jq -r .supervisor_pid)\" != $SUP ]"
 check "under its filter too" [ "$(field "$(sup_pid)" Seccomp)" = 2 ]
+check "and without CAP_SETUID, CAP_SETGID, CAP_SETPCAP" lacks_setid_caps "$(sup_pid)"
 "$VMXRUN" stop sc --force >/dev/null
 check "and stops it" [ $? -eq 0 ]
 
