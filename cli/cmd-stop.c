@@ -74,6 +74,15 @@ static int run(int argc, char **argv)
         r = cli_resolve_deployment(argv[optind], cli_runtime_dir(runtime_opt), &dir);
         if (r != VX_EXIT_OK)
                 return r;
+        /* Its supervisor died with every VM: what they set up on the host is undone; that is a stop too. */
+        r = launcher_undo_leftovers(dir);
+        if (r < 0)
+                return VX_EXIT_FAILURE;
+        if (r > 0) {
+                printf("%s: stopped (its supervisor and VMs were gone; the host changes they left are undone).\n",
+                       argv[optind]);
+                return VX_EXIT_OK;
+        }
         r = cli_ensure_supervisor(dir);
         if (r == VX_EXIT_NOT_RUNNING && launcher_stop_orphans(dir) > 0) {
                 printf("%s: stopped (orphan QEMUs killed).\n", argv[optind]);

@@ -263,13 +263,7 @@ static int adopt(const char *deployment_dir, const struct vx_saved_state *saved)
         _cleanup_free_ char *copy = NULL, *text = NULL;
         struct vx_profile *profile = NULL;
         struct vx_plan *plan = NULL;
-        struct vx_plan_options popts = {
-                .runtime_dir = saved->runtime_dir,
-                .force_accel = saved->force_accel,
-                .accel = saved->accel,
-                .qemu_user = saved->qemu_user ? saved->qemu_user : "root",
-                .sets = {.items = (const char *const *)saved->sets, .n = saved->n_sets},
-        };
+        struct vx_plan_options popts = state_plan_options(saved);
         int r;
 
         struct vx_diags diags = {};
@@ -300,7 +294,6 @@ bool launcher_is_running(const char *deployment_dir)
 int launcher_ensure_supervisor(const char *deployment_dir)
 {
         _cleanup_(state_freep) struct vx_saved_state *saved = NULL;
-        bool any_pid = false;
         int r;
 
         if (runtime_is_locked(deployment_dir))
@@ -320,11 +313,10 @@ int launcher_ensure_supervisor(const char *deployment_dir)
         }
         if (r < 0)
                 return log_error_errno(r, "Failed to read the state of %s: %m", deployment_dir);
-        for (size_t i = 0; i < saved->n_vms; i++)
-                any_pid = any_pid || (saved->vms[i].pid > 0 && kill(saved->vms[i].pid, 0) == 0);
-        if (!any_pid) {
-                /* A supervisor died and its VMs with it: nothing to adopt, only leftovers to clear. */
-                runtime_remove_deployment_dir(deployment_dir);
+        if (!state_vms_alive(saved)) {
+                /* A supervisor died and its VMs with it: nothing to adopt; what they left is undone. */
+                if (launcher_undo_leftovers(deployment_dir) == 0)
+                        runtime_remove_deployment_dir(deployment_dir);
                 return -ESRCH;
         }
         return adopt(deployment_dir, saved);

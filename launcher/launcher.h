@@ -96,6 +96,16 @@ int launcher_find_orphans(const char *deployment_dir, struct vx_orphan **ret, si
 int launcher_stop_orphans(const char *deployment_dir);
 
 /*
+ * A deployment whose supervisor died with every VM: undoes what its journal
+ * records (VFs, PFs, taps, bridges, hugepages, file owners, CPU claims), as
+ * its stop would have, planning the profile copy with the start's options,
+ * and clears the runtime dir. Returns 1 when it did, 0 when there is no such
+ * leftover (a VM runs, no journal, or the deployment's lock is held), or
+ * -errno (logged; the journal stays for the next try).
+ */
+int launcher_undo_leftovers(const char *deployment_dir);
+
+/*
  * Sends a control request to the deployment's supervisor and waits up to
  * timeout_ms for its answer. Returns 0 with *ret (json_decref()) when the
  * answer says ok; -ESRCH when nothing runs; -EREMOTEIO when the supervisor

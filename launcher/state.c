@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -711,4 +712,23 @@ struct vx_saved_state *state_free(struct vx_saved_state *s)
         free(s->sets);
         free(s);
         return NULL;
+}
+
+bool state_vms_alive(const struct vx_saved_state *s)
+{
+        for (size_t i = 0; i < s->n_vms; i++)
+                if (s->vms[i].pid > 0 && kill(s->vms[i].pid, 0) == 0)
+                        return true;
+        return false;
+}
+
+struct vx_plan_options state_plan_options(const struct vx_saved_state *s)
+{
+        return (struct vx_plan_options){
+                .runtime_dir = s->runtime_dir,
+                .force_accel = s->force_accel,
+                .accel = s->accel,
+                .qemu_user = s->qemu_user ? s->qemu_user : "root", /* an older vmxrun kept QEMU root */
+                .sets = {.items = (const char *const *)s->sets, .n = s->n_sets},
+        };
 }

@@ -58,6 +58,12 @@ int state_load(const char *deployment_dir, struct vx_saved_state **ret);
 
 void state_remove(const char *deployment_dir);
 
+/* Whether any VM the state file names still runs (its pid answers kill 0). */
+bool state_vms_alive(const struct vx_saved_state *s);
+
+/* The plan options the start of a state file used (accel, runtime dir, QEMU's user, --set values). */
+struct vx_plan_options state_plan_options(const struct vx_saved_state *s);
+
 const struct vx_saved_vm *state_find_vm(const struct vx_saved_state *s, const char *name);
 
 struct vx_saved_state *state_free(struct vx_saved_state *s);

@@ -115,6 +115,27 @@ check "after stop the namespace holds only what was there before ($before)" test
 left=$(find "$RT" -mindepth 1 -not -path "$RT/.shared" -not -path "$RT/.shared/lock" -not -path "$RT/.shared/bridges" -not -path "$RT/.shared/cpus" -not -path "$RT/.shared/cpus/lock")
 check "nothing left in the runtime dir (${left:-nothing})" test -z "$left"
 
+# ---- the supervisor dies with every VM: stop undoes what they left ----
+if in_ns "$VMXRUN" start "$WORK/lab-bridge.yaml" >/dev/null 2>&1; then
+        st=$(status_json)
+        sup=$(jq -r .supervisor_pid <<<"$st")
+        qemus=$(jq -r '.vms[].pid' <<<"$st" | tr '\n' ' ')
+        spawner=$(awk '{print $4}' "/proc/${qemus%% *}/stat")
+        # shellcheck disable=SC2086 # the pids are words
+        kill -9 "$sup" "$spawner" $qemus
+        gone() { for p in $sup $qemus; do ! kill -0 "$p" 2>/dev/null || return 1; done; }
+        check "the supervisor, its spawner and both QEMUs are killed" wait_for 30 gone
+        check "the bridge and the taps stay behind them" test "$(links)" != "$before"
+        out=$(in_ns "$VMXRUN" stop lab-bridge 2>&1)
+        check "stop exits 0 and says it undid what they left" \
+                bash -c "[ $? = 0 ] && grep -q 'the host changes they left are undone' <<<'$out'"
+        check "and the namespace is as before" test "$(links)" = "$before"
+        left=$(find "$RT" -mindepth 1 -not -path "$RT/.shared" -not -path "$RT/.shared/lock" -not -path "$RT/.shared/bridges" -not -path "$RT/.shared/cpus" -not -path "$RT/.shared/cpus/lock")
+        check "and nothing is left in the runtime dir (${left:-nothing})" test -z "$left"
+else
+        fail "start lab-bridge again (for the supervisor's death)"
+fi
+
 # ---- a failed start leaves nothing ----
 in_ns ip link add lab-g2 type veth peer name taken-peer
 before=$(links)
