@@ -14,12 +14,8 @@ set -u
 # shellcheck source=tests/check-lib.sh
 . "$(dirname "$0")/check-lib.sh"
 need_qemu_guest
-[ "$(nproc)" -ge 2 ] || skip "the demo pins two vCPUs to two host CPUs; this host has $(nproc)"
-
-RT=$(mktemp -d /tmp/vx-sets-XXXXXX)
-chmod 755 "$RT" # QEMU, which runs as vmxrun-qemu, must get through it
-export VMXRUN_RUNTIME_DIR=$RT VMXRUN_LOG_DIR=$RT.log
-WORK=$(mktemp -d /tmp/vx-sets-work-XXXXXX)
+need_cpus 2 "the demo pins two vCPUs to two host CPUs"
+e2e_dirs sets
 
 cleanup() {
         "$VMXRUN" stop st --force >/dev/null 2>&1

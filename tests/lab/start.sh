@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=sh
 #
 # start.sh VMXRUN PF: the SR-IOV lab's "start" VM (tests/lab/run), run with
 # /bin/sh inside the lab VM, chrooted into the host's root: `vmxrun start` of
@@ -13,26 +14,8 @@ V=$1
 pf=$2
 export VMXRUN_RUNTIME_DIR=/run/vx
 dev=/sys/class/net/$pf/device
-fails=0
-ok() { echo "LAB ok $*"; }
-bad() { echo "LAB FAIL $*"; fails=$((fails + 1)); }
-expect() { # expect WHAT DETAIL COMMAND...: ok when COMMAND succeeds, else a failure with DETAIL
-        what=$1 detail=$2
-        shift 2
-        if "$@"; then ok "$what"; else bad "$what: $detail"; fi
-}
-
-# A hang guard, not a timing: the lab VM runs under TCG, its QEMU under TCG again.
-wait_for() { # wait_for SECONDS COMMAND...: polls every 0.2 s
-        n=$(($1 * 5))
-        shift
-        while [ "$n" -gt 0 ]; do
-                "$@" && return 0
-                sleep 0.2
-                n=$((n - 1))
-        done
-        return 1
-}
+# shellcheck source=tests/lab/check-lib.sh
+. "$(dirname "$0")/check-lib.sh"
 carrier() { [ "$(cat "/sys/class/net/$pf/carrier" 2>/dev/null)" = 1 ]; }
 vf_bdf() { basename "$(readlink "$dev/virtfn$1")"; }
 driver() { d=$(readlink "/sys/bus/pci/devices/$1/driver") && basename "$d"; }
