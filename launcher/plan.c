@@ -1157,6 +1157,13 @@ static void vf_action(struct builder *b, size_t i, const char *object, const cha
                 act.vf.pfs[act.vf.n_pfs++] = dup_or_null(b, pfs[k]);
         action(b, (int)b->vp->vm_index, &act, object, K(b, "nics[%zu]", i), "%s", sb.s);
         sb_done(&sb);
+        /* The seed's OSPF over a VF never came up: the PF keeps a VF's multicast list short unless trusted. */
+        if (nic->trust != VX_ON)
+                note(b,
+                     "%s: not on: the PF filters the VF's multicast to the few groups it lets an untrusted VF "
+                     "join, so a guest that routes with OSPF or IS-IS (vMX) may get no hellos; trust: on lets it "
+                     "ask for all-multicast (docs/sriov.md)",
+                     K(b, "nics[%zu].trust", i));
 }
 
 static void build_vfio(struct builder *b, size_t i, unsigned hostdev_index)
