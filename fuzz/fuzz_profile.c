@@ -4,7 +4,8 @@
  * then, for a profile that loads, plan_build() with made-up host facts (as
  * tests/test_plan.c does), once on a KVM host with VFs and hugetlbfs mounts and
  * once on a bare one with a forced accelerator and runtime directory, and the
- * plan as JSON (plan_to_json(), what cmdline --plan --json prints).
+ * plan as JSON (plan_to_json(), what cmdline --plan --json prints). The
+ * input's first line is also tried as a --set PATH=VALUE on a fixed profile.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +28,30 @@ static const struct vx_hugetlbfs_fact mounts[] = {
         {2ULL << 20, "/dev/hugepages"},
         {1ULL << 30, "/dev/hugepages1G"},
 };
+
+/* --set (profiles/lib/sets.c) on a fixed profile: the input's first line as PATH=VALUE. */
+static void fuzz_set(const uint8_t *data, size_t size, FILE *devnull)
+{
+        static const char base[] = "name: f\nvms:\n  - name: a\n    memory: {size: 64M}\n    nics:\n"
+                                   "      - {type: tap, tap: t0, bridge: b0}\n  - name: b\n    memory: {size: 64M}\n";
+        char line[512];
+        const char *items[] = {line};
+        struct vx_profile_sets sets = {.items = items, .n = 1};
+        struct vx_diags d = {};
+        struct vx_profile *p = NULL;
+        size_t n = 0;
+
+        while (n < size && n < sizeof(line) - 1 && data[n] != '\n' && data[n] != '\0') {
+                line[n] = (char)data[n];
+                n++;
+        }
+        line[n] = '\0';
+        (void)profile_load_string_with("base.yaml", base, sizeof(base) - 1, &sets, &d, &p);
+        if (devnull)
+                diag_print(&d, devnull);
+        diag_done(&d);
+        profile_free(p);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -72,5 +97,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 diag_print(&d, devnull);
         diag_done(&d);
         profile_free(p);
+        fuzz_set(data, size, devnull);
         return 0;
 }

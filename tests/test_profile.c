@@ -1409,6 +1409,12 @@ static void test_diag_quote(void **state)
         diag_quote(s, buf, sizeof(buf));
         assert_memory_equal(buf + 1 + 47, "\xc3\xa9...' (53 bytes)", strlen("\xc3\xa9...' (53 bytes)") + 1);
 
+        /* Bad UTF-8 (a --set path from the command line): a run of continuation bytes is cut too. */
+        memset(s, 0xbe, 199);
+        s[199] = 0;
+        diag_quote(s, buf, sizeof(buf));
+        assert_int_equal(strlen(buf), 1 + VX_DIAG_QUOTE_CHARS + 3 + strlen("...' (199 bytes)"));
+
         /* The worst case fits: every byte escaped. */
         memset(s, 1, 199);
         s[199] = 0;

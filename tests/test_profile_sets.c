@@ -144,6 +144,8 @@ static void test_bad_paths(void **state)
         expect_error((const char *const[]){"vcpus"}, 1, "--set", "", "not KEY.PATH=VALUE");
         expect_error((const char *const[]){"=1"}, 1, "--set", "", "not KEY.PATH=VALUE");
         expect_error((const char *const[]){"vms.a.vcpus="}, 1, "--set", "vms.a.vcpus", "no value after '='");
+        expect_error((const char *const[]){"vms.a.\xbe\xbe=1"}, 1, "--set", "", "holds a byte (0xbe)");
+        expect_error((const char *const[]){"vms.a b=1"}, 1, "--set", "", "holds a byte (0x20)");
         expect_error((const char *const[]){"vms.a.nics.0.x.y=1"}, 1, "--set", "vms[0].nics[0].x", "unknown key");
 }
 

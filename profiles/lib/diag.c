@@ -205,8 +205,12 @@ const char *diag_quote(const char *s, char *buf, size_t size)
         for (; i < len; i++) {
                 unsigned char ch = (unsigned char)s[i];
 
-                /* Cut only before a character's first byte, never inside a UTF-8 sequence. */
-                if (i >= VX_DIAG_QUOTE_CHARS && (ch & 0xC0) != 0x80)
+                /*
+                 * Cut only before a character's first byte, never inside a UTF-8
+                 * sequence, which is at most 4 bytes: a run of stray continuation
+                 * bytes (bad UTF-8 from the command line) is cut all the same.
+                 */
+                if (i >= VX_DIAG_QUOTE_CHARS && ((ch & 0xC0) != 0x80 || i >= VX_DIAG_QUOTE_CHARS + 3))
                         break;
                 if (ch == '\n' || ch == '\t' || ch == '\r' || ch == '\\' || ch == '\'') {
                         buf[o++] = '\\';

@@ -258,6 +258,13 @@ int vx_profile_tree_set(struct vx_ynode **root, const char *set, struct vx_diags
         path = strndup(set, (size_t)(eq - set));
         if (!path)
                 return -ENOMEM;
+        /* Keys and names are ASCII (the schema's and names.c's rules); so is a path to them. */
+        for (const unsigned char *k = (const unsigned char *)path; *k; k++)
+                if (*k < 0x21 || *k > 0x7e) {
+                        r = diag_add(diags, VX_DIAG_ERROR, SET_FILE, 0, 0, "", NULL,
+                                     "the key path %s holds a byte (0x%02x) no key or name has", DIAG_QUOTE(path), *k);
+                        return r < 0 ? r : -EINVAL;
+                }
         c.value = eq + 1;
         if (!*c.value) {
                 r = diag_add(diags, VX_DIAG_ERROR, SET_FILE, 0, 0, path, "write PATH=~ for an empty value",
