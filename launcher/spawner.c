@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -258,6 +259,8 @@ static void __attribute__((noreturn)) spawner_main(int fd, const struct vx_plan 
         buf = malloc(size + 1);
         if (fd < 0 || !buf)
                 _exit(1);
+        /* The supervisor's free heap, which the fork left us too: we need none of it. */
+        (void)malloc_trim(0);
         for (;;) {
                 int fds[SPAWNER_MAX_FDS + 1], pidfd = -EBADF;
                 struct request req;
@@ -423,12 +426,14 @@ int spawner_reap(pid_t pid)
         struct answer a = {0};
         int status, r;
 
-        if (spawner_fd < 0) {
-                while (waitpid(pid, &status, 0) < 0)
-                        if (errno != EINTR)
-                                return -errno;
+        /* The QEMUs started before the spawner was (the first ones) are our own children: reaped here. */
+        do
+                r = waitpid(pid, &status, 0);
+        while (r < 0 && errno == EINTR);
+        if (r >= 0)
                 return status;
-        }
+        if (errno != ECHILD || spawner_fd < 0)
+                return -errno;
         r = call(&req, NULL, 0, NULL, 0, &a, NULL);
         if (r < 0)
                 return r;
