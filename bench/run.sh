@@ -317,21 +317,15 @@ bench_pair() {
 # ---- crash to re-pinned running ----
 
 # crash_and_wait K: kill -9 the benchmark VM's QEMU, wait until the supervisor has restarted it for the K-th time
-# Waits for the supervisor's log line of the restart (tail -F: inotify, no polling), not with
-# `vmxrun status` every 10 ms: those CLIs and their requests competed for the two cores with
-# the QEMU being restarted, which a cold start does not have to share them with.
 crash_and_wait() {
-        local qp st log=$VMXRUN_LOG_DIR/$NAME.log lines tail_pid fd
+        local qp st
         qp=$(qemu_pid)
-        lines=$(wc -l <"$log")
-        exec {fd}< <(exec timeout 60 tail -n "+$((lines + 1))" -F "$log" 2>/dev/null)
-        tail_pid=$!
         kill -9 "$qp"
-        grep -m1 -q 'vCPUs pinned' <&"$fd"
-        kill "$tail_pid" 2>/dev/null
-        exec {fd}<&-
-        st=$("$VMXRUN" status "$NAME" --json | jq -r '.vms[0] | "\(.restarts) \(.state) \(.pid)"')
-        [ "$st" != "${st#"$1 running "}" ] && [ "${st##* }" != "$qp" ] && return 0
+        for _ in $(seq 1 3000); do
+                st=$("$VMXRUN" status "$NAME" --json | jq -r '.vms[0] | "\(.restarts) \(.state) \(.pid)"')
+                [ "$st" != "${st#"$1 running "}" ] && [ "${st##* }" != "$qp" ] && return 0
+                sleep 0.01
+        done
         echo "  restart $1 did not happen: $st"
         return 1
 }
