@@ -30,7 +30,8 @@
 #include "spawn.h"
 
 /*
- * Forks the spawner. It runs only the QEMU binaries the plan names (argv[0]
+ * Forks the spawner and waits until it is set up (its fds closed, its name
+ * vmxrun-spawner). It runs only the QEMU binaries the plan names (argv[0]
  * of each VM), always with no_new_privs and its capabilities dropped.
  * Returns 0 or -errno (nothing is left running on failure).
  */
