@@ -119,6 +119,10 @@ struct vx_profile_sets cli_sets(void);
  */
 int cli_plan_profile(const char *path, const char *accel, const char *root, struct vx_plan_options *opts,
                      struct vx_profile **ret_profile, struct vx_plan **ret_plan);
+/* cli_plan_profile(), also handing back the host facts it planned with (launcher_plan_profile_facts()). */
+int cli_plan_profile_facts(const char *path, const char *accel, const char *root, struct vx_plan_options *opts,
+                           struct vx_profile **ret_profile, struct vx_plan **ret_plan,
+                           struct vx_host_facts **ret_facts);
 
 #define VX_DEFAULT_CONFIG_DIR "/etc/vmxrun"
 

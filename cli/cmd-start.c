@@ -7,8 +7,11 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "facts.h"
 #include "log.h"
 #include "preflight.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct vx_host_facts *, host_facts_free)
 
 static const struct cli_help help = {
         .usage = "vmxrun start PROFILE.yaml|NAME [OPTIONS]",
@@ -52,13 +55,14 @@ static int refuse_incomplete(const struct vx_plan *plan)
  * What the profile needs from the host, checked before anything changes (the
  * checks of `vmxrun doctor PROFILE`): warnings are said, a failure refuses.
  */
-static int preflight(const struct vx_profile *profile, const struct vx_plan *plan)
+static int preflight(const struct vx_profile *profile, const struct vx_plan *plan, const struct vx_host_facts *facts)
 {
         struct vx_checks checks = {0};
         size_t failed;
         int r;
 
-        r = launcher_preflight(profile, plan, getenv("VMXRUN_ROOT"), 0, &checks);
+        /* The facts the plan was made with: the host is read once per start. */
+        r = launcher_preflight_facts(profile, plan, getenv("VMXRUN_ROOT"), 0, facts, &checks);
         if (r < 0)
                 return log_error_errno(r, "Failed to check what %s needs from this host: %m", profile->file),
                        VX_EXIT_FAILURE;
@@ -88,6 +92,7 @@ static int run(int argc, char **argv)
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
         _cleanup_(plan_freep) struct vx_plan *plan = NULL;
         _cleanup_free_ char *text = NULL, *found = NULL;
+        _cleanup_(host_facts_freep) struct vx_host_facts *facts = NULL;
         const char *path;
         bool foreground = false, wait_ready = false;
         const char *accel = getenv("VMXRUN_ACCEL"), *runtime_opt = NULL;
@@ -129,7 +134,7 @@ static int run(int argc, char **argv)
                 return log_error_errno(r, "Failed to look up %s: %m", argv[optind]), VX_EXIT_FAILURE;
         path = found ?: argv[optind];
         popts.runtime_dir = cli_runtime_dir(runtime_opt);
-        r = cli_plan_profile(path, accel, getenv("VMXRUN_ROOT"), &popts, &profile, &plan);
+        r = cli_plan_profile_facts(path, accel, getenv("VMXRUN_ROOT"), &popts, &profile, &plan, &facts);
         if (r != VX_EXIT_OK)
                 return r;
         /*
@@ -143,7 +148,8 @@ static int run(int argc, char **argv)
                 log_error("%s is already running; nothing was changed.", profile->name);
                 return VX_EXIT_RUNNING;
         }
-        r = preflight(profile, plan);
+        r = preflight(profile, plan, facts);
+        facts = host_facts_free(facts);
         if (r != VX_EXIT_OK && launcher_is_running(plan->deployment_dir)) {
                 log_error("%s is already running (started while this start checked the host); nothing was changed.",
                           profile->name);

@@ -85,6 +85,12 @@ int cli_load_profile(const char *path, struct vx_profile **ret)
 int cli_plan_profile(const char *path, const char *accel, const char *root, struct vx_plan_options *opts,
                      struct vx_profile **ret_profile, struct vx_plan **ret_plan)
 {
+        return cli_plan_profile_facts(path, accel, root, opts, ret_profile, ret_plan, NULL);
+}
+
+int cli_plan_profile_facts(const char *path, const char *accel, const char *root, struct vx_plan_options *opts,
+                           struct vx_profile **ret_profile, struct vx_plan **ret_plan, struct vx_host_facts **ret_facts)
+{
         struct vx_diags diags = {};
         int r;
 
@@ -109,7 +115,8 @@ int cli_plan_profile(const char *path, const char *accel, const char *root, stru
         }
         if (opts->sets.n == 0)
                 opts->sets = cli_sets();
-        r = print_diags(&diags, launcher_plan_profile(path, root, opts, &diags, ret_profile, ret_plan));
+        r = print_diags(&diags,
+                        launcher_plan_profile_facts(path, root, opts, &diags, ret_profile, ret_plan, ret_facts));
         if (r == -ENOMEM)
                 log_error_errno(r, "Failed to load %s: %m", path);
         return load_status(r);

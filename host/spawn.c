@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "spawn.h"
 
-#include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -31,9 +31,33 @@ static void __attribute__((noreturn)) child_fail(int log_fd, const char *what)
 }
 
 /*
+ * Every capability the kernel knows out of the bounding set (PR_CAPBSET_READ
+ * says EINVAL past the last). Without CAP_SETPCAP, as an unprivileged
+ * vmxrun, there is nothing to drop it from (libcap-ng skipped it then too).
+ */
+static int drop_bounding_set(void)
+{
+        int in;
+
+        for (unsigned long cap = 0; (in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) >= 0; cap++)
+                if (in > 0 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+                        return errno == EPERM && geteuid() != 0 ? 0 : -errno;
+        return errno == EINVAL ? 0 : -errno;
+}
+
+/* Empty effective, permitted and inheritable sets (capset(2), version 3: two 32-bit words each). */
+static int clear_capabilities(void)
+{
+        struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+        struct __user_cap_data_struct data[2] = {{0}};
+
+        return syscall(SYS_capset, &header, data) < 0 ? -errno : 0;
+}
+
+/*
  * Runs in the child between fork and exec. Never returns. The supervisor is
  * single-threaded, so no lock can be held by a thread that fork() left
- * behind: the few allocations below (CPU mask, libcap-ng) are safe here.
+ * behind: the few allocations below (the CPU mask) are safe here.
  */
 static void __attribute__((noreturn)) child_exec(char *const argv[], const struct vx_spawn_options *opts)
 {
@@ -118,14 +142,19 @@ static void __attribute__((noreturn)) child_exec(char *const argv[], const struc
                 /*
                  * QEMU gets every host resource as an fd or a file it owns; it needs no
                  * capability, and no exec may regain one. The bounding set goes first,
-                 * while CAP_SETPCAP is still ours; capng_change_id() then sets the gid
-                 * and uid (setresgid, setresuid) and applies the empty sets.
+                 * while CAP_SETPCAP is still ours, then the ambient set, the gid and uid
+                 * (setresgid, setresuid), and the empty effective, permitted and
+                 * inheritable sets. Direct calls: libcap-ng's capng_change_id() read
+                 * /proc/self/status four times here, on every start's critical path.
                  */
-                capng_clear(CAPNG_SELECT_BOTH);
-                if (opts->user) {
-                        if (capng_change_id((int)opts->user->uid, (int)opts->user->gid, CAPNG_CLEAR_BOUNDING) < 0)
-                                child_fail(STDERR_FILENO, "change to QEMU's user and drop capabilities");
-                } else if (capng_apply(CAPNG_SELECT_BOTH) < 0)
+                if (drop_bounding_set() < 0)
+                        child_fail(STDERR_FILENO, "empty the capability bounding set");
+                if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                        child_fail(STDERR_FILENO, "clear the ambient capabilities");
+                if (opts->user && (setresgid(opts->user->gid, opts->user->gid, opts->user->gid) < 0 ||
+                                   setresuid(opts->user->uid, opts->user->uid, opts->user->uid) < 0))
+                        child_fail(STDERR_FILENO, "change to QEMU's user");
+                if (clear_capabilities() < 0)
                         child_fail(STDERR_FILENO, "drop capabilities");
                 if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                         child_fail(STDERR_FILENO, "set no_new_privs");

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,12 @@ static int open_log(const char *deployment_dir)
         return fd < 0 ? -errno : fd;
 }
 
+/*
+ * The test probe (syscall_filter_test_probe) runs once both hold: the start
+ * is answered, and the filter is on (or known to stay off).
+ */
+static bool start_answered, confined;
+
 /* Once the start is reported, the daemon's messages go to the deployment's log, not the terminal. */
 static void detach_output(const char *deployment_dir)
 {
@@ -80,8 +87,10 @@ static void detach_output(const char *deployment_dir)
                 close(fd);
                 log_set_timestamps(true); /* a file, read later: when each line was said */
         }
-        /* start has its answer by now: what the probe ends is the supervisor, not the start. */
-        syscall_filter_test_probe();
+        /* start has its answer by now: what the probe ends is the supervisor, not the start (once filtered). */
+        start_answered = true;
+        if (confined)
+                syscall_filter_test_probe();
 }
 
 /*
@@ -103,47 +112,74 @@ static int keep_only(int notify_fd)
         return 3;
 }
 
+static bool seccomp_wanted(void)
+{
+        const char *env = getenv("VMXRUN_SECCOMP");
+
+        return !env || strcmp(env, "0") != 0;
+}
+
 /*
- * Everything up to a running deployment: the spawner first (forked while the
- * supervisor has no filter, it starts every QEMU, so that none inherits
- * ours), then the start. On failure the caller still owns profile and plan.
+ * Everything up to a running deployment. The supervisor has no filter yet:
+ * it starts the first QEMUs itself (they inherit nothing of ours but what
+ * spawn_qemu() leaves them, as from the spawner). On failure the caller
+ * still owns profile and plan.
  */
 static int start_supervisor(struct vx_profile *profile, struct vx_plan *plan, const struct vx_supervisor_options *opts,
                             struct vx_supervisor **ret)
 {
         int r;
 
-        r = spawner_start(plan);
-        if (r < 0)
-                return log_error_errno(r, "Failed to start the process that starts QEMU: %m");
-        r = privileges_drop_after_spawner();
-        if (r < 0)
-                log_warning_errno(r, "Failed to drop CAP_SETUID and CAP_SETGID, ignoring: %m");
+        if (!seccomp_wanted()) /* said now, while the user's terminal still hears us */
+                log_warning("VMXRUN_SECCOMP=0: the supervisor runs without its seccomp filter.");
         r = supervisor_start(profile, plan, opts, ret);
-        if (r < 0) {
-                if (r == -EBUSY)
-                        log_error("%s is already running; nothing was changed.", profile->name);
-                spawner_stop();
-        }
+        if (r == -EBUSY)
+                log_error("%s is already running; nothing was changed.", profile->name);
         return r;
 }
 
 /*
- * The supervisor's life once its VMs run: under its seccomp filter (unless
- * VMXRUN_SECCOMP=0, for debugging), until every VM has stopped.
+ * The supervisor's life once its VMs run: the start is answered first; then
+ * the spawner is forked (while the supervisor has no filter: every later
+ * QEMU comes from it, so that none inherits ours) and the seccomp filter
+ * installed (unless VMXRUN_SECCOMP=0, for debugging), before the event loop
+ * reads its first request; until every VM has stopped. Without a spawner
+ * there is no filter either: a QEMU the supervisor restarted itself would
+ * run under it.
  */
 static int supervise(struct vx_supervisor *sv, const struct vx_plan *plan)
 {
-        const char *env = getenv("VMXRUN_SECCOMP");
         int r;
 
-        if (env && strcmp(env, "0") == 0)
-                log_warning("VMXRUN_SECCOMP=0: the supervisor runs without its seccomp filter.");
+        r = supervisor_report_start(sv);
+        if (r < 0) {
+                supervisor_free(sv);
+                return r;
+        }
+        r = spawner_start(plan);
+        if (r < 0)
+                /* A QEMU started from here under the filter would inherit it: no filter then, and no id change. */
+                log_error_errno(r, "Failed to start the process that starts QEMU: the supervisor runs without its "
+                                   "seccomp filter, and a restart of a QEMU that runs as its own user will fail: %m");
         else {
+                r = privileges_drop_after_spawner();
+                if (r < 0)
+                        log_warning_errno(r, "Failed to drop CAP_SETUID and CAP_SETGID, ignoring: %m");
+        }
+        if (spawner_running() && seccomp_wanted()) {
                 r = syscall_filter_install(plan);
                 if (r < 0)
                         log_warning_errno(r, "Failed to install the supervisor's seccomp filter, running without: %m");
         }
+        confined = true;
+        if (start_answered)
+                syscall_filter_test_probe();
+        /*
+         * What the CLI parsed and planned before the fork, and what building the
+         * filter allocated, is free now: its pages go back to the kernel, not
+         * kept for the supervisor's life.
+         */
+        (void)malloc_trim(0);
         r = supervisor_run(sv);
         supervisor_free(sv);
         spawner_stop();

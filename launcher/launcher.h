@@ -47,6 +47,17 @@ int launcher_load_profile(const char *path, const struct vx_profile_sets *sets, 
 int launcher_plan_profile(const char *path, const char *root, const struct vx_plan_options *opts,
                           struct vx_diags *diags, struct vx_profile **ret_profile, struct vx_plan **ret_plan);
 
+struct vx_host_facts;
+/*
+ * launcher_plan_profile(), also handing back the host facts it planned with
+ * (*ret_facts, host_facts_free()) when ret_facts is not NULL: a start's
+ * pre-flight (launcher_preflight_facts()) checks those instead of reading
+ * every sysfs and /proc file again.
+ */
+int launcher_plan_profile_facts(const char *path, const char *root, const struct vx_plan_options *opts,
+                                struct vx_diags *diags, struct vx_profile **ret_profile, struct vx_plan **ret_plan,
+                                struct vx_host_facts **ret_facts);
+
 /* A whole file as a string (NUL-terminated), or NULL with errno set. */
 char *launcher_read_text(const char *path);
 
@@ -139,3 +150,6 @@ enum {
 };
 int launcher_preflight(const struct vx_profile *profile, const struct vx_plan *plan, const char *root, unsigned flags,
                        struct vx_checks *ret);
+/* launcher_preflight() on host facts already gathered under root (launcher_plan_profile_facts()), not read again. */
+int launcher_preflight_facts(const struct vx_profile *profile, const struct vx_plan *plan, const char *root,
+                             unsigned flags, const struct vx_host_facts *facts, struct vx_checks *ret);

@@ -53,6 +53,13 @@ int launcher_load_profile(const char *path, const struct vx_profile_sets *sets, 
 int launcher_plan_profile(const char *path, const char *root, const struct vx_plan_options *opts,
                           struct vx_diags *diags, struct vx_profile **ret_profile, struct vx_plan **ret_plan)
 {
+        return launcher_plan_profile_facts(path, root, opts, diags, ret_profile, ret_plan, NULL);
+}
+
+int launcher_plan_profile_facts(const char *path, const char *root, const struct vx_plan_options *opts,
+                                struct vx_diags *diags, struct vx_profile **ret_profile, struct vx_plan **ret_plan,
+                                struct vx_host_facts **ret_facts)
+{
         _cleanup_(profile_freep) struct vx_profile *profile = NULL;
         struct vx_host_facts *facts = NULL;
         struct vx_plan *plan = NULL;
@@ -68,11 +75,14 @@ int launcher_plan_profile(const char *path, const char *root, const struct vx_pl
                 return log_error_errno(r, "Failed to read host facts under %s: %m", root);
         /* With the CPU ledger: pinning: auto places around running deployments, and a start claims its CPUs. */
         r = cpu_ledger_plan(profile, facts, opts, opts && opts->claim_cpus, &plan);
-        host_facts_free(facts); /* the plan copies what it needs from the facts */
+        if (r < 0 || !ret_facts)
+                facts = host_facts_free(facts); /* the plan copies what it needs from the facts */
         if (r < 0)
                 return log_error_errno(r, "Failed to build the plan of %s (with the CPU ledger): %m", path);
         *ret_profile = TAKE_PTR(profile);
         *ret_plan = plan;
+        if (ret_facts)
+                *ret_facts = facts;
         return 0;
 }
 

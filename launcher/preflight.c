@@ -35,7 +35,7 @@ struct pf {
         const struct vx_profile *profile;
         const struct vx_plan *plan;
         const char *root; /* "" for the real host */
-        struct vx_host_facts *facts;
+        const struct vx_host_facts *facts;
         char *cpu_flags; /* NULL: no /proc/cpuinfo */
         struct vx_checks *out;
         unsigned flags; /* VX_PREFLIGHT_* */
@@ -847,20 +847,29 @@ static void check_running(struct pf *pf)
 int launcher_preflight(const struct vx_profile *profile, const struct vx_plan *plan, const char *root, unsigned flags,
                        struct vx_checks *ret)
 {
+        struct vx_host_facts *facts = NULL;
+        int r;
+
+        r = host_facts_gather(!root || strcmp(root, "/") == 0 ? "" : root, &facts);
+        if (r < 0)
+                return r;
+        r = launcher_preflight_facts(profile, plan, root, flags, facts, ret);
+        host_facts_free(facts);
+        return r;
+}
+
+int launcher_preflight_facts(const struct vx_profile *profile, const struct vx_plan *plan, const char *root,
+                             unsigned flags, const struct vx_host_facts *facts, struct vx_checks *ret)
+{
         struct vx_checks out = {0};
-        struct pf pf = {.profile = profile, .plan = plan, .out = &out, .flags = flags};
+        struct pf pf = {.profile = profile, .plan = plan, .out = &out, .flags = flags, .facts = facts};
         int r;
 
         pf.root = !root || strcmp(root, "/") == 0 ? "" : root;
-        r = host_facts_gather(pf.root, &pf.facts);
-        if (r < 0)
-                return r;
         /* No readable cpuinfo leaves the flags unknown, which the checks say. */
         r = host_cpu_flags(pf.root, &pf.cpu_flags);
-        if (r == -ENOMEM) {
-                host_facts_free(pf.facts);
+        if (r == -ENOMEM)
                 return r;
-        }
         check_plan_complete(&pf);
         check_qemu(&pf);
         check_virtualization(&pf);
@@ -875,7 +884,6 @@ int launcher_preflight(const struct vx_profile *profile, const struct vx_plan *p
         check_tap_devices(&pf);
         check_files(&pf);
         check_running(&pf);
-        host_facts_free(pf.facts);
         free(pf.cpu_flags);
         if (pf.r < 0) {
                 checks_done(&out);

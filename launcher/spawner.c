@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -258,6 +259,11 @@ static void __attribute__((noreturn)) spawner_main(int fd, const struct vx_plan 
         buf = malloc(size + 1);
         if (fd < 0 || !buf)
                 _exit(1);
+        /* The supervisor's free heap, which the fork left us too: we need none of it. */
+        (void)malloc_trim(0);
+        /* Set up, named: spawner_start() returns once we say so (one empty answer). */
+        if (send_message(fd, &(struct answer){0}, sizeof(struct answer), NULL, 0, NULL, 0) < 0)
+                _exit(1);
         for (;;) {
                 int fds[SPAWNER_MAX_FDS + 1], pidfd = -EBADF;
                 struct request req;
@@ -293,9 +299,23 @@ static void __attribute__((noreturn)) spawner_main(int fd, const struct vx_plan 
 
 /* ---- the supervisor's side ---- */
 
+/* The spawner's first message: it has closed what it must not keep and carries its name (comm). */
+static int await_ready(void)
+{
+        int fds[1];
+        struct answer a;
+        size_t n_fds = 0;
+        ssize_t n;
+
+        n = recv_message(spawner_fd, &a, sizeof(a), fds, 1, &n_fds);
+        if (n > 0)
+                close_all(fds, n_fds);
+        return n == (ssize_t)sizeof(a) ? 0 : n < 0 ? (int)n : -ECHILD;
+}
+
 int spawner_start(const struct vx_plan *plan)
 {
-        int pair[2], size = SPAWNER_SOCKET_BUFFER;
+        int pair[2], size = SPAWNER_SOCKET_BUFFER, r;
         pid_t pid;
 
         if (spawner_fd >= 0)
@@ -310,7 +330,7 @@ int spawner_start(const struct vx_plan *plan)
         fflush(stderr);
         pid = fork();
         if (pid < 0) {
-                int r = -errno;
+                r = -errno;
                 close(pair[0]);
                 close(pair[1]);
                 return r;
@@ -322,6 +342,11 @@ int spawner_start(const struct vx_plan *plan)
         close(pair[1]);
         spawner_fd = pair[0];
         spawner_pid = pid;
+        r = await_ready();
+        if (r < 0) {
+                spawner_stop();
+                return r;
+        }
         return 0;
 }
 
@@ -423,12 +448,14 @@ int spawner_reap(pid_t pid)
         struct answer a = {0};
         int status, r;
 
-        if (spawner_fd < 0) {
-                while (waitpid(pid, &status, 0) < 0)
-                        if (errno != EINTR)
-                                return -errno;
+        /* The QEMUs started before the spawner was (the first ones) are our own children: reaped here. */
+        do
+                r = waitpid(pid, &status, 0);
+        while (r < 0 && errno == EINTR);
+        if (r >= 0)
                 return status;
-        }
+        if (errno != ECHILD || spawner_fd < 0)
+                return -errno;
         r = call(&req, NULL, 0, NULL, 0, &a, NULL);
         if (r < 0)
                 return r;

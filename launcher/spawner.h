@@ -3,11 +3,13 @@
 
 /*
  * The spawner: a process the supervisor forks before it installs its seccomp
- * filter, which starts every QEMU for it (host/spawn.c's spawn_qemu, as the
- * supervisor itself did before). A filter is inherited across fork and exec:
- * a QEMU the filtered supervisor forked would run under the supervisor's
- * filter on top of its own -sandbox, and a restarted QEMU would differ from
- * one started first. The spawner has no filter of its own, for that reason.
+ * filter, which starts every later QEMU for it (host/spawn.c's spawn_qemu).
+ * A filter is inherited across fork and exec: a QEMU the filtered supervisor
+ * forked would run under the supervisor's filter on top of its own -sandbox,
+ * and a restarted QEMU would differ from one started first. The spawner has
+ * no filter of its own, for that reason. The supervisor starts the first
+ * QEMUs itself, before either exists (unfiltered too): the spawner is forked
+ * once the start is answered, off the start's critical path.
  *
  * The supervisor talks to it over a SOCK_SEQPACKET socketpair, one request
  * and one answer at a time: a spawn request carries argv, the spawn options
@@ -28,7 +30,8 @@
 #include "spawn.h"
 
 /*
- * Forks the spawner. It runs only the QEMU binaries the plan names (argv[0]
+ * Forks the spawner and waits until it is set up (its fds closed, its name
+ * vmxrun-spawner). It runs only the QEMU binaries the plan names (argv[0]
  * of each VM), always with no_new_privs and its capabilities dropped.
  * Returns 0 or -errno (nothing is left running on failure).
  */
@@ -41,9 +44,10 @@ bool spawner_running(void);
 int spawner_spawn(char *const argv[], const struct vx_spawn_options *opts, pid_t *ret_pid, int *ret_pidfd);
 
 /*
- * Waits for pid, a QEMU that spawner_spawn() started (blocking: it is dead
- * or dying). Returns its wait status (>= 0), or -errno when it cannot be had
- * (-ECHILD: the spawner that started it is gone, and init reaped it).
+ * Waits for pid, a QEMU that spawner_spawn() started, in this process or
+ * through the spawner (blocking: it is dead or dying). Returns its wait
+ * status (>= 0), or -errno when it cannot be had (-ECHILD: the spawner that
+ * started it is gone, and init reaped it).
  */
 int spawner_reap(pid_t pid);
 

@@ -429,7 +429,14 @@ static json_t *saved_nics_json(const struct vx_vm_plan *vp, bool running)
         return arr;
 }
 
-static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_netsetup *ns)
+/* A query-status in flight on a VM's QMP connection: status asks every QEMU before it reads the first answer. */
+struct status_ask {
+        uint64_t id;
+        int r; /* qmp_send()'s: < 0, nothing to wait for */
+};
+
+static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_netsetup *ns,
+                       const struct status_ask *ask)
 {
         const struct vx_vm_plan *vp = inst->plan;
         bool has_pid = inst->pid > 0;
@@ -479,10 +486,12 @@ static json_t *vm_json(const struct vx_vm_instance *inst, bool live, struct vx_n
                 if (inst->argv_drift)
                         json_object_set_new(o, "differs_from_profile",
                                             plan_json_strv(inst->argv_drift, strv_length(inst->argv_drift)));
-                if (inst->qmp) {
+                if (inst->qmp && ask) {
                         _cleanup_free_ char *status = NULL;
                         bool running;
-                        int r = qmp_query_status(inst->qmp, VX_QMP_UNRESPONSIVE_MS, &status, &running, NULL);
+                        int r = ask->r < 0 ? ask->r
+                                           : qmp_query_status_receive(inst->qmp, ask->id, VX_QMP_UNRESPONSIVE_MS,
+                                                                      &status, &running, NULL);
                         if (r >= 0)
                                 json_object_set_new(o, "run_state", json_string(status));
                         else if (r == -ETIMEDOUT)
@@ -497,6 +506,7 @@ static json_t *deployment_json(const struct vx_plan *plan, const char *profile_p
                                size_t n, bool live)
 {
         _cleanup_(netsetup_freep) struct vx_netsetup *ns = NULL;
+        _cleanup_free_ struct status_ask *asks = NULL;
         json_t *vms = json_array(), *o;
 
         o = json_pack("{s:i, s:s, s:s, s:i}", "version", STATE_VERSION, "deployment", plan->profile->name, "profile",
@@ -508,8 +518,14 @@ static json_t *deployment_json(const struct vx_plan *plan, const char *profile_p
         }
         if (live && netsetup_open(&ns) < 0)
                 ns = NULL;
+        asks = live ? calloc(n ? n : 1, sizeof(*asks)) : NULL;
+        /* Every QEMU answers while the others' /proc entries are read: one round trip, not n. */
+        for (size_t i = 0; asks && i < n; i++)
+                asks[i].r = insts[i]->qmp && insts[i]->pid > 0
+                                    ? qmp_send(insts[i]->qmp, "query-status", NULL, VX_QMP_UNRESPONSIVE_MS, &asks[i].id)
+                                    : -ENOTCONN;
         for (size_t i = 0; i < n; i++) {
-                json_t *v = vm_json(insts[i], live, ns);
+                json_t *v = vm_json(insts[i], live, ns, asks ? &asks[i] : NULL);
                 if (v)
                         json_array_append_new(vms, v);
         }

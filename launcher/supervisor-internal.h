@@ -90,12 +90,14 @@ struct vx_supervisor {
         int lock_fd, epoll_fd, signal_fd, control_fd;
         int notify_fd, ready_timer_fd;
         bool wait_ready;
+        bool start_reported; /* supervisor_report_start() ran */
         void (*notified)(const char *deployment_dir);
         struct vx_service *service; /* systemd's notify socket (start --foreground under Type=notify), or NULL */
         struct pending_stop *pending;
         size_t n_pending;
         bool exit_loop;
         int state_error;               /* the last state write's error, 0 when it was written */
+        bool state_dirty;              /* changed since the last write: written once the current events are handled */
         struct vx_readiness **retired; /* console watches to close once the current event is answered */
         size_t n_retired;
         int link_fd; /* rtnetlink link events, open only while a VM waits for ready.link; -EBADF otherwise */
@@ -115,6 +117,12 @@ int sv_epoll_add(struct vx_supervisor *sv, int fd, enum event_kind kind, size_t 
  * and kept in sv->state_error for status. Returns 0 or -errno.
  */
 int sv_save_state(struct vx_supervisor *sv);
+/*
+ * The state changed where an event is handled: state.json is written once
+ * the loop has handled the whole batch of events (before stops are
+ * answered), not once per event (a stop of 64 VMs: 64 exits, one write).
+ */
+void sv_state_changed(struct vx_supervisor *sv);
 /* Watches a freshly started or adopted VM: its pidfd, its QMP socket and its console. */
 int sv_watch_vm(struct vx_supervisor *sv, size_t i);
 /* A whole (re)start of one VM: taps, QEMU paused, attach, pin, run. */

@@ -111,7 +111,7 @@ static void start_slot(struct vx_supervisor *sv, size_t i)
                         log_info("%s: running (pid %d), vCPUs pinned.", name, (int)slot->inst.pid);
                 sv_check_ready(sv, slot);
         }
-        sv_save_state(sv);
+        sv_state_changed(sv);
 }
 
 /* A slot to be stopped goes once no VM that starts after it is still to be stopped or stopping. */

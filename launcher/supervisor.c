@@ -70,6 +70,7 @@ int sv_save_state(struct vx_supervisor *sv)
         _cleanup_free_ struct vx_vm_instance **insts = calloc(sv->n_slots ? sv->n_slots : 1, sizeof(*insts));
         int r;
 
+        sv->state_dirty = false;
         if (!insts)
                 r = -ENOMEM;
         else {
@@ -87,6 +88,11 @@ int sv_save_state(struct vx_supervisor *sv)
                 log_info("The state file is written again.");
         sv->state_error = r < 0 ? r : 0;
         return r;
+}
+
+void sv_state_changed(struct vx_supervisor *sv)
+{
+        sv->state_dirty = true;
 }
 
 /* Watches a freshly started or adopted VM: its pidfd, its QMP socket and its console. */
@@ -370,6 +376,8 @@ static void record_crash(struct vm_slot *slot, int status)
         log_warning("%s: %s.", slot->inst.plan->name, why);
 }
 
+static void restart_now(struct vx_supervisor *sv, size_t i);
+
 static void on_qemu_exit(struct vx_supervisor *sv, size_t i)
 {
         struct vm_slot *slot = &sv->slots[i];
@@ -409,11 +417,20 @@ static void on_qemu_exit(struct vx_supervisor *sv, size_t i)
         if (slot->inst.state == VX_VM_STOPPED || slot->inst.state == VX_VM_FAILED)
                 (void)apply_vm_undo(sv->apply, slot->inst.plan);
         slot->panicked = false;
-        sv_save_state(sv);
+        sv_state_changed(sv);
+        /*
+         * restart.backoff 0: started again right here, not after a timer's wake-up and
+         * a state write that the restart would supersede at once (one write, with the new pid).
+         */
+        if (slot->inst.state == VX_VM_BACKOFF && slot->inst.plan->vm->restart.backoff_ms == 0 &&
+            slot->inst.plan->vm->restart.scope != VX_RESTART_SCOPE_DEPLOYMENT) {
+                disarm_timer(slot);
+                restart_now(sv, i);
+        }
 }
 
 /* The backoff is over: the VM starts again as soon as its turn comes (sv_advance: after:, a restart's order). */
-static void on_restart_timer(struct vx_supervisor *sv, size_t i)
+static void restart_now(struct vx_supervisor *sv, size_t i)
 {
         struct vm_slot *slot = &sv->slots[i];
 
@@ -435,7 +452,7 @@ static void on_timer(struct vx_supervisor *sv, size_t i)
         if (read(slot->timer_fd, &expirations, sizeof(expirations)) < 0)
                 return; /* disarmed meanwhile */
         if (slot->inst.state == VX_VM_BACKOFF)
-                on_restart_timer(sv, i);
+                restart_now(sv, i);
         else if (slot->inst.state == VX_VM_STOPPING)
                 escalate_stop(slot);
 }
@@ -522,7 +539,7 @@ static void on_signal(struct vx_supervisor *sv)
                         continue; /* no configuration to reload: the profile is fixed at start */
                 log_info("Got signal %u: stopping every VM.", si.ssi_signo);
                 sv_request_stop(sv, NULL, VX_STOP_TIMEOUT_DEFAULT_S, false);
-                sv_save_state(sv);
+                sv_state_changed(sv);
         }
 }
 
@@ -550,19 +567,33 @@ static void teardown(struct vx_supervisor *sv)
         runtime_remove_deployment_dir(sv->plan->deployment_dir);
 }
 
-int supervisor_run(struct vx_supervisor *sv)
+int supervisor_report_start(struct vx_supervisor *sv)
 {
         int r;
 
+        if (sv->start_reported)
+                return 0;
+        sv->start_reported = true;
         for (size_t i = 0; i < sv->n_slots; i++)
                 check_qmp_ready(sv, &sv->slots[i]);
-        r = privileges_drop_for_supervisor(sv->plan);
-        if (r < 0)
-                log_warning_errno(r, "Failed to drop capabilities, ignoring: %m");
         r = sv_arm_ready_timeout(sv);
         if (r < 0)
                 return log_error_errno(r, "Failed to arm the readiness timeout: %m");
         sv_maybe_notify(sv, false);
+        return 0;
+}
+
+int supervisor_run(struct vx_supervisor *sv)
+{
+        int r;
+
+        r = supervisor_report_start(sv);
+        if (r < 0)
+                return r;
+        /* After the start's answer: the capabilities a running supervisor keeps (the spawner has its own). */
+        r = privileges_drop_for_supervisor(sv->plan);
+        if (r < 0)
+                log_warning_errno(r, "Failed to drop capabilities, ignoring: %m");
         if (service_watchdog_fd(sv->service) >= 0) {
                 r = sv_epoll_add(sv, service_watchdog_fd(sv->service), EV_WATCHDOG, 0);
                 if (r < 0)
@@ -579,7 +610,9 @@ int supervisor_run(struct vx_supervisor *sv)
         for (size_t i = 0; i < sv->n_slots; i++)
                 sv_check_ready(sv, &sv->slots[i]);
         sv_advance(sv);
-        sv_save_state(sv);
+        /* The start wrote it once every VM ran: again only if a VM started (after:) or changed since. */
+        if (sv->state_dirty)
+                sv_save_state(sv);
 
         while (any_active(sv)) {
                 struct epoll_event events[16];
@@ -629,6 +662,8 @@ int supervisor_run(struct vx_supervisor *sv)
                         }
                 }
                 sv_advance(sv);
+                if (sv->state_dirty)
+                        sv_save_state(sv);
                 sv_answer_pending(sv, false);
                 free_retired(sv);
         }

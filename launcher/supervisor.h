@@ -49,6 +49,16 @@ int supervisor_start(struct vx_profile *profile, struct vx_plan *plan, const str
 /* Writes one VX_NOTIFY_* byte to fd and closes it; used by the daemonizing `start`. Safe with fd < 0. */
 void supervisor_notify(int fd, int status);
 
+/*
+ * Ends the start: checks the readiness conditions once, then lets `start`
+ * return (the notify byte, the notified callback), at once or, with
+ * wait_ready, from the loop once every VM is ready (the readiness timeout is
+ * armed here). Called once the VMs run and before the supervisor confines
+ * itself (spawner, filter, capabilities), which need not delay the start;
+ * supervisor_run() calls it when the caller did not. Returns 0 or -errno (logged).
+ */
+int supervisor_report_start(struct vx_supervisor *sv);
+
 /* Runs the event loop until every VM has stopped and the runtime dir is gone. Returns 0 or -errno. */
 int supervisor_run(struct vx_supervisor *sv);
 

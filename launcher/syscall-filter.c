@@ -128,7 +128,7 @@ static const char *trap_prefix = "";
  * SIGSYS from the filter: the supervisor made a call outside its list. Only
  * async-signal-safe calls here (write, _exit, both allowed): say which call
  * and what it means, once, on stderr (the supervisor's log, or the journal),
- * and end the supervisor. Its QEMUs are the spawner's children and do not
+ * and end the supervisor. Its QEMUs (none under this filter) do not
  * notice; the next vmxrun command adopts them from the state file.
  */
 static void on_sigsys(int sig, siginfo_t *si, void *uc)

@@ -10,13 +10,13 @@
  * log (or the journal) and exits with VX_SYSCALL_FILTER_EXIT; the kernel logs
  * it too (SECCOMP_FILTER_FLAG_LOG: the audit log or dmesg, "type=1326 ...
  * syscall=N"). A system call of another architecture (i386, x32) kills it.
- * Not inherited by QEMU: every QEMU is started by the spawner (spawner.h),
- * forked before the filter.
+ * Not inherited by QEMU: the first QEMUs are started before the filter, and
+ * every later one by the spawner (spawner.h), forked before the filter.
  *
  * Why the supervisor ends and not the call alone (EPERM): a supervisor that
  * made a call it never makes is either compromised or on a path nobody
  * checked, and going on from there could undo the host wrongly. Ending it
- * costs the VMs nothing: they run on as the spawner's children, and the next
+ * costs the VMs nothing: they run on (reparented), and the next
  * command (status, stop, start) adopts them from the state file and the undo
  * journal, which every step writes before it acts, as after any crash.
  */

@@ -714,7 +714,7 @@ int vm_reap(struct vx_vm_instance *inst)
         int status = -1;
 
         if (inst->pid > 0 && inst->is_child)
-                status = spawner_reap(inst->pid); /* the spawner's child, so the spawner waits */
+                status = spawner_reap(inst->pid); /* ours or the spawner's child: whoever started it waits */
         if (status < 0 && inst->pidfd >= 0) {
                 /* Not our child (or its spawner is gone): its pidfd turns readable once it is gone. */
                 struct pollfd p = {.fd = inst->pidfd, .events = POLLIN};

@@ -111,17 +111,11 @@ int qmp_query_vcpus(struct vx_qmp *q, int timeout_ms, struct vx_qmp_vcpu **ret_v
         return qmp_parse_vcpus(result, legacy, ret_vcpus, ret_n);
 }
 
-int qmp_query_status(struct vx_qmp *q, int timeout_ms, char **ret_status, bool *ret_running,
-                     struct vx_qmp_error *ret_error)
+static int parse_status(json_t *result, char **ret_status, bool *ret_running)
 {
-        _cleanup_json_ json_t *result = NULL;
         _cleanup_free_ char *status = NULL;
         json_t *running;
-        int r;
 
-        r = qmp_execute(q, "query-status", NULL, timeout_ms, &result, ret_error);
-        if (r < 0)
-                return r;
         running = json_object_get(result, "running");
         if (!json_is_string(json_object_get(result, "status")) || !json_is_boolean(running))
                 return -EPROTO;
@@ -133,6 +127,30 @@ int qmp_query_status(struct vx_qmp *q, int timeout_ms, char **ret_status, bool *
         if (ret_running)
                 *ret_running = json_is_true(running);
         return 0;
+}
+
+int qmp_query_status(struct vx_qmp *q, int timeout_ms, char **ret_status, bool *ret_running,
+                     struct vx_qmp_error *ret_error)
+{
+        _cleanup_json_ json_t *result = NULL;
+        int r;
+
+        r = qmp_execute(q, "query-status", NULL, timeout_ms, &result, ret_error);
+        if (r < 0)
+                return r;
+        return parse_status(result, ret_status, ret_running);
+}
+
+int qmp_query_status_receive(struct vx_qmp *q, uint64_t id, int timeout_ms, char **ret_status, bool *ret_running,
+                             struct vx_qmp_error *ret_error)
+{
+        _cleanup_json_ json_t *result = NULL;
+        int r;
+
+        r = qmp_receive(q, id, timeout_ms, &result, ret_error);
+        if (r < 0)
+                return r;
+        return parse_status(result, ret_status, ret_running);
 }
 
 int qmp_hmp(struct vx_qmp *q, const char *command_line, int timeout_ms, char **ret_output,

@@ -402,11 +402,9 @@ static char *qmp_format_command(const char *command, json_t *args, const char *i
         return p;
 }
 
-int qmp_execute_until(struct vx_qmp *q, const char *command, json_t *args, usec_t deadline,
-                      json_t **ret_result, struct vx_qmp_error *ret_error)
+static int qmp_send_until(struct vx_qmp *q, const char *command, json_t *args, usec_t deadline, uint64_t *ret_id)
 {
         _cleanup_free_ char *text = NULL;
-        _cleanup_json_ json_t *reply = NULL;
         char id[32];
         int r;
 
@@ -423,7 +421,20 @@ int qmp_execute_until(struct vx_qmp *q, const char *command, json_t *args, usec_
         r = qmp_send_all(q, text, strlen(text), deadline);
         if (r < 0)
                 return r;
+        *ret_id = q->next_id;
+        return 0;
+}
 
+static int qmp_receive_until(struct vx_qmp *q, uint64_t want, usec_t deadline, json_t **ret_result,
+                             struct vx_qmp_error *ret_error)
+{
+        _cleanup_json_ json_t *reply = NULL;
+        char id[32];
+        int r;
+
+        if (q->broken)
+                return q->broken;
+        snprintf(id, sizeof(id), "vx-%" PRIu64, want);
         while (!reply) {
                 json_t *v;
 
@@ -443,10 +454,34 @@ int qmp_execute_until(struct vx_qmp *q, const char *command, json_t *args, usec_
         return qmp_parse_reply(reply, ret_result, ret_error);
 }
 
+int qmp_execute_until(struct vx_qmp *q, const char *command, json_t *args, usec_t deadline, json_t **ret_result,
+                      struct vx_qmp_error *ret_error)
+{
+        uint64_t id;
+        int r;
+
+        r = qmp_send_until(q, command, args, deadline, &id);
+        if (r < 0)
+                return r;
+        return qmp_receive_until(q, id, deadline, ret_result, ret_error);
+}
+
 int qmp_execute(struct vx_qmp *q, const char *command, json_t *args, int timeout_ms, json_t **ret_result,
                 struct vx_qmp_error *ret_error)
 {
         return qmp_execute_until(q, command, args, qmp_deadline(timeout_ms), ret_result, ret_error);
+}
+
+int qmp_send(struct vx_qmp *q, const char *command, json_t *args, int timeout_ms, uint64_t *ret_id)
+{
+        assert(ret_id);
+        return qmp_send_until(q, command, args, qmp_deadline(timeout_ms), ret_id);
+}
+
+int qmp_receive(struct vx_qmp *q, uint64_t id, int timeout_ms, json_t **ret_result, struct vx_qmp_error *ret_error)
+{
+        assert(q);
+        return qmp_receive_until(q, id, qmp_deadline(timeout_ms), ret_result, ret_error);
 }
 
 static int qmp_json_uint(json_t *v, unsigned *ret)

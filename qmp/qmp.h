@@ -163,6 +163,17 @@ int qmp_execute(struct vx_qmp *q, const char *command, json_t *args, int timeout
                 struct vx_qmp_error *ret_error);
 
 /*
+ * qmp_execute() in two halves, so that one caller can have a command in
+ * flight on each of several connections (status asks every QEMU at once):
+ * qmp_send() sends command and returns its id in *ret_id; qmp_receive()
+ * waits for the reply with that id, as qmp_execute() does. At most one
+ * command in flight per connection: nothing else may read q in between
+ * (qmp_process() would drop the reply as late).
+ */
+int qmp_send(struct vx_qmp *q, const char *command, json_t *args, int timeout_ms, uint64_t *ret_id);
+int qmp_receive(struct vx_qmp *q, uint64_t id, int timeout_ms, json_t **ret_result, struct vx_qmp_error *ret_error);
+
+/*
  * The vCPUs from query-cpus-fast or, when QEMU does not know that command
  * (CommandNotFound, before 2.12), from query-cpus. timeout_ms covers both.
  * Returns 0 with a malloc'd array in *ret_vcpus (free()) of *ret_n entries in
@@ -179,6 +190,9 @@ int qmp_query_vcpus(struct vx_qmp *q, int timeout_ms, struct vx_qmp_vcpu **ret_v
  */
 int qmp_query_status(struct vx_qmp *q, int timeout_ms, char **ret_status, bool *ret_running,
                      struct vx_qmp_error *ret_error);
+/* The reply to a query-status sent with qmp_send(): as qmp_query_status(). */
+int qmp_query_status_receive(struct vx_qmp *q, uint64_t id, int timeout_ms, char **ret_status, bool *ret_running,
+                             struct vx_qmp_error *ret_error);
 
 /*
  * Runs an HMP command line through human-monitor-command. Returns 0 with

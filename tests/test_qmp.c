@@ -417,6 +417,47 @@ static void test_event_before_reply(void **state)
         fake_finish(&f, true);
 }
 
+/*
+ * qmp_send() then qmp_receive(), on two connections at once: both commands
+ * are sent before either answer is read (each server answers only after a
+ * pause), and a late reply to an older id on the way is dropped, not taken
+ * for ours.
+ */
+static void test_send_receive_two_in_flight(void **state)
+{
+        static const struct step steps[] = {
+                HANDSHAKE,
+                EXPECT("query-status"),
+                SLEEP(100),
+                SEND("{\"return\": 42, \"id\": \"vx-999\"}\r\n"),
+                SEND("{\"return\": {\"status\": \"running\", \"running\": true}, \"id\": %ID%}\r\n"),
+                END,
+        };
+        _cleanup_(qmp_freep) struct vx_qmp *a = NULL, *b = NULL;
+        _cleanup_free_ char *sa = NULL, *sb = NULL;
+        struct vx_qmp_stats stats;
+        uint64_t ia = 0, ib = 0;
+        bool running = false;
+        struct fake fa, fb;
+
+        a = fake_connect(steps, false, &fa);
+        b = fake_connect(steps, false, &fb);
+        assert_int_equal(qmp_send(a, "query-status", NULL, 5000, &ia), 0);
+        assert_int_equal(qmp_send(b, "query-status", NULL, 5000, &ib), 0);
+        assert_int_equal(qmp_query_status_receive(a, ia, 5000, &sa, &running, NULL), 0);
+        assert_string_equal(sa, "running");
+        assert_true(running);
+        assert_int_equal(qmp_query_status_receive(b, ib, 5000, &sb, NULL, NULL), 0);
+        assert_string_equal(sb, "running");
+        /* The late reply each server sent first was dropped, not returned as ours. */
+        qmp_get_stats(a, &stats);
+        assert_int_equal(stats.replies_dropped, 1);
+        qmp_get_stats(b, &stats);
+        assert_int_equal(stats.replies_dropped, 1);
+        fake_finish(&fa, true);
+        fake_finish(&fb, true);
+}
+
 static void test_several_values_one_write(void **state)
 {
         static const struct step steps[] = {
@@ -919,6 +960,7 @@ int main(void)
                 cmocka_unit_test(test_handshake),
                 cmocka_unit_test(test_bad_greeting),
                 cmocka_unit_test(test_event_before_reply),
+                cmocka_unit_test(test_send_receive_two_in_flight),
                 cmocka_unit_test(test_several_values_one_write),
                 cmocka_unit_test(test_split_byte_by_byte),
                 cmocka_unit_test(test_error_reply),

@@ -113,6 +113,50 @@ static void test_spawn_through_spawner(void **state)
         close(log_fd);
 }
 
+/*
+ * Started before the spawner (as the supervisor starts the first QEMUs), a
+ * program is our own child; once the spawner runs, spawner_reap() still
+ * gets its exit status (a wait here, not a question to the spawner, which
+ * would find no such child), and still gets those of the spawner's children.
+ */
+static void test_reap_own_child_with_spawner(void **state)
+{
+        char *first[] = {sh, (char *)"-c", (char *)"read x <&5; exit 3", NULL};
+        char *later[] = {sh, (char *)"-c", (char *)"exit 4", NULL};
+        struct vx_spawn_options opts = {.log_fd = -EBADF};
+        int pipe_fds[2], pidfd = -EBADF, pidfd2 = -EBADF, status, r;
+        struct vx_spawn_fd in;
+        pid_t pid = 0, pid2 = 0;
+
+        assert_false(spawner_running());
+        assert_int_equal(pipe2(pipe_fds, O_CLOEXEC), 0);
+        in = (struct vx_spawn_fd){.fd = pipe_fds[0], .target = 5};
+        opts.fds = &in;
+        opts.n_fds = 1;
+        r = spawner_spawn(first, &opts, &pid, &pidfd);
+        if (r == -ENOSYS) {
+                print_message("SKIP: pidfd_open is not available here (valgrind?)\n");
+                close(pipe_fds[0]);
+                close(pipe_fds[1]);
+                skip();
+        }
+        assert_int_equal(r, 0);
+        close(pipe_fds[0]);
+        assert_int_equal(spawner_start(sh_plan()), 0);
+        opts = (struct vx_spawn_options){.log_fd = -EBADF};
+        assert_int_equal(spawner_spawn(later, &opts, &pid2, &pidfd2), 0);
+        /* Ours, running until its stdin ends: a wait of ours would find it. */
+        assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);
+        close(pipe_fds[1]);
+        status = spawner_reap(pid);
+        assert_true(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 3);
+        status = spawner_reap(pid2);
+        assert_true(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 4);
+        spawner_stop();
+        close(pidfd);
+        close(pidfd2);
+}
+
 /* A program the plan does not name is refused: a taken-over supervisor cannot make the spawner run a shell. */
 static void test_spawner_runs_only_the_plans_binaries(void **state)
 {
@@ -254,6 +298,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_spawn_through_spawner),
                 cmocka_unit_test(test_spawner_runs_only_the_plans_binaries),
+                cmocka_unit_test(test_reap_own_child_with_spawner),
                 cmocka_unit_test(test_filter_traps_and_spawned_is_unfiltered),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
