@@ -12,8 +12,9 @@
  * when QEMU runs as its own user CAP_CHOWN (its runtime dir, made anew at
  * each restart). Everything else (reading any file, ptrace, module loading,
  * raw I/O, ...) is dropped from the effective, permitted and bounding sets,
- * CAP_SETPCAP last: shrinking the bounding set is its last use (the spawner
- * starts every QEMU, with capabilities of its own).
+ * CAP_SETPCAP last: shrinking the bounding set is its last use (the first
+ * QEMUs were started before this, every later one comes from the spawner,
+ * with capabilities of its own).
  * Returns 0, or -errno when the kernel refused (logged by the caller).
  */
 int privileges_drop_for_supervisor(const struct vx_plan *plan);
