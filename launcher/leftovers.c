@@ -62,7 +62,9 @@ int launcher_undo_leftovers(const char *deployment_dir)
 
         if (asprintf(&journal, "%s/journal.json", deployment_dir) < 0)
                 return log_error_errno(-ENOMEM, "Out of memory.");
-        if (access(journal, F_OK) < 0 || state_load(deployment_dir, &saved) < 0 || state_vms_alive(saved))
+        /* The common case first, and cheaply: a supervisor holds the lock (no state file read then). */
+        if (access(journal, F_OK) < 0 || runtime_is_locked(deployment_dir) || state_load(deployment_dir, &saved) < 0 ||
+            state_vms_alive(saved))
                 return 0;
         /* Held: a start or an adopting supervisor is at it, and that one owns the journal now. */
         if (runtime_lock(deployment_dir, &lock) < 0)
