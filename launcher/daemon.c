@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "control.h"
 #include "launcher.h"
+#include "leftovers.h"
 #include "log.h"
 #include "privileges.h"
 #include "runtime.h"
@@ -351,7 +352,7 @@ int launcher_ensure_supervisor(const char *deployment_dir)
                 return log_error_errno(r, "Failed to read the state of %s: %m", deployment_dir);
         if (!state_vms_alive(saved)) {
                 /* A supervisor died and its VMs with it: nothing to adopt; what they left is undone. */
-                if (launcher_undo_leftovers(deployment_dir) == 0)
+                if (leftovers_undo_saved(deployment_dir, saved) == 0)
                         runtime_remove_deployment_dir(deployment_dir);
                 return -ESRCH;
         }

@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "cpu-ledger.h"
 #include "launcher.h"
+#include "leftovers.h"
 #include "log.h"
 #include "runtime.h"
 #include "state.h"
@@ -53,18 +54,15 @@ static int undo_journal(const char *deployment_dir, const struct vx_saved_state 
         return r;
 }
 
-int launcher_undo_leftovers(const char *deployment_dir)
+int leftovers_undo_saved(const char *deployment_dir, const struct vx_saved_state *saved)
 {
-        _cleanup_(state_freep) struct vx_saved_state *saved = NULL;
         _cleanup_free_ char *journal = NULL;
         _cleanup_close_ int lock = -EBADF;
         int r;
 
         if (asprintf(&journal, "%s/journal.json", deployment_dir) < 0)
                 return log_error_errno(-ENOMEM, "Out of memory.");
-        /* The common case first, and cheaply: a supervisor holds the lock (no state file read then). */
-        if (access(journal, F_OK) < 0 || runtime_is_locked(deployment_dir) || state_load(deployment_dir, &saved) < 0 ||
-            state_vms_alive(saved))
+        if (access(journal, F_OK) < 0)
                 return 0;
         /* Held: a start or an adopting supervisor is at it, and that one owns the journal now. */
         if (runtime_lock(deployment_dir, &lock) < 0)
@@ -75,4 +73,14 @@ int launcher_undo_leftovers(const char *deployment_dir)
         state_remove(deployment_dir);
         runtime_remove_deployment_dir(deployment_dir);
         return 1;
+}
+
+int launcher_undo_leftovers(const char *deployment_dir)
+{
+        _cleanup_(state_freep) struct vx_saved_state *saved = NULL;
+
+        /* The common case first, and cheaply: a supervisor holds the lock (no state file read then). */
+        if (runtime_is_locked(deployment_dir) || state_load(deployment_dir, &saved) < 0 || state_vms_alive(saved))
+                return 0;
+        return leftovers_undo_saved(deployment_dir, saved);
 }
