@@ -82,8 +82,7 @@ static struct vx_ynode *node_clone(const struct vx_ynode *n)
 }
 
 struct set_ctx {
-        const char *set;   /* the whole PATH=VALUE, for messages */
-        const char *value; /* the value's text */
+        const char *set; /* the whole PATH=VALUE, for messages */
         size_t n_changed;
         struct vx_diags *diags;
 };
@@ -241,7 +240,7 @@ int vx_profile_tree_set(struct vx_ynode **root, const char *set, struct vx_diags
 {
         _cleanup_(vx_ystream_freep) struct vx_ystream *s = NULL;
         _cleanup_free_ char *path = NULL;
-        const char *eq;
+        const char *eq, *value;
         struct set_ctx c = {.set = set, .diags = diags};
         int r;
 
@@ -265,13 +264,13 @@ int vx_profile_tree_set(struct vx_ynode **root, const char *set, struct vx_diags
                                      "the key path %s holds a byte (0x%02x) no key or name has", DIAG_QUOTE(path), *k);
                         return r < 0 ? r : -EINVAL;
                 }
-        c.value = eq + 1;
-        if (!*c.value) {
+        value = eq + 1;
+        if (!*value) {
                 r = diag_add(diags, VX_DIAG_ERROR, SET_FILE, 0, 0, path, "write PATH=~ for an empty value",
                              "no value after '='");
                 return r < 0 ? r : -EINVAL;
         }
-        r = vx_yaml_parse(SET_FILE, c.value, strlen(c.value), &value_yaml, diags, &s);
+        r = vx_yaml_parse(SET_FILE, value, strlen(value), &value_yaml, diags, &s);
         if (r < 0)
                 return r == -EFBIG ? -EINVAL : r;
         if (s->n_docs != 1) {
