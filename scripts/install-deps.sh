@@ -12,7 +12,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 
 # Build toolchain and the libraries vmxrun links against.
-build_pkgs="build-essential cmake pkg-config
+build_pkgs="build-essential cmake pkg-config lld
         libyaml-dev libnl-3-dev libnl-route-3-dev libnuma-dev libcap-ng-dev
         libjansson-dev libseccomp-dev libcmocka-dev"
 # Runtime: QEMU itself, plus what the tests use to look at the host.
