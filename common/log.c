@@ -2,11 +2,14 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include "cleanup.h"
 
 static enum vx_log_level max_level = VX_LOG_INFO;
 static bool timestamps;
@@ -38,16 +41,18 @@ bool log_stderr_is_journal(void)
         return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
-static void print_timestamp(void)
+/* "2026-12-01T18:25:21.516Z ", or "" when the clock cannot be read. */
+static void format_timestamp(char *buf, size_t size)
 {
         struct timespec ts;
         struct tm tm;
-        char buf[32];
+        char date[32];
 
+        buf[0] = 0;
         clock_gettime(CLOCK_REALTIME, &ts);
-        if (!gmtime_r(&ts.tv_sec, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+        if (!gmtime_r(&ts.tv_sec, &tm) || strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
                 return;
-        fprintf(stderr, "%s.%03ldZ ", buf, ts.tv_nsec / 1000000);
+        snprintf(buf, size, "%s.%03ldZ ", date, ts.tv_nsec / 1000000);
 }
 
 int log_internal(enum vx_log_level level, int error, const char *fmt, ...)
@@ -68,25 +73,33 @@ int log_internal(enum vx_log_level level, int error, const char *fmt, ...)
         int r = error < 0 ? error : -error;
 
         if (level <= max_level) {
+                _cleanup_free_ char *long_msg = NULL;
+                char stamp[64] = "", msg[1024];
+                const char *text = msg;
+                bool journal = log_stderr_is_journal();
+                int saved = errno, n;
                 va_list ap;
-                int saved = errno;
 
                 /* %m in fmt prints the error passed in, not whatever errno holds. */
                 errno = -r;
-                if (log_stderr_is_journal()) {
-                        /* The journal names the program and keeps the time and the priority. */
-                        fputs(priority[level], stderr);
-                } else {
-                        if (timestamps)
-                                print_timestamp();
-                        fputs("vmxrun: ", stderr);
-                        fputs(prefix[level], stderr);
-                }
                 va_start(ap, fmt);
-                errno = -r;
-                vfprintf(stderr, fmt, ap);
+                n = vsnprintf(msg, sizeof(msg), fmt, ap);
                 va_end(ap);
-                fputc('\n', stderr);
+                if (n >= (int)sizeof(msg)) {
+                        errno = -r;
+                        va_start(ap, fmt);
+                        if (vasprintf(&long_msg, fmt, ap) >= 0)
+                                text = long_msg; /* else the first 1023 bytes */
+                        va_end(ap);
+                }
+                if (!journal && timestamps)
+                        format_timestamp(stamp, sizeof(stamp));
+                /* One fprintf, so one write(2) on the unbuffered stderr (glibc formats an unbuffered
+                 * stream's call in one buffer): the lines of the processes sharing a log file (a
+                 * supervisor and its spawner) stay whole, and a stop of 64 VMs makes 128 writes, not 512. The journal names the program and keeps
+                 * the time and the priority. */
+                fprintf(stderr, "%s%s%s%s\n", stamp,
+                        journal ? priority[level] : "vmxrun: ", journal ? "" : prefix[level], text);
                 errno = saved;
         }
         return r;

@@ -131,6 +131,10 @@ bool runtime_is_locked(const char *deployment_dir)
 
 static void remove_files(const char *dir, const char *const *names)
 {
+        /* Gone already (a VM's directory goes when it stops, and again in the teardown), or empty: done in
+         * one call, not one per name (a 64-VM stop made 320 unlinks of files that were not there). */
+        if (rmdir(dir) == 0 || errno == ENOENT)
+                return;
         for (; *names; names++) {
                 _cleanup_free_ char *p = NULL;
                 if (asprintf(&p, "%s/%s", dir, *names) >= 0)

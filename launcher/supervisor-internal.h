@@ -96,8 +96,10 @@ struct vx_supervisor {
         struct pending_stop *pending;
         size_t n_pending;
         bool exit_loop;
-        int state_error;               /* the last state write's error, 0 when it was written */
-        bool state_dirty;              /* changed since the last write: written once the current events are handled */
+        int state_error;         /* the last state write's error, 0 when it was written */
+        bool state_dirty;        /* changed since the last write: written once the current events are handled */
+        bool stopping_all;       /* the whole deployment stops (a client's stop, a signal): ends in the teardown */
+        bool stopping_all_saved; /* state.json says so: not written again before the teardown removes it */
         struct vx_readiness **retired; /* console watches to close once the current event is answered */
         size_t n_retired;
         int link_fd; /* rtnetlink link events, open only while a VM waits for ready.link; -EBADF otherwise */

@@ -178,6 +178,8 @@ void sv_advance(struct vx_supervisor *sv)
 
 void sv_request_stop(struct vx_supervisor *sv, const char *vm, unsigned timeout_s, bool force)
 {
+        if (!vm)
+                sv->stopping_all = true;
         for (size_t i = 0; i < sv->n_slots; i++) {
                 struct vm_slot *slot = &sv->slots[i];
 

@@ -78,8 +78,17 @@ int sv_save_state(struct vx_supervisor *sv)
                         insts[i] = &sv->slots[i].inst;
                 /* Every change of state is saved here, so it is also where the service manager hears of it. */
                 service_update(sv->service, insts, sv->n_slots);
+                /*
+                 * A whole-deployment stop is written once ("stopping", with the pids); the teardown
+                 * removes the file when the last VM is gone. Rewriting it, every VM in it, at each
+                 * exit until then made a stop of N VMs cost N writes of N VMs. An adopting supervisor
+                 * or the leftovers check finds the pids that are gone by then either way.
+                 */
+                if (sv->stopping_all && sv->stopping_all_saved)
+                        return 0;
                 /* Through a temporary file and rename: a failed write leaves the last good state in place. */
                 r = state_save(sv->plan, sv->profile_path, &sv->plan_options, insts, sv->n_slots);
+                sv->stopping_all_saved = sv->stopping_all && r >= 0;
         }
         if (r < 0 && sv->state_error != r)
                 log_error_errno(r, "Failed to write the state file in %s (the last one written stays): %m",

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -136,6 +137,39 @@ static void test_below_max_level(void **state)
         assert_string_equal(logged(), "");
 }
 
+/* A seqpacket socket keeps each write(2) as one message: a line must be one write,
+ * whatever its length, so that processes sharing a log file never split each other's lines. */
+static void test_one_write_per_line(void **state)
+{
+        static char long_arg[3000], msg[4096];
+        int sv[2];
+        ssize_t n;
+
+        memset(long_arg, 'x', sizeof(long_arg) - 1);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+        assert_int_equal(dup2(sv[1], STDERR_FILENO), STDERR_FILENO);
+        log_set_timestamps(true);
+        log_error_errno(ENOENT, "vm1: %s: %m", "disk.img");
+        log_info("vm1: %s", long_arg);
+        assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
+        close(sv[1]);
+        dup2(saved_stderr, STDERR_FILENO); /* the socket's last writer gone: reads end */
+
+        n = recv(sv[0], msg, sizeof(msg) - 1, 0);
+        assert_true(n > 0);
+        msg[n] = 0;
+        assert_non_null(strstr(msg, "Z vmxrun: error: vm1: disk.img: No such file or directory\n"));
+        assert_int_equal(strchr(msg, '\n') - msg, n - 1);
+        n = recv(sv[0], msg, sizeof(msg) - 1, 0);
+        assert_true(n > (ssize_t)strlen(long_arg));
+        msg[n] = 0;
+        assert_non_null(strstr(msg, "Z vmxrun: vm1: xxx"));
+        assert_int_equal(strlen(strstr(msg, "vm1: ")), strlen("vm1: ") + strlen(long_arg) + 1);
+        assert_int_equal(msg[n - 1], '\n');
+        assert_int_equal(recv(sv[0], msg, sizeof(msg), 0), 0);
+        close(sv[0]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -144,6 +178,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_stale_journal_stream, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_timestamps, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_below_max_level, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_one_write_per_line, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
