@@ -94,10 +94,12 @@ int log_internal(enum vx_log_level level, int error, const char *fmt, ...)
                 }
                 if (!journal && timestamps)
                         format_timestamp(stamp, sizeof(stamp));
-                /* One fprintf, so one write(2) on the unbuffered stderr (glibc formats an unbuffered
+                /*
+                 * One fprintf, so one write(2) on the unbuffered stderr (glibc formats an unbuffered
                  * stream's call in one buffer): the lines of the processes sharing a log file (a
-                 * supervisor and its spawner) stay whole, and a stop of 64 VMs makes 128 writes, not 512. The journal names the program and keeps
-                 * the time and the priority. */
+                 * supervisor and its spawner) stay whole, and a stop of 64 VMs makes 128 writes,
+                 * not 512. The journal names the program and keeps the time and the priority.
+                 */
                 fprintf(stderr, "%s%s%s%s\n", stamp,
                         journal ? priority[level] : "vmxrun: ", journal ? "" : prefix[level], text);
                 errno = saved;

@@ -27,9 +27,11 @@ fail=0
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 
+tmp=$(mktemp -d /tmp/vx-link-order.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+syms=$tmp/nm.txt
 # address size type name, decimal, in address order; functions with a size only
-nm -t d -n -S --defined-only "$VMXRUN" | awk 'NF == 4 && $3 ~ /^[tTwWiI]$/ && $2 + 0 > 0' >"${TMPDIR:-/tmp}/vx-lo.$$"
-trap 'rm -f "${TMPDIR:-/tmp}/vx-lo.$$" "${TMPDIR:-/tmp}/vx-lo-cov.$$"' EXIT
+nm -t d -n -S --defined-only "$VMXRUN" | awk 'NF == 4 && $3 ~ /^[tTwWiI]$/ && $2 + 0 > 0' >"$syms"
 
 read -r listed found head_bytes unlisted_bytes < <(awk '
         NR == FNR { if ($0 !~ /^#/ && NF) want[$1] = 1; next }
@@ -39,7 +41,7 @@ read -r listed found head_bytes unlisted_bytes < <(awk '
                 for (k in have) found++
                 for (i = 1; i <= last; i++) if (!(f[i] in want)) un += s[i]
                 printf "%d %d %d %d\n", listed, found, a[last] + s[last] - a[1], un
-        }' "$ORDER" "${TMPDIR:-/tmp}/vx-lo.$$")
+        }' "$ORDER" "$syms")
 
 if ((listed < 100)); then
         bad "cli/link-order.txt names $listed functions (expected hundreds: bench/order.sh writes it)"
@@ -56,12 +58,11 @@ fi
 
 # The tracer bench/order.sh relies on: single-steps a real vmxrun run.
 if command -v cc >/dev/null && command -v make >/dev/null; then
-        cov=${TMPDIR:-/tmp}/vx-lo-cov.$$
-        helpers=$(mktemp -d /tmp/vx-lo-helpers.XXXXXX)
-        if make -s -C "$SRC/bench" O="$helpers" "$helpers/stepcov" >/dev/null &&
-                "$helpers/stepcov" "$cov" "$VMXRUN" --version >/dev/null 2>&1; then
+        cov=$tmp/stepcov.txt
+        if make -s -C "$SRC/bench" O="$tmp" "$tmp/stepcov" >/dev/null &&
+                "$tmp/stepcov" "$cov" "$VMXRUN" --version >/dev/null 2>&1; then
                 # main()'s range in hex, as stepcov prints addresses; same-length hex compares as text
-                read -r lo hi < <(awk '$4 == "main" {printf "%x %x\n", $1, $1 + $2}' "${TMPDIR:-/tmp}/vx-lo.$$")
+                read -r lo hi < <(awk '$4 == "main" {printf "%x %x\n", $1, $1 + $2}' "$syms")
                 read -r n in_main < <(awk -v lo="$lo" -v hi="$hi" '
                         { n++; if (length($3) == length(lo) && ("x" $3) >= ("x" lo) && ("x" $3) < ("x" hi)) m++ }
                         END { printf "%d %d\n", n, m }' "$cov")
@@ -73,7 +74,6 @@ if command -v cc >/dev/null && command -v make >/dev/null; then
         else
                 bad "bench/stepcov did not build or trace vmxrun --version"
         fi
-        rm -rf "$helpers"
 else
         echo "skipped: bench/stepcov (no cc/make)"
 fi
